@@ -1,0 +1,31 @@
+// Package journal defines ordo's event-sourced journal: the events a run is
+// made of, and Store, the port every journal backend implements.
+//
+// A run's journal is an append-only sequence of commits. Each commit carries
+// one or more events (the result of step A and the scheduling of B and C
+// together) and is written atomically as one row or item: one decision costs
+// one journal write. Commits are numbered 1, 2, 3, ... per run; an append
+// names the sequence number it expects to follow, and fails with ErrConflict
+// if another writer got there first. That single rule makes duplicates and
+// retries harmless: a duplicate trigger finds the run already started, a
+// redelivered step result finds its slot taken, and the loser reloads and
+// decides again.
+//
+// Backends: sqlitejournal (embedded, the default) and dynamojournal
+// (production). Both pass the conformance suite in journaltest.
+//
+// # Errors
+//
+// Callers branch on these sentinels with errors.Is:
+//
+//	situation                                          error
+//	-------------------------------------------------  -----------
+//	Load of a run that was never started               ErrNotFound
+//	Append after a sequence that is not the run's last ErrConflict
+//	Append after 0 for a run that already exists       ErrConflict
+//	Definition lookup by an unknown hash               ErrNotFound
+//	A commit too large for the backend                 ErrTooLarge
+//
+// Errors are wrapped with the run id and operation, so messages name what
+// failed and where.
+package journal
