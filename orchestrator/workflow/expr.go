@@ -1,0 +1,223 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Vars are the values a step's expressions see.
+type Vars struct {
+	Input   any            // decoded run input
+	State   map[string]any // decoded run state
+	Steps   map[string]any // name -> {"output": ...}
+	Attempt int
+}
+
+// compiled holds a definition's compiled expressions.
+type compiled struct {
+	hash  string
+	index map[string]int          // step name -> position
+	progs map[string]cel.Program // "step/field" or "/field"
+}
+
+var (
+	envOnce sync.Once
+	runEnv  *cel.Env
+	msgEnv  *cel.Env
+	envErr  error
+)
+
+func envs() (*cel.Env, *cel.Env, error) {
+	envOnce.Do(func() {
+		runEnv, envErr = cel.NewEnv(
+			cel.Variable("input", cel.DynType),
+			cel.Variable("state", cel.MapType(cel.StringType, cel.DynType)),
+			cel.Variable("steps", cel.MapType(cel.StringType, cel.DynType)),
+			cel.Variable("attempt", cel.IntType),
+			cel.CrossTypeNumericComparisons(true),
+		)
+		if envErr != nil {
+			return
+		}
+		msgEnv, envErr = cel.NewEnv(
+			cel.Variable("message", cel.DynType),
+			cel.Variable("input", cel.DynType),
+			cel.CrossTypeNumericComparisons(true),
+		)
+	})
+	return runEnv, msgEnv, envErr
+}
+
+// compile compiles src in env; want, if not nil, is the required result type.
+func compile(env *cel.Env, src string, want *cel.Type) (cel.Program, error) {
+	ast, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("CEL %q: %w", src, iss.Err())
+	}
+	if want != nil && !ast.OutputType().IsAssignableType(want) && ast.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("CEL %q: result is %s, want %s", src, ast.OutputType(), want)
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("CEL %q: %w", src, err)
+	}
+	return prg, nil
+}
+
+func (v Vars) activation() map[string]any {
+	state := v.State
+	if state == nil {
+		state = map[string]any{}
+	}
+	steps := v.Steps
+	if steps == nil {
+		steps = map[string]any{}
+	}
+	return map[string]any{"input": v.Input, "state": state, "steps": steps, "attempt": int64(v.Attempt)}
+}
+
+// Has reports whether step (or the workflow, step "") has an expression for
+// field.
+func (d *Definition) Has(step, field string) bool {
+	_, ok := d.c.progs[step+"/"+field]
+	return ok
+}
+
+// Eval evaluates the expression of step (or of the workflow when step is "")
+// named by field ("when", "input", "output", "error", "until", "key",
+// "deferredKey") and returns its value as plain Go (JSON-shaped) data.
+func (d *Definition) Eval(step, field string, v Vars) (any, error) {
+	if d.c == nil {
+		return nil, fmt.Errorf("workflow %s: not built", d.Name)
+	}
+	prg, ok := d.c.progs[step+"/"+field]
+	if !ok {
+		return nil, fmt.Errorf("workflow %s: step %q has no %s expression", d.Name, step, field)
+	}
+	out, _, err := prg.Eval(v.activation())
+	if err != nil {
+		return nil, fmt.Errorf("workflow %s: step %q: %s: %w", d.Name, step, field, err)
+	}
+	return Native(out)
+}
+
+// EvalTrigger evaluates trigger i's field ("when", "input", "key") over a
+// decoded message.
+func (d *Definition) EvalTrigger(i int, field string, message any) (any, error) {
+	prg, ok := d.c.progs[fmt.Sprintf("trigger%d/%s", i, field)]
+	if !ok {
+		return nil, fmt.Errorf("workflow %s: trigger %d has no %s expression", d.Name, i, field)
+	}
+	out, _, err := prg.Eval(map[string]any{"message": message, "input": message})
+	if err != nil {
+		return nil, fmt.Errorf("workflow %s: trigger %d: %s: %w", d.Name, i, field, err)
+	}
+	return Native(out)
+}
+
+// EvalKey evaluates the workflow's Key over input; "" when it has none.
+func (d *Definition) EvalKey(input any) (string, error) {
+	if !d.Has("", "key") {
+		return "", nil
+	}
+	v, err := d.Eval("", "key", Vars{Input: input})
+	if err != nil {
+		return "", err
+	}
+	return KeyString(v), nil
+}
+
+// KeyString renders a key value as a string.
+func KeyString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	case int64:
+		return fmt.Sprint(x)
+	case float64:
+		if x == float64(int64(x)) {
+			return fmt.Sprint(int64(x))
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+var valueType = reflect.TypeFor[*structpb.Value]()
+
+// Native converts a CEL value to JSON-shaped Go data.
+func Native(v ref.Val) (any, error) {
+	switch x := v.(type) {
+	case types.Bool:
+		return bool(x), nil
+	case types.String:
+		return string(x), nil
+	case types.Int:
+		return int64(x), nil
+	case types.Uint:
+		return uint64(x), nil
+	case types.Double:
+		return float64(x), nil
+	case types.Null:
+		return nil, nil
+	}
+	if v.Type() == types.MapType || v.Type() == types.ListType {
+		if raw, ok := v.Value().(map[string]any); ok {
+			return raw, nil
+		}
+		if raw, ok := v.Value().([]any); ok {
+			return raw, nil
+		}
+	}
+	pv, err := v.ConvertToNative(valueType)
+	if err != nil {
+		return nil, fmt.Errorf("CEL result %v is not JSON: %w", v, err)
+	}
+	return pv.(*structpb.Value).AsInterface(), nil
+}
+
+// DecodeJSON decodes JSON into the values expressions see: objects, arrays,
+// strings, bools, nil, and numbers as int64 when integral (so `qty + 1`
+// works) or float64 otherwise. Empty input decodes to nil.
+func DecodeJSON(raw []byte) (any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode JSON: %w", err)
+	}
+	return normalize(v), nil
+}
+
+func normalize(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	}
+	return v
+}
