@@ -42,7 +42,7 @@ func Load(data []byte, file string, opts ...BuildOption) (*Definition, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil {
-		return nil, yamlError(cfg.file, err)
+		return nil, yamlError(cfg.file, err, root.Content[0])
 	}
 	cfg.lines = lineIndex(root.Content[0])
 	if err := d.build(cfg); err != nil {
@@ -54,8 +54,9 @@ func Load(data []byte, file string, opts ...BuildOption) (*Definition, error) {
 var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 
 // yamlError turns a YAML syntax or type error into an InvalidError with the
-// file and line.
-func yamlError(file string, err error) error {
+// file and line, and, when the document parsed (doc is not nil), the step
+// and field written at that line.
+func yamlError(file string, err error, doc ...*yaml.Node) error {
 	var te *yaml.TypeError
 	var probs []Problem
 	if errors.As(err, &te) {
@@ -65,7 +66,48 @@ func yamlError(file string, err error) error {
 	} else {
 		probs = append(probs, lineProblem(file, err.Error()))
 	}
+	for i := range probs {
+		if len(doc) > 0 && probs[i].Line > 0 {
+			probs[i].Step, probs[i].Field = lineOwner(doc[0], probs[i].Line)
+		}
+	}
 	return &InvalidError{Problems: probs}
+}
+
+// lineOwner finds the step and the (top-level or step-level) field written
+// at or above line.
+func lineOwner(doc *yaml.Node, line int) (step, field string) {
+	if doc.Kind != yaml.MappingNode {
+		return "", ""
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		if k.Line > line {
+			break
+		}
+		field = k.Value
+		if k.Value != "steps" || v.Kind != yaml.SequenceNode {
+			continue
+		}
+		for n, item := range v.Content {
+			if item.Line > line {
+				break
+			}
+			step, field = fmt.Sprintf("#%d", n+1), ""
+			if item.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				if item.Content[j].Value == "name" && item.Content[j+1].Value != "" {
+					step = item.Content[j+1].Value
+				}
+				if item.Content[j].Line <= line {
+					field = item.Content[j].Value
+				}
+			}
+		}
+	}
+	return step, field
 }
 
 func lineProblem(file, msg string) Problem {
@@ -107,7 +149,10 @@ func lineIndex(doc *yaml.Node) func(step, field string) int {
 	}
 	return func(step, field string) int {
 		if step == "" {
-			return top[field]
+			if l, ok := top[field]; ok {
+				return l
+			}
+			return doc.Line // a missing field: point at the document
 		}
 		f, ok := steps[step]
 		if !ok {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Step types. Persisted: never rename one.
@@ -139,8 +141,27 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return d.parse(s)
 }
 
-// UnmarshalText reads "1m30s" (YAML).
+// UnmarshalText reads "1m30s".
 func (d *Duration) UnmarshalText(b []byte) error { return d.parse(string(b)) }
+
+// UnmarshalYAML reads "1m30s" or a number of seconds (as UnmarshalJSON
+// does: Load reads JSON files as YAML). Its error carries the line.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var err error
+	switch {
+	case n.Kind != yaml.ScalarNode:
+		err = fmt.Errorf("duration: want a string like \"1m30s\"")
+	case n.Tag == "!!int" || n.Tag == "!!float":
+		var secs float64
+		if err = n.Decode(&secs); err == nil {
+			*d = Duration(secs * float64(time.Second))
+			return nil
+		}
+	default:
+		err = d.parse(n.Value)
+	}
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+}
 
 func (d *Duration) parse(s string) error {
 	v, err := time.ParseDuration(s)
