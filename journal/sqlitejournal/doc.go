@@ -1,0 +1,42 @@
+// Package sqlitejournal is the embedded journal.Store: one SQLite file
+// (pure Go, modernc.org/sqlite), the default for `ordo dev` and for tests
+// without AWS. It passes the journaltest conformance suite.
+//
+// # Durability and throughput
+//
+// The database runs in WAL mode with synchronous=FULL: an Append returns
+// only after its transaction is committed and fsynced. To keep one fsync per
+// commit from capping throughput, appends go through a single writer
+// goroutine that does group commit: it takes every append queued while the
+// previous transaction was being written (up to WithMaxBatch), checks and
+// writes each one inside one transaction, commits once, and then answers
+// each caller. A commit that conflicts fails alone with journal.ErrConflict;
+// the others in its batch are unaffected. Reads go through a separate pool
+// of connections, which WAL lets run alongside the writer.
+//
+// An Append whose context is done before the writer reaches it writes
+// nothing and returns the context's error. Once the writer has started on
+// it, the caller waits for the outcome, so a nil error always means the
+// commit is durable and an error always means it was not written.
+//
+// # Schema
+//
+// The file holds three tables, readable with the sqlite3 shell:
+//
+//	runs(id, workflow, def_hash, status, seq, created, updated)  -- run heads
+//	commits(run, seq, at, events)                                -- the journal
+//	definitions(hash, name, version, json, created)
+//
+// Times are Unix nanoseconds (try datetime(updated/1e9, 'unixepoch')).
+// events is a BLOB holding the commit's events as a JSON array, encoded by
+// journal.EncodeEvents; read it with json_extract(CAST(events AS TEXT), ...).
+// The head's seq moves on every commit; status and updated only when a
+// commit sets a status.
+//
+// # Errors
+//
+// Errors name the operation and the run, e.g.
+// "sqlitejournal: append run-1: ...: journal: sequence conflict", and wrap
+// the journal sentinels (ErrConflict, ErrNotFound, ErrTooLarge) for
+// errors.Is. Using a Store after Close returns ErrClosed.
+package sqlitejournal

@@ -1,0 +1,219 @@
+package sqlitejournal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/ordoflow/ordo/journal"
+)
+
+// appendReq is one Append waiting for the writer.
+type appendReq struct {
+	ctx    context.Context
+	c      journal.Commit
+	at     int64  // commit time, Unix nanoseconds
+	events []byte // encoded by journal.EncodeEvents
+	done   chan appendResult
+}
+
+type appendResult struct {
+	seq int64
+	err error
+}
+
+// Append implements journal.Store. It returns once the commit is durable.
+func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	seq, err := s.append(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitejournal: append %s: %w", c.Run, err)
+	}
+	return seq, nil
+}
+
+func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	switch {
+	case c.Run == "":
+		return 0, errors.New("commit has no run id")
+	case len(c.Events) == 0:
+		return 0, errors.New("commit has no events")
+	case c.After < 0:
+		return 0, fmt.Errorf("after %d: %w", c.After, journal.ErrConflict)
+	case c.After == 0 && (c.Workflow == "" || c.DefHash == ""):
+		return 0, errors.New("first commit needs Workflow and DefHash")
+	}
+	events, err := journal.EncodeEvents(c.Events)
+	if err != nil {
+		return 0, err
+	}
+	if len(events) > s.opts.maxCommitSize {
+		return 0, fmt.Errorf("%d bytes of events, limit %d: %w", len(events), s.opts.maxCommitSize, journal.ErrTooLarge)
+	}
+	at := c.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	req := &appendReq{ctx: ctx, c: c, at: nanos(at), events: events, done: make(chan appendResult, 1)}
+
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return 0, ctx.Err()
+	}
+	s.mu.RUnlock()
+
+	// Once queued, wait for the answer even if ctx ends: the writer skips
+	// requests whose context is done, and anything it did write is durable,
+	// so the caller learns the true outcome either way.
+	res := <-req.done
+	return res.seq, res.err
+}
+
+// writeLoop is the single writer. Each pass takes what is queued, up to
+// maxBatch requests, and writes it in one transaction.
+func (s *Store) writeLoop() {
+	defer close(s.done)
+	batch := make([]*appendReq, 0, s.opts.maxBatch)
+	for req := range s.reqs {
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < s.opts.maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.writeBatch(batch)
+		clear(batch)
+	}
+}
+
+// writeBatch writes batch in one transaction and answers every request.
+// If a request fails with an error of its own (not a conflict), the
+// transaction is rolled back, that request is answered with its error and
+// the rest are written again without it.
+func (s *Store) writeBatch(batch []*appendReq) {
+	results := make([]appendResult, len(batch))
+	pending := make([]int, len(batch))
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		failed, err := s.tryBatch(batch, pending, results)
+		if failed >= 0 {
+			results[failed].err = err
+			pending = removeIndex(pending, failed)
+			continue
+		}
+		if err != nil { // begin or commit failed: nothing was written
+			for _, i := range pending {
+				results[i] = appendResult{err: err}
+			}
+		}
+		break
+	}
+	for i, req := range batch {
+		req.done <- results[i]
+	}
+}
+
+func removeIndex(pending []int, i int) []int {
+	out := pending[:0]
+	for _, j := range pending {
+		if j != i {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// tryBatch runs one transaction over the pending requests, filling in
+// results. It returns the index of a request that failed on its own (and
+// rolls back), or -1 and the transaction's error.
+func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResult) (int, error) {
+	ctx := context.Background() // the batch outlives any one caller
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return -1, err
+	}
+	w := txStmts{
+		insRun:    tx.StmtContext(ctx, s.insRun),
+		updSeq:    tx.StmtContext(ctx, s.updSeq),
+		updStatus: tx.StmtContext(ctx, s.updStatus),
+		insCommit: tx.StmtContext(ctx, s.insCommit),
+	}
+	for _, i := range pending {
+		req := batch[i]
+		if err := req.ctx.Err(); err != nil {
+			results[i] = appendResult{err: err}
+			continue
+		}
+		seq, err := w.apply(ctx, req)
+		if err != nil && !errors.Is(err, journal.ErrConflict) {
+			tx.Rollback()
+			return i, err
+		}
+		results[i] = appendResult{seq: seq, err: err}
+	}
+	if err := tx.Commit(); err != nil {
+		return -1, err
+	}
+	return -1, nil
+}
+
+type txStmts struct {
+	insRun, updSeq, updStatus, insCommit *sql.Stmt
+}
+
+// apply checks req's expected sequence against the run's head inside the
+// transaction and, if it matches, moves the head and inserts the commit.
+func (w txStmts) apply(ctx context.Context, req *appendReq) (int64, error) {
+	c := req.c
+	var res sql.Result
+	var err error
+	switch {
+	case c.After == 0:
+		status := c.Status
+		if status == "" {
+			status = journal.StatusRunning
+		}
+		res, err = w.insRun.ExecContext(ctx, c.Run, c.Workflow, c.DefHash, string(status), req.at)
+	case c.Status != "":
+		res, err = w.updStatus.ExecContext(ctx, c.Run, c.After, string(c.Status), req.at)
+	default:
+		res, err = w.updSeq.ExecContext(ctx, c.Run, c.After)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		if c.After == 0 {
+			return 0, fmt.Errorf("run already exists: %w", journal.ErrConflict)
+		}
+		return 0, fmt.Errorf("run is not at seq %d: %w", c.After, journal.ErrConflict)
+	}
+	seq := c.After + 1
+	if _, err := w.insCommit.ExecContext(ctx, c.Run, seq, req.at, req.events); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
