@@ -75,48 +75,55 @@ func yamlError(file string, err error, doc ...*yaml.Node) error {
 }
 
 // lineOwner finds the step and the (top-level or step-level) field written
-// at or above line.
+// at or above line; either is "" when several share the line (JSON on one
+// line), so that no wrong one is named.
 func lineOwner(doc *yaml.Node, line int) (step, field string) {
 	if doc.Kind != yaml.MappingNode {
 		return "", ""
 	}
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		k, v := doc.Content[i], doc.Content[i+1]
-		if k.Line > line {
-			break
+	k, ok := lastAt(doc.Content, 2, line)
+	if !ok {
+		return "", ""
+	}
+	key, v := doc.Content[k], doc.Content[k+1]
+	if key.Value != "steps" || v.Kind != yaml.SequenceNode {
+		return "", key.Value
+	}
+	n, ok := lastAt(v.Content, 1, line)
+	if !ok {
+		return "", ""
+	}
+	item := v.Content[n]
+	step = fmt.Sprintf("#%d", n+1)
+	if item.Kind != yaml.MappingNode {
+		return step, ""
+	}
+	for j := 0; j+1 < len(item.Content); j += 2 {
+		if item.Content[j].Value == "name" && item.Content[j+1].Value != "" {
+			step = item.Content[j+1].Value
 		}
-		field = k.Value
-		if k.Value != "steps" || v.Kind != yaml.SequenceNode {
-			continue
-		}
-		for n, item := range v.Content {
-			if item.Line > line {
-				break
-			}
-			step, field = fmt.Sprintf("#%d", n+1), ""
-			if item.Kind != yaml.MappingNode {
-				continue
-			}
-			for j := 0; j+1 < len(item.Content); j += 2 {
-				if item.Content[j].Value == "name" && item.Content[j+1].Value != "" {
-					step = item.Content[j+1].Value
-				}
-				if item.Content[j].Line <= line {
-					field = item.Content[j].Value
-				}
-			}
-		}
+	}
+	if f, ok := lastAt(item.Content, 2, line); ok {
+		field = item.Content[f].Value
 	}
 	return step, field
 }
 
-func lineProblem(file, msg string) Problem {
-	p := Problem{File: file, Msg: msg}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		p.Msg = m[2]
+// lastAt returns the index of the last of nodes[0], nodes[stride], ...
+// written at or above line; ok is false when there is none, or when the one
+// before it starts on the same line.
+func lastAt(nodes []*yaml.Node, stride, line int) (int, bool) {
+	found := -1
+	for i := 0; i < len(nodes); i += stride {
+		if nodes[i].Line > line {
+			break
+		}
+		found = i
 	}
-	return p
+	if found < 0 || found >= stride && nodes[found-stride].Line == nodes[found].Line {
+		return 0, false
+	}
+	return found, true
 }
 
 // lineIndex maps (step, field) to the line where it is written, falling

@@ -158,7 +158,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 			return nil
 		}
 	default:
-		err = d.parse(n.Value)
+		if err = d.parse(n.Value); err == nil {
+			return nil
+		}
 	}
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 }

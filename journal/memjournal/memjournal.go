@@ -1,0 +1,168 @@
+// Package memjournal is an in-memory journal.Store for unit tests and
+// examples. It has the semantics of the durable backends (it passes
+// journaltest) but keeps nothing across processes.
+package memjournal
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/ordoflow/ordo/journal"
+)
+
+// Store is an in-memory journal.Store.
+type Store struct {
+	mu      sync.RWMutex
+	runs    map[string]*run
+	defs    map[string]journal.Definition
+	defList []string
+}
+
+type run struct {
+	head    journal.Run
+	commits [][]byte
+}
+
+var _ journal.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{runs: map[string]*run{}, defs: map[string]journal.Definition{}}
+}
+
+// Load implements journal.Store.
+func (s *Store) Load(ctx context.Context, id string) (journal.Run, []journal.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return journal.Run{}, nil, err
+	}
+	s.mu.RLock()
+	r, ok := s.runs[id]
+	if !ok {
+		s.mu.RUnlock()
+		return journal.Run{}, nil, fmt.Errorf("memjournal: load %s: %w", id, journal.ErrNotFound)
+	}
+	head, commits := r.head, slices.Clone(r.commits)
+	s.mu.RUnlock()
+	var events []journal.Event
+	for i, c := range commits {
+		evs, err := journal.DecodeEvents(c, int64(i+1))
+		if err != nil {
+			return journal.Run{}, nil, err
+		}
+		events = append(events, evs...)
+	}
+	return head, events, nil
+}
+
+// Append implements journal.Store.
+func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	b, err := journal.EncodeEvents(c.Events)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[c.Run]
+	switch {
+	case c.After == 0 && ok, c.After > 0 && (!ok || int64(len(r.commits)) != c.After), c.After < 0:
+		return 0, fmt.Errorf("memjournal: append %s after %d: %w", c.Run, c.After, journal.ErrConflict)
+	case !ok:
+		r = &run{head: journal.Run{ID: c.Run, Workflow: c.Workflow, DefHash: c.DefHash, Status: c.Status,
+			Created: c.At, Updated: c.At}}
+		if r.head.Status == "" {
+			r.head.Status = journal.StatusRunning
+		}
+		s.runs[c.Run] = r
+	case c.Status != "":
+		r.head.Status, r.head.Updated = c.Status, c.At
+	}
+	r.commits = append(r.commits, b)
+	r.head.Seq = int64(len(r.commits))
+	return r.head.Seq, nil
+}
+
+// Runs implements journal.Store.
+func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	s.mu.RLock()
+	var out []journal.Run
+	for _, r := range s.runs {
+		h := r.head
+		if (q.Workflow == "" || h.Workflow == q.Workflow) && (q.Status == "" || h.Status == q.Status) &&
+			(q.Since.IsZero() || !h.Updated.Before(q.Since)) && (q.Until.IsZero() || h.Updated.Before(q.Until)) {
+			out = append(out, h)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b journal.Run) int {
+		if c := b.Updated.Compare(a.Updated); c != 0 {
+			return c
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		return 1
+	})
+	start := 0
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("memjournal: bad cursor %q", q.Cursor)
+		}
+		start = min(n, len(out))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	end := min(start+limit, len(out))
+	next := ""
+	if end < len(out) {
+		next = strconv.Itoa(end)
+	}
+	return out[start:end], next, nil
+}
+
+// PutDefinition implements journal.Store.
+func (s *Store) PutDefinition(ctx context.Context, d journal.Definition) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.defs[d.Hash]; ok {
+		return nil
+	}
+	s.defs[d.Hash] = d
+	s.defList = append(s.defList, d.Hash)
+	return nil
+}
+
+// Definition implements journal.Store.
+func (s *Store) Definition(ctx context.Context, hash string) (journal.Definition, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, ok := s.defs[hash]
+	if !ok {
+		return journal.Definition{}, fmt.Errorf("memjournal: definition %s: %w", hash, journal.ErrNotFound)
+	}
+	return d, nil
+}
+
+// Definitions implements journal.Store.
+func (s *Store) Definitions(ctx context.Context, name string) ([]journal.Definition, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []journal.Definition
+	for i := len(s.defList) - 1; i >= 0; i-- {
+		if d := s.defs[s.defList[i]]; name == "" || d.Name == name {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

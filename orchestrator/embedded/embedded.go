@@ -1,0 +1,255 @@
+// Package embedded runs ordo in one process: triggers (Start), the
+// orchestrator (an Engine per run, driven by goroutines), the effects
+// executor and timers, on any journal.Store (SQLite by default). Steps are
+// in-process Go functions from a step.Registry.
+//
+// Nothing lives only in memory: timers and retries are journaled with their
+// due time, and Resume, called at start-up, drives every unfinished run from
+// the journal. A process killed at any moment loses no accepted work.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/step"
+)
+
+// Runtime is the embedded orchestrator.
+type Runtime struct {
+	Engine   *orchestrator.Engine
+	Effects  *effect.Executor
+	store    journal.Store
+	registry *step.Registry
+	log      *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	active  map[string]bool // runs with a driver goroutine
+	again   map[string]bool // runs poked while being driven
+	waiters map[string][]chan journal.Status
+	timers  map[string]*time.Timer
+}
+
+// Option configures a Runtime.
+type Option func(*config)
+
+type config struct {
+	log    *slog.Logger
+	engine []orchestrator.Option
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithEngineOptions passes options to the engine.
+func WithEngineOptions(opts ...orchestrator.Option) Option {
+	return func(c *config) { c.engine = append(c.engine, opts...) }
+}
+
+// New returns a runtime over store whose steps come from reg. Call Close to
+// stop it.
+func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
+	cfg := config{log: slog.Default()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Runtime{store: store, registry: reg, log: cfg.log, ctx: ctx, cancel: cancel,
+		active: map[string]bool{}, again: map[string]bool{}, waiters: map[string][]chan journal.Status{},
+		timers: map[string]*time.Timer{}}
+	r.Effects = effect.NewExecutor(store)
+	r.Effects.Handle("log", effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
+		r.log.Info("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
+		return nil
+	}))
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithDispatcher(dispatcher{r})}, cfg.engine...)
+	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
+	return r
+}
+
+// Invoker runs steps in-process from a registry.
+type Invoker struct{ Registry *step.Registry }
+
+// Invoke runs req.Function's handler.
+func (i Invoker) Invoke(ctx context.Context, req step.Request) (step.Response, error) {
+	h, ok := i.Registry.Lookup(req.Function)
+	if !ok {
+		return step.Response{Error: &step.Failure{Message: fmt.Sprintf("function %q is not registered", req.Function), Kind: "unregistered", Terminal: true}}, nil
+	}
+	return step.Invoke(ctx, h, req), nil
+}
+
+// dispatcher runs effects on goroutines of the runtime.
+type dispatcher struct{ r *Runtime }
+
+func (d dispatcher) Dispatch(_ context.Context, run string, effects []journal.Effect) error {
+	for _, e := range effects {
+		d.r.wg.Add(1)
+		go func() {
+			defer d.r.wg.Done()
+			// Effects outlive Close's cancellation so an accepted effect is
+			// not abandoned half-way; Close waits for them.
+			if err := d.r.Effects.Execute(context.WithoutCancel(d.r.ctx), run, e); err != nil {
+				d.r.log.Warn("effect failed", "run", run, "effect", e.ID, "kind", e.Kind, "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Start starts a run (or finds the existing one with its key) and drives it
+// in the background.
+func (r *Runtime) Start(ctx context.Context, req orchestrator.StartRequest) (orchestrator.Started, error) {
+	st, err := r.Engine.Start(ctx, req)
+	if err != nil {
+		return st, err
+	}
+	if st.Created || !st.Status.Terminal() {
+		r.Poke(st.Run)
+	}
+	return st, nil
+}
+
+// Poke makes sure run is being driven.
+func (r *Runtime) Poke(run string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx.Err() != nil {
+		return
+	}
+	if t, ok := r.timers[run]; ok {
+		t.Stop()
+		delete(r.timers, run)
+	}
+	if r.active[run] {
+		r.again[run] = true
+		return
+	}
+	r.active[run] = true
+	r.wg.Add(1)
+	go r.drive(run)
+}
+
+func (r *Runtime) drive(run string) {
+	defer r.wg.Done()
+	backoff := 50 * time.Millisecond
+	for {
+		out, err := r.Engine.Drive(r.ctx, run)
+		if r.ctx.Err() != nil {
+			r.finish(run, "")
+			return
+		}
+		if err != nil {
+			r.log.Error("drive failed; retrying", "run", run, "err", err, "in", backoff)
+			if errors.Is(err, journal.ErrNotFound) || errors.Is(err, orchestrator.ErrCorruptJournal) || errors.Is(err, orchestrator.ErrUnknownDefinition) {
+				r.finish(run, "")
+				return
+			}
+			select {
+			case <-time.After(backoff):
+			case <-r.ctx.Done():
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		if out.Continue {
+			continue
+		}
+		r.mu.Lock()
+		if r.again[run] {
+			delete(r.again, run)
+			r.mu.Unlock()
+			continue
+		}
+		if !out.WakeAt.IsZero() && !out.Status.Terminal() && out.Status != journal.StatusReview {
+			r.timers[run] = time.AfterFunc(time.Until(out.WakeAt), func() { r.Poke(run) })
+		}
+		r.mu.Unlock()
+		r.finish(run, out.Status)
+		return
+	}
+}
+
+// finish marks run idle and wakes waiters if it settled.
+func (r *Runtime) finish(run string, status journal.Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.active, run)
+	if status.Terminal() || status == journal.StatusReview {
+		for _, ch := range r.waiters[run] {
+			ch <- status
+		}
+		delete(r.waiters, run)
+	}
+}
+
+// Wait blocks until run is completed, failed, cancelled or in review, and
+// returns that status.
+func (r *Runtime) Wait(ctx context.Context, run string) (journal.Status, error) {
+	ch := make(chan journal.Status, 1)
+	r.mu.Lock()
+	r.waiters[run] = append(r.waiters[run], ch)
+	r.mu.Unlock()
+	// The run may have settled before we registered.
+	if head, _, err := r.store.Load(ctx, run); err == nil && (head.Status.Terminal() || head.Status == journal.StatusReview) {
+		return head.Status, nil
+	} else if err != nil {
+		return "", err
+	}
+	select {
+	case s := <-ch:
+		return s, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Resume drives every run the journal says is unfinished (running or
+// waiting): call it once at start-up. It returns how many runs it resumed.
+func (r *Runtime) Resume(ctx context.Context) (int, error) {
+	n := 0
+	for _, status := range []journal.Status{journal.StatusRunning, journal.StatusWaiting} {
+		cursor := ""
+		for {
+			runs, next, err := r.store.Runs(ctx, journal.Query{Status: status, Cursor: cursor, Limit: 500})
+			if err != nil {
+				return n, fmt.Errorf("resume: %w", err)
+			}
+			for _, run := range runs {
+				r.Poke(run.ID)
+				n++
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	return n, nil
+}
+
+// Close stops driving runs and waits for in-flight work to stop. Unfinished
+// runs stay in the journal and resume on the next Resume.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	r.cancel()
+	for run, t := range r.timers {
+		t.Stop()
+		delete(r.timers, run)
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	return nil
+}

@@ -1,0 +1,450 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// Invoker runs one step attempt: in-process (embedded) or as a Lambda
+// invoke (AWS). A returned error is a transport failure and is retried; a
+// step's own failure comes back in Response.Error.
+type Invoker interface {
+	Invoke(ctx context.Context, req step.Request) (step.Response, error)
+}
+
+// Dispatcher hands journaled effects to the effects executor (a queue in
+// AWS, a goroutine pool in the embedded runtime). It may be called more than
+// once for the same effect; effect IDs are stable.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, run string, effects []journal.Effect) error
+}
+
+// Engine drives runs: Start appends a run's first commit, Drive advances it
+// until it finishes, waits, or runs out of time.
+type Engine struct {
+	store    journal.Store
+	invoker  Invoker
+	dispatch Dispatcher
+	now      func() time.Time
+	log      *slog.Logger
+	margin   time.Duration
+	inline   time.Duration
+
+	mu     sync.RWMutex
+	latest map[string]*workflow.Definition
+	byHash map[string]*workflow.Definition
+
+	cache sync.Map // run id -> *RunState, owned by whichever Drive takes it
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithDispatcher sets where effects go (default: nowhere; they stay
+// outstanding in the journal).
+func WithDispatcher(d Dispatcher) Option { return func(e *Engine) { e.dispatch = d } }
+
+// WithClock sets the engine's clock (tests).
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithLogger sets the structured logger.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// WithDeadlineMargin stops Drive from starting new work when less than d
+// remains before ctx's deadline (default 2s), so it can journal and hand the
+// run on (a continuation) before the Lambda is cut off.
+func WithDeadlineMargin(d time.Duration) Option { return func(e *Engine) { e.margin = d } }
+
+// WithInlineWait lets Drive sleep through retry delays and timers shorter
+// than d instead of returning (default 0: always return WakeAt).
+func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline = d } }
+
+// New returns an engine over store that runs steps with invoker.
+func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
+	e := &Engine{store: store, invoker: invoker, now: time.Now, log: slog.Default(),
+		margin: 2 * time.Second, latest: map[string]*workflow.Definition{}, byHash: map[string]*workflow.Definition{}}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Store returns the engine's journal.
+func (e *Engine) Store() journal.Store { return e.store }
+
+// Register makes defs startable (the latest registered per name wins) and
+// stores each in the journal by hash.
+func (e *Engine) Register(ctx context.Context, defs ...*workflow.Definition) error {
+	for _, d := range defs {
+		err := e.store.PutDefinition(ctx, journal.Definition{Hash: d.Hash(), Name: d.Name, Version: d.Version,
+			JSON: d.CanonicalJSON(), Created: e.now()})
+		if err != nil {
+			return fmt.Errorf("register %s@%s: %w", d.Name, d.Version, err)
+		}
+		e.mu.Lock()
+		e.latest[d.Name] = d
+		e.byHash[d.Hash()] = d
+		e.mu.Unlock()
+	}
+	return nil
+}
+
+// Workflow returns the latest registered definition named name.
+func (e *Engine) Workflow(name string) (*workflow.Definition, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	d, ok := e.latest[name]
+	return d, ok
+}
+
+// Definition returns the definition with hash, from memory or the journal.
+func (e *Engine) Definition(ctx context.Context, hash string) (*workflow.Definition, error) {
+	e.mu.RLock()
+	d, ok := e.byHash[hash]
+	e.mu.RUnlock()
+	if ok {
+		return d, nil
+	}
+	stored, err := e.store.Definition(ctx, hash)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrUnknownDefinition, hash, err)
+	}
+	d, err = workflow.Load(stored.JSON, stored.Name+"@"+stored.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrUnknownDefinition, hash, err)
+	}
+	e.mu.Lock()
+	e.byHash[hash] = d
+	e.mu.Unlock()
+	return d, nil
+}
+
+// StartRequest asks for a new run.
+type StartRequest struct {
+	Workflow string
+	Input    json.RawMessage
+	// Key is the run key. Empty: the workflow's Key expression over the
+	// input, else Trigger, else a random id.
+	Key string
+	// Trigger identifies the message that asked for the run (for tracing).
+	Trigger string
+}
+
+// Started reports the run a Start refers to.
+type Started struct {
+	Run     string
+	Created bool // false: the run already existed (a duplicate start)
+	Status  journal.Status
+}
+
+// RunID is the id of the run of workflow with key.
+func RunID(workflow, key string) string { return workflow + "/" + key }
+
+// Start appends a new run's first commit: RunStarted plus its first
+// decision. Starting a run whose key exists is a no-op that reports the
+// existing run. Start does not invoke steps: Drive does.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
+	def, ok := e.Workflow(req.Workflow)
+	if !ok {
+		return Started{}, fmt.Errorf("%w %q", ErrUnknownWorkflow, req.Workflow)
+	}
+	input := req.Input
+	if len(input) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	in, err := workflow.DecodeJSON(input)
+	if err != nil {
+		return Started{}, fmt.Errorf("start %s: input is not JSON: %w", req.Workflow, err)
+	}
+	key := req.Key
+	if key == "" {
+		if key, err = def.EvalKey(in); err != nil {
+			return Started{}, fmt.Errorf("start %s: key: %w", req.Workflow, err)
+		}
+	}
+	if key == "" {
+		key = req.Trigger
+	}
+	if key == "" {
+		key = uuid.NewString()
+	}
+	run := RunID(def.Name, key)
+	now := e.now()
+	rs := NewRunState(def)
+	first := journal.Event{Kind: journal.RunStarted, At: now, Workflow: def.Name, DefHash: def.Hash(),
+		Key: key, Trigger: req.Trigger, Input: input}
+	if err := rs.Apply(&first); err != nil {
+		return Started{}, err
+	}
+	d := rs.Decide(now)
+	status := journal.StatusRunning
+	if d.Status != "" {
+		status = d.Status
+	}
+	seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: 0, Events: append([]journal.Event{first}, d.Events...),
+		Status: status, Workflow: def.Name, DefHash: def.Hash(), At: now})
+	if errors.Is(err, journal.ErrConflict) {
+		head, _, lerr := e.store.Load(ctx, run)
+		if lerr != nil {
+			return Started{}, fmt.Errorf("start %s: %w", run, lerr)
+		}
+		return Started{Run: run, Status: head.Status}, nil
+	}
+	if err != nil {
+		return Started{}, fmt.Errorf("start %s: %w", run, err)
+	}
+	rs.Seq = seq
+	e.cache.Store(run, rs)
+	e.log.Debug("run started", "run", run, "workflow", def.Name, "defHash", def.Hash())
+	return Started{Run: run, Created: true, Status: status}, nil
+}
+
+// Outcome is where Drive left a run.
+type Outcome struct {
+	Status journal.Status
+	// WakeAt is when the run next needs driving (a retry or timer is due);
+	// zero when it waits for nothing time-based.
+	WakeAt time.Time
+	// Continue is true when Drive stopped because its deadline was near:
+	// the run must be driven again at once (a continuation).
+	Continue bool
+}
+
+// load returns the run's state, from the cache when this engine holds it.
+func (e *Engine) load(ctx context.Context, run string) (*RunState, error) {
+	if v, ok := e.cache.LoadAndDelete(run); ok {
+		return v.(*RunState), nil
+	}
+	head, events, err := e.store.Load(ctx, run)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", run, err)
+	}
+	def, err := e.Definition(ctx, head.DefHash)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", run, err)
+	}
+	rs, err := Fold(def, events)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", run, err)
+	}
+	rs.Seq = head.Seq
+	if n := len(events); n > 0 && events[n-1].Seq > rs.Seq {
+		rs.Seq = events[n-1].Seq
+	}
+	return rs, nil
+}
+
+type attemptResult struct {
+	inv  Invocation
+	resp step.Response
+}
+
+// Drive advances run until it is done or in review, waits for something
+// time-based (Outcome.WakeAt) or external, or ctx's deadline is near
+// (Outcome.Continue). Every state change is journaled before the work it
+// causes is sent. Drive is safe to call concurrently for the same run, in
+// one process or many: the journal's conditional appends arbitrate.
+func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
+	rs, err := e.load(ctx, run)
+	if err != nil {
+		return Outcome{}, err
+	}
+	keep := true
+	defer func() {
+		if keep && !rs.Status.Terminal() && rs.Status != journal.StatusReview {
+			e.cache.Store(run, rs)
+		}
+	}()
+	results := make(chan attemptResult, len(rs.Def.Steps))
+	running := map[string]bool{}
+	var stepsWG sync.WaitGroup
+	defer stepsWG.Wait()
+	stepCtx, cancelSteps := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSteps()
+	var pending []journal.Event // step results not yet journaled
+	recovering := true
+	sent := map[string]bool{} // effects this Drive already dispatched
+	for {
+		now := e.now()
+		d := rs.Decide(now)
+		commit := append(pending, d.Events...)
+		if len(commit) > 0 {
+			seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: commit, Status: d.Status, At: now})
+			if errors.Is(err, journal.ErrConflict) {
+				e.cache.Delete(run)
+				if rs, err = e.load(ctx, run); err != nil {
+					keep = false
+					return Outcome{}, err
+				}
+				pending = rs.absorb(pending)
+				recovering = true
+				continue
+			}
+			if err != nil {
+				keep = false
+				return Outcome{}, fmt.Errorf("drive %s: %w", run, err)
+			}
+			rs.Seq = seq
+		}
+		effects := effectsOf(pending)
+		if recovering {
+			effects = effects[:0]
+			for _, ef := range rs.Outstanding {
+				if !sent[ef.ID] {
+					effects = append(effects, ef)
+				}
+			}
+		}
+		for _, ef := range effects {
+			sent[ef.ID] = true
+		}
+		if len(effects) > 0 && e.dispatch != nil {
+			if err := e.dispatch.Dispatch(ctx, run, effects); err != nil {
+				e.log.Warn("effects not dispatched; they stay outstanding", "run", run, "err", err)
+			}
+		}
+		pending = nil
+		invs := d.Start
+		if recovering {
+			invs = append(invs, d.InFlight...)
+		}
+		recovering = false
+		if d.Done {
+			return Outcome{Status: rs.Status}, nil
+		}
+		if e.nearDeadline(ctx) {
+			return Outcome{Status: rs.Status, Continue: true}, nil
+		}
+		if len(invs) > 0 {
+			state := rs.StateJSON()
+			for _, inv := range invs {
+				if running[inv.Step] {
+					continue
+				}
+				running[inv.Step] = true
+				stepsWG.Add(1)
+				go func() {
+					defer stepsWG.Done()
+					results <- attemptResult{inv: inv, resp: e.invoke(stepCtx, rs, run, inv, state)}
+				}()
+			}
+		}
+		var wake <-chan time.Time
+		if !d.WakeAt.IsZero() {
+			wait := d.WakeAt.Sub(now)
+			if len(running) == 0 && wait > e.inline {
+				return Outcome{Status: rs.Status, WakeAt: d.WakeAt}, nil
+			}
+			t := time.NewTimer(max(wait, 0))
+			wake = t.C
+			defer t.Stop() // at most one per loop turn that waits; cheap
+		} else if len(running) == 0 {
+			return Outcome{Status: rs.Status}, nil
+		}
+		select {
+		case r := <-results:
+			for {
+				delete(running, r.inv.Step)
+				ev := resultEvent(run, r, e.now())
+				if err := rs.Apply(&ev); err != nil {
+					keep = false
+					return Outcome{}, err
+				}
+				pending = append(pending, ev)
+				select {
+				case r = <-results:
+					continue
+				default:
+				}
+				break
+			}
+		case <-wake:
+		case <-ctx.Done():
+			// Results of attempts still running are lost with this Drive;
+			// the attempts are re-invoked when the run is next driven.
+			keep = false
+			return Outcome{Status: rs.Status, Continue: true}, nil
+		}
+	}
+}
+
+// absorb re-applies results gathered before a conflict to a reloaded state
+// and returns those still needed (another writer may have recorded them).
+func (rs *RunState) absorb(pending []journal.Event) []journal.Event {
+	var keep []journal.Event
+	for i := range pending {
+		s, ok := rs.Steps[pending[i].Step]
+		if !ok || s.Phase != PhaseRunning || s.Attempt != pending[i].Attempt {
+			continue
+		}
+		_ = rs.Apply(&pending[i])
+		keep = append(keep, pending[i])
+	}
+	return keep
+}
+
+func (e *Engine) nearDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < e.margin
+}
+
+func (e *Engine) invoke(ctx context.Context, rs *RunState, run string, inv Invocation, state json.RawMessage) step.Response {
+	if inv.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
+		defer cancel()
+	}
+	req := step.Request{Workflow: rs.Workflow, Run: run, Step: inv.Step, Function: inv.Function,
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + inv.Step, Input: inv.Input, State: state}
+	start := time.Now()
+	resp, err := e.invoker.Invoke(ctx, req)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		resp = step.Response{Error: &step.Failure{Message: fmt.Sprintf("step %s timed out after %s", inv.Step, time.Since(start).Round(time.Millisecond)), Kind: "timeout"}}
+	case err != nil:
+		resp = step.Response{Error: &step.Failure{Message: err.Error(), Kind: "invoke"}}
+	}
+	if resp.Error != nil {
+		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
+			"terminal", resp.Error.Terminal, "err", resp.Error.Message)
+	}
+	return resp
+}
+
+func resultEvent(run string, r attemptResult, now time.Time) journal.Event {
+	if f := r.resp.Error; f != nil {
+		return journal.Event{Kind: journal.StepFailed, At: now, Step: r.inv.Step, Attempt: r.inv.Attempt,
+			Error: &journal.Error{Message: f.Message, Kind: f.Kind, Terminal: f.Terminal}}
+	}
+	ev := journal.Event{Kind: journal.StepSucceeded, At: now, Step: r.inv.Step, Attempt: r.inv.Attempt,
+		Output: r.resp.Output, State: r.resp.State}
+	if len(ev.Output) == 0 {
+		ev.Output = json.RawMessage(`null`)
+	}
+	for i, ef := range r.resp.Effects {
+		ev.Effects = append(ev.Effects, journal.Effect{
+			ID:   run + "/" + r.inv.Step + "/" + strconv.Itoa(r.inv.Attempt) + "/" + strconv.Itoa(i),
+			Kind: ef.Kind, Target: ef.Target, Payload: ef.Payload})
+	}
+	return ev
+}
+
+func effectsOf(events []journal.Event) []journal.Effect {
+	var out []journal.Effect
+	for _, ev := range events {
+		out = append(out, ev.Effects...)
+	}
+	return out
+}
