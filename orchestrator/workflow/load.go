@@ -126,6 +126,15 @@ func lastAt(nodes []*yaml.Node, stride, line int) (int, bool) {
 	return found, true
 }
 
+func lineProblem(file, msg string) Problem {
+	p := Problem{File: file, Msg: msg}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		p.Msg = m[2]
+	}
+	return p
+}
+
 // lineIndex maps (step, field) to the line where it is written, falling
 // back to the step's first line, then the workflow's field.
 func lineIndex(doc *yaml.Node) func(step, field string) int {
