@@ -42,7 +42,7 @@ func ChargePayment(ctx context.Context, in ChargeInput) (Charge, error) {
 		return Charge{}, step.Terminal(step.Kind("card-declined", err))
 	}
 	c := Charge{
-		ChargeID:    oms.ID("ch", o.OrderID),
+		ChargeID:    ChargeIDFor(o.OrderID),
 		AmountCents: o.TotalCents(),
 		Currency:    o.CurrencyCode(),
 		CardLast4:   last4(card),
@@ -67,3 +67,6 @@ func last4(card string) string {
 	}
 	return card[len(card)-4:]
 }
+
+// ChargeIDFor is the charge id ChargePayment gives the order orderID.
+func ChargeIDFor(orderID string) string { return oms.ID("ch", orderID) }
