@@ -10,6 +10,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -171,13 +172,42 @@ func Native(v ref.Val) (any, error) {
 	case types.Null:
 		return nil, nil
 	}
-	if v.Type() == types.MapType || v.Type() == types.ListType {
+	// Maps and lists are converted element by element: converting them
+	// whole through structpb would turn every int into a float64, and an
+	// int beyond 2^53 into a string.
+	switch x := v.(type) {
+	case traits.Mapper:
 		if raw, ok := v.Value().(map[string]any); ok {
 			return raw, nil
 		}
+		out := map[string]any{}
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			k := it.Next()
+			ks, ok := k.(types.String)
+			if !ok {
+				return nil, fmt.Errorf("CEL result %v is not JSON: key %v is not a string", v, k)
+			}
+			e, err := Native(x.Get(k))
+			if err != nil {
+				return nil, err
+			}
+			out[string(ks)] = e
+		}
+		return out, nil
+	case traits.Lister:
 		if raw, ok := v.Value().([]any); ok {
 			return raw, nil
 		}
+		n, _ := x.Size().(types.Int)
+		out := make([]any, 0, n)
+		for i := types.Int(0); i < n; i++ {
+			e, err := Native(x.Get(i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		return out, nil
 	}
 	pv, err := v.ConvertToNative(valueType)
 	if err != nil {
