@@ -24,5 +24,8 @@
 //	Start of a workflow that is not registered  ErrUnknownWorkflow
 //	A run pinned to a definition not available  ErrUnknownDefinition
 //	A journal that does not begin with a start  ErrCorruptJournal
+//	Start with input that is not JSON          ErrBadInput
 //	Drive of a run that does not exist          journal.ErrNotFound
+//	Resubmit of a run not in review            ErrNotInReview
+//	Cancel of a run that already finished      ErrFinished
 package orchestrator

@@ -166,12 +166,12 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 	}
 	in, err := workflow.DecodeJSON(input)
 	if err != nil {
-		return Started{}, fmt.Errorf("start %s: input is not JSON: %w", req.Workflow, err)
+		return Started{}, fmt.Errorf("%w: start %s: input is not JSON: %w", ErrBadInput, req.Workflow, err)
 	}
 	key := req.Key
 	if key == "" {
 		if key, err = def.EvalKey(in); err != nil {
-			return Started{}, fmt.Errorf("start %s: key: %w", req.Workflow, err)
+			return Started{}, fmt.Errorf("%w: start %s: key: %w", ErrBadInput, req.Workflow, err)
 		}
 	}
 	if key == "" {

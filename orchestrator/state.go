@@ -15,6 +15,7 @@ var (
 	ErrUnknownWorkflow   = errors.New("orchestrator: unknown workflow")
 	ErrUnknownDefinition = errors.New("orchestrator: unknown definition")
 	ErrCorruptJournal    = errors.New("orchestrator: corrupt journal")
+	ErrBadInput          = errors.New("orchestrator: bad input")
 )
 
 // Phase is where one step stands.
