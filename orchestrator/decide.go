@@ -54,8 +54,7 @@ func Decide(def *workflow.Definition, events []journal.Event, now time.Time) (De
 
 // Decide decides what happens next at time now and applies the decision's
 // events to rs (so rs reflects the journal once they are appended).
-func (rs *RunState) Decide(now time.Time) Decision {
-	var d Decision
+func (rs *RunState) Decide(now time.Time) (d Decision) {
 	if !rs.started {
 		return Decision{Done: true}
 	}
