@@ -3,8 +3,13 @@ package workflow_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -320,5 +325,181 @@ steps:
 				t.Errorf("error %q does not name step %q", msg, tt.want.Step)
 			}
 		})
+	}
+}
+
+// TestLoadMoreProblems covers the line and step attribution of problems
+// beyond the one-per-reason table: several at once, JSON, nested fields.
+func TestLoadMoreProblems(t *testing.T) {
+	t.Parallel()
+	type where struct {
+		Line        int
+		Step, Field string
+	}
+	tests := []struct {
+		name string
+		file string
+		src  string
+		want []where
+	}{
+		{
+			name: "every problem is listed, in order",
+			file: "order.yaml",
+			src: `
+name: order
+key: input.(
+steps:
+  - name: verify
+    type: fail
+  - function: charge-payment
+  - name: ship
+    function: ship-order
+    after: [verify, nosuch]
+    when: 1 + 1
+`,
+			// Names first, then each step's checks in declaration order; a
+			// missing field points at the step's first line.
+			want: []where{{2, "", "key"}, {6, "#2", "name"}, {4, "verify", "message"}, {9, "ship", "after"}, {10, "ship", "when"}},
+		},
+		{
+			name: "JSON lines",
+			file: "order.json",
+			src: `{
+  "name": "order",
+  "steps": [
+    {"name": "verify", "function": "verify-order"},
+    {
+      "name": "charge",
+      "after": ["verify"],
+      "when": "input.total >"
+    }
+  ]
+}`,
+			want: []where{{8, "charge", "when"}, {5, "charge", "function"}},
+		},
+		{
+			name: "a bad duration inside retry names the step and retry",
+			file: "order.yaml",
+			src: `
+name: order
+steps:
+  - name: verify
+    function: verify-order
+    retry:
+      maxAttempts: 2
+      initialInterval: soon
+`,
+			want: []where{{7, "verify", "retry"}},
+		},
+		{
+			name: "a type error names the step and field",
+			file: "order.yaml",
+			src: `
+name: order
+steps:
+  - name: verify
+    function: verify-order
+    after: verify
+`,
+			want: []where{{5, "verify", "after"}},
+		},
+		{
+			name: "on a line shared by several keys no step is guessed",
+			file: "order.json",
+			src:  `{"name": "order", "steps": [{"name": "a", "function": "f"}, {"name": "b", "timeout": "soon"}]}`,
+			want: []where{{1, "", ""}},
+		},
+		{
+			name: "a trigger problem points at triggers",
+			file: "order.yaml",
+			src: `
+name: order
+steps:
+  - name: verify
+    function: verify-order
+triggers:
+  - source: sqs:orders
+  - when: message.type == "x"
+`,
+			want: []where{{5, "", "triggers"}},
+		},
+		{
+			name: "a document that is not a mapping",
+			file: "order.yaml",
+			src:  "- name: order\n",
+			want: []where{{1, "", ""}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := workflow.Load([]byte(strings.TrimPrefix(tt.src, "\n")), tt.file)
+			var ie *workflow.InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("Load: got %v, want *InvalidError", err)
+			}
+			var got []where
+			for _, p := range ie.Problems {
+				if p.File != tt.file {
+					t.Errorf("problem %v: file %q, want %q", p, p.File, tt.file)
+				}
+				got = append(got, where{p.Line, p.Step, p.Field})
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
+			}
+		})
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	t.Parallel()
+	_, err := workflow.LoadFile(filepath.Join("testdata", "nosuch.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadFile of a missing file: got %v, want fs.ErrNotExist", err)
+	}
+	if errors.Is(err, workflow.ErrInvalid) {
+		t.Errorf("LoadFile of a missing file matches ErrInvalid: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("name: bad\nsteps:\n  - name: a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = workflow.LoadFile(path)
+	if want := path + ":3: step \"a\": function: a task step needs a function"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("LoadFile: got %v, want it to contain %q", err, want)
+	}
+	// Without a file name, problems still carry their line.
+	_, err = workflow.Load([]byte("name: bad\nsteps:\n  - name: a\n"), "")
+	if want := "definition:3: "; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Load without a file name: got %v, want it to contain %q", err, want)
+	}
+}
+
+func TestFunctionsIgnoresQualifier(t *testing.T) {
+	t.Parallel()
+	src := []byte(`
+name: order
+steps:
+  - name: verify
+    function: verify-order:live
+  - name: charge
+    function: charge-payment:7
+    after: [verify]
+`)
+	if _, err := workflow.Load(src, "order.yaml", workflow.Functions(registered)); err != nil {
+		t.Errorf("registered functions with qualifiers: %v", err)
+	}
+	var asked []string
+	_, err := workflow.Load(src, "order.yaml", workflow.Functions(func(name string) bool {
+		asked = append(asked, name)
+		return false
+	}))
+	if diff := cmp.Diff([]string{"verify-order", "charge-payment"}, asked); diff != "" {
+		t.Errorf("names asked of the registry (-want +got):\n%s", diff)
+	}
+	var ie *workflow.InvalidError
+	if !errors.As(err, &ie) || len(ie.Problems) != 2 {
+		t.Errorf("got %v, want two unregistered functions", err)
 	}
 }
