@@ -1,0 +1,47 @@
+# ordo — run `make help` for the targets.
+SHELL := /bin/bash
+GO ?= go
+ORDERS ?= 300
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: demo
+demo: ## place $(ORDERS) sample orders through the order workflow (embedded, no AWS)
+	$(GO) run ./cmd/ordo demo --orders $(ORDERS)
+
+.PHONY: test
+test: ## every test: unit, conformance (SQLite + DynamoDB Local), end-to-end on the local AWS stack
+	scripts/test.sh
+
+.PHONY: test-unit
+test-unit: ## tests that need no local AWS stack (the rest skip, saying why)
+	$(GO) test -count=1 ./...
+
+.PHONY: race
+race: ## the core packages under the race detector
+	$(GO) test -race -count=1 ./journal/... ./orchestrator/... ./api/...
+
+.PHONY: vet
+vet: ## go vet and gofmt check
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+.PHONY: build
+build: ## build the ordo CLI into ./bin
+	$(GO) build -o bin/ordo ./cmd/ordo
+
+.PHONY: bench
+bench: ## Go benchmarks (decider, journals, CEL) with -benchmem
+	$(GO) test -run '^$$' -bench . -benchmem ./orchestrator/... ./journal/...
+
+.PHONY: stack-up
+stack-up: ## install and start the local AWS stack (DynamoDB Local + kumo)
+	infra/install.sh && infra/start.sh
+
+.PHONY: stack-down
+stack-down: ## stop the local AWS stack processes this checkout started
+	infra/stop.sh

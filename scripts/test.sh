@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: installs and starts the local AWS stack (DynamoDB Local +
+# kumo) if it is not already up, runs the Go tests with the stack's
+# endpoints, and stops whatever it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+infra/install.sh
+started=0
+if ! infra/status.sh >/dev/null 2>&1; then
+  infra/start.sh
+  started=1
+fi
+cleanup() { if [ "$started" = 1 ]; then infra/stop.sh || true; fi; }
+trap cleanup EXIT
+
+# shellcheck source=/dev/null
+. infra/env.sh
+export ORDO_REQUIRE_STACK=1 # tests that need the stack fail instead of skipping
+
+go vet ./...
+go test -count=1 -timeout 25m ./...
+(cd infra/tools && go test -count=1 ./...)
