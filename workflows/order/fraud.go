@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/workflows/internal/oms"
 )
 
 // RejectScore is the risk score at which an order is rejected.
@@ -60,7 +61,7 @@ func FraudCheck(ctx context.Context, o Order) (Risk, error) {
 		return Risk{}, step.Terminal(step.Kind("fraud-suspected", err))
 	}
 	r.Decision = "approve"
-	if err := step.SetState(ctx, map[string]any{"risk": map[string]any{"score": r.Score}}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"risk": map[string]any{"score": r.Score}}); err != nil {
 		return Risk{}, err
 	}
 	return r, nil

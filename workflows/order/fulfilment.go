@@ -66,7 +66,7 @@ func Ship(ctx context.Context, in ShipInput) (Shipment, error) {
 			s.Units += it.Qty
 		}
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "shipped", "shipment": s}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "shipped", "shipment": s}); err != nil {
 		return Shipment{}, err
 	}
 	if err := oms.Email(ctx, o.Customer.Email, "order-shipped", o.OrderID, map[string]any{

@@ -67,7 +67,7 @@ func RecordHistory(ctx context.Context, in HistoryInput) (HistoryRecord, error) 
 	if rec.Warranties == nil {
 		rec.Warranties = []string{}
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "completed"}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "completed"}); err != nil {
 		return HistoryRecord{}, err
 	}
 	return rec, nil

@@ -62,7 +62,7 @@ func ReserveInventory(ctx context.Context, o Order) (Reservation, error) {
 	if len(res.Lines) > 0 {
 		res.ReservationID = oms.ID("res", o.OrderID)
 	}
-	if err := step.SetState(ctx, map[string]any{"reservation": res}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"reservation": res}); err != nil {
 		return Reservation{}, err
 	}
 	return res, nil

@@ -50,7 +50,7 @@ func ChargePayment(ctx context.Context, in ChargeInput) (Charge, error) {
 	if c.AmountCents <= 0 {
 		return Charge{}, step.Errorf("order %s: nothing to charge", o.OrderID)
 	}
-	if err := step.SetState(ctx, map[string]any{"paymentStatus": "charged", "chargeId": c.ChargeID}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"paymentStatus": "charged", "chargeId": c.ChargeID}); err != nil {
 		return Charge{}, err
 	}
 	err := oms.Email(ctx, o.Customer.Email, "order-charged", o.OrderID, map[string]any{

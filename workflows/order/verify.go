@@ -58,7 +58,7 @@ func Verify(ctx context.Context, o Order) (Verification, error) {
 			v.HasPhysical = true
 		}
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "verified", "totalCents": v.TotalCents}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "verified", "totalCents": v.TotalCents}); err != nil {
 		return Verification{}, err
 	}
 	return v, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows/internal/oms"
 )
 
@@ -49,7 +48,7 @@ func IssueWarranty(ctx context.Context, in WarrantyInput) (Warranties, error) {
 	if len(ids) == 0 {
 		return out, nil
 	}
-	if err := step.SetState(ctx, map[string]any{"warranties": ids}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"warranties": ids}); err != nil {
 		return Warranties{}, err
 	}
 	err := oms.Email(ctx, o.Customer.Email, "warranty-issued", o.OrderID, map[string]any{

@@ -93,7 +93,7 @@ func Validate(ctx context.Context, r Request) (Validation, error) {
 		err := fmt.Errorf("%w %q: %s", ErrInvalid, r.RefundID, strings.Join(p, "; "))
 		return Validation{}, step.Terminal(step.Kind("invalid-refund", err))
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "validated"}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "validated"}); err != nil {
 		return Validation{}, err
 	}
 	return Validation{RefundID: r.RefundID, OrderID: r.OrderID, Lines: len(r.Items)}, nil
@@ -161,7 +161,7 @@ func Compute(lines []Line, reason string) Quote {
 func ComputeRefund(ctx context.Context, r Request) (Quote, error) {
 	q := Compute(r.Items, r.Reason)
 	q.Currency = r.CurrencyCode()
-	if err := step.SetState(ctx, map[string]any{"refund": map[string]any{"amountCents": q.AmountCents}}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"refund": map[string]any{"amountCents": q.AmountCents}}); err != nil {
 		return Quote{}, err
 	}
 	return q, nil
@@ -201,7 +201,7 @@ func IssueRefund(ctx context.Context, in IssueInput) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	if err := step.SetState(ctx, map[string]any{"refundStatus": out.Status, "refundTxId": out.RefundTxID}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"refundStatus": out.Status, "refundTxId": out.RefundTxID}); err != nil {
 		return Issued{}, err
 	}
 	return out, nil
@@ -255,7 +255,7 @@ func Notify(ctx context.Context, in NotifyInput) (Notice, error) {
 			return Notice{}, err
 		}
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "completed"}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "completed"}); err != nil {
 		return Notice{}, err
 	}
 	return n, nil

@@ -109,7 +109,7 @@ func Authorize(ctx context.Context, r Request) (Authorization, error) {
 		RMA:   "RMA-" + oms.Digits(8, "rma", r.ReturnID),
 		Label: Label{Carrier: "UPS", TrackingNumber: "1Z" + oms.Digits(16, "label", r.ReturnID)},
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "authorized", "rma": a.RMA}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "authorized", "rma": a.RMA}); err != nil {
 		return Authorization{}, err
 	}
 	err := oms.Email(ctx, r.Customer.Email, "return-authorized", r.OrderID, map[string]any{
@@ -186,7 +186,7 @@ func Inspect(ctx context.Context, in InspectInput) (Inspection, error) {
 		}
 		out.Lines = append(out.Lines, l)
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "inspected"}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "inspected"}); err != nil {
 		return Inspection{}, err
 	}
 	return out, nil
@@ -214,7 +214,7 @@ func RefundInspected(ctx context.Context, in RefundInput) (refund.Issued, error)
 	if err != nil {
 		return refund.Issued{}, err
 	}
-	if err := step.SetState(ctx, map[string]any{"refundStatus": out.Status, "refundTxId": out.RefundTxID}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"refundStatus": out.Status, "refundTxId": out.RefundTxID}); err != nil {
 		return refund.Issued{}, err
 	}
 	return out, nil
@@ -249,7 +249,7 @@ func Notify(ctx context.Context, in NotifyInput) (refund.Notice, error) {
 			return refund.Notice{}, err
 		}
 	}
-	if err := step.SetState(ctx, map[string]any{"status": "completed"}); err != nil {
+	if err := oms.SetState(ctx, map[string]any{"status": "completed"}); err != nil {
 		return refund.Notice{}, err
 	}
 	return n, nil

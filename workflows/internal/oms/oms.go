@@ -108,3 +108,16 @@ func FormatCents(cents int64, currency string) string {
 	}
 	return fmt.Sprintf("%s%d.%02d %s", sign, cents/100, cents%100, currency)
 }
+
+// SetState sets the step's state patch like step.SetState, but is a no-op
+// outside a step (as step.Emit is), so step functions can also be called
+// directly. A patch that does not encode is a bug: it fails terminally.
+func SetState(ctx context.Context, patch any) error {
+	if _, ok := step.RequestFrom(ctx); !ok {
+		return nil
+	}
+	if err := step.SetState(ctx, patch); err != nil {
+		return step.Terminal(err)
+	}
+	return nil
+}

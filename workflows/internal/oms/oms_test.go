@@ -80,3 +80,20 @@ func TestEffectsAndAttempt(t *testing.T) {
 		t.Errorf("publish = %+v (%s)", e, e.Payload)
 	}
 }
+
+func TestSetState(t *testing.T) {
+	t.Parallel()
+	if err := oms.SetState(context.Background(), map[string]any{"a": 1}); err != nil {
+		t.Errorf("outside a step: %v, want a no-op", err)
+	}
+	h := step.Func(func(ctx context.Context, _ struct{}) (bool, error) {
+		if err := oms.SetState(ctx, func() {}); !step.IsTerminal(err) {
+			t.Errorf("unencodable patch: err = %v, want terminal", err)
+		}
+		return true, oms.SetState(ctx, map[string]any{"a": 1})
+	})
+	res, err := h.Handle(context.Background(), step.Request{})
+	if err != nil || string(res.State) != `{"a":1}` {
+		t.Errorf("state = %s, %v", res.State, err)
+	}
+}
