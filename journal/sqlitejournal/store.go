@@ -169,6 +169,7 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS runs_by_updated ON runs (updated DESC, id DESC)`,
 	`CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow, updated DESC, id DESC)`,
 	`CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated DESC, id DESC)`,
+	`CREATE INDEX IF NOT EXISTS runs_by_workflow_status ON runs (workflow, status, updated DESC, id DESC)`,
 	`CREATE TABLE IF NOT EXISTS commits (
 		run    TEXT NOT NULL,
 		seq    INTEGER NOT NULL,
