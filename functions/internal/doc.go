@@ -1,0 +1,17 @@
+// Package internal holds ordo's AWS adapters, shared by the Lambda
+// entrypoints under functions/: the Lambda step invoker, the SQS effect
+// dispatcher and continuation queue, trigger decoding, and the orchestrator
+// and effects handlers. Entrypoints (functions/<name>/main.go) only wire:
+// they read the environment, build SDK clients and call lambda.Start.
+//
+// Everything here takes SDK clients or aws.Config from its caller and never
+// loads configuration or exits the process.
+//
+// Environment (declared in template.yaml):
+//
+//	ORDO_TABLE                   the journal table
+//	ORDO_ORCHESTRATOR_QUEUE_URL  the orchestrator's own queue (continuations, timers, API starts)
+//	ORDO_EFFECTS_QUEUE_URL       the effects queue
+//	ORDO_RESOURCE_PREFIX         "<stack>-": step Lambdas are "<stack>-<function>";
+//	                             trigger queues/streams "<stack>-<channel>"
+package internal
