@@ -291,6 +291,11 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 		fmt.Fprintf(h, "%s/%s/%s/%d", rs.DefHash, rs.Key, step, attempt)
 		d *= float64(h.Sum64()%10000) / 10000
 	}
+	if d >= math.MaxInt64 {
+		// Without a max interval the exponential outgrows time.Duration;
+		// converting would wrap to a negative delay (an immediate retry).
+		return math.MaxInt64
+	}
 	return time.Duration(d)
 }
 
