@@ -178,7 +178,9 @@ func (rs *RunState) decideStep(n *workflow.Node, now time.Time, emit func(journa
 func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit func(journal.Event), d *Decision) {
 	vars := rs.vars(attempt)
 	input := rs.Input
-	if n.Input != "" {
+	if o := rs.Steps[n.Name].override; len(o) > 0 {
+		input = o // an operator's edit wins over the mapping
+	} else if n.Input != "" {
 		v, err := rs.Def.Eval(n.Name, "input", vars)
 		if err == nil {
 			input, err = json.Marshal(v)
@@ -263,10 +265,11 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event)) {
 	p := rs.Def.RetryPolicy(n)
 	retryable := s.Error != nil && !s.Error.Terminal && !slices.Contains(p.NonRetryable, s.Error.Kind)
-	if retryable && s.Attempt < p.MaxAttempts {
+	tries := s.Attempt - s.base // attempts since the step was (re)submitted
+	if retryable && tries < p.MaxAttempts {
 		next := s.Attempt + 1
 		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: next,
-			Due: now.Add(rs.backoff(n.Name, p, s.Attempt)), Error: s.Error})
+			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.Error})
 		return
 	}
 	reason := fmt.Sprintf("step %s failed", n.Name)
@@ -274,7 +277,7 @@ func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, 
 		reason += ": " + s.Error.Message
 	}
 	if retryable {
-		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, s.Attempt, s.Error.Message)
+		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.Error.Message)
 	}
 	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.Attempt, Reason: reason, Error: s.Error})
 }

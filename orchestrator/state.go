@@ -42,6 +42,11 @@ type StepState struct {
 	Error   *journal.Error
 	// failedPending is set when a failure awaits a retry/review decision.
 	failedPending bool
+	// base is the last attempt before the step was resubmitted: attempts
+	// after it get a fresh retry budget.
+	base int
+	// override is an operator's replacement input (Resubmitted.Input).
+	override json.RawMessage
 }
 
 // RunState is a run folded from its journal: what Decide decides from. The
@@ -215,9 +220,9 @@ func (rs *RunState) Apply(e *journal.Event) error {
 		}
 		for name, s := range rs.Steps {
 			if s.Phase == PhaseFailed || name == e.Step && e.Step != "" {
-				s.Phase, s.Error, s.Due, s.failedPending = PhasePending, nil, time.Time{}, false
+				s.Phase, s.Error, s.Due, s.failedPending, s.base = PhasePending, nil, time.Time{}, false, s.Attempt
 				if len(e.Input) > 0 && name == e.Step {
-					s.Input = e.Input
+					s.Input, s.override = e.Input, e.Input
 				}
 			}
 		}
