@@ -119,8 +119,12 @@ func TestUpEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	logs := &syncBuffer{}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	q := sqs.NewFromConfig(cfg)
+	kin := kinesis.NewFromConfig(cfg)
 	stackName := fmt.Sprintf("lrtest%d", time.Now().UnixNano()%1e9)
-	st, err := Up(ctx, Options{Template: "testdata/template.yaml", StackName: stackName, Log: logs, Config: &cfg, SQSWaitSeconds: 1})
+	stateFile := t.TempDir() + "/state.json"
+	st, err := Up(ctx, Options{Template: "testdata/template.yaml", StackName: stackName, Log: logs, Config: &cfg, SQSWaitSeconds: 1, StateFile: stateFile})
 	if err != nil {
 		t.Fatalf("Up: %v\n%s", err, logs)
 	}
@@ -128,11 +132,20 @@ func TestUpEndToEnd(t *testing.T) {
 		if err := st.Down(context.Background()); err != nil {
 			t.Errorf("Down: %v", err)
 		}
-		if t.Failed() {
+		if _, err := os.Stat(stateFile); !os.IsNotExist(err) {
+			t.Errorf("state file left after Down: %v", err)
+		}
+		if _, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(st.Resource("Table").Name)}); err == nil {
+			t.Errorf("table still exists after Down")
+		}
+		if t.Failed() || testing.Verbose() {
 			t.Logf("stack log:\n%s", logs)
 		}
 	}()
 
+	if saved, err := ReadState(stateFile); err != nil || saved.RunnerPID != os.Getpid() || len(saved.Resources) != 6 || len(saved.Processes) != 2 {
+		t.Errorf("ReadState = %+v, %v", saved, err)
+	}
 	table, work, dlq, stream := st.Resource("Table"), st.Resource("Work"), st.Resource("DeadLetters"), st.Resource("Events")
 	if table == nil || work == nil || dlq == nil || stream == nil {
 		t.Fatalf("resources: %+v", st.Status().Resources)
@@ -140,9 +153,6 @@ func TestUpEndToEnd(t *testing.T) {
 	if table.Name != stackName+"-Table" || !strings.Contains(work.URL, stackName+"-Work") || !strings.HasPrefix(work.ARN, "arn:aws:sqs:") {
 		t.Errorf("names: table %+v queue %+v", table, work)
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
-	q := sqs.NewFromConfig(cfg)
-	kin := kinesis.NewFromConfig(cfg)
 
 	// count returns how often the function saw key, and the greeting it stored.
 	count := func(key string) (int, string) {

@@ -76,7 +76,7 @@ func (iv *invoker) invoke(ctx context.Context, payload any, retryFor time.Durati
 		out, err := iv.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(iv.fn), Payload: b})
 		if err == nil {
 			if out.FunctionError != nil {
-				return out.Payload, fmt.Errorf("%w (%s): %s", errFunction, aws.ToString(out.FunctionError), out.Payload)
+				return out.Payload, fmt.Errorf("%w (%s): %s", errFunction, aws.ToString(out.FunctionError), truncate(out.Payload, 300))
 			}
 			return out.Payload, nil
 		}
@@ -337,4 +337,11 @@ func (p *kinesisPoller) handle(ctx context.Context, recs []kintypes.Record) (str
 	err = fmt.Errorf("%d records reported failed", len(recs)-lowest)
 	p.record(len(recs)-lowest, err)
 	return aws.ToString(recs[lowest].SequenceNumber), err
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "..."
 }

@@ -150,4 +150,3 @@ func (p *prefixWriter) flush() {
 		p.buf = nil
 	}
 }
-

@@ -35,6 +35,13 @@ type Options struct {
 	BuildDir string
 	// Concurrency is AWS_LAMBDA_MAX_CONCURRENCY for each bootstrap (default 4).
 	Concurrency int
+	// SQSPollers is the number of concurrent pollers per SQS event source
+	// (default 2; always 1 for FIFO queues).
+	SQSPollers int
+	// StateFile, if set, receives the stack's Status as JSON while it runs
+	// (see ReadState), so `ordo local status|down` in another process can
+	// find it. Close removes it.
+	StateFile string
 	// SQSWaitSeconds is the pollers' ReceiveMessage long poll (default 5).
 	SQSWaitSeconds int
 	// KinesisIdle is the pause after an empty GetRecords (default 250ms).
@@ -51,6 +58,8 @@ type Options struct {
 // Status is a snapshot of a running stack.
 type Status struct {
 	StackName string          `json:"stackName"`
+	RunnerPID int             `json:"runnerPid"` // the process running Up
+	UpdatedAt time.Time       `json:"updatedAt"`
 	Template  string          `json:"template"`
 	Resources []Resource      `json:"resources"`
 	Processes []ProcessStatus `json:"processes"`
@@ -85,6 +94,9 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
+	if opts.SQSPollers <= 0 {
+		opts.SQSPollers = 2
+	}
 	if opts.SQSWaitSeconds <= 0 {
 		opts.SQSWaitSeconds = 5
 	}
@@ -113,6 +125,13 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.up(ctx, runCtx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if opts.StateFile != "" {
+		if err := s.writeState(); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.go_(runCtx, s.stateLoop)
 	}
 	return s, nil
 }
@@ -374,11 +393,17 @@ func (s *Stack) startPoller(ctx, runCtx context.Context, f *FunctionSpec, iv *in
 	retryFor := time.Duration(f.Timeout)*time.Second + 30*time.Second
 	switch ev.Type {
 	case "SQS":
-		p := &sqsPoller{iv: iv, sqs: s.cl.sqs, queueURL: r.URL, queueARN: r.ARN, region: s.cl.cfg.Region, ev: ev,
-			wait: int32(s.opts.SQSWaitSeconds), retryFor: retryFor}
-		p.st = PollerStatus{Function: f.LogicalID, Event: ev.Name, Type: ev.Type, Source: r.Name}
-		s.go_(runCtx, p.run)
-		s.pollers = append(s.pollers, p)
+		n := s.opts.SQSPollers
+		if strings.HasSuffix(r.Name, ".fifo") {
+			n = 1
+		}
+		for range n {
+			p := &sqsPoller{iv: iv, sqs: s.cl.sqs, queueURL: r.URL, queueARN: r.ARN, region: s.cl.cfg.Region, ev: ev,
+				wait: int32(s.opts.SQSWaitSeconds), retryFor: retryFor}
+			p.st = PollerStatus{Function: f.LogicalID, Event: ev.Name, Type: ev.Type, Source: r.Name}
+			s.go_(runCtx, p.run)
+			s.pollers = append(s.pollers, p)
+		}
 	case "Kinesis":
 		shards, err := s.cl.kinesis.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(r.Name)})
 		if err != nil {
@@ -410,7 +435,7 @@ func (s *Stack) go_(ctx context.Context, f func(context.Context)) {
 
 // Status reports the stack's resources, processes and pollers.
 func (s *Stack) Status() Status {
-	st := Status{StackName: s.opts.StackName, Template: s.tmpl.Path}
+	st := Status{StackName: s.opts.StackName, Template: s.tmpl.Path, RunnerPID: os.Getpid(), UpdatedAt: time.Now().UTC()}
 	for _, r := range s.resources {
 		st.Resources = append(st.Resources, *r)
 	}
@@ -440,6 +465,9 @@ func (s *Stack) Close() error {
 	s.once.Do(func() {
 		s.cancel()
 		s.wg.Wait()
+		if s.opts.StateFile != "" {
+			_ = os.Remove(s.opts.StateFile)
+		}
 		if s.tmpBuild != "" {
 			_ = os.RemoveAll(s.tmpBuild)
 		}
