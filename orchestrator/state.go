@@ -197,6 +197,9 @@ func (rs *RunState) Apply(e *journal.Event) error {
 		s.Phase, s.Due = PhaseWaiting, e.Due
 	case journal.TimerFired:
 		// The wait step's StepSucceeded follows in the same commit.
+		if _, err := rs.step(e); err != nil {
+			return err
+		}
 	case journal.EffectSucceeded, journal.EffectFailed:
 		for i, ef := range rs.Outstanding {
 			if ef.ID == e.EffectID {
