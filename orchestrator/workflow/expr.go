@@ -25,7 +25,7 @@ type Vars struct {
 // compiled holds a definition's compiled expressions.
 type compiled struct {
 	hash  string
-	index map[string]int          // step name -> position
+	index map[string]int         // step name -> position
 	progs map[string]cel.Program // "step/field" or "/field"
 }
 
