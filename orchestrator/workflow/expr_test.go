@@ -298,3 +298,24 @@ func TestDecodeJSON(t *testing.T) {
 		t.Error("DecodeJSON of truncated JSON: got no error")
 	}
 }
+
+func TestTriggerProblemsInOrder(t *testing.T) {
+	t.Parallel()
+	b := workflow.New("t", workflow.Step("a", "f"),
+		workflow.OnMessage(workflow.Trigger{Source: "sqs:q", When: "state.a", Input: "state.b", Key: "state.c"}))
+	var first string
+	for i := 0; i < 20; i++ {
+		_, err := b.Build()
+		if err == nil {
+			t.Fatal("Build: got no error")
+		}
+		if i == 0 {
+			first = err.Error()
+			if w, in, k := strings.Index(first, "when:"), strings.Index(first, "input:"), strings.Index(first, "key:"); !(w < in && in < k) {
+				t.Errorf("trigger problems not in when, input, key order: %v", err)
+			}
+		} else if err.Error() != first {
+			t.Fatalf("Build gave different errors:\n%s\n%s", first, err)
+		}
+	}
+}

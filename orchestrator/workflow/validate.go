@@ -187,7 +187,8 @@ func (d *Definition) build(cfg buildConfig) error {
 		if t.Source == "" {
 			add("", "triggers", "trigger %d has no source", i+1)
 		}
-		for field, src := range map[string]string{"when": t.When, "input": t.Input, "key": t.Key} {
+		for _, f := range [...]struct{ field, src string }{{"when", t.When}, {"input", t.Input}, {"key", t.Key}} {
+			field, src := f.field, f.src // in order: a map would shuffle the problems
 			if src == "" {
 				continue
 			}
