@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,6 +109,18 @@ func (e *Engine) Workflow(name string) (*workflow.Definition, bool) {
 	defer e.mu.RUnlock()
 	d, ok := e.latest[name]
 	return d, ok
+}
+
+// Workflows returns the latest registered definition of every workflow.
+func (e *Engine) Workflows() []*workflow.Definition {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*workflow.Definition, 0, len(e.latest))
+	for _, d := range e.latest {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b *workflow.Definition) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // Definition returns the definition with hash, from memory or the journal.

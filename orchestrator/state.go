@@ -161,7 +161,7 @@ func (rs *RunState) Apply(e *journal.Event) error {
 		if err != nil {
 			return fmt.Errorf("%w: step %q output: %v", ErrCorruptJournal, e.Step, err)
 		}
-		rs.outputs[e.Step] = map[string]any{"output": out}
+		rs.outputs[e.Step] = map[string]any{"output": out, "skipped": false}
 		if len(e.State) > 0 {
 			if err := rs.patch(e.State); err != nil {
 				return fmt.Errorf("step %q: %w", e.Step, err)
@@ -183,6 +183,9 @@ func (rs *RunState) Apply(e *journal.Event) error {
 			return err
 		}
 		s.Phase = PhaseSkipped
+		// Expressions may test a skipped step: steps.x.skipped, and its
+		// output reads as null.
+		rs.outputs[e.Step] = map[string]any{"output": nil, "skipped": true}
 	case journal.RetryScheduled:
 		s, err := rs.step(e)
 		if err != nil {

@@ -1,0 +1,187 @@
+package internal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// Orchestrator is the orchestrator Lambda's handler: it decodes each record
+// of an SQS or Kinesis batch, starts or drives the run it names, and hands
+// the run on (a delayed continuation message) when it must wait or when the
+// invocation's deadline nears. It reports per-record failures, so one bad
+// record never fails or blocks its batch, and records a malformed record on
+// the review path instead of dropping it.
+type Orchestrator struct {
+	engine   *orchestrator.Engine
+	store    journal.Store
+	conts    *Continuations
+	decoder  *Decoder
+	prefix   string
+	log      *slog.Logger
+	parallel int
+	now      func() time.Time
+}
+
+// NewOrchestrator wires the handler. prefix is ORDO_RESOURCE_PREFIX.
+func NewOrchestrator(engine *orchestrator.Engine, conts *Continuations, prefix string, log *slog.Logger) *Orchestrator {
+	o := &Orchestrator{engine: engine, store: engine.Store(), conts: conts, prefix: prefix, log: log, parallel: 10, now: time.Now}
+	o.decoder = NewDecoder(func() []*workflow.Definition { return engine.Workflows() })
+	return o
+}
+
+// Handle is the Lambda entry point: it accepts SQS and Kinesis events.
+func (o *Orchestrator) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []struct {
+			EventSource  string `json:"eventSource"`
+			EventSource2 string `json:"EventSource"`
+		} `json:"Records"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("orchestrator: event is not JSON: %w", err)
+	}
+	if len(probe.Records) == 0 {
+		return events.SQSEventResponse{}, nil
+	}
+	switch src := probe.Records[0].EventSource + probe.Records[0].EventSource2; src {
+	case "aws:sqs":
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("orchestrator: SQS event: %w", err)
+		}
+		return o.HandleSQS(ctx, ev), nil
+	case "aws:kinesis":
+		var ev events.KinesisEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("orchestrator: Kinesis event: %w", err)
+		}
+		return o.HandleKinesis(ctx, ev), nil
+	default:
+		return nil, fmt.Errorf("orchestrator: unsupported event source %q", src)
+	}
+}
+
+// HandleSQS processes an SQS batch, records in parallel.
+func (o *Orchestrator) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	var (
+		mu   sync.Mutex
+		resp events.SQSEventResponse
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, o.parallel)
+	)
+	for _, rec := range ev.Records {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			channel := Channel("sqs", rec.EventSourceARN, o.prefix)
+			if err := o.process(ctx, channel, "sqs:"+rec.MessageId, []byte(rec.Body)); err != nil {
+				o.log.Error("record failed; it will be redelivered", "channel", channel, "messageId", rec.MessageId, "err", err)
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return resp
+}
+
+// HandleKinesis processes a Kinesis batch in order; on the first failure it
+// reports that record, so the shard resumes from it.
+func (o *Orchestrator) HandleKinesis(ctx context.Context, ev events.KinesisEvent) events.KinesisEventResponse {
+	for _, rec := range ev.Records {
+		channel := Channel("kinesis", rec.EventSourceArn, o.prefix)
+		if err := o.process(ctx, channel, "kinesis:"+rec.Kinesis.SequenceNumber, rec.Kinesis.Data); err != nil {
+			o.log.Error("record failed; the shard resumes from it", "channel", channel, "sequence", rec.Kinesis.SequenceNumber, "err", err)
+			return events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{{ItemIdentifier: rec.Kinesis.SequenceNumber}}}
+		}
+	}
+	return events.KinesisEventResponse{}
+}
+
+// process handles one record. A nil error means the record's work is safely
+// journaled or handed on; an error means "redeliver it".
+func (o *Orchestrator) process(ctx context.Context, channel, trigger string, body []byte) error {
+	msg, err := o.decoder.Decode(channel, trigger, body)
+	if errors.Is(err, ErrMalformed) {
+		return o.review(ctx, channel, trigger, body, err)
+	}
+	if err != nil {
+		return err
+	}
+	run := msg.Run
+	if run == "" {
+		st, err := o.engine.Start(ctx, orchestrator.StartRequest{Workflow: msg.Workflow, Input: msg.Input, Key: msg.Key, Trigger: trigger})
+		if errors.Is(err, orchestrator.ErrUnknownWorkflow) || errors.Is(err, orchestrator.ErrBadInput) {
+			return o.review(ctx, channel, trigger, body, err)
+		}
+		if err != nil {
+			return err
+		}
+		run = st.Run
+		if !st.Created {
+			o.log.Info("duplicate start; the run exists", "run", run, "trigger", trigger)
+		}
+	}
+	return o.drive(ctx, run)
+}
+
+// drive advances run and schedules its next turn.
+func (o *Orchestrator) drive(ctx context.Context, run string) error {
+	out, err := o.engine.Drive(ctx, run)
+	if errors.Is(err, journal.ErrNotFound) {
+		o.log.Warn("continuation for a run that does not exist; dropped", "run", run)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case out.Continue:
+		// Use a fresh context: the invocation's is about to expire.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return o.conts.Continue(sctx, run, 0)
+	case !out.WakeAt.IsZero():
+		return o.conts.Continue(ctx, run, out.WakeAt.Sub(o.now()))
+	}
+	return nil
+}
+
+// MalformedWorkflow is the workflow name under which malformed records are
+// journaled (run id "_malformed/<trigger>", status review).
+const MalformedWorkflow = "_malformed"
+
+// review journals a record that cannot be processed, with the reason, as a
+// run in review: visible with `ordo runs --status review`, never lost.
+func (o *Orchestrator) review(ctx context.Context, channel, trigger string, body []byte, cause error) error {
+	input := json.RawMessage(body)
+	if !json.Valid(body) {
+		input, _ = json.Marshal(string(body))
+	}
+	now := o.now()
+	run := orchestrator.RunID(MalformedWorkflow, trigger)
+	_, err := o.store.Append(ctx, journal.Commit{Run: run, After: 0, Status: journal.StatusReview,
+		Workflow: MalformedWorkflow, At: now, Events: []journal.Event{{Kind: journal.NeedsReview, At: now,
+			Workflow: MalformedWorkflow, Trigger: trigger, Input: input, Reason: cause.Error()}}})
+	if errors.Is(err, journal.ErrConflict) {
+		return nil // recorded by an earlier delivery
+	}
+	if err != nil {
+		return fmt.Errorf("record malformed %s: %w", trigger, err)
+	}
+	o.log.Warn("malformed record sent to review", "run", run, "channel", channel, "reason", cause.Error())
+	return nil
+}

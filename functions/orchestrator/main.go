@@ -1,0 +1,59 @@
+// Command orchestrator is the orchestrator Lambda: it consumes the trigger
+// queue, the Kinesis trigger stream and its own continuation queue, appends
+// every state change to the DynamoDB journal, and invokes the step Lambdas.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ordoflow/ordo/functions/internal"
+	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/workflows"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: internal.LogLevel()}))
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("aws config", "err", err)
+		os.Exit(1)
+	}
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_EFFECTS_QUEUE_URL", "ORDO_RESOURCE_PREFIX")
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	sqsClient := sqs.NewFromConfig(cfg)
+	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
+	engine := orchestrator.New(store,
+		internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"]),
+		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
+		orchestrator.WithLogger(log),
+		orchestrator.WithInlineWait(2*time.Second),
+		orchestrator.WithDeadlineMargin(5*time.Second))
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	defs, err := workflows.Definitions(reg)
+	if err == nil {
+		err = engine.Register(ctx, defs...)
+	}
+	if err != nil {
+		log.Error("workflow definitions", "err", err)
+		os.Exit(1)
+	}
+	h := internal.NewOrchestrator(engine, internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"]),
+		env["ORDO_RESOURCE_PREFIX"], log)
+	lambda.Start(h.Handle)
+}
