@@ -26,7 +26,9 @@ type Handler interface {
 type HandlerFunc func(ctx context.Context, run string, e journal.Effect) error
 
 // Do calls f.
-func (f HandlerFunc) Do(ctx context.Context, run string, e journal.Effect) error { return f(ctx, run, e) }
+func (f HandlerFunc) Do(ctx context.Context, run string, e journal.Effect) error {
+	return f(ctx, run, e)
+}
 
 // ErrNoHandler is returned for an effect kind nobody handles.
 var ErrNoHandler = errors.New("effect: no handler for kind")
@@ -59,6 +61,11 @@ func (x *Executor) Handle(kind string, h Handler) {
 // journaling EffectFailed; a journal error is returned as is and nothing is
 // lost: the effect stays outstanding and is dispatched again.
 func (x *Executor) Execute(ctx context.Context, run string, e journal.Effect) error {
+	if _, events, err := x.store.Load(ctx, run); err != nil {
+		return fmt.Errorf("effect %s: %w", e.ID, err)
+	} else if hasOutcome(events, e.ID) {
+		return nil // a redelivery of an effect already performed
+	}
 	x.mu.RLock()
 	h, ok := x.handlers[e.Kind]
 	x.mu.RUnlock()
@@ -90,10 +97,8 @@ func (x *Executor) record(ctx context.Context, run string, ev journal.Event) err
 		if err != nil {
 			return fmt.Errorf("effect %s: %w", ev.EffectID, err)
 		}
-		for _, old := range events {
-			if (old.Kind == journal.EffectSucceeded || old.Kind == journal.EffectFailed) && old.EffectID == ev.EffectID {
-				return nil
-			}
+		if hasOutcome(events, ev.EffectID) {
+			return nil
 		}
 		seq := head.Seq
 		if n := len(events); n > 0 {
@@ -108,4 +113,13 @@ func (x *Executor) record(ctx context.Context, run string, ev journal.Event) err
 		}
 		return nil
 	}
+}
+
+func hasOutcome(events []journal.Event, id string) bool {
+	for _, e := range events {
+		if (e.Kind == journal.EffectSucceeded || e.Kind == journal.EffectFailed) && e.EffectID == id {
+			return true
+		}
+	}
+	return false
 }
