@@ -213,6 +213,12 @@ func (d *Definition) RetryPolicy(s *Node) RetryPolicy {
 	if p.BackoffCoefficient == 0 {
 		p.BackoffCoefficient = 1
 	}
+	if p.InitialInterval == 0 {
+		p.InitialInterval = DefaultRetry.InitialInterval
+	}
+	if p.MaxInterval == 0 {
+		p.MaxInterval = DefaultRetry.MaxInterval
+	}
 	return p
 }
 

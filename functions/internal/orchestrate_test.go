@@ -1,0 +1,190 @@
+package internal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// fakeSQS records sent messages.
+type fakeSQS struct {
+	mu     sync.Mutex
+	bodies []string
+	delays []int32
+}
+
+func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bodies = append(f.bodies, aws.ToString(in.MessageBody))
+	f.delays = append(f.delays, in.DelaySeconds)
+	return &sqs.SendMessageOutput{}, nil
+}
+
+func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range in.Entries {
+		f.bodies = append(f.bodies, aws.ToString(e.MessageBody))
+	}
+	return &sqs.SendMessageBatchOutput{}, nil
+}
+
+func newTestOrchestrator(t *testing.T) (*Orchestrator, *memjournal.Store, *fakeSQS) {
+	t.Helper()
+	reg := step.NewRegistry()
+	reg.Register("echo", step.Func(func(ctx context.Context, in map[string]any) (map[string]any, error) {
+		if in["boom"] == true {
+			return nil, errors.New("transient")
+		}
+		step.Emit(ctx, step.Effect{Kind: "log"})
+		return in, nil
+	}))
+	def, err := workflow.New("greet", workflow.Key("input.id"),
+		workflow.OnMessage(workflow.Trigger{Source: "sqs:orders", When: `message.type == "greet"`, Input: "message.body"}),
+		workflow.OnMessage(workflow.Trigger{Source: "kinesis:orders"}),
+		workflow.DefaultRetryPolicy(workflow.RetryPolicy{MaxAttempts: 2, InitialInterval: workflow.Duration(1e9 * 30)}),
+		workflow.Step("a", "echo"), workflow.Step("b", "echo", workflow.After("a"))).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memjournal.New()
+	q := &fakeSQS{}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := orchestrator.New(store, embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log),
+		orchestrator.WithDispatcher(NewSQSDispatcher(q, "effects")))
+	if err := eng.Register(context.Background(), def); err != nil {
+		t.Fatal(err)
+	}
+	return NewOrchestrator(eng, NewContinuations(q, "orch"), "ordo-", log), store, q
+}
+
+func sqsRecord(id, body string) events.SQSMessage {
+	return events.SQSMessage{MessageId: id, Body: body, EventSource: "aws:sqs",
+		EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:ordo-orders"}
+}
+
+func TestSQSBatchWithMalformedRecord(t *testing.T) {
+	o, store, _ := newTestOrchestrator(t)
+	ctx := context.Background()
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		sqsRecord("m1", `{"type":"greet","body":{"id":"g1"}}`),
+		sqsRecord("m2", `not json`),
+		sqsRecord("m3", `{"type":"greet","body":{"id":"g1"}}`), // duplicate trigger
+		sqsRecord("m4", `{"type":"other"}`),
+		sqsRecord("m5", `{"workflow":"greet","input":{"id":"g2"}}`),
+	}}
+	resp := o.HandleSQS(ctx, ev)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch failures = %+v, want none (malformed records go to review)", resp.BatchItemFailures)
+	}
+	for _, run := range []string{"greet/g1", "greet/g2"} {
+		head, _, err := store.Load(ctx, run)
+		if err != nil || head.Status != journal.StatusCompleted {
+			t.Fatalf("%s: %+v %v, want completed", run, head, err)
+		}
+	}
+	runs, _, _ := store.Runs(ctx, journal.Query{Workflow: MalformedWorkflow})
+	if len(runs) != 2 {
+		t.Fatalf("malformed runs = %d, want 2 (m2, m4)", len(runs))
+	}
+	for _, r := range runs {
+		_, evs, _ := store.Load(ctx, r.ID)
+		if r.Status != journal.StatusReview || len(evs) != 1 || !strings.Contains(evs[0].Reason, "malformed message") {
+			t.Fatalf("malformed run %s: %+v %+v", r.ID, r, evs)
+		}
+	}
+	// Redelivery of the malformed record is harmless.
+	if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m2", "not json")}}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivered malformed record failed: %+v", resp)
+	}
+}
+
+func TestRetryRidesOnDelayedContinuation(t *testing.T) {
+	o, store, q := newTestOrchestrator(t)
+	ctx := context.Background()
+	resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m1", `{"workflow":"greet","input":{"id":"x","boom":true}}`)}})
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatal(resp)
+	}
+	head, _, _ := store.Load(ctx, "greet/x")
+	if head.Status != journal.StatusRunning {
+		t.Fatalf("status %s, want running (waiting for the retry)", head.Status)
+	}
+	var cont Control
+	found := false
+	for i, b := range q.bodies {
+		if json.Unmarshal([]byte(b), &cont) == nil && cont.Ordo == "continue" {
+			found = true
+			if cont.Run != "greet/x" || q.delays[i] < 29 || q.delays[i] > 30 {
+				t.Fatalf("continuation %+v delay %d, want greet/x after 30s", cont, q.delays[i])
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no continuation sent: %v", q.bodies)
+	}
+}
+
+func TestKinesisStopsAtFirstFailure(t *testing.T) {
+	o, store, _ := newTestOrchestrator(t)
+	ctx := context.Background()
+	rec := func(seq, data string) events.KinesisEventRecord {
+		return events.KinesisEventRecord{EventSource: "aws:kinesis", EventSourceArn: "arn:aws:kinesis:us-east-1:000000000000:stream/ordo-orders",
+			Kinesis: events.KinesisRecord{SequenceNumber: seq, Data: []byte(data)}}
+	}
+	resp := o.HandleKinesis(ctx, events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{"id":"k1"}`), rec("2", `{"id":"k2"}`)}})
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatal(resp)
+	}
+	for _, run := range []string{"greet/k1", "greet/k2"} {
+		if head, _, err := store.Load(ctx, run); err != nil || head.Status != journal.StatusCompleted {
+			t.Fatalf("%s: %+v %v", run, head, err)
+		}
+	}
+}
+
+func TestDecodeErrorsNameTheProblem(t *testing.T) {
+	o, _, _ := newTestOrchestrator(t)
+	for _, tc := range []struct{ channel, body, want string }{
+		{"sqs:orders", `{`, "body is not JSON"},
+		{"sqs:orders", `{"ordo":"continue"}`, "continue without a run"},
+		{"sqs:orders", `{"ordo":"start"}`, "start without a workflow"},
+		{"sqs:orders", `{"ordo":"jump"}`, `unknown control "jump"`},
+		{"sqs:other", `{"a":1}`, "no workflow is bound to sqs:other"},
+		{"sqs:orders", `{"type":"nope"}`, "matches none of the bindings of greet"},
+	} {
+		_, err := o.decoder.Decode(tc.channel, "t1", []byte(tc.body))
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Decode(%s, %s) = %v, want ErrMalformed mentioning %q", tc.channel, tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestChannel(t *testing.T) {
+	for _, tc := range []struct{ svc, arn, want string }{
+		{"sqs", "arn:aws:sqs:us-east-1:1:ordo-orders", "sqs:orders"},
+		{"kinesis", "arn:aws:kinesis:us-east-1:1:stream/ordo-orders", "kinesis:orders"},
+		{"sqs", "arn:aws:sqs:us-east-1:1:other", "sqs:other"},
+	} {
+		if got := Channel(tc.svc, tc.arn, "ordo-"); got != tc.want {
+			t.Errorf("Channel(%s) = %s, want %s", tc.arn, got, tc.want)
+		}
+	}
+}
