@@ -25,16 +25,16 @@ func TestRetryPolicy(t *testing.T) {
 		{
 			name: "the workflow's",
 			wf:   &workflow.RetryPolicy{MaxAttempts: 5, InitialInterval: sec(1), BackoffCoefficient: 3},
-			want: workflow.RetryPolicy{MaxAttempts: 5, InitialInterval: sec(1), BackoffCoefficient: 3},
+			want: workflow.RetryPolicy{MaxAttempts: 5, InitialInterval: sec(1), BackoffCoefficient: 3, MaxInterval: sec(30)},
 		},
 		{
 			name: "the step's wins over the workflow's",
 			wf:   &workflow.RetryPolicy{MaxAttempts: 5},
 			step: &workflow.RetryPolicy{MaxAttempts: 1, NonRetryable: []string{"declined"}},
-			want: workflow.RetryPolicy{MaxAttempts: 1, BackoffCoefficient: 1, NonRetryable: []string{"declined"}},
+			want: workflow.RetryPolicy{MaxAttempts: 1, BackoffCoefficient: 1, InitialInterval: sec(0.1), MaxInterval: sec(30), NonRetryable: []string{"declined"}},
 		},
 		{
-			name: "zero maxAttempts is the default; zero coefficient is 1",
+			name: "zero fields take the defaults; zero coefficient is 1",
 			step: &workflow.RetryPolicy{InitialInterval: sec(2), MaxInterval: sec(10), Jitter: true},
 			want: workflow.RetryPolicy{MaxAttempts: 3, InitialInterval: sec(2), BackoffCoefficient: 1, MaxInterval: sec(10), Jitter: true},
 		},
