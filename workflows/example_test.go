@@ -42,7 +42,7 @@ func Example() {
 	_ = json.Unmarshal(res.Output, &out)
 	fmt.Printf("%s: digital %v %v; state %s\n", out.OrderID, out.HasDigital, out.DigitalSKUs, res.State)
 	// Output:
-	// order@1: verify, fraud, reserve, charge, warranty, ship, history
+	// order@2: verify, fraud, reserve, charge, warranty, ship, history
 	// refund@1: validate, compute, issue, notify
 	// return@1: authorize, receive, inspect, refund, notify
 	// ord-000006: digital true [AC-LAPTOP-3Y]; state {"status":"verified","totalCents":57800}

@@ -12,7 +12,7 @@ import (
 // Name and Version identify the workflow. Persisted: never rename.
 const (
 	Name    = "order"
-	Version = "1"
+	Version = "2"
 )
 
 // Function names the step functions are registered (and deployed as Lambda
@@ -55,6 +55,7 @@ func Workflow() *workflow.Builder {
 			MaxInterval:        workflow.Duration(5 * time.Second),
 		}),
 		workflow.OnMessage(workflow.Trigger{Source: "sqs:orders"}),
+		workflow.OnMessage(workflow.Trigger{Source: "kinesis:orders"}),
 
 		workflow.Step("verify", FnVerify, workflow.Timeout(10*time.Second)),
 		workflow.Step("fraud", FnFraud, workflow.After("verify"), workflow.Timeout(10*time.Second)),
