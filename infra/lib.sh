@@ -30,10 +30,14 @@ probe_kumo() {
 	curl -fsS -m 2 "http://127.0.0.1:$ORDO_KUMO_PORT/health" 2>/dev/null | grep -q healthy
 }
 
-# pid_alive NAME: true when NAME.pid names a live process that we started.
+# pid_alive NAME: true when NAME.pid names a live process that start.sh
+# started (its command line is checked, so a reused pid does not count).
 pid_alive() {
-	local f="$ORDO_STACK_DIR/$1.pid" pid
+	local f="$ORDO_STACK_DIR/$1.pid" pid want
 	[ -f "$f" ] || return 1
 	pid=$(cat "$f" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	case $1 in dynamodb) want=DynamoDBLocal.jar ;; kumo) want=bin/kumo ;; esac
+	[ -r "/proc/$pid/cmdline" ] || return 0
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$want"
 }

@@ -148,8 +148,8 @@ func subHandler(_ string, input interface{}, template interface{}) interface{} {
 		if res, attr, ok := strings.Cut(name, "."); ok {
 			return getAttPlaceholder(res, attr)
 		}
-		if s, ok := refHandler("Ref", name, template).(string); ok {
-			return s
+		if v := refHandler("Ref", name, template); v != nil {
+			return fmt.Sprint(v)
 		}
 		return ""
 	})
@@ -200,10 +200,9 @@ func ParseTemplate(path string, params map[string]string) (*Template, error) {
 }
 
 func (t *Template) readFunctions(cf *cloudformation.Template, raw *rawTemplate) error {
-	var env map[string]string
-	g, gerr := cf.GetServerlessGlobalFunction()
-	if gerr != nil {
-		g = nil
+	g, err := cf.GetServerlessGlobalFunction()
+	if err != nil {
+		g = nil // no Globals.Function
 	}
 	fns := cf.GetAllServerlessFunctionResources()
 	ids := make([]string, 0, len(fns))
@@ -216,8 +215,7 @@ func (t *Template) readFunctions(cf *cloudformation.Template, raw *rawTemplate) 
 		spec := &FunctionSpec{LogicalID: id, Timeout: 3, MemorySize: 128, Env: map[string]string{}}
 		if g != nil {
 			if g.Environment != nil {
-				env = g.Environment.Variables
-				for k, v := range env {
+				for k, v := range g.Environment.Variables {
 					spec.Env[k] = v
 				}
 			}
