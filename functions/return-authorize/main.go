@@ -1,0 +1,22 @@
+// Command return-authorize is the Lambda of the OMS step function "return-authorize": a
+// step.Request in, a step.Response out (see functions/internal.StepHandler).
+package main
+
+import (
+	"log"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/ordoflow/ordo/functions/internal"
+	"github.com/ordoflow/ordo/workflows"
+)
+
+func main() {
+	internal.JSONLogger(os.Getenv("ORDO_LOG_LEVEL"))
+	h, err := internal.LookupStep(workflows.Register, "return-authorize")
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(internal.StepHandler(h))
+}
