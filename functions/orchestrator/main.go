@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"time"
@@ -35,6 +36,8 @@ func main() {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
+	calls := internal.NewCallCounter()
+	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	sqsClient := sqs.NewFromConfig(cfg)
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
 	engine := orchestrator.New(store,
@@ -55,5 +58,9 @@ func main() {
 	}
 	h := internal.NewOrchestrator(engine, internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"]),
 		env["ORDO_RESOURCE_PREFIX"], log)
-	lambda.Start(h.Handle)
+	lambda.Start(func(ctx context.Context, event json.RawMessage) (any, error) {
+		out, err := h.Handle(ctx, event)
+		_ = internal.WriteEMF(os.Stdout, "orchestrator", calls.Take(), time.Now())
+		return out, err
+	})
 }
