@@ -342,7 +342,8 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			return Outcome{Status: rs.Status, Continue: true}, nil
 		}
 		if len(invs) > 0 {
-			state := rs.StateJSON()
+			// The goroutines get values: rs itself is replaced on a reload.
+			state, wf := rs.StateJSON(), rs.Workflow
 			for _, inv := range invs {
 				if running[inv.Step] {
 					continue
@@ -351,7 +352,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 				stepsWG.Add(1)
 				go func() {
 					defer stepsWG.Done()
-					results <- attemptResult{inv: inv, resp: e.invoke(stepCtx, rs, run, inv, state)}
+					results <- attemptResult{inv: inv, resp: e.invoke(stepCtx, wf, run, inv, state)}
 				}()
 			}
 		}
@@ -372,11 +373,15 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			for {
 				delete(running, r.inv.Step)
 				ev := resultEvent(run, r, e.now())
-				if err := rs.Apply(&ev); err != nil {
-					keep = false
-					return Outcome{}, err
+				// Journal a result only while its attempt awaits one: after a
+				// reload another driver may have journaled it already.
+				if s, ok := rs.Steps[ev.Step]; ok && s.Phase == PhaseRunning && s.Attempt == ev.Attempt {
+					if err := rs.Apply(&ev); err != nil {
+						keep = false
+						return Outcome{}, err
+					}
+					pending = append(pending, ev)
 				}
-				pending = append(pending, ev)
 				select {
 				case r = <-results:
 					continue
@@ -414,13 +419,13 @@ func (e *Engine) nearDeadline(ctx context.Context) bool {
 	return ok && time.Until(dl) < e.margin
 }
 
-func (e *Engine) invoke(ctx context.Context, rs *RunState, run string, inv Invocation, state json.RawMessage) step.Response {
+func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, state json.RawMessage) step.Response {
 	if inv.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
 		defer cancel()
 	}
-	req := step.Request{Workflow: rs.Workflow, Run: run, Step: inv.Step, Function: inv.Function,
+	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
 		Attempt: inv.Attempt, IdempotencyKey: run + "/" + inv.Step, Input: inv.Input, State: state}
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
