@@ -430,7 +430,9 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
 	switch {
-	case err != nil && ctx.Err() != nil:
+	// An in-process step reports its context's end as its own failure; a
+	// remote one as a transport error. Either way the attempt timed out.
+	case ctx.Err() != nil && (err != nil || resp.Error != nil && !resp.Error.Terminal):
 		resp = step.Response{Error: &step.Failure{Message: fmt.Sprintf("step %s timed out after %s", inv.Step, time.Since(start).Round(time.Millisecond)), Kind: "timeout"}}
 	case err != nil:
 		resp = step.Response{Error: &step.Failure{Message: err.Error(), Kind: "invoke"}}
