@@ -193,7 +193,7 @@ func TestUpEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The failed message is redelivered after the 2 s visibility
+		// The failed message is redelivered after the 4 s visibility
 		// timeout, then moved to the DLQ (maxReceiveCount 2).
 		waitFor("fail-1 in the DLQ", 30*time.Second, func() bool {
 			out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq.URL), WaitTimeSeconds: 1})
