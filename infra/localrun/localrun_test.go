@@ -74,18 +74,22 @@ func TestParseTemplate(t *testing.T) {
 // when the emulators are not configured and answering.
 func stackConfig(t *testing.T) aws.Config {
 	t.Helper()
+	skip := t.Skipf
+	if os.Getenv("ORDO_REQUIRE_STACK") == "1" {
+		skip = t.Fatalf // CI starts the stack: its absence is a failure
+	}
 	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"} {
 		v := os.Getenv(k)
 		if v == "" {
-			t.Skipf("%s not set: start the local stack (infra/install.sh && infra/start.sh && . infra/env.sh)", k)
+			skip("%s not set: start the local stack (infra/install.sh && infra/start.sh && . infra/env.sh)", k)
 		}
 		u, err := url.Parse(v)
 		if err != nil {
-			t.Skipf("%s=%q: %v", k, v, err)
+			skip("%s=%q: %v", k, v, err)
 		}
 		c, err := net.DialTimeout("tcp", u.Host, time.Second)
 		if err != nil {
-			t.Skipf("%s=%s not answering (%v): start the local stack with infra/start.sh", k, v, err)
+			skip("%s=%s not answering (%v): start the local stack with infra/start.sh", k, v, err)
 		}
 		c.Close()
 	}

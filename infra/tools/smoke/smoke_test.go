@@ -14,6 +14,9 @@ import (
 // skips when infra/env.sh has not been sourced.
 func TestSmoke(t *testing.T) {
 	if os.Getenv("AWS_ENDPOINT_URL") == "" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" {
+		if os.Getenv("ORDO_REQUIRE_STACK") == "1" {
+			t.Fatal("ORDO_REQUIRE_STACK=1 but the stack endpoints are not set")
+		}
 		t.Skip("AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB not set: infra/start.sh && . infra/env.sh")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
