@@ -37,16 +37,11 @@ func LookupStep(register func(*step.Registry), name string) (step.Handler, error
 	return h, nil
 }
 
-// JSONLogger returns a slog JSON logger on stderr (CloudWatch Logs) at
-// level ("debug", "info", "warn", "error"; empty or unknown: info), and
-// makes it the default so library code logging through slog.Default joins
-// the same stream.
-func JSONLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+// JSONLogger returns a slog JSON logger on stdout (CloudWatch Logs) at
+// level (see LogLevel) and makes it the default, so library code logging
+// through slog.Default joins the same stream.
+func JSONLogger(level slog.Level) *slog.Logger {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	return log
 }

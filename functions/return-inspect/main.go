@@ -4,7 +4,6 @@ package main
 
 import (
 	"log"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -13,7 +12,7 @@ import (
 )
 
 func main() {
-	internal.JSONLogger(os.Getenv("ORDO_LOG_LEVEL"))
+	internal.JSONLogger(internal.LogLevel())
 	h, err := internal.LookupStep(workflows.Register, "return-inspect")
 	if err != nil {
 		log.Fatal(err)

@@ -1,0 +1,55 @@
+// Command effects is the effects Lambda: it consumes the effects queue,
+// performs each side effect a step emitted (email, publish, sqs, kinesis,
+// http, log) and journals its outcome (see functions/internal.Effects).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ordoflow/ordo/functions/internal"
+	"github.com/ordoflow/ordo/journal/dynamojournal"
+)
+
+func main() {
+	log := internal.JSONLogger(internal.LogLevel())
+	ctx := context.Background()
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM")
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("aws config", "err", err)
+		os.Exit(1)
+	}
+	calls := internal.NewCallCounter()
+	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
+	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
+	fx := internal.NewEffects(store, internal.EffectsConfig{
+		SQS:                   sqs.NewFromConfig(cfg),
+		Kinesis:               kinesis.NewFromConfig(cfg),
+		HTTP:                  &http.Client{Timeout: 10 * time.Second},
+		NotificationsQueueURL: env["ORDO_NOTIFICATIONS_QUEUE_URL"],
+		EventsStream:          env["ORDO_EVENTS_STREAM"],
+		Log:                   log,
+	})
+	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		out, err := fx.HandleSQS(ctx, ev)
+		if werr := internal.WriteEMF(os.Stdout, "effects", calls.Take(), time.Now()); werr != nil {
+			slog.Warn("metrics", "err", werr)
+		}
+		return out, err
+	})
+}

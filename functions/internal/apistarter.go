@@ -1,0 +1,71 @@
+package internal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
+)
+
+// QueueStarter is the API Lambda's api.Starter: it never drives a run
+// itself. Start journals the run (engine.Start) and then asks the
+// orchestrator to drive it with a continuation message on the
+// orchestrator's queue. A duplicate start sends the message again, so a
+// client retrying after a failed send heals a run that was journaled but
+// not handed on.
+type QueueStarter struct {
+	engine *orchestrator.Engine
+	conts  *Continuations
+	log    *slog.Logger
+}
+
+// NewQueueStarter returns a starter over engine that hands runs on through
+// conts.
+func NewQueueStarter(engine *orchestrator.Engine, conts *Continuations, log *slog.Logger) *QueueStarter {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &QueueStarter{engine: engine, conts: conts, log: log}
+}
+
+// Start implements api.Starter.
+func (s *QueueStarter) Start(ctx context.Context, req orchestrator.StartRequest) (orchestrator.Started, error) {
+	st, err := s.engine.Start(ctx, req)
+	if err != nil {
+		return st, err
+	}
+	if st.Status.Terminal() {
+		return st, nil
+	}
+	if err := s.conts.Continue(ctx, st.Run, 0); err != nil {
+		return st, fmt.Errorf("run %s is journaled but was not handed to the orchestrator (retry the start): %w", st.Run, err)
+	}
+	return st, nil
+}
+
+// Poke asks the orchestrator to drive run (after a resubmit or cancel).
+func (s *QueueStarter) Poke(run string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.conts.Continue(ctx, run, 0); err != nil {
+		s.log.Error("run changed but not handed to the orchestrator; it is driven on its next message", "run", run, "err", err)
+	}
+}
+
+// ErrNoSteps is what NoInvoker returns.
+var ErrNoSteps = errors.New("this function does not run steps: the orchestrator does")
+
+// NoInvoker is the orchestrator.Invoker of engines that only start and
+// operate runs (the API Lambda): invoking a step is an error.
+type NoInvoker struct{}
+
+var _ orchestrator.Invoker = NoInvoker{}
+
+// Invoke implements orchestrator.Invoker.
+func (NoInvoker) Invoke(context.Context, step.Request) (step.Response, error) {
+	return step.Response{}, ErrNoSteps
+}
