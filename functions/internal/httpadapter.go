@@ -79,6 +79,9 @@ func functionURLRequest(ctx context.Context, ev events.LambdaFunctionURLRequest)
 	if h := r.Header.Get("Host"); h != "" {
 		r.Host = h
 	}
+	if r.Header.Get("User-Agent") == "" && ev.RequestContext.HTTP.UserAgent != "" {
+		r.Header.Set("User-Agent", ev.RequestContext.HTTP.UserAgent)
+	}
 	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	if proto := r.Header.Get("X-Forwarded-Proto"); proto != "" {
 		r.URL.Scheme = proto
