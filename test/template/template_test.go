@@ -1,0 +1,837 @@
+// Package template checks template.yaml, the single description of ordo's
+// deployment, against the code: every Lambda entrypoint under functions/ is
+// declared (and nothing else), built as SAM builds Go for provided.al2023 on
+// arm64, gets exactly the environment its code reads, consumes its queues
+// and streams with partial batch failures, has least-privilege IAM, and
+// every queue has a DLQ with an alarm. The journal table must match
+// journal/dynamojournal.TableSchema.
+package template
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/intrinsics"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ordoflow/ordo/infra/localrun"
+	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/workflows"
+)
+
+const (
+	root         = "../.."
+	templatePath = root + "/template.yaml"
+)
+
+// platformFunctions are the functions/ entrypoints that are not OMS steps.
+var platformFunctions = []string{"api", "effects", "orchestrator"}
+
+// envHelpers are functions/internal helpers that read environment
+// variables on behalf of a main package: a main that calls one reads the
+// variable. TestEnvHelpersComplete keeps this list honest.
+var envHelpers = map[string]string{
+	"internal.LogLevel(": "ORDO_LOG_LEVEL",
+}
+
+// tmpl is template.yaml parsed twice from the same intrinsic-processed
+// JSON: by goformation's typed model, and as plain JSON for what the typed
+// model drops or mangles (SAM event sources, mixed policy lists, metadata).
+type tmpl struct {
+	cf  *cloudformation.Template
+	raw struct {
+		Parameters map[string]map[string]any
+		Globals    struct{ Function map[string]any }
+		Resources  map[string]resource
+		Outputs    map[string]map[string]any
+	}
+}
+
+type resource struct {
+	Type       string
+	Metadata   map[string]any
+	Properties map[string]any
+}
+
+// Intrinsics become readable markers: "!Ref X", "!GetAtt X.Attr", "!Sub
+// ..."; parameters resolve to their defaults (so conditions evaluate).
+func refMarker(_ string, input, template any) any {
+	name, _ := input.(string)
+	if name == "AWS::NoValue" {
+		return nil
+	}
+	t, _ := template.(map[string]any)
+	if ps, _ := t["Parameters"].(map[string]any); ps != nil {
+		if _, ok := ps[name]; ok {
+			return intrinsics.Ref("Ref", name, template)
+		}
+	}
+	return "!Ref " + name
+}
+
+func getAttMarker(_ string, input, _ any) any {
+	switch v := input.(type) {
+	case string:
+		return "!GetAtt " + v
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = fmt.Sprint(p)
+		}
+		return "!GetAtt " + strings.Join(parts, ".")
+	}
+	return nil
+}
+
+func subMarker(_ string, input, _ any) any {
+	switch v := input.(type) {
+	case string:
+		return "!Sub " + v
+	case []any:
+		if len(v) > 0 {
+			return "!Sub " + fmt.Sprint(v[0])
+		}
+	}
+	return nil
+}
+
+func load(t *testing.T) *tmpl {
+	t.Helper()
+	data, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	processed, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+			"Ref": refMarker, "Fn::GetAtt": getAttMarker, "Fn::Sub": subMarker},
+		EvaluateConditions: true,
+	})
+	if err != nil {
+		t.Fatalf("process template.yaml: %v", err)
+	}
+	var tp tmpl
+	if tp.cf, err = goformation.ParseJSONWithOptions(processed, &intrinsics.ProcessorOptions{NoProcess: true}); err != nil {
+		t.Fatalf("goformation: template.yaml: %v", err)
+	}
+	if err := json.Unmarshal(processed, &tp.raw); err != nil {
+		t.Fatal(err)
+	}
+	return &tp
+}
+
+func (tp *tmpl) ofType(typ string) []string {
+	var ids []string
+	for id, r := range tp.raw.Resources {
+		if r.Type == typ {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// fnProp returns a function's property, falling back to Globals.
+func (tp *tmpl) fnProp(id, name string) any {
+	if v, ok := tp.raw.Resources[id].Properties[name]; ok {
+		return v
+	}
+	return tp.raw.Globals.Function[name]
+}
+
+// codeDir is the functions/ directory a function's CodeUri names.
+func (tp *tmpl) codeDir(id string) string {
+	uri, _ := tp.fnProp(id, "CodeUri").(string)
+	return strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(filepath.Clean(uri)), "functions/"), "/")
+}
+
+// functionDirs lists functions/*/ directories holding a main.go.
+func functionDirs(t *testing.T) []string {
+	t.Helper()
+	mains, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range mains {
+		dirs = append(dirs, filepath.Base(filepath.Dir(m)))
+	}
+	sort.Strings(dirs)
+	return dirs
+}
+
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, strs(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func TestGoformationParses(t *testing.T) {
+	tp := load(t)
+	if n := len(tp.cf.GetAllServerlessFunctionResources()); n == 0 {
+		t.Fatal("no AWS::Serverless::Function")
+	}
+	// `ordo local up` runs the same file.
+	if _, err := localrun.ParseTemplate(templatePath, nil); err != nil {
+		t.Fatalf("localrun cannot run template.yaml: %v", err)
+	}
+}
+
+func TestFunctionsMatchDirectories(t *testing.T) {
+	tp := load(t)
+	byDir := map[string]string{}
+	for id := range tp.cf.GetAllServerlessFunctionResources() {
+		dir := tp.codeDir(id)
+		if uri, _ := tp.fnProp(id, "CodeUri").(string); !strings.HasPrefix(uri, "functions/") || strings.Contains(dir, "/") {
+			t.Errorf("%s: CodeUri %q is not functions/<name>/", id, uri)
+			continue
+		}
+		if other, dup := byDir[dir]; dup {
+			t.Errorf("%s and %s both build functions/%s", id, other, dir)
+		}
+		byDir[dir] = id
+		if name, _ := tp.fnProp(id, "FunctionName").(string); name != "!Sub ${AWS::StackName}-"+dir {
+			t.Errorf("%s: FunctionName %q, want !Sub \"${AWS::StackName}-%s\" (the orchestrator invokes ORDO_RESOURCE_PREFIX + name)", id, name, dir)
+		}
+	}
+	dirs := functionDirs(t)
+	for _, d := range dirs {
+		if _, ok := byDir[d]; !ok {
+			t.Errorf("functions/%s/main.go is not declared in template.yaml", d)
+		}
+	}
+	for d, id := range byDir {
+		if !slices.Contains(dirs, d) {
+			t.Errorf("%s: CodeUri functions/%s/ has no main.go", id, d)
+		}
+	}
+}
+
+func TestFunctionsBuildAsGoOnArm64(t *testing.T) {
+	tp := load(t)
+	fns := tp.cf.GetAllServerlessFunctionResources()
+	g, err := tp.cf.GetServerlessGlobalFunction()
+	if err != nil {
+		t.Fatalf("no Globals.Function: %v", err)
+	}
+	for id, f := range fns {
+		runtime, handler, arch := f.Runtime, f.Handler, f.Architectures
+		if runtime == nil {
+			runtime = g.Runtime
+		}
+		if handler == nil {
+			handler = g.Handler
+		}
+		if arch == nil && g.Architectures != nil {
+			arch = *g.Architectures
+		}
+		if runtime == nil || *runtime != "provided.al2023" {
+			t.Errorf("%s: Runtime %v, want provided.al2023", id, runtime)
+		}
+		if handler == nil || *handler != "bootstrap" {
+			t.Errorf("%s: Handler %v, want bootstrap", id, handler)
+		}
+		if !slices.Equal(arch, []string{"arm64"}) {
+			t.Errorf("%s: Architectures %v, want [arm64]", id, arch)
+		}
+		if bm := tp.raw.Resources[id].Metadata["BuildMethod"]; bm != "go1.x" {
+			t.Errorf("%s: Metadata.BuildMethod %v, want go1.x", id, bm)
+		}
+		if tr := tp.fnProp(id, "Tracing"); tr != "Active" {
+			t.Errorf("%s: Tracing %v, want Active", id, tr)
+		}
+	}
+}
+
+// TestStepFunctionsDeployed: every OMS step function has a Lambda, and
+// every functions/ directory is a platform function or a registered step.
+func TestStepFunctionsDeployed(t *testing.T) {
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	dirs := functionDirs(t)
+	for _, name := range reg.Names() {
+		if !slices.Contains(dirs, name) {
+			t.Errorf("step function %q (workflows.Register) has no functions/%s/main.go", name, name)
+		}
+	}
+	for _, d := range dirs {
+		if !reg.Has(d) && !slices.Contains(platformFunctions, d) {
+			t.Errorf("functions/%s is neither a platform function %v nor a registered step function", d, platformFunctions)
+		}
+	}
+	for _, d := range platformFunctions {
+		if !slices.Contains(dirs, d) {
+			t.Errorf("platform function functions/%s/main.go is missing", d)
+		}
+	}
+}
+
+var (
+	envLiteralRE = regexp.MustCompile(`"(ORDO_[A-Z0-9_]+)"`)
+	envReadRE    = regexp.MustCompile(`os\.(?:Getenv|LookupEnv)\("(ORDO_[A-Z0-9_]+)"\)`)
+)
+
+// envRead lists the ORDO_* variables the code of functions/<dir> reads: the
+// names it spells out (os.Getenv, internal.RequireEnv, ...) and those read
+// by the internal helpers it calls.
+func envRead(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "functions", dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range envLiteralRE.FindAllStringSubmatch(string(src), -1) {
+			set[m[1]] = true
+		}
+		for call, v := range envHelpers {
+			if strings.Contains(string(src), call) {
+				set[v] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for v := range set {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestEnvHelpersComplete: every variable functions/internal reads itself
+// is covered by envHelpers.
+func TestEnvHelpersComplete(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(root, "functions", "internal", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range envReadRE.FindAllStringSubmatch(string(src), -1) {
+			found := false
+			for _, v := range envHelpers {
+				found = found || v == m[1]
+			}
+			if !found {
+				t.Errorf("%s reads %s: add the helper that reads it to envHelpers", filepath.Base(f), m[1])
+			}
+		}
+	}
+}
+
+func envVars(m map[string]any) map[string]bool {
+	out := map[string]bool{}
+	env, _ := m["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	for k := range vars {
+		out[k] = true
+	}
+	return out
+}
+
+func TestEnvironmentMatchesCode(t *testing.T) {
+	tp := load(t)
+	global := envVars(tp.raw.Globals.Function)
+	globalUsed := map[string]bool{}
+	for _, id := range tp.ofType("AWS::Serverless::Function") {
+		dir := tp.codeDir(id)
+		own := envVars(tp.raw.Resources[id].Properties)
+		read := envRead(t, dir)
+		for _, v := range read {
+			globalUsed[v] = true
+			if !own[v] && !global[v] {
+				t.Errorf("%s (functions/%s) reads %s but template.yaml does not declare it", id, dir, v)
+			}
+		}
+		for v := range own {
+			if !slices.Contains(read, v) {
+				t.Errorf("%s declares %s but functions/%s never reads it", id, v, dir)
+			}
+			if global[v] {
+				t.Errorf("%s redeclares the global %s", id, v)
+			}
+		}
+	}
+	for v := range global {
+		if !globalUsed[v] {
+			t.Errorf("Globals declare %s but no function reads it", v)
+		}
+	}
+	for _, v := range []string{"ORDO_TABLE", "ORDO_RESOURCE_PREFIX"} {
+		if !global[v] {
+			t.Errorf("Globals must declare %s", v)
+		}
+	}
+	if p, _ := tp.raw.Globals.Function["Environment"].(map[string]any)["Variables"].(map[string]any)["ORDO_RESOURCE_PREFIX"].(string); p != "!Sub ${AWS::StackName}-" {
+		t.Errorf("ORDO_RESOURCE_PREFIX is %q, want !Sub \"${AWS::StackName}-\"", p)
+	}
+}
+
+// event is a SAM event source of a function.
+type event struct {
+	fn, name, typ string
+	props         map[string]any
+}
+
+func (tp *tmpl) events() []event {
+	var out []event
+	for _, id := range tp.ofType("AWS::Serverless::Function") {
+		evs, _ := tp.raw.Resources[id].Properties["Events"].(map[string]any)
+		for name, e := range evs {
+			m, _ := e.(map[string]any)
+			props, _ := m["Properties"].(map[string]any)
+			typ, _ := m["Type"].(string)
+			out = append(out, event{fn: id, name: name, typ: typ, props: props})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].fn+out[i].name < out[j].fn+out[j].name })
+	return out
+}
+
+// getAttTarget returns X of "!GetAtt X.Attr".
+func getAttTarget(v any, attr string) (string, bool) {
+	s, _ := v.(string)
+	res, ok := strings.CutPrefix(s, "!GetAtt ")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(res, "."+attr)
+}
+
+func TestEventSourcesReportBatchItemFailures(t *testing.T) {
+	tp := load(t)
+	n := 0
+	for _, e := range tp.events() {
+		if e.typ != "SQS" && e.typ != "Kinesis" {
+			continue
+		}
+		n++
+		where := e.fn + "." + e.name
+		if !slices.Contains(strs(e.props["FunctionResponseTypes"]), "ReportBatchItemFailures") {
+			t.Errorf("%s: FunctionResponseTypes lacks ReportBatchItemFailures", where)
+		}
+		if e.props["BatchSize"] == nil {
+			t.Errorf("%s: no BatchSize", where)
+		}
+		if e.typ == "Kinesis" {
+			if e.props["StartingPosition"] != "TRIM_HORIZON" {
+				t.Errorf("%s: StartingPosition %v, want TRIM_HORIZON", where, e.props["StartingPosition"])
+			}
+			if e.props["BisectBatchOnFunctionError"] != true {
+				t.Errorf("%s: BisectBatchOnFunctionError not true", where)
+			}
+			if e.props["MaximumRetryAttempts"] == nil {
+				t.Errorf("%s: no MaximumRetryAttempts (a poison record would block its shard until it expires)", where)
+			}
+			dc, _ := e.props["DestinationConfig"].(map[string]any)
+			of, _ := dc["OnFailure"].(map[string]any)
+			if q, ok := getAttTarget(of["Destination"], "Arn"); !ok || tp.raw.Resources[q].Type != "AWS::SQS::Queue" || of["Type"] != "SQS" {
+				t.Errorf("%s: DestinationConfig.OnFailure is not an SQS queue of the template: %v", where, dc)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no SQS or Kinesis event sources")
+	}
+}
+
+func TestEventSourceWiring(t *testing.T) {
+	tp := load(t)
+	got := map[string][]string{}
+	for _, e := range tp.events() {
+		src := e.props["Queue"]
+		if e.typ == "Kinesis" {
+			src = e.props["Stream"]
+		}
+		res, _ := getAttTarget(src, "Arn")
+		got[e.fn] = append(got[e.fn], e.typ+":"+res)
+	}
+	for _, v := range got {
+		sort.Strings(v)
+	}
+	want := map[string][]string{
+		"OrchestratorFunction": {"Kinesis:OrdersStream", "SQS:OrchestratorQueue", "SQS:OrdersQueue"},
+		"EffectsFunction":      {"SQS:EffectsQueue"},
+	}
+	if d := cmp.Diff(got, want); d != "" {
+		t.Errorf("event sources (-got +want):\n%s", d)
+	}
+}
+
+// dlqs returns the queues used as dead-letter targets (redrive or Kinesis
+// on-failure destinations).
+func (tp *tmpl) dlqs() map[string]bool {
+	out := map[string]bool{}
+	for _, id := range tp.ofType("AWS::SQS::Queue") {
+		rp, _ := tp.raw.Resources[id].Properties["RedrivePolicy"].(map[string]any)
+		if q, ok := getAttTarget(rp["deadLetterTargetArn"], "Arn"); ok {
+			out[q] = true
+		}
+	}
+	for _, e := range tp.events() {
+		dc, _ := e.props["DestinationConfig"].(map[string]any)
+		of, _ := dc["OnFailure"].(map[string]any)
+		if q, ok := getAttTarget(of["Destination"], "Arn"); ok {
+			out[q] = true
+		}
+	}
+	return out
+}
+
+func number(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case string:
+		var f float64
+		fmt.Sscan(x, &f)
+		return f
+	}
+	return 0
+}
+
+func TestQueuesHaveDLQs(t *testing.T) {
+	tp := load(t)
+	dlqs := tp.dlqs()
+	queues := tp.ofType("AWS::SQS::Queue")
+	for _, id := range queues {
+		props := tp.raw.Resources[id].Properties
+		if props["SqsManagedSseEnabled"] != true && props["KmsMasterKeyId"] == nil {
+			t.Errorf("%s: not encrypted", id)
+		}
+		if dlqs[id] {
+			if number(props["MessageRetentionPeriod"]) < 1209600 {
+				t.Errorf("DLQ %s: MessageRetentionPeriod %v, want the 14-day maximum", id, props["MessageRetentionPeriod"])
+			}
+			continue
+		}
+		rp, _ := props["RedrivePolicy"].(map[string]any)
+		q, ok := getAttTarget(rp["deadLetterTargetArn"], "Arn")
+		if !ok || tp.raw.Resources[q].Type != "AWS::SQS::Queue" {
+			t.Errorf("%s: no RedrivePolicy to a DLQ of the template", id)
+		}
+		if number(rp["maxReceiveCount"]) < 1 {
+			t.Errorf("%s: RedrivePolicy without maxReceiveCount", id)
+		}
+	}
+	for _, want := range []string{"OrdersQueue", "OrchestratorQueue", "EffectsQueue", "NotificationsQueue"} {
+		if !slices.Contains(queues, want) {
+			t.Errorf("no %s", want)
+		}
+	}
+	// AWS: a source queue's visibility timeout should be at least six times
+	// its function's timeout, or batches retried by the poller reappear
+	// while still being processed.
+	for _, e := range tp.events() {
+		if e.typ != "SQS" {
+			continue
+		}
+		q, _ := getAttTarget(e.props["Queue"], "Arn")
+		vt := number(tp.raw.Resources[q].Properties["VisibilityTimeout"])
+		timeout := number(tp.fnProp(e.fn, "Timeout"))
+		if vt < 6*timeout {
+			t.Errorf("%s: VisibilityTimeout %v < 6 x %s's Timeout %v", q, vt, e.fn, timeout)
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	tp := load(t)
+	want := map[string]string{
+		"OrdersQueue":  "!Sub ${AWS::StackName}-orders",
+		"OrdersStream": "!Sub ${AWS::StackName}-orders",
+		"EventsStream": "!Sub ${AWS::StackName}-order-events",
+	}
+	for id, name := range want {
+		p := tp.raw.Resources[id].Properties
+		got := p["QueueName"]
+		if got == nil {
+			got = p["Name"]
+		}
+		if got != name {
+			t.Errorf("%s is named %v, want %q (the decoder derives the channel from the name)", id, got, name)
+		}
+	}
+}
+
+// statements returns a function's inline IAM statements and its other
+// policy entries (managed policy names, SAM policy templates).
+func (tp *tmpl) statements(id string) (stmts []map[string]any, other []any) {
+	pol := tp.raw.Resources[id].Properties["Policies"]
+	var entries []any
+	switch p := pol.(type) {
+	case nil:
+	case []any:
+		entries = p
+	default:
+		entries = []any{p}
+	}
+	for _, e := range entries {
+		m, ok := e.(map[string]any)
+		if !ok || m["Statement"] == nil {
+			other = append(other, e)
+			continue
+		}
+		switch s := m["Statement"].(type) {
+		case []any:
+			for _, x := range s {
+				xm, _ := x.(map[string]any)
+				stmts = append(stmts, xm)
+			}
+		case map[string]any:
+			stmts = append(stmts, s)
+		}
+	}
+	return stmts, other
+}
+
+func TestLeastPrivilegeIAM(t *testing.T) {
+	tp := load(t)
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	grants := map[string][]string{} // function -> "action resource"
+	for _, id := range tp.ofType("AWS::Serverless::Function") {
+		stmts, other := tp.statements(id)
+		for _, o := range other {
+			t.Errorf("%s: policy %v is not an inline statement (SAM templates and managed policies are broader than needed)", id, o)
+		}
+		for _, s := range stmts {
+			if s["NotAction"] != nil || s["NotResource"] != nil {
+				t.Errorf("%s: statement %v uses NotAction/NotResource", id, s["Sid"])
+			}
+			if s["Effect"] != "Allow" {
+				continue
+			}
+			for _, a := range strs(s["Action"]) {
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: wildcard action %q", id, a)
+				}
+				for _, r := range strs(s["Resource"]) {
+					if r == "*" {
+						t.Errorf("%s: action %s on every resource", id, a)
+					}
+					grants[id] = append(grants[id], a+" "+r)
+				}
+			}
+		}
+		if reg.Has(tp.codeDir(id)) && len(stmts)+len(other) > 0 {
+			t.Errorf("%s: a step function needs no AWS access beyond logs and traces", id)
+		}
+	}
+
+	journal := func() []string {
+		var out []string
+		for _, a := range []string{"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} {
+			out = append(out, a+" !GetAtt JournalTable.Arn")
+			for _, idx := range []string{dynamojournal.IndexAll, dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
+				out = append(out, a+" !Sub ${JournalTable.Arn}/index/"+idx)
+			}
+		}
+		return out
+	}
+	want := map[string][]string{
+		"OrchestratorFunction": append(journal(),
+			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
+		"EffectsFunction": append(journal(),
+			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
+		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
+	}
+	for _, id := range tp.ofType("AWS::Serverless::Function") {
+		if reg.Has(tp.codeDir(id)) {
+			fn := "!GetAtt " + id + ".Arn"
+			want["OrchestratorFunction"] = append(want["OrchestratorFunction"],
+				"lambda:InvokeFunction "+fn, "lambda:InvokeFunction !Sub ${"+id+".Arn}:*")
+		}
+	}
+	for _, v := range want {
+		sort.Strings(v)
+	}
+	for _, v := range grants {
+		sort.Strings(v)
+	}
+	if d := cmp.Diff(grants, want); d != "" {
+		t.Errorf("IAM grants (-got +want):\n%s", d)
+	}
+}
+
+func (tp *tmpl) alarms() []map[string]any {
+	var out []map[string]any
+	for _, id := range tp.ofType("AWS::CloudWatch::Alarm") {
+		out = append(out, tp.raw.Resources[id].Properties)
+	}
+	return out
+}
+
+func dimension(a map[string]any, name string) any {
+	ds, _ := a["Dimensions"].([]any)
+	for _, d := range ds {
+		m, _ := d.(map[string]any)
+		if m["Name"] == name {
+			return m["Value"]
+		}
+	}
+	return nil
+}
+
+func TestAlarms(t *testing.T) {
+	tp := load(t)
+	alarms := tp.alarms()
+	fires := func(a map[string]any) bool {
+		return a["ComparisonOperator"] == "GreaterThanThreshold" && number(a["Threshold"]) == 0
+	}
+	for q := range tp.dlqs() {
+		found := false
+		for _, a := range alarms {
+			found = found || a["Namespace"] == "AWS/SQS" && a["MetricName"] == "ApproximateNumberOfMessagesVisible" &&
+				dimension(a, "QueueName") == "!GetAtt "+q+".QueueName" && fires(a)
+		}
+		if !found {
+			t.Errorf("DLQ %s: no alarm on ApproximateNumberOfMessagesVisible > 0", q)
+		}
+	}
+	for _, fn := range []string{"OrchestratorFunction", "EffectsFunction"} {
+		found := false
+		for _, a := range alarms {
+			found = found || a["Namespace"] == "AWS/Lambda" && a["MetricName"] == "Errors" &&
+				dimension(a, "FunctionName") == "!Ref "+fn && fires(a)
+		}
+		if !found {
+			t.Errorf("%s: no alarm on Errors > 0", fn)
+		}
+	}
+}
+
+func TestJournalTableMatchesDynamojournal(t *testing.T) {
+	tp := load(t)
+	tables := tp.ofType("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("tables %v, want one journal table", tables)
+	}
+	props := tp.raw.Resources[tables[0]].Properties
+	schema := dynamojournal.TableSchema("journal")
+
+	type key struct{ Name, Type string }
+	keys := func(v any) []key {
+		var out []key
+		l, _ := v.([]any)
+		for _, e := range l {
+			m, _ := e.(map[string]any)
+			out = append(out, key{fmt.Sprint(m["AttributeName"]), fmt.Sprint(m["KeyType"])})
+		}
+		return out
+	}
+	var wantAttrs, gotAttrs []key
+	for _, a := range schema.AttributeDefinitions {
+		wantAttrs = append(wantAttrs, key{*a.AttributeName, string(a.AttributeType)})
+	}
+	for _, e := range props["AttributeDefinitions"].([]any) {
+		m := e.(map[string]any)
+		gotAttrs = append(gotAttrs, key{fmt.Sprint(m["AttributeName"]), fmt.Sprint(m["AttributeType"])})
+	}
+	sortKeys := func(k []key) { sort.Slice(k, func(i, j int) bool { return k[i].Name < k[j].Name }) }
+	sortKeys(wantAttrs)
+	sortKeys(gotAttrs)
+	if d := cmp.Diff(gotAttrs, wantAttrs); d != "" {
+		t.Errorf("AttributeDefinitions (-got +want):\n%s", d)
+	}
+	var wantKey []key
+	for _, k := range schema.KeySchema {
+		wantKey = append(wantKey, key{*k.AttributeName, string(k.KeyType)})
+	}
+	if d := cmp.Diff(keys(props["KeySchema"]), wantKey); d != "" {
+		t.Errorf("KeySchema (-got +want):\n%s", d)
+	}
+	type gsi struct {
+		Keys       []key
+		Projection string
+	}
+	want, got := map[string]gsi{}, map[string]gsi{}
+	for _, g := range schema.GlobalSecondaryIndexes {
+		var ks []key
+		for _, k := range g.KeySchema {
+			ks = append(ks, key{*k.AttributeName, string(k.KeyType)})
+		}
+		want[*g.IndexName] = gsi{ks, string(g.Projection.ProjectionType)}
+	}
+	for _, e := range props["GlobalSecondaryIndexes"].([]any) {
+		m := e.(map[string]any)
+		p, _ := m["Projection"].(map[string]any)
+		got[fmt.Sprint(m["IndexName"])] = gsi{keys(m["KeySchema"]), fmt.Sprint(p["ProjectionType"])}
+	}
+	if d := cmp.Diff(got, want); d != "" {
+		t.Errorf("GlobalSecondaryIndexes (-got +want):\n%s", d)
+	}
+	if props["BillingMode"] != string(schema.BillingMode) {
+		t.Errorf("BillingMode %v, want %s", props["BillingMode"], schema.BillingMode)
+	}
+	if ttl, _ := props["TimeToLiveSpecification"].(map[string]any); ttl["Enabled"] != true || ttl["AttributeName"] == nil {
+		t.Errorf("TimeToLiveSpecification %v", props["TimeToLiveSpecification"])
+	}
+	if p, _ := props["PointInTimeRecoverySpecification"].(map[string]any); p["PointInTimeRecoveryEnabled"] != true {
+		t.Errorf("PointInTimeRecoverySpecification %v", props["PointInTimeRecoverySpecification"])
+	}
+	if p, _ := props["SSESpecification"].(map[string]any); p["SSEEnabled"] != true {
+		t.Errorf("SSESpecification %v", props["SSESpecification"])
+	}
+	if g := tp.raw.Globals.Function["Environment"].(map[string]any)["Variables"].(map[string]any)["ORDO_TABLE"]; g != "!Ref "+tables[0] {
+		t.Errorf("ORDO_TABLE is %v, want !Ref %s", g, tables[0])
+	}
+}
+
+func TestAPIFunctionURL(t *testing.T) {
+	tp := load(t)
+	url, _ := tp.raw.Resources["ApiFunction"].Properties["FunctionUrlConfig"].(map[string]any)
+	if url["AuthType"] != "AWS_IAM" {
+		t.Errorf("ApiFunction FunctionUrlConfig %v, want AuthType AWS_IAM", url)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	tp := load(t)
+	for _, o := range []string{"JournalTableName", "OrdersQueueUrl", "OrchestratorQueueUrl", "EffectsQueueUrl",
+		"NotificationsQueueUrl", "OrdersStreamName", "EventsStreamName", "ApiUrl"} {
+		if tp.raw.Outputs[o]["Value"] == nil {
+			t.Errorf("no output %s", o)
+		}
+	}
+}
+
+func TestParameters(t *testing.T) {
+	tp := load(t)
+	for _, p := range []string{"LogLevel", "StepTimeout"} {
+		if tp.raw.Parameters[p] == nil {
+			t.Errorf("no parameter %s", p)
+		}
+	}
+}
