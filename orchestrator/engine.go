@@ -290,6 +290,15 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	var pending []journal.Event // step results not yet journaled
 	recovering := true
 	sent := map[string]bool{} // effects this Drive already dispatched
+	// handOn fires when the deadline comes within the margin while Drive
+	// waits for steps, so the caller still has time to continue the run.
+	var handOn <-chan time.Time
+	late := false // handOn fired
+	if dl, ok := ctx.Deadline(); ok {
+		t := time.NewTimer(time.Until(dl) - e.margin)
+		defer t.Stop()
+		handOn = t.C
+	}
 	for {
 		now := e.now()
 		d := rs.Decide(now)
@@ -338,7 +347,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		if d.Done {
 			return Outcome{Status: rs.Status}, nil
 		}
-		if e.nearDeadline(ctx) {
+		if late || e.nearDeadline(ctx) {
 			return Outcome{Status: rs.Status, Continue: true}, nil
 		}
 		if len(invs) > 0 {
@@ -368,8 +377,8 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		} else if len(running) == 0 {
 			return Outcome{Status: rs.Status}, nil
 		}
-		select {
-		case r := <-results:
+		// take records the results that are in, r and any others ready.
+		take := func(r attemptResult) error {
 			for {
 				delete(running, r.inv.Step)
 				ev := resultEvent(run, r, e.now())
@@ -377,19 +386,37 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 				// reload another driver may have journaled it already.
 				if s, ok := rs.Steps[ev.Step]; ok && s.Phase == PhaseRunning && s.Attempt == ev.Attempt {
 					if err := rs.Apply(&ev); err != nil {
-						keep = false
-						return Outcome{}, err
+						return err
 					}
 					pending = append(pending, ev)
 				}
 				select {
 				case r = <-results:
-					continue
 				default:
+					return nil
 				}
-				break
+			}
+		}
+		select {
+		case r := <-results:
+			if err := take(r); err != nil {
+				keep = false
+				return Outcome{}, err
 			}
 		case <-wake:
+		case <-handOn:
+			// Journal what is in and hand the run on (at the top of the
+			// loop); attempts still running are re-invoked when the run
+			// is next driven.
+			late = true
+			select {
+			case r := <-results:
+				if err := take(r); err != nil {
+					keep = false
+					return Outcome{}, err
+				}
+			default:
+			}
 		case <-ctx.Done():
 			// Results of attempts still running are lost with this Drive;
 			// the attempts are re-invoked when the run is next driven.
