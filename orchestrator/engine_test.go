@@ -26,7 +26,9 @@ import (
 // invokerFunc is an in-process Invoker.
 type invokerFunc func(ctx context.Context, req step.Request) (step.Response, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, req step.Request) (step.Response, error) { return f(ctx, req) }
+func (f invokerFunc) Invoke(ctx context.Context, req step.Request) (step.Response, error) {
+	return f(ctx, req)
+}
 
 // handlers runs step.Handlers in-process, keyed by function name, as the
 // embedded runtime does.
@@ -401,19 +403,20 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 		wantA bool
 	}{
 		{"deadline already within the margin", time.Minute, time.Hour, false},
-		{"deadline reached while a step runs", 800 * time.Millisecond, 500 * time.Millisecond, true},
+		{"deadline comes near while a step runs", 900 * time.Millisecond, 400 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := testContext(t)
 			store := memjournal.New()
-			var invoked atomic.Int32
 			dl := time.Now().Add(tc.deadline)
+			var aCalls atomic.Int32
+			var inFirst atomic.Bool // the first Drive is running
+			// a finishes shortly before the hand-on time; the first b
+			// outlives the first driver.
 			fa := func(ctx context.Context, req step.Request) (step.Result, error) {
-				invoked.Add(1)
-				// Return once the driver's deadline is near, so the
-				// engine must hand the run on.
-				for time.Until(dl) >= tc.margin {
+				aCalls.Add(1)
+				for time.Until(dl) >= tc.margin+200*time.Millisecond {
 					select {
 					case <-time.After(5 * time.Millisecond):
 					case <-ctx.Done():
@@ -422,7 +425,14 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 				}
 				return step.Result{Output: json.RawMessage(`1`)}, nil
 			}
-			fns := map[string]step.HandlerFunc{"fa": fa, "fb": echo, "fc": echo, "fd": echo}
+			fb := func(ctx context.Context, req step.Request) (step.Result, error) {
+				if inFirst.Load() {
+					<-ctx.Done()
+					return step.Result{}, ctx.Err()
+				}
+				return echo(ctx, req)
+			}
+			fns := map[string]step.HandlerFunc{"fa": fa, "fb": fb, "fc": echo, "fd": echo}
 			e := newEngine(t, store, handlers(fns), diamond, orchestrator.WithDeadlineMargin(tc.margin))
 			st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "diamond", Input: json.RawMessage(`{"id":"x"}`)})
 			if err != nil {
@@ -430,9 +440,16 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 			}
 			short, cancel := context.WithDeadline(ctx, dl)
 			defer cancel()
+			inFirst.Store(true)
 			out, err := e.Drive(short, st.Run)
+			inFirst.Store(false)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Drive hands on before the deadline, while the caller can
+			// still send a continuation.
+			if left := time.Until(dl); left <= 0 {
+				t.Errorf("Drive returned %s after its deadline, want before it", -left)
 			}
 			if !out.Continue || out.Status != journal.StatusRunning {
 				t.Fatalf("first Drive: %+v, want Continue while running", out)
@@ -442,7 +459,7 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 			if gotA != tc.wantA {
 				t.Errorf("a journaled by the first Drive: %v, want %v", gotA, tc.wantA)
 			}
-			if n := invoked.Load(); tc.wantA != (n == 1) {
+			if n := aCalls.Load(); tc.wantA != (n == 1) {
 				t.Errorf("a invoked %d times by the first Drive", n)
 			}
 			// A continuation, by another engine, finishes the run.
