@@ -161,8 +161,14 @@ func testManyRuns(t *testing.T, s journal.Store) {
 			}
 		}
 	}
-	listed := page(t, s, journal.Query{Status: journal.StatusCompleted}, 25)
-	if len(listed) != runs {
-		t.Errorf("listed %d completed runs, want %d", len(listed), runs)
-	}
+	eventually(t, settle(), "listing", func() string {
+		listed, err := page(t, s, journal.Query{Status: journal.StatusCompleted}, 25)
+		if err != nil {
+			return err.Error()
+		}
+		if len(listed) != runs {
+			return fmt.Sprintf("listed %d completed runs, want %d", len(listed), runs)
+		}
+		return ""
+	})
 }

@@ -72,83 +72,134 @@ func ids(runs []journal.Run) []string {
 
 func testRunsFilters(t *testing.T, s journal.Store) {
 	listingFixture(t, s)
+	deadline := settle()
 	for _, tc := range listingQueries {
-		got, cursor, err := s.Runs(t.Context(), tc.q)
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if diff := cmp.Diff(ids(got), tc.want); diff != "" {
-			t.Errorf("%s: ids (-got +want):\n%s", tc.name, diff)
-		}
-		if cursor != "" {
-			// A backend may hand out a cursor to an empty last page.
-			more, _, err := s.Runs(t.Context(), journal.Query{Workflow: tc.q.Workflow,
-				Status: tc.q.Status, Since: tc.q.Since, Until: tc.q.Until, Cursor: cursor})
-			if err != nil || len(more) != 0 {
-				t.Errorf("%s: unexpected next page %v, %v", tc.name, ids(more), err)
-			}
-		}
+		eventually(t, deadline, tc.name, func() string { return pageIDs(t, s, tc.q, 0, tc.want) })
 	}
 
 	// Heads in listings carry the same fields as Load, except that Seq may lag.
-	got, _, err := s.Runs(t.Context(), journal.Query{Workflow: "a", Status: journal.StatusCompleted})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []journal.Run{
 		{ID: "r01", Workflow: "a", DefHash: "sha256:a", Status: journal.StatusCompleted, Created: at(1), Updated: at(9)},
 		{ID: "r03", Workflow: "a", DefHash: "sha256:a", Status: journal.StatusCompleted, Created: at(3), Updated: at(3)},
 	}
 	ignoreSeq := cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Seq" }, cmp.Ignore())
-	if diff := cmp.Diff(got, want, ignoreSeq); diff != "" {
-		t.Errorf("listed heads (-got +want):\n%s", diff)
+	eventually(t, deadline, "listed heads", func() string {
+		got, _, err := s.Runs(t.Context(), journal.Query{Workflow: "a", Status: journal.StatusCompleted})
+		if err != nil {
+			return err.Error()
+		}
+		if diff := cmp.Diff(got, want, ignoreSeq); diff != "" {
+			return "(-got +want):\n" + diff
+		}
+		return ""
+	})
+}
+
+// settleTime bounds how long a subtest's listing checks wait, in all, for
+// a backend whose listing indexes are eventually consistent (such as
+// DynamoDB GSIs).
+const settleTime = 10 * time.Second
+
+// settle returns the deadline for a subtest's listing checks.
+func settle() time.Time { return time.Now().Add(settleTime) }
+
+// eventually calls check until it reports no problem or the deadline
+// passes, and then reports the last problem as an error; past the deadline
+// check gets one try. Loads are strongly consistent and never need this;
+// listings may lag behind writes.
+func eventually(t *testing.T, deadline time.Time, what string, check func() string) {
+	t.Helper()
+	for wait := time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		problem := check()
+		if problem == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: %s", what, problem)
+			return
+		}
+		time.Sleep(wait)
 	}
 }
 
-// page lists every run matching q, limit at a time, and fails on duplicates
-// or on a run of paging that does not end.
-func page(t *testing.T, s journal.Store, q journal.Query, limit int) []journal.Run {
+// page lists every run matching q, limit runs at a time (0: the backend's
+// default). It reports a run listed twice, a page over the limit or paging
+// that does not end. A backend may hand out a cursor to an empty last page.
+func page(t *testing.T, s journal.Store, q journal.Query, limit int) ([]journal.Run, error) {
 	t.Helper()
 	q.Limit = limit
 	var all []journal.Run
 	seen := map[string]bool{}
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
-			t.Fatalf("paging %+v did not end", q)
+			return nil, fmt.Errorf("paging %s did not end", describe(q))
 		}
 		got, cursor, err := s.Runs(t.Context(), q)
 		if err != nil {
-			t.Fatalf("runs %+v: %v", q, err)
+			return nil, fmt.Errorf("runs %s: %w", describe(q), err)
 		}
-		if len(got) > limit {
-			t.Fatalf("runs %+v: got %d runs, more than limit %d", q, len(got), limit)
+		if limit > 0 && len(got) > limit {
+			return nil, fmt.Errorf("runs %s: got %d runs, more than limit %d", describe(q), len(got), limit)
 		}
 		for _, r := range got {
 			if seen[r.ID] {
-				t.Errorf("runs %+v: %s listed twice", q, r.ID)
+				return nil, fmt.Errorf("runs %s: %s listed twice", describe(q), r.ID)
 			}
 			seen[r.ID] = true
 		}
 		all = append(all, got...)
 		if cursor == "" {
-			return all
-		}
-		if len(got) == 0 && q.Cursor != "" && cursor == q.Cursor {
-			t.Fatalf("runs %+v: cursor does not advance", q)
+			return all, nil
 		}
 		q.Cursor = cursor
 	}
 }
 
+// describe formats the fields of q that are set.
+func describe(q journal.Query) string {
+	var f []string
+	add := func(name string, v any) { f = append(f, fmt.Sprintf("%s=%v", name, v)) }
+	if q.Workflow != "" {
+		add("workflow", q.Workflow)
+	}
+	if q.Status != "" {
+		add("status", q.Status)
+	}
+	if !q.Since.IsZero() {
+		add("since", q.Since)
+	}
+	if !q.Until.IsZero() {
+		add("until", q.Until)
+	}
+	add("limit", q.Limit)
+	if q.Cursor != "" {
+		add("cursor", q.Cursor)
+	}
+	return "{" + strings.Join(f, " ") + "}"
+}
+
+// pageIDs pages through q and returns a diff of the ids against want, or a
+// paging error, or "" when they match.
+func pageIDs(t *testing.T, s journal.Store, q journal.Query, limit int, want []string) string {
+	t.Helper()
+	got, err := page(t, s, q, limit)
+	if err != nil {
+		return err.Error()
+	}
+	if diff := cmp.Diff(ids(got), want); diff != "" {
+		return "ids (-got +want):\n" + diff
+	}
+	return ""
+}
+
 func testRunsPaging(t *testing.T, s journal.Store) {
 	listingFixture(t, s)
+	deadline := settle()
 	for _, tc := range listingQueries {
 		for _, limit := range []int{1, 2, 3} {
-			got := ids(page(t, s, tc.q, limit))
-			if diff := cmp.Diff(got, tc.want); diff != "" {
-				t.Errorf("%s, limit %d: ids (-got +want):\n%s", tc.name, limit, diff)
-			}
+			eventually(t, deadline, fmt.Sprintf("%s, limit %d", tc.name, limit), func() string {
+				return pageIDs(t, s, tc.q, limit, tc.want)
+			})
 		}
 	}
 }
@@ -167,19 +218,26 @@ func testRunsPagingTies(t *testing.T, s journal.Store) {
 		start(t, s, id, "tie", journal.StatusRunning, tick)
 		want = append(want, id)
 	}
+	deadline := settle()
 	for _, limit := range []int{1, 2, 3, 4} {
-		got := page(t, s, journal.Query{Workflow: "tie"}, limit)
-		for i := 1; i < len(got); i++ {
-			if got[i].Updated.After(got[i-1].Updated) {
-				t.Errorf("limit %d: %s (updated %v) listed after %s (updated %v)", limit,
-					got[i].ID, got[i].Updated, got[i-1].ID, got[i-1].Updated)
+		eventually(t, deadline, fmt.Sprintf("limit %d", limit), func() string {
+			got, err := page(t, s, journal.Query{Workflow: "tie"}, limit)
+			if err != nil {
+				return err.Error()
 			}
-		}
-		gotIDs := ids(got)
-		sort.Strings(gotIDs)
-		if diff := cmp.Diff(gotIDs, want); diff != "" {
-			t.Errorf("limit %d: ids (-got +want):\n%s", limit, diff)
-		}
+			for i := 1; i < len(got); i++ {
+				if got[i].Updated.After(got[i-1].Updated) {
+					return fmt.Sprintf("%s (updated %v) listed after %s (updated %v)",
+						got[i].ID, got[i].Updated, got[i-1].ID, got[i-1].Updated)
+				}
+			}
+			gotIDs := ids(got)
+			sort.Strings(gotIDs)
+			if diff := cmp.Diff(gotIDs, want); diff != "" {
+				return "ids (-got +want):\n" + diff
+			}
+			return ""
+		})
 	}
 }
 
@@ -190,19 +248,24 @@ func testRunsDefaultLimit(t *testing.T, s journal.Store) {
 		start(t, s, id, "order", journal.StatusRunning, i)
 		want = append([]string{id}, want...)
 	}
-	got, cursor, err := s.Runs(t.Context(), journal.Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(ids(got), want); diff != "" {
-		t.Errorf("ids (-got +want):\n%s", diff)
-	}
-	if cursor != "" {
-		more, _, err := s.Runs(t.Context(), journal.Query{Cursor: cursor})
-		if err != nil || len(more) != 0 {
-			t.Errorf("unexpected next page %v, %v", ids(more), err)
+	deadline := settle()
+	eventually(t, deadline, "default page", func() string {
+		got, cursor, err := s.Runs(t.Context(), journal.Query{})
+		if err != nil {
+			return err.Error()
 		}
-	}
+		if diff := cmp.Diff(ids(got), want); diff != "" {
+			return "ids (-got +want):\n" + diff
+		}
+		if cursor != "" {
+			// A backend may hand out a cursor to an empty last page.
+			more, _, err := s.Runs(t.Context(), journal.Query{Cursor: cursor})
+			if err != nil || len(more) != 0 {
+				return fmt.Sprintf("unexpected next page %v, %v", ids(more), err)
+			}
+		}
+		return ""
+	})
 }
 
 // definition returns a definition whose hash is derived from its content.
@@ -256,17 +319,20 @@ func testDefinitions(t *testing.T, s journal.Store) {
 		{"", []journal.Definition{d3, d2, d1}},
 		{"unknown", nil},
 	}
+	deadline := settle()
 	for _, l := range lists {
-		got, err := s.Definitions(ctx, l.name)
-		if err != nil {
-			t.Errorf("definitions %q: %v", l.name, err)
-			continue
-		}
-		if len(got) == 0 && len(l.want) == 0 {
-			continue
-		}
-		if diff := cmp.Diff(got, l.want); diff != "" {
-			t.Errorf("definitions %q (-got +want):\n%s", l.name, diff)
-		}
+		eventually(t, deadline, fmt.Sprintf("definitions %q", l.name), func() string {
+			got, err := s.Definitions(ctx, l.name)
+			if err != nil {
+				return err.Error()
+			}
+			if len(got) == 0 && len(l.want) == 0 {
+				return ""
+			}
+			if diff := cmp.Diff(got, l.want); diff != "" {
+				return "(-got +want):\n" + diff
+			}
+			return ""
+		})
 	}
 }
