@@ -25,10 +25,14 @@
 // numbers and optimistic concurrency, exact event round trips (events are
 // encoded with journal.EncodeEvents, which compacts JSON), head fields,
 // listing order, filters and paging, and definitions. It also races
-// appenders against one run and against many runs. Run heads returned by
-// Load must be current; heads returned by Runs may lag on Seq, which the
-// suite does not check there. Query bounds are only tested away from their
-// edges. With -short the concurrency tests do less work.
+// appenders against one run and against many runs.
+//
+// Load must read its own writes; listings need not. Checks of Runs and
+// Definitions poll for up to ten seconds per subtest, so a backend whose
+// listing indexes are eventually consistent passes once they catch up, and
+// heads returned by Runs are compared without Seq, which may lag. Query
+// bounds (Since, Until) are tested only away from their edges. With -short
+// the concurrency tests do less work.
 package journaltest
 
 import (
