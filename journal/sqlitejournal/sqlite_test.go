@@ -1,7 +1,9 @@
 package sqlitejournal_test
 
 import (
+	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ordoflow/ordo/journal"
@@ -41,4 +43,55 @@ func TestConformanceMemory(t *testing.T) {
 
 func TestConformanceNoGroupCommit(t *testing.T) {
 	journaltest.Run(t, func(t *testing.T) journal.Store { return newStore(t, sqlitejournal.WithMaxBatch(1)) })
+}
+
+// TestConformanceSharedFile runs the suite against two Stores on one file,
+// taking turns call by call, as two processes sharing a journal would.
+func TestConformanceSharedFile(t *testing.T) {
+	journaltest.Run(t, func(t *testing.T) journal.Store {
+		path := filepath.Join(t.TempDir(), "journal.db")
+		var stores [2]*sqlitejournal.Store
+		for i := range stores {
+			s, err := sqlitejournal.New(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			stores[i] = s
+		}
+		return &alternating{stores: stores}
+	})
+}
+
+// alternating is a journal.Store that sends each call to the next of its
+// stores in turn.
+type alternating struct {
+	stores [2]*sqlitejournal.Store
+	n      atomic.Uint64
+}
+
+func (a *alternating) next() *sqlitejournal.Store { return a.stores[a.n.Add(1)%2] }
+
+func (a *alternating) Load(ctx context.Context, run string) (journal.Run, []journal.Event, error) {
+	return a.next().Load(ctx, run)
+}
+
+func (a *alternating) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	return a.next().Append(ctx, c)
+}
+
+func (a *alternating) Runs(ctx context.Context, q journal.Query) ([]journal.Run, string, error) {
+	return a.next().Runs(ctx, q)
+}
+
+func (a *alternating) PutDefinition(ctx context.Context, d journal.Definition) error {
+	return a.next().PutDefinition(ctx, d)
+}
+
+func (a *alternating) Definition(ctx context.Context, hash string) (journal.Definition, error) {
+	return a.next().Definition(ctx, hash)
+}
+
+func (a *alternating) Definitions(ctx context.Context, name string) ([]journal.Definition, error) {
+	return a.next().Definitions(ctx, name)
 }
