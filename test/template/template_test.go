@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -832,6 +833,26 @@ func TestParameters(t *testing.T) {
 	for _, p := range []string{"LogLevel", "StepTimeout"} {
 		if tp.raw.Parameters[p] == nil {
 			t.Errorf("no parameter %s", p)
+		}
+	}
+}
+
+// TestFunctionsBuildForLambda builds every function as SAM's go1.x build
+// method does for provided.al2023 on arm64.
+func TestFunctionsBuildForLambda(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every function for linux/arm64 (-short)")
+	}
+	out := t.TempDir()
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out+string(os.PathSeparator), "./functions/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc ./functions/...: %v\n%s", err, b)
+	}
+	for _, d := range functionDirs(t) {
+		if _, err := os.Stat(filepath.Join(out, d)); err != nil {
+			t.Errorf("functions/%s built no binary: %v", d, err)
 		}
 	}
 }
