@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal"
@@ -299,4 +302,40 @@ type failingStore struct{ journal.Store }
 
 func (failingStore) Load(context.Context, string) (journal.Run, []journal.Event, error) {
 	return journal.Run{}, nil, errDown
+}
+
+func TestEffectsTargets(t *testing.T) {
+	t.Parallel()
+	long := "order/" + strings.Repeat("k", 300)
+	f := newEffectsFixture(t, "order/ord-4", long)
+	msgs := []events.SQSMessage{
+		effectMsg(t, "m1", "order/ord-4", journal.Effect{ID: "e1", Kind: "sqs", Target: "https://sqs.test/9/direct"}),
+		effectMsg(t, "m2", "order/ord-4", journal.Effect{ID: "e2", Kind: "sqs", Target: "by-name"}),
+		effectMsg(t, "m3", "order/ord-4", journal.Effect{ID: "e3", Kind: "kinesis", Target: "arn:aws:kinesis:us-east-1:123456789012:stream/s"}),
+		effectMsg(t, "m4", long, journal.Effect{ID: "e4", Kind: "kinesis", Target: "s"}),
+		effectMsg(t, "m5", "order/ord-4", journal.Effect{ID: "e5", Kind: "http", Target: "ftp://example.com/x"}),
+		effectMsg(t, "m6", "order/ord-4", journal.Effect{ID: "e6", Kind: "sqs"}),
+	}
+	if d := cmp.Diff(f.handle(t, msgs...), []string{"m5", "m6"}, cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
+		t.Errorf("batch item failures (-got +want):\n%s", d)
+	}
+	var queues []string
+	for _, s := range f.sqs.sent {
+		queues = append(queues, s.Queue)
+		if s.Body != "{}" {
+			t.Errorf("empty payload sent as %q, want {}", s.Body)
+		}
+	}
+	sort.Strings(queues)
+	if d := cmp.Diff(queues, []string{"https://sqs.test//by-name", "https://sqs.test/9/direct"}); d != "" {
+		t.Errorf("queues (-got +want):\n%s", d)
+	}
+	for _, p := range f.kin.put {
+		if n := len(p.Key); n == 0 || n > 256 {
+			t.Errorf("partition key of %d bytes", n)
+		}
+		if p.Stream != "arn:aws:kinesis:us-east-1:123456789012:stream/s" && p.Stream != "s" {
+			t.Errorf("stream %q", p.Stream)
+		}
+	}
 }
