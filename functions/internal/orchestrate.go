@@ -174,7 +174,7 @@ func (o *Orchestrator) review(ctx context.Context, channel, trigger string, body
 	now := o.now()
 	run := orchestrator.RunID(MalformedWorkflow, trigger)
 	_, err := o.store.Append(ctx, journal.Commit{Run: run, After: 0, Status: journal.StatusReview,
-		Workflow: MalformedWorkflow, At: now, Events: []journal.Event{{Kind: journal.NeedsReview, At: now,
+		Workflow: MalformedWorkflow, DefHash: "none", At: now, Events: []journal.Event{{Kind: journal.NeedsReview, At: now,
 			Workflow: MalformedWorkflow, Trigger: trigger, Input: input, Reason: cause.Error()}}})
 	if errors.Is(err, journal.ErrConflict) {
 		return nil // recorded by an earlier delivery
