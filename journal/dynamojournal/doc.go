@@ -1,0 +1,99 @@
+// Package dynamojournal is the production journal.Store, on one DynamoDB
+// table (aws-sdk-go-v2). It passes the conformance suite in journaltest
+// against DynamoDB Local.
+//
+// The Store takes a *dynamodb.Client as built by the caller (endpoint,
+// retries, middleware such as call counters are the caller's choice) and
+// never loads configuration itself. CreateTable creates a table with the
+// schema below for tests and the local stack; deployment templates declare
+// the same table (TableSchema returns it as a CreateTableInput).
+//
+// # Cost model
+//
+// A step transition that does not change the run's status is one
+// conditional PutItem of one new item: one write. The first commit of a run
+// and each status change write the commit and the run head together in one
+// TransactWriteItems. Load is one strongly consistent Query of the run's
+// partition.
+//
+// # Table
+//
+// Billing on demand. Every key attribute is a string (S). All three global
+// secondary indexes project ALL.
+//
+//	key / index           partition key   sort key
+//	--------------------  --------------  --------
+//	table                 pk              sk
+//	GSI byWorkflow        gsi1pk          gsi1sk
+//	GSI byStatus          gsi2pk          gsi2sk
+//	GSI all               gsi3pk          gsi3sk
+//
+// Items:
+//
+//	item        pk               sk                      other attributes
+//	----------  ---------------  ----------------------  ------------------------------------------
+//	commit      RUN#<run id>     <seq, 19 digits>         ev (B), z (S, "gzip" if ev is compressed),
+//	                             e.g. 0000000000000000007  at (S), tok (S)
+//	run head    RUN#<run id>     HEAD                    id, workflow, defHash, status, seq (N),
+//	                                                     created, updated,
+//	                                                     gsi1pk  WF#<workflow>   gsi1sk <updated>#<id>
+//	                                                     gsi2pk  ST#<status>     gsi2sk <updated>#<id>
+//	                                                     gsi3pk  RUNS            gsi3sk <updated>#<id>
+//	definition  DEF#<hash>       DEF                     hash, name, version, json (B), created,
+//	                                                     gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
+//	                                                     gsi3pk  DEFS            gsi3sk <created>#<hash>
+//
+// Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
+// so that index sort keys order by time. Commit sort keys are zero-padded
+// so that a run's partition reads back in sequence order with its head
+// last. ev holds journal.EncodeEvents of the commit's events, gzip-compressed
+// when larger than 4 KB (WithCompressAbove) and flagged by z. tok is a
+// random token per Append call, by which an SDK retry of a PutItem that had
+// landed recognises its own item.
+//
+// # Sequences and conflicts
+//
+// Commit n+1 is written with the condition attribute_not_exists(pk) on its
+// own key, so exactly one writer wins each sequence number and a writer
+// whose After is stale collides with the winner's item. That After itself
+// exists (no gaps) is known without a request when this Store has loaded or
+// written the run that far, as the engine always has before it appends;
+// otherwise Append reads that one key first (PutItem path) or adds a
+// ConditionCheck to its transaction. The head's seq moves only with the
+// status, so listed heads lag; Load returns the true last sequence, read
+// from the commits.
+//
+// # Listing
+//
+// Runs queries byWorkflow, byStatus (the review queue is gsi2pk
+// "ST#review") or, with neither filter, all, newest first; with both
+// filters it queries byStatus when the status is not terminal and byWorkflow
+// otherwise, filtering on the other attribute. Since/Until are key
+// conditions on the sort key. Cursors are base64url JSON of the
+// ExclusiveStartKey. The all index puts every run head in one partition
+// (gsi3pk "RUNS"): it gives a sorted listing of all runs in one Query, at
+// the price of one hot index partition written on every status change
+// (about 1,000 writes/s per partition on DynamoDB, which also throttles the
+// table's writes when exceeded). Sharding gsi3pk ("RUNS#0".."RUNS#n-1") and
+// merging n queries is the way out past that; a Scan could not sort.
+// Indexes are eventually consistent: a run or definition may be missing
+// from listings for a moment after its write returned.
+//
+// # Errors
+//
+//	situation                                              error
+//	-----------------------------------------------------  ------------------------
+//	Load of a run with no head item                        journal.ErrNotFound
+//	commit n+1 already written (stale After)               journal.ErrConflict
+//	no commit After (unknown run, or After beyond last)    journal.ErrConflict
+//	After 0 for a run whose head exists                    journal.ErrConflict
+//	another transaction held an item (TransactionConflict) journal.ErrConflict
+//	commit item over 400 KB after compression              journal.ErrTooLarge
+//	unknown definition hash                                journal.ErrNotFound
+//	cursor from another query, or not a cursor             an error (no sentinel)
+//
+// ErrConflict from TransactionConflict may be spurious (the other
+// transaction may fail); like any conflict it means "load and decide
+// again", which is always safe. Errors name the run and the sequence; a
+// too large commit's error names its steps. There is no S3 offload yet.
+package dynamojournal
