@@ -14,25 +14,70 @@ import (
 	"time"
 )
 
-// buildFunction compiles a Go function as SAM does for provided.al2023
-// (BuildMethod go1.x), for the host's architecture so it runs here.
-func buildFunction(ctx context.Context, dir, codeURI, outDir string, log io.Writer) (string, error) {
-	pkg := "./" + strings.TrimPrefix(filepath.ToSlash(filepath.Clean(codeURI)), "./")
+// goPackage turns a CodeUri into a package path relative to the template.
+func goPackage(codeURI string) string {
 	if filepath.IsAbs(codeURI) {
-		pkg = codeURI
+		return codeURI
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return "", err
+	return "./" + strings.TrimPrefix(filepath.ToSlash(filepath.Clean(codeURI)), "./")
+}
+
+// buildFunctions compiles Go functions as SAM does for provided.al2023
+// (BuildMethod go1.x), for the host's architecture so they run here. It
+// returns the binary of each CodeUri. Packages are built by one go command
+// (so they link in parallel), except ones whose directory names collide.
+func buildFunctions(ctx context.Context, dir string, codeURIs []string, outDir string, log io.Writer) (map[string]string, error) {
+	byBase := map[string][]string{}
+	seen := map[string]bool{}
+	for _, c := range codeURIs {
+		pkg := goPackage(c)
+		if !seen[pkg] {
+			seen[pkg] = true
+			base := filepath.Base(pkg)
+			byBase[base] = append(byBase[base], pkg)
+		}
 	}
-	out := filepath.Join(outDir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
+	bins := map[string]string{} // package -> binary
+	var together []string
+	for base, pkgs := range byBase {
+		if len(pkgs) == 1 {
+			together = append(together, pkgs[0])
+			bins[pkgs[0]] = filepath.Join(outDir, "all", base)
+			continue
+		}
+		for i, pkg := range pkgs {
+			out := filepath.Join(outDir, fmt.Sprintf("%s-%d", base, i), "bootstrap")
+			if err := goBuild(ctx, dir, out, pkg); err != nil {
+				return nil, err
+			}
+			bins[pkg] = out
+		}
+	}
+	if len(together) > 0 {
+		if err := goBuild(ctx, dir, filepath.Join(outDir, "all")+string(filepath.Separator), together...); err != nil {
+			return nil, err
+		}
+	}
+	res := map[string]string{}
+	for _, c := range codeURIs {
+		res[c] = bins[goPackage(c)]
+	}
+	fmt.Fprintf(log, "[localrun] built %d function packages into %s\n", len(seen), outDir)
+	return res, nil
+}
+
+func goBuild(ctx context.Context, dir, out string, pkgs ...string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	args := append([]string{"build", "-tags", "lambda.norpc", "-o", out}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s (in %s): %w\n%s", pkg, dir, err, b)
+		return fmt.Errorf("go %s (in %s): %w\n%s", strings.Join(args, " "), dir, err, b)
 	}
-	fmt.Fprintf(log, "[localrun] built %s -> %s\n", pkg, out)
-	return out, nil
+	return nil
 }
 
 // ProcessStatus describes a supervised bootstrap process.
@@ -55,13 +100,16 @@ type supervisor struct {
 	mu sync.Mutex
 	st ProcessStatus
 
-	done chan struct{}
+	started chan struct{} // closed after the first start attempt
+	done    chan struct{}
 }
 
 func startSupervisor(ctx context.Context, name, bin string, env []string, out *prefixWriter) *supervisor {
-	s := &supervisor{name: name, bin: bin, dir: filepath.Dir(bin), env: env, out: out, done: make(chan struct{})}
+	s := &supervisor{name: name, bin: bin, dir: filepath.Dir(bin), env: env, out: out,
+		started: make(chan struct{}), done: make(chan struct{})}
 	s.st.Function = name
 	go s.loop(ctx)
+	<-s.started
 	return s
 }
 
@@ -73,6 +121,13 @@ func (s *supervisor) status() ProcessStatus {
 
 func (s *supervisor) loop(ctx context.Context) {
 	defer close(s.done)
+	defer func() {
+		select {
+		case <-s.started:
+		default:
+			close(s.started) // cancelled before the first start
+		}
+	}()
 	backoff := 100 * time.Millisecond
 	for first := true; ctx.Err() == nil; first = false {
 		cmd := exec.CommandContext(ctx, s.bin)
@@ -91,6 +146,9 @@ func (s *supervisor) loop(ctx context.Context) {
 			s.st.PID, s.st.Running, s.st.Started = cmd.Process.Pid, true, start
 		}
 		s.mu.Unlock()
+		if first {
+			close(s.started)
+		}
 		if err == nil {
 			err = cmd.Wait()
 		}

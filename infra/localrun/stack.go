@@ -30,7 +30,7 @@ type Options struct {
 	StackName string
 	// Parameters override the template's Parameters defaults.
 	Parameters map[string]string
-	// BuildDir receives <LogicalID>/bootstrap (default: a temporary
+	// BuildDir receives the function binaries (default: a temporary
 	// directory removed by Close).
 	BuildDir string
 	// Concurrency is AWS_LAMBDA_MAX_CONCURRENCY for each bootstrap (default 4).
@@ -221,8 +221,16 @@ func (s *Stack) up(ctx, runCtx context.Context) error {
 		}
 		buildDir, s.tmpBuild = d, d
 	}
+	var uris []string
 	for _, f := range t.Functions {
-		if err := s.startFunction(ctx, runCtx, f, names[f.LogicalID], buildDir, res); err != nil {
+		uris = append(uris, f.CodeURI)
+	}
+	bins, err := buildFunctions(ctx, t.Dir, uris, buildDir, s.opts.Log)
+	if err != nil {
+		return err
+	}
+	for _, f := range t.Functions {
+		if err := s.startFunction(ctx, runCtx, f, names[f.LogicalID], bins[f.CodeURI], res); err != nil {
 			return err
 		}
 	}
@@ -234,7 +242,7 @@ func (s *Stack) add(res resolver, r *Resource) {
 	addToResolver(res, r)
 }
 
-func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name, buildDir string, res resolver) error {
+func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name, bin string, res resolver) error {
 	env := map[string]string{}
 	for k, v := range f.Env {
 		rv, err := res.resolve(v)
@@ -242,10 +250,6 @@ func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name
 			return fmt.Errorf("function %s env %s: %w", f.LogicalID, k, err)
 		}
 		env[k] = rv
-	}
-	bin, err := buildFunction(ctx, s.tmpl.Dir, f.CodeURI, filepath.Join(buildDir, f.LogicalID), s.opts.Log)
-	if err != nil {
-		return fmt.Errorf("function %s: %w", f.LogicalID, err)
 	}
 	if err := s.register(ctx, f, name, env); err != nil {
 		return err
