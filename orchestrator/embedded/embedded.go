@@ -29,6 +29,8 @@ type Runtime struct {
 	store    journal.Store
 	registry *step.Registry
 	log      *slog.Logger
+	// effectsSpan: see WithEffectRecovery.
+	effectsSpan time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -45,9 +47,15 @@ type Runtime struct {
 type Option func(*config)
 
 type config struct {
-	log    *slog.Logger
-	engine []orchestrator.Option
+	log         *slog.Logger
+	engine      []orchestrator.Option
+	effectsSpan time.Duration
 }
+
+// WithEffectRecovery sets how far back Resume looks for settled runs whose
+// effects may not have run (default 24h): a process killed after journaling
+// a run's last step but before its effects ran leaves them outstanding.
+func WithEffectRecovery(d time.Duration) Option { return func(c *config) { c.effectsSpan = d } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
@@ -60,12 +68,12 @@ func WithEngineOptions(opts ...orchestrator.Option) Option {
 // New returns a runtime over store whose steps come from reg. Call Close to
 // stop it.
 func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
-	cfg := config{log: slog.Default()}
+	cfg := config{log: slog.Default(), effectsSpan: 24 * time.Hour}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Runtime{store: store, registry: reg, log: cfg.log, ctx: ctx, cancel: cancel,
+	r := &Runtime{store: store, registry: reg, log: cfg.log, effectsSpan: cfg.effectsSpan, ctx: ctx, cancel: cancel,
 		active: map[string]bool{}, again: map[string]bool{}, waiters: map[string][]chan journal.Status{},
 		timers: map[string]*time.Timer{}}
 	r.Effects = effect.NewExecutor(store)
@@ -217,13 +225,27 @@ func (r *Runtime) Wait(ctx context.Context, run string) (journal.Status, error) 
 }
 
 // Resume drives every run the journal says is unfinished (running or
-// waiting): call it once at start-up. It returns how many runs it resumed.
+// waiting), and re-dispatches outstanding effects of runs that settled
+// within the effect-recovery window: call it once at start-up. It returns
+// how many unfinished runs it resumed.
 func (r *Runtime) Resume(ctx context.Context) (int, error) {
+	n, err := r.resume(ctx, journal.Query{}, journal.StatusRunning, journal.StatusWaiting)
+	if err != nil || r.effectsSpan <= 0 {
+		return n, err
+	}
+	// Driving a settled run only re-dispatches its outstanding effects.
+	_, err = r.resume(ctx, journal.Query{Since: time.Now().Add(-r.effectsSpan)},
+		journal.StatusCompleted, journal.StatusReview, journal.StatusFailed, journal.StatusCancelled)
+	return n, err
+}
+
+func (r *Runtime) resume(ctx context.Context, q journal.Query, statuses ...journal.Status) (int, error) {
 	n := 0
-	for _, status := range []journal.Status{journal.StatusRunning, journal.StatusWaiting} {
+	for _, status := range statuses {
 		cursor := ""
 		for {
-			runs, next, err := r.store.Runs(ctx, journal.Query{Status: status, Cursor: cursor, Limit: 500})
+			q.Status, q.Cursor, q.Limit = status, cursor, 500
+			runs, next, err := r.store.Runs(ctx, q)
 			if err != nil {
 				return n, fmt.Errorf("resume: %w", err)
 			}
