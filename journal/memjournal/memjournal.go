@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ordoflow/ordo/journal"
 )
@@ -133,6 +134,12 @@ func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 
 // PutDefinition implements journal.Store.
 func (s *Store) PutDefinition(ctx context.Context, d journal.Definition) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.Created.IsZero() {
+		d.Created = time.Now()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.defs[d.Hash]; ok {
@@ -145,6 +152,9 @@ func (s *Store) PutDefinition(ctx context.Context, d journal.Definition) error {
 
 // Definition implements journal.Store.
 func (s *Store) Definition(ctx context.Context, hash string) (journal.Definition, error) {
+	if err := ctx.Err(); err != nil {
+		return journal.Definition{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	d, ok := s.defs[hash]
@@ -156,13 +166,17 @@ func (s *Store) Definition(ctx context.Context, hash string) (journal.Definition
 
 // Definitions implements journal.Store.
 func (s *Store) Definitions(ctx context.Context, name string) ([]journal.Definition, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var out []journal.Definition
 	for i := len(s.defList) - 1; i >= 0; i-- {
 		if d := s.defs[s.defList[i]]; name == "" || d.Name == name {
 			out = append(out, d)
 		}
 	}
+	s.mu.RUnlock()
+	slices.SortStableFunc(out, func(a, b journal.Definition) int { return b.Created.Compare(a.Created) })
 	return out, nil
 }

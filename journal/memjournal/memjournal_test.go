@@ -1,0 +1,13 @@
+package memjournal_test
+
+import (
+	"testing"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/journaltest"
+	"github.com/ordoflow/ordo/journal/memjournal"
+)
+
+func TestConformance(t *testing.T) {
+	journaltest.Run(t, func(t *testing.T) journal.Store { return memjournal.New() })
+}
