@@ -377,16 +377,3 @@ func TestCompression(t *testing.T) {
 		t.Errorf("small commit: got z %v, want none", item["z"])
 	}
 }
-
-func TestInvalidCursor(t *testing.T) {
-	t.Parallel()
-	s, _, _ := newStore(t)
-	for _, q := range []journal.Query{
-		{Cursor: "not base64!"},
-		{Cursor: base64.RawURLEncoding.EncodeToString([]byte(`{"i":"byStatus","k":{}}`))},
-	} {
-		if _, _, err := s.Runs(t.Context(), q); err == nil {
-			t.Errorf("cursor %q: got no error", q.Cursor)
-		}
-	}
-}

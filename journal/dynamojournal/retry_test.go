@@ -1,0 +1,87 @@
+package dynamojournal_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/dynamojournal"
+)
+
+// lostResponse is a retryable error standing in for a response lost after
+// DynamoDB applied the request.
+type lostResponse struct{}
+
+func (lostResponse) Error() string        { return "response lost (test)" }
+func (lostResponse) RetryableError() bool { return true }
+
+// loseFirstResponse makes the first attempt of each operation named in ops
+// reach DynamoDB and then fail as if its response were lost, so that the
+// SDK retries a write that has landed. attempts counts attempts by
+// operation.
+type loseFirstResponse struct {
+	mu       sync.Mutex
+	ops      map[string]bool
+	attempts map[string]int
+}
+
+func (l *loseFirstResponse) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("loseFirstResponse",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+				middleware.FinalizeOutput, middleware.Metadata, error,
+			) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				op := awsmiddleware.GetOperationName(ctx)
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				l.attempts[op]++
+				if err == nil && l.ops[op] {
+					delete(l.ops, op)
+					return out, md, lostResponse{}
+				}
+				return out, md, err
+			}), "Retry", middleware.After)
+	})
+}
+
+// TestRetriedWriteIsNotAConflict checks that an append whose first attempt
+// landed but whose response was lost succeeds on the SDK's retry instead of
+// conflicting with itself: PutItem recognises its own item by its token,
+// TransactWriteItems is idempotent by its ClientRequestToken.
+func TestRetriedWriteIsNotAConflict(t *testing.T) {
+	t.Parallel()
+	l := &loseFirstResponse{ops: map[string]bool{"PutItem": true, "TransactWriteItems": true}, attempts: map[string]int{}}
+	c := newClient(t, l.option)
+	s := dynamojournal.New(c, newTable(t, c))
+
+	if seq := mustAppend(t, s, startCommit("run-r")); seq != 1 {
+		t.Errorf("start: got seq %d, want 1", seq)
+	}
+	if seq := mustAppend(t, s, stepCommit("run-r", 1, `{"n":1}`)); seq != 2 {
+		t.Errorf("step: got seq %d, want 2", seq)
+	}
+	l.mu.Lock()
+	if l.attempts["PutItem"] != 2 || l.attempts["TransactWriteItems"] != 2 {
+		t.Errorf("got attempts %v, want 2 of each write (the test did not lose a response)", l.attempts)
+	}
+	l.mu.Unlock()
+
+	head, events, err := s.Load(t.Context(), "run-r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.Seq != 2 || len(events) != 3 {
+		t.Errorf("got seq %d and %d events, want 2 and 3", head.Seq, len(events))
+	}
+	// Another writer's append at the same sequence still conflicts.
+	if _, err := s.Append(t.Context(), stepCommit("run-r", 1, `{"n":2}`)); !errors.Is(err, journal.ErrConflict) {
+		t.Errorf("a different commit after 1: got %v, want a conflict", err)
+	}
+}
