@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type demoResult struct {
 func demoCmd(g *globals) *cobra.Command {
 	var orders, concurrency int
 	var keep bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Place sample orders through the order workflow on the embedded journal and summarise",
@@ -44,6 +46,17 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 				defer os.RemoveAll(dir)
 				g.db = filepath.Join(dir, "demo.db")
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			res, err := runDemo(ctx, g, orders, concurrency)
 			if err != nil {
 				return err
@@ -59,6 +72,7 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 	}
 	cmd.Flags().IntVarP(&orders, "orders", "n", 300, "number of orders to place")
 	cmd.Flags().IntVarP(&concurrency, "concurrency", "c", 50, "concurrent order placements")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	cmd.Flags().BoolVar(&keep, "keep", false, "use --db/ORDO_DB (default ./ordo.db) and keep the journal for inspection")
 	return cmd
 }
