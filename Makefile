@@ -34,9 +34,20 @@ vet: ## go vet and gofmt check
 build: ## build the ordo CLI into ./bin
 	$(GO) build -o bin/ordo ./cmd/ordo
 
+BENCH_N ?= 500
+BENCH_C ?= 50
+BENCH_OUT ?= .local/bench
+
 .PHONY: bench
-bench: ## Go benchmarks (decider, journals, CEL) with -benchmem
-	$(GO) test -run '^$$' -bench . -benchmem ./orchestrator/... ./journal/...
+bench: ## Go benchmarks (-benchmem, benchstat-ready) + the ordo-bench table and charts (~10 min; BENCH_N, BENCH_C)
+	@mkdir -p $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./orchestrator/... ./journal/... | tee $(BENCH_OUT)/gobench.txt
+	$(GO) run ./bench/cmd/ordo-bench -n $(BENCH_N) -c $(BENCH_C) -charts docs/bench | tee $(BENCH_OUT)/ordo-bench.md
+
+.PHONY: bench-short
+bench-short: ## a seconds-long smoke run of the benchmarks (tiny N, one iteration each)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./orchestrator/... ./journal/...
+	$(GO) run ./bench/cmd/ordo-bench -n 40 -k 1,5 -c 8 -low-n 10 -scale-c 1,8 -decide-max 200 -aws-n 5 -aws-k 2 -aws-c 2
 
 .PHONY: stack-up
 stack-up: ## install and start the local AWS stack (DynamoDB Local + kumo)

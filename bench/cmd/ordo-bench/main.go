@@ -1,0 +1,242 @@
+// Command ordo-bench measures ordo and prints a table: the embedded runtime
+// on a durable SQLite journal against raw durable SQLite appends, the same
+// shape through the engine on the local AWS stack against raw PutItem +
+// Invoke, API calls and cost per step transition, and scaling charts.
+//
+//	go run ./bench/cmd/ordo-bench -n 500 -k 1,5,20 -c 50 -parts embedded,scaling,decide,aws -charts docs/bench
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ordoflow/ordo/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ordo-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a list of positive integers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func run() error {
+	n := flag.Int("n", 500, "runs per workload")
+	kList := flag.String("k", "1,5,20", "steps per run (comma-separated)")
+	c := flag.Int("c", 50, "concurrent starters")
+	cList := flag.String("scale-c", "1,10,50,200", "concurrencies for the scaling part (K=5)")
+	lowN := flag.Int("low-n", 100, "runs for the low-load (C=1) overhead measurement")
+	decideMax := flag.Int("decide-max", 10000, "longest run for the decide-scaling part")
+	parts := flag.String("parts", "embedded,scaling,decide,aws", "parts to run: embedded, scaling, decide, aws")
+	charts := flag.String("charts", "", "directory to write the SVG charts to (none if empty)")
+	awsN := flag.Int("aws-n", 100, "runs per local-AWS workload")
+	awsK := flag.Int("aws-k", 5, "steps per run on local AWS")
+	awsC := flag.Int("aws-c", 0, "concurrency on local AWS (0: -c)")
+	dir := flag.String("dir", "", "directory for the SQLite files (default: a temporary one, removed)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the embedded part here")
+	flag.Parse()
+	ks, err := ints(*kList)
+	if err != nil {
+		return err
+	}
+	cs, err := ints(*cList)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		want[strings.TrimSpace(p)] = true
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "ordo-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	fmt.Printf("# ordo-bench %s\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("command: %s\n", strings.Join(os.Args, " "))
+	fmt.Printf("machine: %s\n\n", bench.Machine())
+
+	if want["embedded"] || want["scaling"] {
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	if want["embedded"] {
+		if err := embeddedPart(ctx, *dir, *n, ks, *c, *lowN); err != nil {
+			return err
+		}
+	}
+	if want["scaling"] {
+		if err := scalingPart(ctx, *dir, *n, cs, *charts); err != nil {
+			return err
+		}
+	}
+	if want["decide"] {
+		if err := decidePart(*decideMax, *charts); err != nil {
+			return err
+		}
+	}
+	if want["aws"] {
+		cc := *awsC
+		if cc == 0 {
+			cc = *c
+		}
+		if err := awsPart(ctx, bench.Shape{N: *awsN, K: *awsK, C: cc}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/1e6) }
+
+func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN int) error {
+	fmt.Println("## Embedded: no-op steps, SQLite journal (WAL, synchronous=FULL, group commit)")
+	fmt.Println()
+	fmt.Println("| N | K | C | runs/s | steps/s | commits/s | p50 ms | p95 ms | p99 ms | overhead/step p50 ms | B/commit | raw SQLite appends/s | ratio | journal.Append/s | ratio |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	shapes := []bench.Shape{}
+	for _, k := range ks {
+		shapes = append(shapes, bench.Shape{N: n, K: k, C: c})
+	}
+	if lowN > 0 {
+		shapes = append(shapes, bench.Shape{N: lowN, K: 5, C: 1})
+	}
+	for _, s := range shapes {
+		if err := embeddedRow(ctx, dir, s); err != nil {
+			return err
+		}
+	}
+	fmt.Println()
+	fmt.Println("ratio = ordo's journal commits/s ÷ the baseline's appends/s of the same size, same concurrency, same run.")
+	fmt.Println("steps/s counts K step transitions per run; each run writes K+1 commits (the start and one per step).")
+	fmt.Println()
+	return nil
+}
+
+func embeddedRow(ctx context.Context, dir string, s bench.Shape) error {
+	runtime.GC()
+	r, err := bench.Embedded(ctx, dir, s)
+	if err != nil {
+		return fmt.Errorf("embedded %s: %w", s, err)
+	}
+	raw, err := bench.RawSQLite(ctx, dir, r.Commits, s.C, r.CommitBytes)
+	if err != nil {
+		return err
+	}
+	j, err := bench.JournalAppend(ctx, dir, s)
+	if err != nil {
+		return err
+	}
+	l := bench.Summarise(r.Latency)
+	fmt.Printf("| %d | %d | %d | %.0f | %.0f | %.0f | %s | %s | %s | %s | %d | %.0f | %.2f | %.0f | %.2f |\n",
+		s.N, s.K, s.C, r.RunsPerSec(), r.StepsPerSec(), r.CommitsPerSec(), ms(l.P50), ms(l.P95), ms(l.P99),
+		ms(r.OverheadPerStep()), r.CommitBytes, raw.PerSec(), r.CommitsPerSec()/raw.PerSec(), j.PerSec(), r.CommitsPerSec()/j.PerSec())
+	return nil
+}
+
+func scalingPart(ctx context.Context, dir string, n int, cs []int, charts string) error {
+	fmt.Println("## Scaling: K=5, runs/s and p99 as concurrency grows")
+	fmt.Println()
+	fmt.Println("| C | runs/s | steps/s | p50 ms | p99 ms | raw SQLite appends/s | ratio |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	var rate, p99, ratio bench.Series
+	rate.Name, p99.Name = "runs/s (left)", "p99 run latency, ms (right)"
+	for _, c := range cs {
+		runtime.GC()
+		s := bench.Shape{N: max(n, c), K: 5, C: c}
+		r, err := bench.Embedded(ctx, dir, s)
+		if err != nil {
+			return fmt.Errorf("embedded %s: %w", s, err)
+		}
+		raw, err := bench.RawSQLite(ctx, dir, r.Commits, c, r.CommitBytes)
+		if err != nil {
+			return err
+		}
+		l := bench.Summarise(r.Latency)
+		fmt.Printf("| %d | %.0f | %.0f | %s | %s | %.0f | %.2f |\n", c, r.RunsPerSec(), r.StepsPerSec(), ms(l.P50), ms(l.P99),
+			raw.PerSec(), r.CommitsPerSec()/raw.PerSec())
+		rate.X, rate.Y = append(rate.X, float64(c)), append(rate.Y, r.RunsPerSec())
+		p99.X, p99.Y = append(p99.X, float64(c)), append(p99.Y, float64(l.P99)/1e6)
+		ratio.X, ratio.Y = append(ratio.X, float64(c)), append(ratio.Y, r.CommitsPerSec()/raw.PerSec())
+	}
+	fmt.Println()
+	if charts == "" {
+		return nil
+	}
+	return writeChart(filepath.Join(charts, "scaling.svg"), bench.Chart{
+		Title: "Embedded, K=5 no-op steps, durable SQLite: throughput and p99 vs concurrency", XLabel: "concurrent starters C (log scale)",
+		YLabel: "runs/s", Y2Label: "p99 run latency (ms)", LogX: true, Left: []bench.Series{rate}, Right: []bench.Series{p99}})
+}
+
+func decidePart(maxSteps int, charts string) error {
+	fmt.Printf("## Decide cost as a run grows to %d steps (chain of %d no-op steps)\n\n", maxSteps, maxSteps)
+	pts, err := bench.DecideScaling(maxSteps, 10)
+	if err != nil {
+		return err
+	}
+	fmt.Println("| steps so far | incremental Apply+Decide µs/transition | Decide from scratch µs |")
+	fmt.Println("|---|---|---|")
+	inc, scratch := bench.Series{Name: "incremental Apply+Decide per transition, µs (left)"}, bench.Series{Name: "Decide from scratch over the journal, ms (right)"}
+	for _, p := range pts {
+		fmt.Printf("| %d | %.1f | %.1f |\n", p.Steps, float64(p.Incremental)/1e3, float64(p.FromScratch)/1e3)
+		inc.X, inc.Y = append(inc.X, float64(p.Steps)), append(inc.Y, float64(p.Incremental)/1e3)
+		scratch.X, scratch.Y = append(scratch.X, float64(p.Steps)), append(scratch.Y, float64(p.FromScratch)/1e6)
+	}
+	fmt.Println()
+	if charts == "" {
+		return nil
+	}
+	return writeChart(filepath.Join(charts, "decide.svg"), bench.Chart{
+		Title: fmt.Sprintf("Decide cost in a run of a %d-step chain", maxSteps), XLabel: "steps completed",
+		YLabel: "µs per transition (incremental)", Y2Label: "ms per Decide from scratch", Left: []bench.Series{inc}, Right: []bench.Series{scratch}})
+}
+
+func writeChart(path string, c bench.Chart) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := c.WriteSVG(f); err != nil {
+		f.Close()
+		return err
+	}
+	fmt.Printf("chart: %s\n\n", path)
+	return f.Close()
+}
