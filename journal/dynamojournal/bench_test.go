@@ -14,7 +14,10 @@ import (
 
 // BenchmarkAppend measures appends against DynamoDB Local: step transitions
 // (one PutItem each), status changes (one transaction each), compressed
-// commits, and step transitions on many runs in parallel.
+// commits, and step transitions on many runs in parallel. On a noisy
+// 2-core machine with DynamoDB Local: step ≈ 0.86 ms, status ≈ 2.5 ms,
+// compressed (13 KB of events) ≈ 1.05 ms, parallel ≈ 0.89 ms per append;
+// DynamoDB Local is the bottleneck, not the Store.
 func BenchmarkAppend(b *testing.B) {
 	c := newClient(b)
 	s := dynamojournal.New(c, newTable(b, c))

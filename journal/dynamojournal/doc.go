@@ -30,18 +30,18 @@
 //
 // Items:
 //
-//	item        pk               sk                      other attributes
-//	----------  ---------------  ----------------------  ------------------------------------------
-//	commit      RUN#<run id>     <seq, 19 digits>         ev (B), z (S, "gzip" if ev is compressed),
-//	                             e.g. 0000000000000000007  at (S), tok (S)
-//	run head    RUN#<run id>     HEAD                    id, workflow, defHash, status, seq (N),
-//	                                                     created, updated,
-//	                                                     gsi1pk  WF#<workflow>   gsi1sk <updated>#<id>
-//	                                                     gsi2pk  ST#<status>     gsi2sk <updated>#<id>
-//	                                                     gsi3pk  RUNS            gsi3sk <updated>#<id>
-//	definition  DEF#<hash>       DEF                     hash, name, version, json (B), created,
-//	                                                     gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
-//	                                                     gsi3pk  DEFS            gsi3sk <created>#<hash>
+//	item        pk            sk                    other attributes
+//	----------  ------------  --------------------  ----------------------------------------------
+//	commit      RUN#<run id>  seq, 19 digits, e.g.  ev (B), z (S, "gzip" when ev is compressed),
+//	                          0000000000000000007   at (S), tok (S)
+//	run head    RUN#<run id>  HEAD                  id, workflow, defHash, status, seq (N),
+//	                                                created, updated,
+//	                                                gsi1pk  WF#<workflow>   gsi1sk <updated>#<id>
+//	                                                gsi2pk  ST#<status>     gsi2sk <updated>#<id>
+//	                                                gsi3pk  RUNS            gsi3sk <updated>#<id>
+//	definition  DEF#<hash>    DEF                   hash, name, version, json (B), created,
+//	                                                gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
+//	                                                gsi3pk  DEFS            gsi3sk <created>#<hash>
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded
@@ -62,6 +62,11 @@
 // ConditionCheck to its transaction. The head's seq moves only with the
 // status, so listed heads lag; Load returns the true last sequence, read
 // from the commits.
+//
+// The Store writes no ttl attribute. If a retention job or TTL ever deletes
+// a run's items, it must only do so for runs no writer will append to (a
+// terminal run, long finished): a Store that remembers the run as written up
+// to n would otherwise accept commit n+1 into an empty partition.
 //
 // # Listing
 //
