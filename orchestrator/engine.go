@@ -225,6 +225,10 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 	return Started{Run: run, Created: true, Status: status}, nil
 }
 
+// Forget drops the engine's cached state of run, after something else
+// appended to its journal; the next Drive reloads it.
+func (e *Engine) Forget(run string) { e.cache.Delete(run) }
+
 // Outcome is where Drive left a run.
 type Outcome struct {
 	Status journal.Status
@@ -234,6 +238,10 @@ type Outcome struct {
 	// Continue is true when Drive stopped because its deadline was near:
 	// the run must be driven again at once (a continuation).
 	Continue bool
+	// Effects lists the run's journaled effects without an outcome when
+	// Drive returned (dispatched, or to be executed by a caller that runs
+	// effects itself, like the embedded runtime).
+	Effects []journal.Effect
 }
 
 // load returns the run's state, from the cache when this engine holds it.
@@ -345,10 +353,10 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		}
 		recovering = false
 		if d.Done {
-			return Outcome{Status: rs.Status}, nil
+			return Outcome{Status: rs.Status, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if late || e.nearDeadline(ctx) {
-			return Outcome{Status: rs.Status, Continue: true}, nil
+			return Outcome{Status: rs.Status, Continue: true, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if len(invs) > 0 {
 			// The goroutines get values: rs itself is replaced on a reload.
@@ -369,13 +377,13 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		if !d.WakeAt.IsZero() {
 			wait := d.WakeAt.Sub(now)
 			if len(running) == 0 && wait > e.inline {
-				return Outcome{Status: rs.Status, WakeAt: d.WakeAt}, nil
+				return Outcome{Status: rs.Status, WakeAt: d.WakeAt, Effects: slices.Clone(rs.Outstanding)}, nil
 			}
 			t := time.NewTimer(max(wait, 0))
 			wake = t.C
 			defer t.Stop() // at most one per loop turn that waits; cheap
 		} else if len(running) == 0 {
-			return Outcome{Status: rs.Status}, nil
+			return Outcome{Status: rs.Status, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		// take records the results that are in, r and any others ready.
 		take := func(r attemptResult) error {
@@ -420,6 +428,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		case <-ctx.Done():
 			// Results of attempts still running are lost with this Drive;
 			// the attempts are re-invoked when the run is next driven.
+			// rs holds results not journaled: report no effects from it.
 			keep = false
 			return Outcome{Status: rs.Status, Continue: true}, nil
 		}

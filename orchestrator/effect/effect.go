@@ -61,57 +61,84 @@ func (x *Executor) Handle(kind string, h Handler) {
 // journaling EffectFailed; a journal error is returned as is and nothing is
 // lost: the effect stays outstanding and is dispatched again.
 func (x *Executor) Execute(ctx context.Context, run string, e journal.Effect) error {
-	if _, events, err := x.store.Load(ctx, run); err != nil {
-		return fmt.Errorf("effect %s: %w", e.ID, err)
-	} else if hasOutcome(events, e.ID) {
-		return nil // a redelivery of an effect already performed
+	return x.ExecuteAll(ctx, run, []journal.Effect{e})
+}
+
+// ExecuteAll performs those of effects whose outcome is not yet journaled
+// and journals all their outcomes in one commit. It returns the handlers'
+// errors joined (after journaling them as EffectFailed), or the journal's
+// error (then nothing is recorded and the effects stay outstanding).
+func (x *Executor) ExecuteAll(ctx context.Context, run string, effects []journal.Effect) error {
+	if len(effects) == 0 {
+		return nil
 	}
+	_, events, err := x.store.Load(ctx, run)
+	if err != nil {
+		return fmt.Errorf("effects of %s: %w", run, err)
+	}
+	var outcomes []journal.Event
+	var errs []error
+	for _, e := range effects {
+		if hasOutcome(events, e.ID) {
+			continue // a redelivery of an effect already performed
+		}
+		ev := journal.Event{Kind: journal.EffectSucceeded, EffectID: e.ID, At: x.now()}
+		if err := x.do(ctx, run, e); err != nil {
+			ev.Kind, ev.Error = journal.EffectFailed, &journal.Error{Message: err.Error(), Kind: e.Kind}
+			errs = append(errs, err)
+		}
+		outcomes = append(outcomes, ev)
+	}
+	if err := x.record(ctx, run, outcomes, events); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// do runs e's handler, up to Attempts times.
+func (x *Executor) do(ctx context.Context, run string, e journal.Effect) error {
 	x.mu.RLock()
 	h, ok := x.handlers[e.Kind]
 	x.mu.RUnlock()
-	var err error
 	if !ok {
-		err = fmt.Errorf("%w %q (effect %s)", ErrNoHandler, e.Kind, e.ID)
-	} else {
-		for i := 0; i < max(x.Attempts, 1); i++ {
-			if err = h.Do(ctx, run, e); err == nil || ctx.Err() != nil {
-				break
-			}
+		return fmt.Errorf("%w %q (effect %s)", ErrNoHandler, e.Kind, e.ID)
+	}
+	var err error
+	for i := 0; i < max(x.Attempts, 1); i++ {
+		if err = h.Do(ctx, run, e); err == nil || ctx.Err() != nil {
+			break
 		}
-	}
-	ev := journal.Event{Kind: journal.EffectSucceeded, EffectID: e.ID, At: x.now()}
-	if err != nil {
-		ev.Kind, ev.Error = journal.EffectFailed, &journal.Error{Message: err.Error(), Kind: e.Kind}
-	}
-	if jerr := x.record(ctx, run, ev); jerr != nil {
-		return jerr
 	}
 	return err
 }
 
-// record appends ev to run, reloading on conflicts; it does nothing if an
-// outcome for the effect is already journaled.
-func (x *Executor) record(ctx context.Context, run string, ev journal.Event) error {
+// record appends the outcomes not yet journaled to run in one commit,
+// reloading on conflicts. events is the journal as last loaded.
+func (x *Executor) record(ctx context.Context, run string, outcomes, events []journal.Event) error {
 	for {
-		head, events, err := x.store.Load(ctx, run)
-		if err != nil {
-			return fmt.Errorf("effect %s: %w", ev.EffectID, err)
+		var todo []journal.Event
+		for _, ev := range outcomes {
+			if !hasOutcome(events, ev.EffectID) {
+				todo = append(todo, ev)
+			}
 		}
-		if hasOutcome(events, ev.EffectID) {
+		if len(todo) == 0 {
 			return nil
 		}
-		seq := head.Seq
+		var seq int64
 		if n := len(events); n > 0 {
-			seq = max(seq, events[n-1].Seq)
+			seq = events[n-1].Seq
 		}
-		_, err = x.store.Append(ctx, journal.Commit{Run: run, After: seq, Events: []journal.Event{ev}, At: ev.At})
-		if errors.Is(err, journal.ErrConflict) {
-			continue
+		_, err := x.store.Append(ctx, journal.Commit{Run: run, After: seq, Events: todo, At: todo[0].At})
+		if !errors.Is(err, journal.ErrConflict) {
+			if err != nil {
+				return fmt.Errorf("effects of %s: %w", run, err)
+			}
+			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("effect %s: %w", ev.EffectID, err)
+		if _, events, err = x.store.Load(ctx, run); err != nil {
+			return fmt.Errorf("effects of %s: %w", run, err)
 		}
-		return nil
 	}
 }
 

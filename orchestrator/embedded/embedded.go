@@ -81,7 +81,9 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 		r.log.Info("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
 		return nil
 	}))
-	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithDispatcher(dispatcher{r})}, cfg.engine...)
+	// No dispatcher: the runtime executes a run's outstanding effects itself
+	// each time Drive returns, and journals their outcomes in one commit.
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log)}, cfg.engine...)
 	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
 	return r
 }
@@ -96,24 +98,6 @@ func (i Invoker) Invoke(ctx context.Context, req step.Request) (step.Response, e
 		return step.Response{Error: &step.Failure{Message: fmt.Sprintf("function %q is not registered", req.Function), Kind: "unregistered", Terminal: true}}, nil
 	}
 	return step.Invoke(ctx, h, req), nil
-}
-
-// dispatcher runs effects on goroutines of the runtime.
-type dispatcher struct{ r *Runtime }
-
-func (d dispatcher) Dispatch(_ context.Context, run string, effects []journal.Effect) error {
-	for _, e := range effects {
-		d.r.wg.Add(1)
-		go func() {
-			defer d.r.wg.Done()
-			// Effects outlive Close's cancellation so an accepted effect is
-			// not abandoned half-way; Close waits for them.
-			if err := d.r.Effects.Execute(context.WithoutCancel(d.r.ctx), run, e); err != nil {
-				d.r.log.Warn("effect failed", "run", run, "effect", e.ID, "kind", e.Kind, "err", err)
-			}
-		}()
-	}
-	return nil
 }
 
 // Start starts a run (or finds the existing one with its key) and drives it
@@ -172,6 +156,9 @@ func (r *Runtime) drive(run string) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
+		if len(out.Effects) > 0 {
+			r.runEffects(run, out.Effects)
+		}
 		if out.Continue {
 			continue
 		}
@@ -188,6 +175,18 @@ func (r *Runtime) drive(run string) {
 		r.finish(run, out.Status)
 		return
 	}
+}
+
+// runEffects executes a run's outstanding effects and journals their
+// outcomes in one commit. Effects outlive Close's cancellation, so an
+// accepted effect is not abandoned half-way; a failure to journal leaves
+// them outstanding for the next Drive (or the next Resume).
+func (r *Runtime) runEffects(run string, effects []journal.Effect) {
+	if err := r.Effects.ExecuteAll(context.WithoutCancel(r.ctx), run, effects); err != nil {
+		r.log.Warn("effects failed", "run", run, "err", err)
+	}
+	// Outcomes moved the run's sequence on: the engine's cached state is stale.
+	r.Engine.Forget(run)
 }
 
 // finish marks run idle and wakes waiters if it settled.
