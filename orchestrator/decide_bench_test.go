@@ -3,6 +3,7 @@ package orchestrator_test
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/ordoflow/ordo/journal"
@@ -59,15 +60,38 @@ func chainJournal(tb testing.TB, def *workflow.Definition) (events, results []jo
 
 var runLengths = []int{5, 100, 1000, 10000}
 
+type benchRun struct {
+	def             *workflow.Definition
+	events, results []journal.Event
+}
+
+var (
+	benchRunsMu sync.Mutex
+	benchRuns   = map[int]benchRun{}
+)
+
+// cachedRun builds a run of n steps once per process: the 10,000-step
+// journal takes seconds to decide, and -count repeats every benchmark.
+func cachedRun(b *testing.B, n int) benchRun {
+	benchRunsMu.Lock()
+	defer benchRunsMu.Unlock()
+	r, ok := benchRuns[n]
+	if !ok {
+		r.def = chain(b, n)
+		r.events, r.results = chainJournal(b, r.def)
+		benchRuns[n] = r
+	}
+	return r
+}
+
 // BenchmarkDecide measures Decide over the journal of a run of n steps
 // whose last step just succeeded: the cost of a cold engine's first
 // decision (fold the whole history, then decide).
 func BenchmarkDecide(b *testing.B) {
 	for _, n := range runLengths {
 		b.Run(fmt.Sprintf("scratch/steps=%d", n), func(b *testing.B) {
-			def := chain(b, n)
-			events, _ := chainJournal(b, def)
-			events = events[:len(events)-1] // drop RunCompleted: the decision to make
+			r := cachedRun(b, n)
+			def, events := r.def, r.events[:len(r.events)-1] // drop RunCompleted: the decision to make
 			b.ReportAllocs()
 			for b.Loop() {
 				d, err := orchestrator.Decide(def, events, t0)
@@ -86,8 +110,8 @@ func BenchmarkDecide(b *testing.B) {
 func BenchmarkApplyDecide(b *testing.B) {
 	for _, n := range runLengths {
 		b.Run(fmt.Sprintf("incremental/steps=%d", n), func(b *testing.B) {
-			def := chain(b, n)
-			events, results := chainJournal(b, def)
+			r := cachedRun(b, n)
+			def, events, results := r.def, r.events, r.results
 			start := events[:2] // RunStarted, StepScheduled s1
 			fresh := func() *orchestrator.RunState {
 				rs, err := orchestrator.Fold(def, start)
