@@ -220,6 +220,20 @@ func TestColdAppend(t *testing.T) {
 	if !errors.Is(err, journal.ErrConflict) || !strings.Contains(err.Error(), "run-1") {
 		t.Errorf("append after 7 of 3: got %v, want a conflict naming run-1", err)
 	}
+	// A cold status change checks After inside its transaction.
+	mv := stepCommit("run-1", 9, `{}`)
+	mv.Status = journal.StatusReview
+	if _, err := dynamojournal.New(c, table).Append(t.Context(), mv); !errors.Is(err, journal.ErrConflict) {
+		t.Errorf("status change after 9 of 3: got %v, want a conflict", err)
+	}
+	mv.After = 3
+	n.take()
+	if seq := mustAppend(t, dynamojournal.New(c, table), mv); seq != 4 {
+		t.Errorf("status change: got seq %d, want 4", seq)
+	}
+	if got, want := n.take(), map[string]int{"TransactWriteItems": 1}; !cmp.Equal(got, want) {
+		t.Errorf("cold status change: got calls %v, want %v", got, want)
+	}
 	// The warm store (which last saw seq 2) loses to the cold one.
 	_, err = warm.Append(t.Context(), stepCommit("run-1", 2, `{}`))
 	if !errors.Is(err, journal.ErrConflict) {
