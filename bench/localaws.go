@@ -71,7 +71,9 @@ type CallCounts struct {
 }
 
 // NewCalls returns an empty counter.
-func NewCalls() *Calls { return &Calls{CallCounts: CallCounts{Count: map[string]int64{}, Units: map[string]float64{}}} }
+func NewCalls() *Calls {
+	return &Calls{CallCounts: CallCounts{Count: map[string]int64{}, Units: map[string]float64{}}}
+}
 
 // Take returns the counts so far and resets them.
 func (c *Calls) Take() CallCounts {
