@@ -54,7 +54,7 @@ func run() error {
 	awsK := flag.Int("aws-k", 5, "steps per run on local AWS")
 	awsC := flag.Int("aws-c", 0, "concurrency on local AWS (0: -c)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a temporary one, removed)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the embedded part here")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the embedded and scaling parts here")
 	flag.Parse()
 	ks, err := ints(*kList)
 	if err != nil {
@@ -82,6 +82,7 @@ func run() error {
 	fmt.Printf("command: %s\n", strings.Join(os.Args, " "))
 	fmt.Printf("machine: %s\n\n", bench.Machine())
 
+	stopProfile := func() {}
 	if want["embedded"] || want["scaling"] {
 		if *cpuprofile != "" {
 			f, err := os.Create(*cpuprofile)
@@ -91,7 +92,8 @@ func run() error {
 			if err := pprof.StartCPUProfile(f); err != nil {
 				return err
 			}
-			defer func() { pprof.StopCPUProfile(); f.Close() }()
+			stopProfile = func() { pprof.StopCPUProfile(); f.Close(); stopProfile = func() {} }
+			defer stopProfile()
 		}
 	}
 	if want["embedded"] {
@@ -104,6 +106,7 @@ func run() error {
 			return err
 		}
 	}
+	stopProfile() // the profile covers the embedded runtime only
 	if want["decide"] {
 		if err := decidePart(*decideMax, *charts); err != nil {
 			return err
