@@ -15,6 +15,7 @@ const (
 	StepSucceeded    Kind = "StepSucceeded"
 	StepFailed       Kind = "StepFailed"
 	StepSkipped      Kind = "StepSkipped"
+	ItemFailed       Kind = "ItemFailed" // a map item failed for good
 	RetryScheduled   Kind = "RetryScheduled"
 	TimerStarted     Kind = "TimerStarted"
 	TimerFired       Kind = "TimerFired"
@@ -25,6 +26,7 @@ const (
 	SubRunStarted    Kind = "SubRunStarted"
 	SubRunCompleted  Kind = "SubRunCompleted"
 	Deferred         Kind = "Deferred"
+	Acquired         Kind = "Acquired"
 	Released         Kind = "Released"
 	NeedsReview      Kind = "NeedsReview"
 	Resubmitted      Kind = "Resubmitted"
@@ -66,6 +68,19 @@ type Event struct {
 	By     string `json:"by,omitempty"`
 	// EffectID names the effect an Effect* event is about.
 	EffectID string `json:"effectId,omitempty"`
+	// Index is the 1-based item of a map step an event is about (0: the
+	// step itself).
+	Index int `json:"index,omitempty"`
+	// Name names an external event (EventReceived, and the wait that
+	// expects it).
+	Name string `json:"name,omitempty"`
+	// Parent is the parent run of a child run (RunStarted); Child is a
+	// child run (SubRunStarted, SubRunCompleted) or the run a deferral
+	// queue entry is about (Deferred, Acquired, Released).
+	Parent string `json:"parent,omitempty"`
+	Child  string `json:"child,omitempty"`
+	// Compensation marks events about a step's compensation.
+	Compensation bool `json:"compensation,omitempty"`
 }
 
 // Effect is a side effect a step asked for. The engine journals it with the

@@ -1,18 +1,22 @@
 package orchestrator
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// Invocation is a task step attempt the engine must run.
+// Invocation is work the engine must start after the decision's commit: a
+// task attempt (sync or async), a map item, a compensation, or a child run.
 type Invocation struct {
 	Step     string
 	Function string
@@ -20,6 +24,18 @@ type Invocation struct {
 	Input    json.RawMessage
 	// Timeout bounds the attempt (0: none beyond the engine's own).
 	Timeout time.Duration
+	// Index is the 1-based map item (0: the step itself).
+	Index int
+	// Async steps finish by callback: the function gets Token and the run
+	// waits for Engine.Complete.
+	Async bool
+	Token string
+	// Compensation marks the undoing of a completed step.
+	Compensation bool
+	// Workflow, when set, asks for the child run Child of that workflow to
+	// be started with Input (a sub step); Function is then empty.
+	Workflow string
+	Child    string
 }
 
 // Decision is what Decide wants done next.
@@ -28,17 +44,19 @@ type Decision struct {
 	Events []journal.Event
 	// Status is the run's new head status, or "" when it does not change.
 	Status journal.Status
-	// Start lists attempts scheduled by this decision: invoke them after the
+	// Start lists work scheduled by this decision: start it after the
 	// commit succeeds.
 	Start []Invocation
-	// InFlight lists attempts scheduled by earlier decisions that have no
-	// result yet. An engine resuming a run (after a crash, a redelivery or a
-	// continuation) invokes them again; their idempotency keys are stable.
+	// InFlight lists work scheduled by earlier decisions that has no result
+	// yet. An engine resuming a run (after a crash, a redelivery or a
+	// continuation) starts it again; idempotency keys and child run ids are
+	// stable, so a repeat is harmless.
 	InFlight []Invocation
-	// WakeAt is when a retry or timer falls due (zero: none).
+	// WakeAt is when a retry, timer or timeout falls due (zero: none).
 	WakeAt time.Time
-	// Done is true once the run will make no more progress: completed,
-	// failed, cancelled, or waiting in review for an operator.
+	// Done is true once the run will make no more progress on its own:
+	// completed, failed or cancelled (with its compensations done), waiting
+	// in review for an operator, or deferred behind another run.
 	Done bool
 }
 
@@ -52,8 +70,21 @@ func Decide(def *workflow.Definition, events []journal.Event, now time.Time) (De
 	return rs.Decide(now), nil
 }
 
+// Settled reports whether the run will make no more progress on its own.
+func (rs *RunState) Settled() bool {
+	switch {
+	case rs.Status == journal.StatusReview, rs.Status == journal.StatusDeferred:
+		return true
+	case rs.compensating:
+		return false
+	}
+	return rs.Status.Terminal()
+}
+
 // Decide decides what happens next at time now and applies the decision's
-// events to rs (so rs reflects the journal once they are appended).
+// events to rs (so rs reflects the journal once they are appended). Its cost
+// is proportional to what changed since the last decision, not to the
+// length of the run or the size of the definition.
 func (rs *RunState) Decide(now time.Time) (d Decision) {
 	if !rs.started {
 		return Decision{Done: true}
@@ -68,9 +99,19 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		if rs.Status != startStatus {
 			d.Status = rs.Status
 		}
-		d.Done = rs.Status.Terminal() || rs.Status == journal.StatusReview
+		d.Done = rs.Settled()
+		if !d.Done {
+			rs.collect(&d)
+		}
 	}()
-	if rs.Status.Terminal() || rs.Status == journal.StatusReview {
+	if rs.Status == journal.StatusReview || rs.Status == journal.StatusDeferred {
+		return d
+	}
+	if rs.compensating {
+		rs.decideCompensation(now, emit, &d)
+		return d
+	}
+	if rs.Status.Terminal() {
 		return d
 	}
 	if t := rs.Def.Timeout.D(); t > 0 {
@@ -79,45 +120,24 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 			return d
 		}
 	}
-	// Iterate to a fixed point: built-in steps finish inside the decision
-	// and may make their successors ready.
-	for progress := true; progress && rs.Status == journal.StatusRunning; {
-		progress = false
-		for i := range rs.Def.Steps {
-			n := &rs.Def.Steps[i]
-			if rs.decideStep(n, now, emit, &d) {
-				progress = true
-			}
+	for f, due := range rs.timers {
+		if f.step >= 0 && !now.Before(due) {
+			rs.dirty[f.step] = true
+		}
+	}
+	for len(rs.dirty) > 0 && rs.Status == journal.StatusRunning {
+		for _, i := range rs.sortedDirty() {
+			rs.decideStep(i, now, emit, &d)
 			if rs.Status != journal.StatusRunning {
-				return d
+				break
 			}
 		}
 	}
-	done := true
-	for i := range rs.Def.Steps {
-		s := rs.Steps[rs.Def.Steps[i].Name]
-		switch s.Phase {
-		case PhaseSucceeded, PhaseSkipped:
-		case PhaseRunning:
-			done = false
-			if !slices.ContainsFunc(d.Start, func(inv Invocation) bool { return inv.Step == rs.Def.Steps[i].Name }) {
-				d.InFlight = append(d.InFlight, rs.invocation(&rs.Def.Steps[i], s))
-			}
-		case PhaseRetrying, PhaseWaiting:
-			done = false
-			if d.WakeAt.IsZero() || s.Due.Before(d.WakeAt) {
-				d.WakeAt = s.Due
-			}
-		default:
-			done = false
-		}
+	if rs.compensating {
+		rs.decideCompensation(now, emit, &d)
+		return d
 	}
-	if t := rs.Def.Timeout.D(); t > 0 && !done {
-		if deadline := rs.Started.Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
-			d.WakeAt = deadline
-		}
-	}
-	if done {
+	if rs.Status == journal.StatusRunning && rs.remaining == 0 {
 		out, err := rs.runOutput()
 		if err != nil {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: "run output: " + err.Error()})
@@ -128,50 +148,129 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 	return d
 }
 
-// decideStep advances one step if it can; it reports whether it did.
-func (rs *RunState) decideStep(n *workflow.Node, now time.Time, emit func(journal.Event), d *Decision) bool {
-	s := rs.Steps[n.Name]
+// collect fills the decision's InFlight and WakeAt from the state.
+func (rs *RunState) collect(d *Decision) {
+	started := make(map[flight]bool, len(d.Start))
+	for _, inv := range d.Start {
+		started[rs.flightOf(inv)] = true
+	}
+	running := rs.Status == journal.StatusRunning
+	var flights []flight
+	for f := range rs.inflight {
+		if running && !started[f] {
+			flights = append(flights, f)
+		}
+	}
+	slices.SortFunc(flights, func(a, b flight) int {
+		if a.step != b.step {
+			return a.step - b.step
+		}
+		return a.item - b.item
+	})
+	for _, f := range flights {
+		if inv, ok := rs.inflightInvocation(f); ok {
+			d.InFlight = append(d.InFlight, inv)
+		}
+	}
+	if c := rs.comp; rs.compensating && c != nil && c.Phase == PhaseRunning {
+		if inv := rs.compInvocation(c); !slices.ContainsFunc(d.Start, func(x Invocation) bool { return x.Compensation }) {
+			d.InFlight = append(d.InFlight, inv)
+		}
+	}
+	for f, due := range rs.timers {
+		if (running || f.step < 0) && (d.WakeAt.IsZero() || due.Before(d.WakeAt)) {
+			d.WakeAt = due
+		}
+	}
+	if t := rs.Def.Timeout.D(); t > 0 && rs.Status == journal.StatusRunning {
+		if deadline := rs.Started.Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
+			d.WakeAt = deadline
+		}
+	}
+}
+
+func (rs *RunState) flightOf(inv Invocation) flight {
+	if inv.Compensation {
+		return flight{-1, -1}
+	}
+	return flight{rs.Steps[inv.Step].idx, inv.Index}
+}
+
+// inflightInvocation rebuilds the invocation of an attempt in flight.
+func (rs *RunState) inflightInvocation(f flight) (Invocation, bool) {
+	s, n := rs.steps[f.step], &rs.Def.Steps[f.step]
+	if f.item > 0 {
+		it := s.Items[f.item-1]
+		return Invocation{Step: n.Name, Function: n.Function, Attempt: it.Attempt, Input: it.Input,
+			Timeout: n.Timeout.D(), Index: f.item}, true
+	}
+	switch n.StepType() {
+	case workflow.TypeTask:
+		return rs.invocation(n, s), true
+	case workflow.TypeSub:
+		return Invocation{Step: n.Name, Attempt: s.Attempt, Input: s.Input, Workflow: n.Workflow, Child: s.Child}, true
+	}
+	return Invocation{}, false
+}
+
+// decideStep advances step i if it can.
+func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d *Decision) {
+	s, n := rs.steps[i], &rs.Def.Steps[i]
 	switch s.Phase {
 	case PhasePending:
 		for _, a := range n.After {
 			if p := rs.Steps[a].Phase; p != PhaseSucceeded && p != PhaseSkipped {
-				return false
+				return
 			}
 		}
 		if n.When != "" {
 			ok, err := rs.Def.Eval(n.Name, "when", rs.vars(s.Attempt+1))
 			if err != nil {
 				rs.failDefinition(n, s.Attempt+1, err, emit)
-				return true
+				return
 			}
 			if b, _ := ok.(bool); !b {
 				emit(journal.Event{Kind: journal.StepSkipped, Step: n.Name, Reason: "when: " + n.When})
-				return true
+				return
 			}
 		}
 		rs.schedule(n, s.Attempt+1, now, emit, d)
-		return true
 	case PhaseRetrying:
-		if now.Before(s.Due) {
-			return false
+		if !now.Before(s.Due) {
+			rs.schedule(n, s.Attempt, now, emit, d)
 		}
-		rs.schedule(n, s.Attempt, now, emit, d)
-		return true
 	case PhaseWaiting:
-		if now.Before(s.Due) {
-			return false
+		if !now.Before(s.Due) {
+			emit(journal.Event{Kind: journal.TimerFired, Step: n.Name, Attempt: s.Attempt})
+			emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: json.RawMessage(`null`)})
 		}
-		emit(journal.Event{Kind: journal.TimerFired, Step: n.Name, Attempt: s.Attempt})
-		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: json.RawMessage(`null`)})
-		return true
+	case PhaseRunning:
+		switch n.StepType() {
+		case workflow.TypeMap:
+			rs.advanceMap(n, s, now, emit, d)
+			return
+		case workflow.TypeEvent:
+			if payload, ok := rs.pendingSignal(n.Event); ok {
+				if len(payload) == 0 {
+					payload = json.RawMessage(`null`)
+				}
+				emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: payload, Name: n.Event})
+				return
+			}
+		}
+		if due, ok := rs.timers[flight{i, 0}]; ok && !now.Before(due) {
+			msg := fmt.Sprintf("step %s timed out after %s", n.Name, n.Timeout.D())
+			if n.StepType() == workflow.TypeEvent {
+				msg = fmt.Sprintf("step %s: event %q did not arrive within %s", n.Name, n.Event, n.Timeout.D())
+			}
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
+				Error: &journal.Error{Message: msg, Kind: "timeout"}})
+		}
 	case PhaseFailed:
-		if !s.failedPending {
-			return false
+		if s.failedPending {
+			rs.afterFailure(n, s, now, emit)
 		}
-		rs.afterFailure(n, s, now, emit)
-		return true
 	}
-	return false
 }
 
 // schedule starts attempt of step n.
@@ -180,7 +279,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	input := rs.Input
 	if o := rs.Steps[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
-	} else if n.Input != "" {
+	} else if n.Input != "" && n.StepType() != workflow.TypeMap {
 		v, err := rs.Def.Eval(n.Name, "input", vars)
 		if err == nil {
 			input, err = json.Marshal(v)
@@ -190,12 +289,44 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 			return
 		}
 	}
-	emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 	switch n.StepType() {
 	case workflow.TypeTask:
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		s := rs.Steps[n.Name]
-		d.Start = append(d.Start, rs.invocation(n, s))
+		inv := rs.invocation(n, s)
+		d.Start = append(d.Start, inv)
+		if n.Async && n.Timeout > 0 {
+			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
+		}
+	case workflow.TypeMap:
+		v, err := rs.Def.Eval(n.Name, "items", vars)
+		var list []any
+		if err == nil {
+			var ok bool
+			if list, ok = v.([]any); !ok && v != nil {
+				err = fmt.Errorf("items is %T, want a list", v)
+			}
+		}
+		if err != nil {
+			rs.failDefinition(n, attempt, err, emit)
+			return
+		}
+		items, _ := json.Marshal(orEmpty(list))
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: items})
+		rs.advanceMap(n, rs.Steps[n.Name], now, emit, d)
+	case workflow.TypeSub:
+		child := RunID(n.Workflow, RunID(rs.Workflow, rs.Key)+"/"+n.Name+"/"+strconv.Itoa(attempt))
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
+		emit(journal.Event{Kind: journal.SubRunStarted, Step: n.Name, Attempt: attempt, Child: child, Name: n.Workflow})
+		d.Start = append(d.Start, Invocation{Step: n.Name, Attempt: attempt, Input: input, Workflow: n.Workflow, Child: child})
+	case workflow.TypeEvent:
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Name: n.Event})
+		if n.Timeout > 0 {
+			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
+		}
+		rs.decideStep(rs.Steps[n.Name].idx, now, emit, d) // an event that arrived early
 	case workflow.TypePass:
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		if n.Error != "" {
 			v, err := rs.Def.Eval(n.Name, "error", vars)
 			if err != nil {
@@ -221,9 +352,11 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: attempt, Output: out})
 	case workflow.TypeFail:
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
 			Error: &journal.Error{Message: n.Message, Kind: "fail", Terminal: true}})
 	case workflow.TypeWait:
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		due := now.Add(n.Duration.D())
 		if n.Until != "" {
 			v, err := rs.Def.Eval(n.Name, "until", vars)
@@ -238,6 +371,83 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 			due = t
 		}
 		emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: due})
+	}
+}
+
+func orEmpty(l []any) []any {
+	if l == nil {
+		return []any{}
+	}
+	return l
+}
+
+// advanceMap decides a running map step: retries or gives up failed items,
+// fails the step past its tolerance, starts items up to the concurrency
+// bound, and completes the step when every item is done.
+func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event), d *Decision) {
+	p := rs.Def.RetryPolicy(n)
+	for _, idx := range slices.Clone(s.itemFailed) {
+		it := &s.Items[idx-1]
+		retryable := it.Error != nil && !it.Error.Terminal && !slices.Contains(p.NonRetryable, it.Error.Kind)
+		if retryable && it.Attempt < p.MaxAttempts {
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt + 1,
+				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.Attempt)), Error: it.Error})
+		} else {
+			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.Attempt, Error: it.Error})
+		}
+	}
+	if total := len(s.Items); s.failed > max(n.ToleratedFailures, int(n.ToleratedFailurePercent*float64(total)/100)) {
+		last := ""
+		for i := range s.Items {
+			if it := s.Items[i]; it.Phase == PhaseFailed && it.Error != nil {
+				last = fmt.Sprintf("; item %d: %s", i+1, it.Error.Message)
+			}
+		}
+		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt, Error: &journal.Error{
+			Message: fmt.Sprintf("step %s: %d of %d items failed%s", n.Name, s.failed, total, last), Kind: "map", Terminal: true}})
+		return
+	}
+	// Items whose retry is due.
+	var due []int
+	for f, t := range rs.timers {
+		if f.step == s.idx && f.item > 0 && !now.Before(t) {
+			due = append(due, f.item)
+		}
+	}
+	slices.Sort(due)
+	for _, idx := range due {
+		it := s.Items[idx-1]
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt, Input: it.Input})
+		d.Start = append(d.Start, Invocation{Step: n.Name, Function: n.Function, Attempt: it.Attempt, Input: it.Input,
+			Timeout: n.Timeout.D(), Index: idx})
+	}
+	limit := n.MaxConcurrency
+	if limit <= 0 {
+		limit = workflow.DefaultMaxConcurrency
+	}
+	for s.busy < limit && s.next < len(s.Items) {
+		idx := s.next + 1
+		input := s.Items[s.next].Input
+		if n.Input != "" {
+			item, _ := workflow.DecodeJSON(input)
+			vars := rs.vars(1)
+			vars.Item, vars.Index = item, s.next
+			v, err := rs.Def.Eval(n.Name, "input", vars)
+			if err == nil {
+				input, err = json.Marshal(v)
+			}
+			if err != nil {
+				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
+					Error: &journal.Error{Message: fmt.Sprintf("item %d: %v", idx, err), Kind: "expression", Terminal: true}})
+				return
+			}
+		}
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input})
+		d.Start = append(d.Start, Invocation{Step: n.Name, Function: n.Function, Attempt: 1, Input: input,
+			Timeout: n.Timeout.D(), Index: idx})
+	}
+	if s.done == len(s.Items) {
+		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt})
 	}
 }
 
@@ -261,7 +471,8 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 		Error: &journal.Error{Message: err.Error(), Kind: "expression", Terminal: true}})
 }
 
-// afterFailure retries a failed attempt or sends the run to review.
+// afterFailure retries a failed attempt, or ends the step: the run goes to
+// review, or (OnFailureCompensate) fails and undoes its completed steps.
 func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event)) {
 	p := rs.Def.RetryPolicy(n)
 	retryable := s.Error != nil && !s.Error.Terminal && !slices.Contains(p.NonRetryable, s.Error.Kind)
@@ -279,7 +490,73 @@ func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, 
 	if retryable {
 		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.Error.Message)
 	}
+	if rs.Def.OnFailure == workflow.OnFailureCompensate {
+		s.failedPending = false
+		emit(journal.Event{Kind: journal.RunFailed, Step: n.Name, Attempt: s.Attempt, Reason: reason,
+			Error: &journal.Error{Message: reason, Kind: errKind(s.Error), Terminal: true}})
+		return
+	}
 	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.Attempt, Reason: reason, Error: s.Error})
+}
+
+func errKind(e *journal.Error) string {
+	if e == nil {
+		return ""
+	}
+	return e.Kind
+}
+
+// decideCompensation undoes completed steps, newest first, one at a time.
+func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), d *Decision) {
+	for rs.compensating && rs.Status != journal.StatusReview {
+		top := rs.compStack[len(rs.compStack)-1]
+		n, s := &rs.Def.Steps[top], rs.steps[top]
+		c := rs.comp
+		if c == nil || c.Phase == PhasePending || c.Phase == PhaseRetrying && !now.Before(c.Due) {
+			attempt := 1
+			if c != nil {
+				attempt = c.Attempt
+				if c.Phase == PhasePending {
+					attempt++
+				}
+			}
+			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.Input), "output": orNull(s.Output)})
+			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true})
+			d.Start = append(d.Start, rs.compInvocation(rs.comp))
+			return
+		}
+		if c.Phase != PhaseFailed || !c.failedPending {
+			return // running, or waiting to retry
+		}
+		p := rs.Def.RetryPolicy(n)
+		tries := c.Attempt - c.base
+		if c.Error != nil && !c.Error.Terminal && tries < p.MaxAttempts {
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.Attempt + 1, Compensation: true,
+				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.Error})
+			return
+		}
+		c.failedPending = false
+		msg := "failed"
+		if c.Error != nil {
+			msg = c.Error.Message
+		}
+		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.Attempt, Error: c.Error,
+			Reason: fmt.Sprintf("compensation of step %s failed: %s", n.Name, msg)})
+		return
+	}
+}
+
+func (rs *RunState) compInvocation(c *StepState) Invocation {
+	n := &rs.Def.Steps[c.idx]
+	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.Attempt, Input: c.Input,
+		Timeout: n.Timeout.D(), Compensation: true}
+}
+
+func orNull(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage(`null`)
+	}
+	return b
 }
 
 // backoff is the delay after failed attempt n: the policy's exponential
@@ -303,7 +580,12 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 }
 
 func (rs *RunState) invocation(n *workflow.Node, s *StepState) Invocation {
-	return Invocation{Step: n.Name, Function: n.Function, Attempt: s.Attempt, Input: s.Input, Timeout: n.Timeout.D()}
+	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.Attempt, Input: s.Input, Timeout: n.Timeout.D()}
+	if n.Async {
+		inv.Async, inv.Timeout = true, 0
+		inv.Token = CallbackToken(RunID(rs.Workflow, rs.Key), n.Name, s.Attempt)
+	}
+	return inv
 }
 
 func (rs *RunState) runOutput() (json.RawMessage, error) {
@@ -315,4 +597,23 @@ func (rs *RunState) runOutput() (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(v)
+}
+
+// CallbackToken is the token an async step attempt completes with.
+func CallbackToken(run, step string, attempt int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(run + "\x00" + step + "\x00" + strconv.Itoa(attempt)))
+}
+
+// ParseCallbackToken splits a token made by CallbackToken.
+func ParseCallbackToken(token string) (run, step string, attempt int, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err == nil {
+		parts := strings.Split(string(b), "\x00")
+		if len(parts) == 3 {
+			if attempt, err = strconv.Atoi(parts[2]); err == nil {
+				return parts[0], parts[1], attempt, nil
+			}
+		}
+	}
+	return "", "", 0, fmt.Errorf("%w: malformed callback token", ErrBadInput)
 }

@@ -43,6 +43,7 @@ type Engine struct {
 	log      *slog.Logger
 	margin   time.Duration
 	inline   time.Duration
+	waker    Waker
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -154,6 +155,11 @@ type StartRequest struct {
 	Key string
 	// Trigger identifies the message that asked for the run (for tracing).
 	Trigger string
+	// Parent, ParentStep and ParentAttempt are set for a child run (a sub
+	// step): its completion is reported to that step.
+	Parent        string
+	ParentStep    string
+	ParentAttempt int
 }
 
 // Started reports the run a Start refers to.
@@ -198,16 +204,41 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 	now := e.now()
 	rs := NewRunState(def)
 	first := journal.Event{Kind: journal.RunStarted, At: now, Workflow: def.Name, DefHash: def.Hash(),
-		Key: key, Trigger: req.Trigger, Input: input}
+		Key: key, Trigger: req.Trigger, Input: input, Parent: req.Parent, Step: req.ParentStep, Attempt: req.ParentAttempt}
 	if err := rs.Apply(&first); err != nil {
 		return Started{}, err
+	}
+	if def.DeferredKey != "" {
+		queued, existing, err := e.enqueue(ctx, def, run, in)
+		if err != nil || existing != nil {
+			return orStarted(existing), err
+		}
+		if queued != "" {
+			// Another run holds the key: this one waits, journaled as deferred.
+			deferred := journal.Event{Kind: journal.Deferred, At: now, Child: queued}
+			_ = rs.Apply(&deferred)
+			return e.create(ctx, rs, run, def, now, []journal.Event{first, deferred}, journal.StatusDeferred)
+		}
 	}
 	d := rs.Decide(now)
 	status := journal.StatusRunning
 	if d.Status != "" {
 		status = d.Status
 	}
-	seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: 0, Events: append([]journal.Event{first}, d.Events...),
+	return e.create(ctx, rs, run, def, now, append([]journal.Event{first}, d.Events...), status)
+}
+
+func orStarted(s *Started) Started {
+	if s == nil {
+		return Started{}
+	}
+	return *s
+}
+
+// create appends a run's first commit; a conflict means the run exists.
+func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *workflow.Definition, now time.Time,
+	events []journal.Event, status journal.Status) (Started, error) {
+	seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: 0, Events: events,
 		Status: status, Workflow: def.Name, DefHash: def.Hash(), At: now})
 	if errors.Is(err, journal.ErrConflict) {
 		head, _, lerr := e.store.Load(ctx, run)
@@ -289,7 +320,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			e.cache.Store(run, rs)
 		}
 	}()
-	results := make(chan attemptResult, len(rs.Def.Steps))
+	results := make(chan attemptResult, len(rs.Def.Steps)+workflow.DefaultMaxConcurrency)
 	running := map[string]bool{}
 	var stepsWG sync.WaitGroup
 	defer stepsWG.Wait()
@@ -353,6 +384,9 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		}
 		recovering = false
 		if d.Done {
+			if err := e.settle(ctx, run, rs); err != nil {
+				return Outcome{}, err
+			}
 			return Outcome{Status: rs.Status, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if late || e.nearDeadline(ctx) {
@@ -362,14 +396,27 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			// The goroutines get values: rs itself is replaced on a reload.
 			state, wf := rs.StateJSON(), rs.Workflow
 			for _, inv := range invs {
-				if running[inv.Step] {
+				if inv.Workflow != "" {
+					// A sub step: start the child run (idempotent) and get it driven.
+					if err := e.startChild(ctx, run, inv); err != nil {
+						keep = false
+						return Outcome{}, err
+					}
 					continue
 				}
-				running[inv.Step] = true
+				key := flightKey(inv)
+				if running[key] {
+					continue
+				}
+				running[key] = true
 				stepsWG.Add(1)
 				go func() {
 					defer stepsWG.Done()
-					results <- attemptResult{inv: inv, resp: e.invoke(stepCtx, wf, run, inv, state)}
+					r := attemptResult{inv: inv, resp: e.invoke(stepCtx, wf, run, inv, state)}
+					select {
+					case results <- r:
+					case <-stepCtx.Done():
+					}
 				}()
 			}
 		}
@@ -388,15 +435,19 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		// take records the results that are in, r and any others ready.
 		take := func(r attemptResult) error {
 			for {
-				delete(running, r.inv.Step)
-				ev := resultEvent(run, r, e.now())
-				// Journal a result only while its attempt awaits one: after a
-				// reload another driver may have journaled it already.
-				if s, ok := rs.Steps[ev.Step]; ok && s.Phase == PhaseRunning && s.Attempt == ev.Attempt {
-					if err := rs.Apply(&ev); err != nil {
-						return err
+				delete(running, flightKey(r.inv))
+				// An async step's invocation only hands it its token: unless
+				// it failed, its result comes later through Complete.
+				if !r.inv.Async || r.resp.Error != nil {
+					ev := resultEvent(run, r, e.now())
+					// Journal a result only while its attempt awaits one: after a
+					// reload another driver may have journaled it already.
+					if rs.awaits(&ev) {
+						if err := rs.Apply(&ev); err != nil {
+							return err
+						}
+						pending = append(pending, ev)
 					}
-					pending = append(pending, ev)
 				}
 				select {
 				case r = <-results:
@@ -440,14 +491,37 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 func (rs *RunState) absorb(pending []journal.Event) []journal.Event {
 	var keep []journal.Event
 	for i := range pending {
-		s, ok := rs.Steps[pending[i].Step]
-		if !ok || s.Phase != PhaseRunning || s.Attempt != pending[i].Attempt {
+		if !rs.awaits(&pending[i]) {
 			continue
 		}
 		_ = rs.Apply(&pending[i])
 		keep = append(keep, pending[i])
 	}
 	return keep
+}
+
+// awaits reports whether ev is the result an attempt in flight waits for.
+func (rs *RunState) awaits(ev *journal.Event) bool {
+	s, ok := rs.Steps[ev.Step]
+	switch {
+	case !ok:
+		return false
+	case ev.Compensation:
+		return rs.comp != nil && rs.comp.idx == s.idx && rs.comp.Phase == PhaseRunning && rs.comp.Attempt == ev.Attempt
+	case ev.Index > 0:
+		return s.Phase == PhaseRunning && ev.Index <= len(s.Items) &&
+			s.Items[ev.Index-1].Phase == PhaseRunning && s.Items[ev.Index-1].Attempt == ev.Attempt
+	}
+	return s.Phase == PhaseRunning && s.Attempt == ev.Attempt
+}
+
+// flightKey names an invocation among those a Drive has running.
+func flightKey(inv Invocation) string {
+	k := inv.Step + "#" + strconv.Itoa(inv.Index)
+	if inv.Compensation {
+		k += "~"
+	}
+	return k
 }
 
 func (e *Engine) nearDeadline(ctx context.Context) bool {
@@ -462,7 +536,8 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 		defer cancel()
 	}
 	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
-		Attempt: inv.Attempt, IdempotencyKey: run + "/" + inv.Step, Input: inv.Input, State: state}
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
+		Index: inv.Index, Token: inv.Token, Compensation: inv.Compensation}
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
 	switch {
@@ -483,19 +558,37 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 func resultEvent(run string, r attemptResult, now time.Time) journal.Event {
 	if f := r.resp.Error; f != nil {
 		return journal.Event{Kind: journal.StepFailed, At: now, Step: r.inv.Step, Attempt: r.inv.Attempt,
+			Index: r.inv.Index, Compensation: r.inv.Compensation,
 			Error: &journal.Error{Message: f.Message, Kind: f.Kind, Terminal: f.Terminal}}
 	}
+	return successEvent(run, r.inv, r.resp.Result, now)
+}
+
+// successEvent records a successful attempt; its effects get ids stable
+// across redeliveries: run/step[#item|~]/attempt/n.
+func successEvent(run string, inv Invocation, res step.Result, now time.Time) journal.Event {
+	r := attemptResult{inv: inv, resp: step.Response{Result: res}}
 	ev := journal.Event{Kind: journal.StepSucceeded, At: now, Step: r.inv.Step, Attempt: r.inv.Attempt,
-		Output: r.resp.Output, State: r.resp.State}
+		Index: r.inv.Index, Compensation: r.inv.Compensation, Output: r.resp.Output, State: r.resp.State}
 	if len(ev.Output) == 0 {
 		ev.Output = json.RawMessage(`null`)
 	}
 	for i, ef := range r.resp.Effects {
 		ev.Effects = append(ev.Effects, journal.Effect{
-			ID:   run + "/" + r.inv.Step + "/" + strconv.Itoa(r.inv.Attempt) + "/" + strconv.Itoa(i),
+			ID:   run + "/" + effectStep(r.inv) + "/" + strconv.Itoa(r.inv.Attempt) + "/" + strconv.Itoa(i),
 			Kind: ef.Kind, Target: ef.Target, Payload: ef.Payload})
 	}
 	return ev
+}
+
+func effectStep(inv Invocation) string {
+	switch {
+	case inv.Compensation:
+		return inv.Step + "~"
+	case inv.Index > 0:
+		return inv.Step + "#" + strconv.Itoa(inv.Index)
+	}
+	return inv.Step
 }
 
 func effectsOf(events []journal.Event) []journal.Effect {

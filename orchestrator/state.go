@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
@@ -18,7 +19,7 @@ var (
 	ErrBadInput          = errors.New("orchestrator: bad input")
 )
 
-// Phase is where one step stands.
+// Phase is where one step (or map item) stands.
 type Phase string
 
 // Step phases.
@@ -40,6 +41,11 @@ type StepState struct {
 	Input   json.RawMessage
 	Output  json.RawMessage
 	Error   *journal.Error
+	// Items are a map step's elements, in input order.
+	Items []ItemState
+	// Child is a sub step's current child run.
+	Child string
+
 	// failedPending is set when a failure awaits a retry/review decision.
 	failedPending bool
 	// base is the last attempt before the step was resubmitted: attempts
@@ -47,11 +53,31 @@ type StepState struct {
 	base int
 	// override is an operator's replacement input (Resubmitted.Input).
 	override json.RawMessage
+
+	idx        int   // position in Def.Steps
+	next       int   // map: next item to schedule (0-based)
+	busy       int   // map: items running or retrying
+	done       int   // map: items finished (succeeded or failed for good)
+	failed     int   // map: items failed for good
+	itemFailed []int // map: items whose failure awaits a decision
 }
+
+// ItemState is one element of a map step.
+type ItemState struct {
+	Phase   Phase
+	Attempt int
+	Due     time.Time
+	Input   json.RawMessage
+	Output  json.RawMessage
+	Error   *journal.Error
+}
+
+// flight identifies an attempt in flight: a step, or one of its items.
+type flight struct{ step, item int }
 
 // RunState is a run folded from its journal: what Decide decides from. The
 // engine keeps one per active run and applies new events to it, so deciding
-// costs O(new events), not O(history).
+// costs O(what changed), not O(history) or O(steps).
 type RunState struct {
 	Def      *workflow.Definition
 	Workflow string
@@ -64,22 +90,49 @@ type RunState struct {
 	Output   json.RawMessage
 	Reason   string // why the run is in review, failed or cancelled
 	Steps    map[string]*StepState
+	// Parent and ParentStep name the run (and its sub step) that started
+	// this one as a child.
+	Parent        string
+	ParentStep    string
+	parentAttempt int
 	// Effects journaled without an outcome, in journal order.
 	Outstanding []journal.Effect
 	Seq         int64 // last applied commit
 
 	input   any
 	state   map[string]any
-	outputs map[string]any // name -> {"output": v}
+	outputs map[string]any // name -> {"output": v, "skipped": bool}
 	started bool
+
+	steps     []*StepState           // by definition position
+	dirty     map[int]bool           // steps to look at in the next decision
+	timers    map[flight]time.Time   // retries, waits and timeouts that fall due
+	inflight  map[flight]bool        // attempts scheduled without a result
+	remaining int                    // steps neither succeeded nor skipped
+	signals   map[string][]signalRec // external events by name
+	// Compensation (sagas): completed steps with a compensation, newest
+	// last; compensating is true while they are being undone.
+	compStack    []int
+	comp         *StepState // the compensation in progress (top of the stack)
+	compensating bool
+	endStatus    journal.Status // failed or cancelled, once the run ended
+}
+
+type signalRec struct {
+	payload  json.RawMessage
+	consumed bool
 }
 
 // NewRunState returns the empty state of a run of def.
 func NewRunState(def *workflow.Definition) *RunState {
 	rs := &RunState{Def: def, Steps: make(map[string]*StepState, len(def.Steps)),
-		state: map[string]any{}, outputs: map[string]any{}}
-	for _, s := range def.Steps {
-		rs.Steps[s.Name] = &StepState{Phase: PhasePending}
+		state: map[string]any{}, outputs: map[string]any{}, dirty: map[int]bool{},
+		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, signals: map[string][]signalRec{},
+		steps: make([]*StepState, len(def.Steps)), remaining: len(def.Steps)}
+	for i, s := range def.Steps {
+		st := &StepState{Phase: PhasePending, idx: i}
+		rs.Steps[s.Name] = st
+		rs.steps[i] = st
 	}
 	return rs
 }
@@ -107,6 +160,9 @@ func (rs *RunState) StateJSON() json.RawMessage {
 	return b
 }
 
+// Compensating reports whether the run is undoing completed steps.
+func (rs *RunState) Compensating() bool { return rs.compensating }
+
 func (rs *RunState) step(e *journal.Event) (*StepState, error) {
 	s, ok := rs.Steps[e.Step]
 	if !ok {
@@ -114,6 +170,35 @@ func (rs *RunState) step(e *journal.Event) (*StepState, error) {
 			ErrCorruptJournal, e.Kind, e.Step, rs.DefHash)
 	}
 	return s, nil
+}
+
+func (rs *RunState) node(s *StepState) *workflow.Node { return &rs.Def.Steps[s.idx] }
+
+// item returns map item e.Index of s (1-based), or an error.
+func (rs *RunState) item(s *StepState, e *journal.Event) (*ItemState, error) {
+	if e.Index < 1 || e.Index > len(s.Items) {
+		return nil, fmt.Errorf("%w: %s event for item %d of step %q, which has %d items",
+			ErrCorruptJournal, e.Kind, e.Index, e.Step, len(s.Items))
+	}
+	return &s.Items[e.Index-1], nil
+}
+
+// setPhase moves a step to p, keeping the completion count and waking its
+// dependents when it becomes done.
+func (rs *RunState) setPhase(s *StepState, p Phase) {
+	wasDone := s.Phase == PhaseSucceeded || s.Phase == PhaseSkipped
+	isDone := p == PhaseSucceeded || p == PhaseSkipped
+	s.Phase = p
+	switch {
+	case isDone && !wasDone:
+		rs.remaining--
+		for _, succ := range rs.Def.Successors(rs.Def.Steps[s.idx].Name) {
+			rs.dirty[rs.Steps[succ].idx] = true
+		}
+	case wasDone && !isDone:
+		rs.remaining++
+	}
+	rs.dirty[s.idx] = true
 }
 
 // Apply folds one event into the state.
@@ -124,6 +209,9 @@ func (rs *RunState) Apply(e *journal.Event) error {
 	if !rs.started && e.Kind != journal.RunStarted {
 		return fmt.Errorf("%w: first event is %s, want RunStarted", ErrCorruptJournal, e.Kind)
 	}
+	if e.Compensation {
+		return rs.applyCompensation(e)
+	}
 	switch e.Kind {
 	case journal.RunStarted:
 		if rs.started {
@@ -132,6 +220,7 @@ func (rs *RunState) Apply(e *journal.Event) error {
 		rs.started = true
 		rs.Workflow, rs.DefHash, rs.Key, rs.Trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
 		rs.Started, rs.Input, rs.Status = e.At, e.Input, journal.StatusRunning
+		rs.Parent, rs.ParentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
 		in, err := workflow.DecodeJSON(e.Input)
 		if err != nil {
 			return fmt.Errorf("%w: run input: %v", ErrCorruptJournal, err)
@@ -142,66 +231,170 @@ func (rs *RunState) Apply(e *journal.Event) error {
 				return err
 			}
 		}
+		for i, n := range rs.Def.Steps {
+			if len(n.After) == 0 {
+				rs.dirty[i] = true
+			}
+		}
 	case journal.StepScheduled:
 		s, err := rs.step(e)
 		if err != nil {
 			return err
 		}
-		s.Phase, s.Attempt, s.Input, s.failedPending = PhaseRunning, e.Attempt, e.Input, false
-	case journal.StepSucceeded:
+		if e.Index > 0 {
+			it, err := rs.item(s, e)
+			if err != nil {
+				return err
+			}
+			if it.Phase == PhasePending {
+				s.busy++
+				s.next = max(s.next, e.Index)
+			}
+			it.Phase, it.Attempt, it.Input = PhaseRunning, e.Attempt, e.Input
+			delete(rs.timers, flight{s.idx, e.Index})
+			rs.inflight[flight{s.idx, e.Index}] = true
+			return nil
+		}
+		s.Phase, s.Attempt, s.Input, s.failedPending, s.Error = PhaseRunning, e.Attempt, e.Input, false, nil
+		delete(rs.timers, flight{s.idx, 0})
+		rs.dirty[s.idx] = true
+		n := rs.node(s)
+		switch n.StepType() {
+		case workflow.TypeTask:
+			rs.inflight[flight{s.idx, 0}] = true
+		case workflow.TypeMap:
+			if err := rs.startItems(s, e); err != nil {
+				return err
+			}
+		}
+	case journal.SubRunStarted:
 		s, err := rs.step(e)
 		if err != nil {
 			return err
 		}
+		s.Child = e.Child
+		rs.inflight[flight{s.idx, 0}] = true
+	case journal.StepSucceeded, journal.SubRunCompleted:
+		s, err := rs.step(e)
+		if err != nil {
+			return err
+		}
+		if e.Index > 0 {
+			return rs.itemDone(s, e)
+		}
+		if e.Kind == journal.SubRunCompleted && e.Child != s.Child {
+			return nil // a stale child's completion
+		}
 		if s.Phase != PhaseRunning && s.Phase != PhaseWaiting || e.Attempt != s.Attempt {
 			return nil // a late duplicate of an attempt already decided
 		}
-		s.Phase, s.Output, s.Error, s.failedPending = PhaseSucceeded, e.Output, nil, false
-		out, err := workflow.DecodeJSON(e.Output)
-		if err != nil {
+		delete(rs.inflight, flight{s.idx, 0})
+		delete(rs.timers, flight{s.idx, 0})
+		if e.Kind == journal.SubRunCompleted && e.Error != nil {
+			s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
+			rs.dirty[s.idx] = true
+			return nil
+		}
+		out := e.Output
+		var v any
+		if rs.node(s).StepType() == workflow.TypeMap {
+			v, out = rs.mapOutput(s)
+		} else if v, err = workflow.DecodeJSON(e.Output); err != nil {
 			return fmt.Errorf("%w: step %q output: %v", ErrCorruptJournal, e.Step, err)
 		}
-		rs.outputs[e.Step] = map[string]any{"output": out, "skipped": false}
+		if n := rs.node(s); n.StepType() == workflow.TypeEvent {
+			rs.consume(n.Event)
+		}
+		s.Output, s.Error, s.failedPending = out, nil, false
+		rs.setPhase(s, PhaseSucceeded)
+		rs.outputs[e.Step] = map[string]any{"output": v, "skipped": false}
 		if len(e.State) > 0 {
 			if err := rs.patch(e.State); err != nil {
 				return fmt.Errorf("step %q: %w", e.Step, err)
 			}
 		}
 		rs.Outstanding = append(rs.Outstanding, e.Effects...)
+		if rs.node(s).Compensate != "" {
+			rs.compStack = append(rs.compStack, s.idx)
+		}
 	case journal.StepFailed:
 		s, err := rs.step(e)
 		if err != nil {
 			return err
 		}
+		if e.Index > 0 {
+			return rs.itemFailed(s, e)
+		}
 		if s.Phase != PhaseRunning || e.Attempt != s.Attempt {
 			return nil
 		}
+		delete(rs.inflight, flight{s.idx, 0})
+		delete(rs.timers, flight{s.idx, 0})
+		rs.dropItems(s)
 		s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
+		rs.dirty[s.idx] = true
 	case journal.StepSkipped:
 		s, err := rs.step(e)
 		if err != nil {
 			return err
 		}
-		s.Phase = PhaseSkipped
+		rs.setPhase(s, PhaseSkipped)
 		// Expressions may test a skipped step: steps.x.skipped, and its
 		// output reads as null.
 		rs.outputs[e.Step] = map[string]any{"output": nil, "skipped": true}
+	case journal.ItemFailed:
+		s, err := rs.step(e)
+		if err != nil {
+			return err
+		}
+		it, err := rs.item(s, e)
+		if err != nil {
+			return err
+		}
+		if it.Phase == PhaseFailed && rs.unmarkItem(s, e.Index) {
+			s.busy--
+			s.done++
+			s.failed++
+			rs.dirty[s.idx] = true
+		}
 	case journal.RetryScheduled:
 		s, err := rs.step(e)
 		if err != nil {
 			return err
 		}
+		if e.Index > 0 {
+			it, err := rs.item(s, e)
+			if err != nil {
+				return err
+			}
+			rs.unmarkItem(s, e.Index)
+			it.Phase, it.Attempt, it.Due = PhaseRetrying, e.Attempt, e.Due
+			rs.timers[flight{s.idx, e.Index}] = e.Due
+			return nil
+		}
 		s.Phase, s.Attempt, s.Due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
+		rs.timers[flight{s.idx, 0}] = e.Due
 	case journal.TimerStarted:
 		s, err := rs.step(e)
 		if err != nil {
 			return err
 		}
-		s.Phase, s.Due = PhaseWaiting, e.Due
+		s.Due = e.Due
+		if rs.node(s).StepType() == workflow.TypeWait {
+			s.Phase = PhaseWaiting
+		}
+		rs.timers[flight{s.idx, 0}] = e.Due
 	case journal.TimerFired:
 		// The wait step's StepSucceeded follows in the same commit.
 		if _, err := rs.step(e); err != nil {
 			return err
+		}
+	case journal.EventReceived:
+		rs.signals[e.Name] = append(rs.signals[e.Name], signalRec{payload: e.Input})
+		for i := range rs.Def.Steps {
+			if n := &rs.Def.Steps[i]; n.StepType() == workflow.TypeEvent && n.Event == e.Name && rs.steps[i].Phase == PhaseRunning {
+				rs.dirty[i] = true
+			}
 		}
 	case journal.EffectSucceeded, journal.EffectFailed:
 		for i, ef := range rs.Outstanding {
@@ -218,29 +411,195 @@ func (rs *RunState) Apply(e *journal.Event) error {
 			}
 		}
 	case journal.Resubmitted:
+		if e.Step != "" {
+			if _, err := rs.step(e); err != nil {
+				return err
+			}
+		}
 		rs.Status, rs.Reason = journal.StatusRunning, ""
+		if rs.compensating {
+			// Resubmitting a failed compensation resumes undoing; the run
+			// keeps the status it ended with.
+			rs.Status = rs.endStatus
+			if rs.comp != nil && rs.comp.Phase == PhaseFailed {
+				rs.comp.Phase, rs.comp.base = PhasePending, rs.comp.Attempt
+			}
+			return nil
+		}
 		if len(e.State) > 0 {
 			if err := rs.patch(e.State); err != nil {
 				return err
 			}
 		}
-		for name, s := range rs.Steps {
-			if s.Phase == PhaseFailed || name == e.Step && e.Step != "" {
-				s.Phase, s.Error, s.Due, s.failedPending, s.base = PhasePending, nil, time.Time{}, false, s.Attempt
+		for i, s := range rs.steps {
+			name := rs.Def.Steps[i].Name
+			if s.Phase == PhaseFailed || name == e.Step {
+				rs.setPhase(s, PhasePending)
+				s.Error, s.Due, s.failedPending, s.base = nil, time.Time{}, false, s.Attempt
+				delete(rs.timers, flight{i, 0})
 				if len(e.Input) > 0 && name == e.Step {
 					s.Input, s.override = e.Input, e.Input
 				}
 			}
 		}
+	case journal.Deferred:
+		rs.Status = journal.StatusDeferred
+	case journal.Released:
+		if rs.Status == journal.StatusDeferred {
+			rs.Status = journal.StatusRunning
+		}
 	case journal.Cancelled:
-		rs.Status, rs.Reason = journal.StatusCancelled, e.Reason
+		rs.Status, rs.Reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
+		rs.compensating = len(rs.compStack) > 0
 	case journal.RunCompleted:
 		rs.Status, rs.Output = journal.StatusCompleted, e.Output
 	case journal.RunFailed:
-		rs.Status = journal.StatusFailed
+		rs.Status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
 		if e.Error != nil {
 			rs.Reason = e.Error.Message
 		}
+		rs.compensating = len(rs.compStack) > 0
+	}
+	return nil
+}
+
+// unmarkItem removes item index from the failures awaiting a decision.
+func (rs *RunState) unmarkItem(s *StepState, index int) bool {
+	for i, x := range s.itemFailed {
+		if x == index {
+			s.itemFailed = append(s.itemFailed[:i:i], s.itemFailed[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// dropItems forgets a map step's items in flight or waiting to retry: the
+// step itself failed, so their results no longer matter.
+func (rs *RunState) dropItems(s *StepState) {
+	for i := range s.Items {
+		delete(rs.inflight, flight{s.idx, i + 1})
+		delete(rs.timers, flight{s.idx, i + 1})
+	}
+}
+
+// startItems records a map step's item list (its StepScheduled input).
+func (rs *RunState) startItems(s *StepState, e *journal.Event) error {
+	var items []json.RawMessage
+	if err := json.Unmarshal(e.Input, &items); err != nil {
+		return fmt.Errorf("%w: map step %q: items are not a JSON list: %v", ErrCorruptJournal, e.Step, err)
+	}
+	s.Items = make([]ItemState, len(items))
+	for i := range s.Items {
+		s.Items[i] = ItemState{Phase: PhasePending, Input: items[i]}
+	}
+	s.next, s.busy, s.done, s.failed, s.itemFailed = 0, 0, 0, 0, nil
+	return nil
+}
+
+func (rs *RunState) itemDone(s *StepState, e *journal.Event) error {
+	it, err := rs.item(s, e)
+	if err != nil {
+		return err
+	}
+	if it.Phase != PhaseRunning || it.Attempt != e.Attempt || s.Phase != PhaseRunning {
+		return nil
+	}
+	it.Phase, it.Output, it.Error = PhaseSucceeded, e.Output, nil
+	s.busy--
+	s.done++
+	delete(rs.inflight, flight{s.idx, e.Index})
+	rs.Outstanding = append(rs.Outstanding, e.Effects...)
+	rs.dirty[s.idx] = true
+	return nil
+}
+
+func (rs *RunState) itemFailed(s *StepState, e *journal.Event) error {
+	it, err := rs.item(s, e)
+	if err != nil {
+		return err
+	}
+	if it.Phase != PhaseRunning || it.Attempt != e.Attempt || s.Phase != PhaseRunning {
+		return nil
+	}
+	it.Phase, it.Error = PhaseFailed, e.Error
+	delete(rs.inflight, flight{s.idx, e.Index})
+	s.itemFailed = append(s.itemFailed, e.Index)
+	rs.dirty[s.idx] = true
+	return nil
+}
+
+// mapOutput is a map step's output: its items' outputs in input order
+// (null for items that failed within the tolerance).
+func (rs *RunState) mapOutput(s *StepState) (any, json.RawMessage) {
+	vals := make([]any, len(s.Items))
+	raws := make([]json.RawMessage, len(s.Items))
+	for i, it := range s.Items {
+		raws[i] = json.RawMessage(`null`)
+		if it.Phase == PhaseSucceeded && len(it.Output) > 0 {
+			raws[i] = it.Output
+			vals[i], _ = workflow.DecodeJSON(it.Output)
+		}
+	}
+	b, _ := json.Marshal(raws)
+	return vals, b
+}
+
+// consume marks the earliest unconsumed event named name as consumed.
+func (rs *RunState) consume(name string) {
+	for i := range rs.signals[name] {
+		if !rs.signals[name][i].consumed {
+			rs.signals[name][i].consumed = true
+			return
+		}
+	}
+}
+
+// pendingSignal returns the earliest unconsumed event named name.
+func (rs *RunState) pendingSignal(name string) (json.RawMessage, bool) {
+	for _, s := range rs.signals[name] {
+		if !s.consumed {
+			return s.payload, true
+		}
+	}
+	return nil, false
+}
+
+// applyCompensation folds an event about the compensation of a step.
+func (rs *RunState) applyCompensation(e *journal.Event) error {
+	s, err := rs.step(e)
+	if err != nil {
+		return err
+	}
+	if len(rs.compStack) == 0 || rs.compStack[len(rs.compStack)-1] != s.idx {
+		return fmt.Errorf("%w: %s compensation of step %q, which is not next to compensate", ErrCorruptJournal, e.Kind, e.Step)
+	}
+	if rs.comp == nil || rs.comp.idx != s.idx {
+		rs.comp = &StepState{Phase: PhasePending, idx: s.idx}
+	}
+	c := rs.comp
+	switch e.Kind {
+	case journal.StepScheduled:
+		c.Phase, c.Attempt, c.Input, c.Error = PhaseRunning, e.Attempt, e.Input, nil
+		delete(rs.timers, flight{-1, s.idx})
+	case journal.StepSucceeded:
+		if c.Phase != PhaseRunning || c.Attempt != e.Attempt {
+			return nil
+		}
+		rs.compStack = rs.compStack[:len(rs.compStack)-1]
+		rs.comp = nil
+		rs.Outstanding = append(rs.Outstanding, e.Effects...)
+		if len(rs.compStack) == 0 {
+			rs.compensating = false
+		}
+	case journal.StepFailed:
+		if c.Phase != PhaseRunning || c.Attempt != e.Attempt {
+			return nil
+		}
+		c.Phase, c.Error, c.failedPending = PhaseFailed, e.Error, true
+	case journal.RetryScheduled:
+		c.Phase, c.Attempt, c.Due, c.failedPending = PhaseRetrying, e.Attempt, e.Due, false
+		rs.timers[flight{-1, s.idx}] = e.Due
 	}
 	return nil
 }
@@ -282,4 +641,15 @@ func mergePatch(target, patch map[string]any) {
 
 func (rs *RunState) vars(attempt int) workflow.Vars {
 	return workflow.Vars{Input: rs.input, State: rs.state, Steps: rs.outputs, Attempt: attempt}
+}
+
+// sortedDirty returns and clears the dirty steps, in definition order.
+func (rs *RunState) sortedDirty() []int {
+	out := make([]int, 0, len(rs.dirty))
+	for i := range rs.dirty {
+		out = append(out, i)
+	}
+	clear(rs.dirty)
+	sort.Ints(out)
+	return out
 }

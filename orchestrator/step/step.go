@@ -21,6 +21,14 @@ type Request struct {
 	IdempotencyKey string          `json:"idempotencyKey"`
 	Input          json.RawMessage `json:"input,omitempty"`
 	State          json.RawMessage `json:"state,omitempty"`
+	// Index is the 1-based element of a map step (0 otherwise).
+	Index int `json:"index,omitempty"`
+	// Token is set for async steps: complete it (API, CLI) to finish the
+	// step; until then the run waits.
+	Token string `json:"token,omitempty"`
+	// Compensation is true when the call undoes the step (its input is
+	// {"input": the step's input, "output": its output}).
+	Compensation bool `json:"compensation,omitempty"`
 }
 
 // Effect is a side effect a step asks the platform to perform after its

@@ -135,3 +135,41 @@ func ErrorIf(expr string, terminal bool) StepOption {
 
 // Until makes a wait step wait until the CEL timestamp expression.
 func Until(expr string) StepOption { return func(s *Node) { s.Until = expr } }
+
+// Map adds a map step: fn runs once per element of the CEL list items.
+func Map(name, fn, items string, opts ...StepOption) Option {
+	return addStep(Node{Name: name, Type: TypeMap, Function: fn, Items: items}, opts)
+}
+
+// Sub adds a step that runs a child run of workflow and waits for it; its
+// output is the child's output.
+func Sub(name, workflow string, opts ...StepOption) Option {
+	return addStep(Node{Name: name, Type: TypeSub, Workflow: workflow}, opts)
+}
+
+// Await adds a step that waits for the external event named event (bound
+// it with Timeout); its output is the event's payload.
+func Await(name, event string, opts ...StepOption) Option {
+	return addStep(Node{Name: name, Type: TypeEvent, Event: event}, opts)
+}
+
+// Async makes a task step finish by callback: its function gets a token and
+// the run waits until the token is completed (or Timeout passes without a
+// completion or heartbeat).
+func Async() StepOption { return func(s *Node) { s.Async = true } }
+
+// CompensateWith names the function that undoes the step (sagas).
+func CompensateWith(fn string) StepOption { return func(s *Node) { s.Compensate = fn } }
+
+// MaxConcurrency bounds a map step's items in flight.
+func MaxConcurrency(n int) StepOption { return func(s *Node) { s.MaxConcurrency = n } }
+
+// Tolerate lets a map step succeed with up to n failed items, or up to
+// percent of them.
+func Tolerate(n int, percent float64) StepOption {
+	return func(s *Node) { s.ToleratedFailures, s.ToleratedFailurePercent = n, percent }
+}
+
+// OnFailure sets what a run does when a step fails for good:
+// OnFailureReview (default) or OnFailureCompensate.
+func OnFailure(policy string) Option { return func(d *Definition) { d.OnFailure = policy } }

@@ -18,8 +18,11 @@ import (
 type Vars struct {
 	Input   any            // decoded run input
 	State   map[string]any // decoded run state
-	Steps   map[string]any // name -> {"output": ...}
+	Steps   map[string]any // name -> {"output": ..., "skipped": bool}
 	Attempt int
+	// Item and Index are a map step's current element (Input only).
+	Item  any
+	Index int
 }
 
 // compiled holds a definition's compiled expressions.
@@ -27,6 +30,7 @@ type compiled struct {
 	hash  string
 	index map[string]int         // step name -> position
 	progs map[string]cel.Program // "step/field" or "/field"
+	succ  map[string][]string    // step name -> steps right after it
 }
 
 var (
@@ -43,6 +47,8 @@ func envs() (*cel.Env, *cel.Env, error) {
 			cel.Variable("state", cel.MapType(cel.StringType, cel.DynType)),
 			cel.Variable("steps", cel.MapType(cel.StringType, cel.DynType)),
 			cel.Variable("attempt", cel.IntType),
+			cel.Variable("item", cel.DynType),
+			cel.Variable("index", cel.IntType),
 			cel.CrossTypeNumericComparisons(true),
 		)
 		if envErr != nil {
@@ -82,7 +88,8 @@ func (v Vars) activation() map[string]any {
 	if steps == nil {
 		steps = map[string]any{}
 	}
-	return map[string]any{"input": v.Input, "state": state, "steps": steps, "attempt": int64(v.Attempt)}
+	return map[string]any{"input": v.Input, "state": state, "steps": steps, "attempt": int64(v.Attempt),
+		"item": v.Item, "index": int64(v.Index)}
 }
 
 // Has reports whether step (or the workflow, step "") has an expression for

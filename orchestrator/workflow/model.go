@@ -21,6 +21,25 @@ const (
 	TypeFail = "fail"
 	// TypeWait waits for Duration, or until the timestamp Until (CEL).
 	TypeWait = "wait"
+	// TypeMap runs Function once per element of the list Items (CEL), at
+	// most MaxConcurrency at a time; its output is the list of the items'
+	// outputs in input order.
+	TypeMap = "map"
+	// TypeSub starts a child run of Workflow with Input and waits for it.
+	TypeSub = "sub"
+	// TypeEvent waits for the external event Event delivered to the run
+	// (by API, CLI or message), at most Timeout; its output is the event's
+	// payload.
+	TypeEvent = "event"
+)
+
+// What a run does when a step fails for good.
+const (
+	// OnFailureReview (the default) sends the run to manual review.
+	OnFailureReview = "review"
+	// OnFailureCompensate runs the compensations of the completed steps,
+	// newest first, then fails the run.
+	OnFailureCompensate = "compensate"
 )
 
 // Definition is a workflow: a named, versioned DAG of steps. Build or Load
@@ -39,7 +58,9 @@ type Definition struct {
 	// Timeout bounds the whole run.
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout"`
 	// Retry is the default policy of steps that declare none.
-	Retry    *RetryPolicy `json:"retry,omitempty" yaml:"retry"`
+	Retry *RetryPolicy `json:"retry,omitempty" yaml:"retry"`
+	// OnFailure is OnFailureReview (default) or OnFailureCompensate.
+	OnFailure string `json:"onFailure,omitempty" yaml:"onFailure"`
 	Steps    []Node       `json:"steps" yaml:"steps"`
 	Triggers []Trigger    `json:"triggers,omitempty" yaml:"triggers"`
 
@@ -78,7 +99,32 @@ type Node struct {
 	// Effects lists the effect kinds the step may emit (documentation and
 	// least-privilege wiring).
 	Effects []string `json:"effects,omitempty" yaml:"effects"`
+	// Async makes a task step wait for a callback: the function receives a
+	// token (step.Request.Token) and the step finishes when the token is
+	// completed through the API/CLI, or fails when Timeout passes without
+	// a completion or heartbeat.
+	Async bool `json:"async,omitempty" yaml:"async"`
+	// Compensate names the function that undoes this step when the run is
+	// cancelled or fails with OnFailureCompensate (a saga).
+	Compensate string `json:"compensate,omitempty" yaml:"compensate"`
+	// Items (CEL, list) are a map step's elements; Input then sees each as
+	// `item` (and its 0-based `index`); the default input is the item.
+	Items string `json:"items,omitempty" yaml:"items"`
+	// MaxConcurrency bounds a map step's items in flight (0: 10).
+	MaxConcurrency int `json:"maxConcurrency,omitempty" yaml:"maxConcurrency"`
+	// ToleratedFailures and ToleratedFailurePercent let a map step succeed
+	// although some items failed for good (their outputs are null).
+	ToleratedFailures       int     `json:"toleratedFailures,omitempty" yaml:"toleratedFailures"`
+	ToleratedFailurePercent float64 `json:"toleratedFailurePercent,omitempty" yaml:"toleratedFailurePercent"`
+	// Workflow is a sub step's child workflow.
+	Workflow string `json:"workflow,omitempty" yaml:"workflow"`
+	// Event is the external event an event step waits for.
+	Event string `json:"event,omitempty" yaml:"event"`
 }
+
+// DefaultMaxConcurrency bounds a map step's items in flight when it sets no
+// MaxConcurrency.
+const DefaultMaxConcurrency = 10
 
 // RetryPolicy says how a failed attempt is retried. Delay before attempt n+1
 // is min(InitialInterval * BackoffCoefficient^(n-1), MaxInterval), with full
@@ -240,6 +286,15 @@ func (d *Definition) Hash() string {
 	}
 	sum := sha256.Sum256(d.CanonicalJSON())
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Successors returns the steps that come directly after step name; for a
+// built definition it is a lookup, not a scan.
+func (d *Definition) Successors(name string) []string {
+	if d.c != nil && d.c.succ != nil {
+		return d.c.succ[name]
+	}
+	return d.Deps(name)
 }
 
 // Deps returns the steps that depend on step name (its successors).

@@ -122,6 +122,9 @@ func (d *Definition) build(cfg buildConfig) error {
 	expr("", "deferredKey", d.DeferredKey, nil)
 	expr("", "output", d.Output, nil)
 	checkRetry(d.Retry, "", add)
+	if d.OnFailure != "" && d.OnFailure != OnFailureReview && d.OnFailure != OnFailureCompensate {
+		add("", "onFailure", "%q: want review or compensate", d.OnFailure)
+	}
 	for i := range d.Steps {
 		s := &d.Steps[i]
 		switch {
@@ -175,8 +178,39 @@ func (d *Definition) build(cfg buildConfig) error {
 				add(s.Name, "duration", "a wait step needs a positive duration or an until expression")
 			}
 			expr(s.Name, "until", s.Until, nil)
+		case TypeMap:
+			if s.Function == "" {
+				add(s.Name, "function", "a map step needs a function")
+			} else if cfg.registered != nil {
+				if fn, _, _ := strings.Cut(s.Function, ":"); !cfg.registered(fn) {
+					add(s.Name, "function", "function %q is not registered", s.Function)
+				}
+			}
+			if s.Items == "" {
+				add(s.Name, "items", "a map step needs an items expression (a list)")
+			}
+			expr(s.Name, "items", s.Items, nil)
+			if s.MaxConcurrency < 0 || s.ToleratedFailures < 0 || s.ToleratedFailurePercent < 0 || s.ToleratedFailurePercent > 100 {
+				add(s.Name, "maxConcurrency", "maxConcurrency and toleratedFailures must not be negative; toleratedFailurePercent is 0-100")
+			}
+		case TypeSub:
+			if s.Workflow == "" {
+				add(s.Name, "workflow", "a sub step needs the child workflow's name")
+			}
+		case TypeEvent:
+			if s.Event == "" {
+				add(s.Name, "event", "an event step needs the event's name")
+			}
 		default:
-			add(s.Name, "type", "unknown step type %q (want task, pass, fail or wait)", s.Type)
+			add(s.Name, "type", "unknown step type %q (want task, pass, fail, wait, map, sub or event)", s.Type)
+		}
+		if s.Async && s.StepType() != TypeTask {
+			add(s.Name, "async", "only task steps can be async")
+		}
+		if s.Compensate != "" && cfg.registered != nil {
+			if fn, _, _ := strings.Cut(s.Compensate, ":"); !cfg.registered(fn) {
+				add(s.Name, "compensate", "function %q is not registered", s.Compensate)
+			}
 		}
 		if s.Timeout < 0 {
 			add(s.Name, "timeout", "negative timeout")
@@ -208,6 +242,12 @@ func (d *Definition) build(cfg buildConfig) error {
 	}
 	d.c = nil
 	c.hash = d.Hash()
+	c.succ = map[string][]string{}
+	for _, s := range d.Steps {
+		for _, a := range s.After {
+			c.succ[a] = append(c.succ[a], s.Name)
+		}
+	}
 	d.c = c
 	return nil
 }

@@ -1,0 +1,172 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// Deferred runs: a workflow with a DeferredKey lets at most one run per key
+// be active. The queue for a key is itself a journal stream (run id
+// "_deferred/<workflow>/<key>") of Deferred (queued), Acquired and Released
+// events, so the journal's conditional appends order concurrent starts, on
+// every backend, with no other locking.
+
+// DeferredWorkflow is the workflow name of deferral queue streams.
+const DeferredWorkflow = "_deferred"
+
+func queueID(workflowName, key string) string {
+	return RunID(DeferredWorkflow, workflowName+"/"+key)
+}
+
+// queue is a deferral queue folded from its stream.
+type queue struct {
+	seq     int64
+	active  string
+	waiting []string
+	known   map[string]bool
+}
+
+func (e *Engine) loadQueue(ctx context.Context, id string) (queue, error) {
+	q := queue{known: map[string]bool{}}
+	head, events, err := e.store.Load(ctx, id)
+	if errors.Is(err, journal.ErrNotFound) {
+		return q, nil
+	}
+	if err != nil {
+		return q, err
+	}
+	q.seq = head.Seq
+	for _, ev := range events {
+		q.seq = max(q.seq, ev.Seq)
+		switch ev.Kind {
+		case journal.Deferred:
+			q.waiting = append(q.waiting, ev.Child)
+			q.known[ev.Child] = true
+		case journal.Acquired:
+			q.active = ev.Child
+			q.known[ev.Child] = true
+			for i, w := range q.waiting {
+				if w == ev.Child {
+					q.waiting = append(q.waiting[:i:i], q.waiting[i+1:]...)
+					break
+				}
+			}
+		case journal.Released:
+			if q.active == ev.Child {
+				q.active = ""
+			}
+		}
+	}
+	return q, nil
+}
+
+func (e *Engine) appendQueue(ctx context.Context, id string, after int64, events ...journal.Event) error {
+	commit := journal.Commit{Run: id, After: after, Events: events, At: e.now()}
+	if after == 0 {
+		commit.Workflow, commit.DefHash, commit.Status = DeferredWorkflow, "none", journal.StatusRunning
+	}
+	_, err := e.store.Append(ctx, commit)
+	return err
+}
+
+// enqueue takes run's place in its deferral queue. It returns the queue id
+// when run must wait, "" when run may start now, or the existing run when
+// this is a duplicate start.
+func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run string, input any) (string, *Started, error) {
+	key, err := deferKey(def, input)
+	if err != nil {
+		return "", nil, err
+	}
+	id := queueID(def.Name, key)
+	for {
+		if head, _, err := e.store.Load(ctx, run); err == nil {
+			return "", &Started{Run: run, Status: head.Status}, nil
+		} else if !errors.Is(err, journal.ErrNotFound) {
+			return "", nil, fmt.Errorf("start %s: %w", run, err)
+		}
+		q, err := e.loadQueue(ctx, id)
+		if err != nil {
+			return "", nil, fmt.Errorf("start %s: deferral queue: %w", run, err)
+		}
+		if q.known[run] {
+			// Queued by an earlier delivery of this start that did not get to
+			// create the run: create it now, in the state the queue says.
+			if q.active == run {
+				return "", nil, nil
+			}
+			return id, nil, nil
+		}
+		ev := journal.Event{Kind: journal.Acquired, At: e.now(), Child: run}
+		if q.active != "" {
+			ev.Kind = journal.Deferred
+		}
+		err = e.appendQueue(ctx, id, q.seq, ev)
+		if errors.Is(err, journal.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("start %s: deferral queue: %w", run, err)
+		}
+		if ev.Kind == journal.Acquired {
+			return "", nil, nil
+		}
+		return id, nil, nil
+	}
+}
+
+// release hands the deferred key of a run that ended to the next queued
+// run, and makes sure that run is released and driven.
+func (e *Engine) release(ctx context.Context, run string, rs *RunState) error {
+	key, err := deferKey(rs.Def, rs.input)
+	if err != nil {
+		return err
+	}
+	id := queueID(rs.Def.Name, key)
+	var next string
+	for {
+		q, err := e.loadQueue(ctx, id)
+		if err != nil {
+			return fmt.Errorf("release %s: %w", run, err)
+		}
+		if q.active != run {
+			next = q.active // released before; make sure its successor runs
+			break
+		}
+		events := []journal.Event{{Kind: journal.Released, At: e.now(), Child: run}}
+		if len(q.waiting) > 0 {
+			next = q.waiting[0]
+			events = append(events, journal.Event{Kind: journal.Acquired, At: e.now(), Child: next})
+		}
+		err = e.appendQueue(ctx, id, q.seq, events...)
+		if errors.Is(err, journal.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("release %s: %w", run, err)
+		}
+		break
+	}
+	if next == "" {
+		return nil
+	}
+	err = e.operate(ctx, next, func(n *RunState) (journal.Event, journal.Status, error) {
+		if n.Status != journal.StatusDeferred {
+			return journal.Event{}, "", errSkip
+		}
+		return journal.Event{Kind: journal.Released, Child: id}, journal.StatusRunning, nil
+	})
+	switch {
+	case errors.Is(err, errSkip):
+		return nil
+	case errors.Is(err, journal.ErrNotFound):
+		return nil // its start has not created it yet; that start will find it acquired
+	case err != nil:
+		return fmt.Errorf("release %s to %s: %w", run, next, err)
+	}
+	e.wake(ctx, next)
+	return nil
+}

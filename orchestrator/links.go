@@ -1,0 +1,174 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// Waker gets a run driven soon: the embedded runtime pokes its driver; in
+// AWS a continuation message goes to the orchestrator's queue. The engine
+// wakes child runs it starts, parents whose child finished, deferred runs
+// whose turn came, and runs that received an event or a callback.
+type Waker interface {
+	Wake(ctx context.Context, run string) error
+}
+
+// WithWaker sets the Waker (default: none; the caller drives runs itself).
+func WithWaker(w Waker) Option { return func(e *Engine) { e.waker = w } }
+
+// ErrNotAwaited is returned when completing or heartbeating a callback
+// token whose attempt no longer waits (finished, timed out, or retried).
+var ErrNotAwaited = errors.New("orchestrator: callback token is not awaited")
+
+func (e *Engine) wake(ctx context.Context, run string) {
+	if e.waker == nil {
+		return
+	}
+	if err := e.waker.Wake(ctx, run); err != nil {
+		e.log.Warn("wake failed; the run waits for its next trigger", "run", run, "err", err)
+	}
+}
+
+// startChild starts the child run of a sub step (a no-op if it exists) and
+// gets it driven.
+func (e *Engine) startChild(ctx context.Context, parent string, inv Invocation) error {
+	def, ok := e.Workflow(inv.Workflow)
+	if !ok {
+		return fmt.Errorf("%w %q (sub step %s of %s)", ErrUnknownWorkflow, inv.Workflow, inv.Step, parent)
+	}
+	key := inv.Child[len(def.Name)+1:]
+	st, err := e.Start(ctx, StartRequest{Workflow: def.Name, Input: inv.Input, Key: key, Trigger: parent,
+		Parent: parent, ParentStep: inv.Step, ParentAttempt: inv.Attempt})
+	if err != nil {
+		return fmt.Errorf("start child %s of %s: %w", inv.Child, parent, err)
+	}
+	e.wake(ctx, st.Run)
+	return nil
+}
+
+// settle does what a settled run owes others: a child reports to its
+// parent, and a run holding a deferred key hands it to the next run. Both
+// are idempotent, so a redelivered or resumed Drive repeats them safely.
+func (e *Engine) settle(ctx context.Context, run string, rs *RunState) error {
+	if !rs.Status.Terminal() {
+		return nil // review or deferred: not over yet
+	}
+	if rs.Parent != "" {
+		if err := e.notifyParent(ctx, run, rs); err != nil {
+			return err
+		}
+	}
+	if rs.Def.DeferredKey != "" {
+		return e.release(ctx, run, rs)
+	}
+	return nil
+}
+
+func (e *Engine) notifyParent(ctx context.Context, run string, rs *RunState) error {
+	ev := journal.Event{Kind: journal.SubRunCompleted, Step: rs.ParentStep, Attempt: rs.parentAttempt, Child: run,
+		Output: rs.Output}
+	if rs.Status != journal.StatusCompleted {
+		ev.Output = nil
+		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.Status, rs.Reason),
+			Kind: "child-" + string(rs.Status), Terminal: rs.Status == journal.StatusCancelled}
+	}
+	err := e.operate(ctx, rs.Parent, func(p *RunState) (journal.Event, journal.Status, error) {
+		if !p.awaits(&journal.Event{Step: ev.Step, Attempt: ev.Attempt}) || p.Steps[ev.Step].Child != run {
+			return journal.Event{}, "", errSkip // reported before, or the parent moved on
+		}
+		return ev, "", nil
+	})
+	if errors.Is(err, errSkip) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report child %s to %s: %w", run, rs.Parent, err)
+	}
+	e.wake(ctx, rs.Parent)
+	return nil
+}
+
+// errSkip tells operate that there is nothing to append.
+var errSkip = errors.New("nothing to do")
+
+// Signal delivers the external event name with payload to run; a step
+// waiting for it (now or later) receives the payload as its output.
+func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawMessage) error {
+	if name == "" {
+		return fmt.Errorf("%w: signal %s: an event needs a name", ErrBadInput, run)
+	}
+	if len(payload) > 0 && !json.Valid(payload) {
+		return fmt.Errorf("%w: signal %s: payload is not JSON", ErrBadInput, run)
+	}
+	err := e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
+		if rs.Status.Terminal() {
+			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.Status)
+		}
+		return journal.Event{Kind: journal.EventReceived, Name: name, Input: payload}, "", nil
+	})
+	if err != nil {
+		return err
+	}
+	e.wake(ctx, run)
+	return nil
+}
+
+// Complete finishes the async step attempt that token names with resp (a
+// result, or an error that says whether it may be retried).
+func (e *Engine) Complete(ctx context.Context, token string, resp step.Response) error {
+	run, stepName, attempt, err := ParseCallbackToken(token)
+	if err != nil {
+		return err
+	}
+	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
+		inv := Invocation{Step: stepName, Attempt: attempt}
+		ev := resultEvent(run, attemptResult{inv: inv, resp: resp}, e.now())
+		if !rs.awaits(&ev) {
+			return journal.Event{}, "", fmt.Errorf("complete %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
+		}
+		return ev, "", nil
+	})
+	if err != nil {
+		return err
+	}
+	e.wake(ctx, run)
+	return nil
+}
+
+// Heartbeat extends the timeout of the async step attempt that token names
+// by the step's Timeout from now.
+func (e *Engine) Heartbeat(ctx context.Context, token string) error {
+	run, stepName, attempt, err := ParseCallbackToken(token)
+	if err != nil {
+		return err
+	}
+	return e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
+		ev := journal.Event{Step: stepName, Attempt: attempt}
+		if !rs.awaits(&ev) {
+			return journal.Event{}, "", fmt.Errorf("heartbeat %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
+		}
+		n := rs.Def.Step(stepName)
+		if n.Timeout <= 0 {
+			return journal.Event{}, "", errSkip
+		}
+		return journal.Event{Kind: journal.TimerStarted, Step: stepName, Attempt: attempt, Due: e.now().Add(n.Timeout.D())}, "", nil
+	})
+}
+
+// deferKey evaluates a run's deferred key; "" when the workflow has none.
+func deferKey(def *workflow.Definition, input any) (string, error) {
+	if def.DeferredKey == "" {
+		return "", nil
+	}
+	v, err := def.Eval("", "deferredKey", workflow.Vars{Input: input})
+	if err != nil {
+		return "", fmt.Errorf("%w: deferred key: %w", ErrBadInput, err)
+	}
+	return workflow.KeyString(v), nil
+}
