@@ -269,6 +269,9 @@ type Outcome struct {
 	// Continue is true when Drive stopped because its deadline was near:
 	// the run must be driven again at once (a continuation).
 	Continue bool
+	// Done is true when the run will make no more progress on its own
+	// (see Decision.Done).
+	Done bool
 	// Effects lists the run's journaled effects without an outcome when
 	// Drive returned (dispatched, or to be executed by a caller that runs
 	// effects itself, like the embedded runtime).
@@ -387,7 +390,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			if err := e.settle(ctx, run, rs); err != nil {
 				return Outcome{}, err
 			}
-			return Outcome{Status: rs.Status, Effects: slices.Clone(rs.Outstanding)}, nil
+			return Outcome{Status: rs.Status, Done: true, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if late || e.nearDeadline(ctx) {
 			return Outcome{Status: rs.Status, Continue: true, Effects: slices.Clone(rs.Outstanding)}, nil

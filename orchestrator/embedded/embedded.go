@@ -83,7 +83,7 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 	}))
 	// No dispatcher: the runtime executes a run's outstanding effects itself
 	// each time Drive returns, and journals their outcomes in one commit.
-	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log)}, cfg.engine...)
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithWaker(waker{r})}, cfg.engine...)
 	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
 	return r
 }
@@ -98,6 +98,15 @@ func (i Invoker) Invoke(ctx context.Context, req step.Request) (step.Response, e
 		return step.Response{Error: &step.Failure{Message: fmt.Sprintf("function %q is not registered", req.Function), Kind: "unregistered", Terminal: true}}, nil
 	}
 	return step.Invoke(ctx, h, req), nil
+}
+
+// waker gets runs driven for the engine (children, parents, deferred runs,
+// runs that received an event or a callback).
+type waker struct{ r *Runtime }
+
+func (w waker) Wake(_ context.Context, run string) error {
+	w.r.Poke(run)
+	return nil
 }
 
 // Start starts a run (or finds the existing one with its key) and drives it
@@ -168,11 +177,15 @@ func (r *Runtime) drive(run string) {
 			r.mu.Unlock()
 			continue
 		}
-		if !out.WakeAt.IsZero() && !out.Status.Terminal() && out.Status != journal.StatusReview {
+		if !out.WakeAt.IsZero() {
 			r.timers[run] = time.AfterFunc(time.Until(out.WakeAt), func() { r.Poke(run) })
 		}
 		r.mu.Unlock()
-		r.finish(run, out.Status)
+		if out.Done {
+			r.finish(run, out.Status)
+		} else {
+			r.finish(run, "")
+		}
 		return
 	}
 }
@@ -210,7 +223,10 @@ func (r *Runtime) Wait(ctx context.Context, run string) (journal.Status, error) 
 	r.waiters[run] = append(r.waiters[run], ch)
 	r.mu.Unlock()
 	// The run may have settled before we registered.
-	if head, _, err := r.store.Load(ctx, run); err == nil && (head.Status.Terminal() || head.Status == journal.StatusReview) {
+	r.mu.Lock()
+	active := r.active[run]
+	r.mu.Unlock()
+	if head, _, err := r.store.Load(ctx, run); err == nil && !active && (head.Status.Terminal() || head.Status == journal.StatusReview) {
 		return head.Status, nil
 	} else if err != nil {
 		return "", err
