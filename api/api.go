@@ -8,7 +8,11 @@
 //	GET  /v1/runs/{workflow}/{key}                              → {"run":{…},"events":[…]}
 //	POST /v1/runs/{workflow}/{key}/resubmit  {"by","step","input","state","reason"}
 //	POST /v1/runs/{workflow}/{key}/cancel    {"by","reason"}
+//	POST /v1/runs/{workflow}/{key}/events    {"name","payload"}   deliver an external event
+//	POST /v1/callbacks/{token}               {"output","state","effects","error"}   finish an async step
+//	POST /v1/callbacks/{token}/heartbeat                         extend an async step's timeout
 //	GET  /v1/definitions?name=                                  → [{hash,name,version,created}]
+//	POST /v1/definitions                     YAML or JSON body  → {"name","version","hash"}
 //	GET  /v1/definitions/{hash}/graph?format=dot|mermaid
 //
 // Errors are JSON {"error": "..."} with 400 for bad input, 404 for unknown
@@ -26,6 +30,8 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
 // Starter starts a run and gets it driven (the embedded runtime drives it in
@@ -39,10 +45,20 @@ type Poker interface{ Poke(run string) }
 
 // Server is the API handler.
 type Server struct {
-	engine  *orchestrator.Engine
-	starter Starter
-	poke    func(string)
-	mux     *http.ServeMux
+	engine    *orchestrator.Engine
+	starter   Starter
+	poke      func(string)
+	functions func(string) bool
+	mux       *http.ServeMux
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithFunctions makes pushed definitions be checked against the registered
+// step functions.
+func WithFunctions(registered func(name string) bool) Option {
+	return func(s *Server) { s.functions = registered }
 }
 
 // maxBody bounds request bodies.
@@ -50,13 +66,19 @@ const maxBody = 1 << 20
 
 // New returns the API over engine; starter starts runs and poke (may be nil)
 // gets a resubmitted run driven.
-func New(engine *orchestrator.Engine, starter Starter, poke func(run string)) *Server {
+func New(engine *orchestrator.Engine, starter Starter, poke func(run string), opts ...Option) *Server {
 	s := &Server{engine: engine, starter: starter, poke: poke, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(s)
+	}
 	s.mux.HandleFunc("POST /v1/runs", s.start)
 	s.mux.HandleFunc("GET /v1/runs", s.list)
 	s.mux.HandleFunc("GET /v1/runs/{workflow}/{key...}", s.show)
 	s.mux.HandleFunc("POST /v1/runs/{workflow}/{key...}", s.operate)
+	s.mux.HandleFunc("POST /v1/callbacks/{token}", s.complete)
+	s.mux.HandleFunc("POST /v1/callbacks/{token}/heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /v1/definitions", s.definitions)
+	s.mux.HandleFunc("POST /v1/definitions", s.push)
 	s.mux.HandleFunc("GET /v1/definitions/{hash}/graph", s.graph)
 	return s
 }
@@ -144,20 +166,35 @@ type operateBody struct {
 func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	var action string
-	for _, a := range []string{"resubmit", "cancel"} {
+	for _, a := range []string{"resubmit", "cancel", "events"} {
 		if len(key) > len(a)+1 && key[len(key)-len(a)-1:] == "/"+a {
 			action, key = a, key[:len(key)-len(a)-1]
 		}
 	}
 	if action == "" {
-		writeErr(w, http.StatusNotFound, errors.New("unknown operation: POST .../resubmit or .../cancel"))
+		writeErr(w, http.StatusNotFound, errors.New("unknown operation: POST .../resubmit, .../cancel or .../events"))
+		return
+	}
+	run := orchestrator.RunID(r.PathValue("workflow"), key)
+	if action == "events" {
+		var ev struct {
+			Name    string          `json:"name"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if !decode(w, r, &ev) {
+			return
+		}
+		if err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload); err != nil {
+			writeErr(w, status(err), err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"run": run, "event": ev.Name})
 		return
 	}
 	var b operateBody
 	if !decode(w, r, &b) {
 		return
 	}
-	run := orchestrator.RunID(r.PathValue("workflow"), key)
 	var err error
 	if action == "resubmit" {
 		err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
@@ -173,6 +210,58 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		s.poke(run)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"run": run, "action": action})
+}
+
+// callbackBody is an async step's completion.
+type callbackBody struct {
+	Output  json.RawMessage `json:"output"`
+	State   json.RawMessage `json:"state"`
+	Effects []step.Effect   `json:"effects"`
+	Error   *step.Failure   `json:"error"`
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
+	var b callbackBody
+	if !decode(w, r, &b) {
+		return
+	}
+	resp := step.Response{Result: step.Result{Output: b.Output, State: b.State, Effects: b.Effects}, Error: b.Error}
+	if err := s.engine.Complete(r.Context(), r.PathValue("token"), resp); err != nil {
+		writeErr(w, status(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"completed": true})
+}
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
+	if err := s.engine.Heartbeat(r.Context(), r.PathValue("token")); err != nil {
+		writeErr(w, status(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"extended": true})
+}
+
+// push stores a YAML or JSON definition; new runs of its workflow use it.
+func (s *Server) push(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+		return
+	}
+	var opts []workflow.BuildOption
+	if s.functions != nil {
+		opts = append(opts, workflow.Functions(s.functions))
+	}
+	d, err := workflow.Load(body, "request", opts...)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	if err := s.engine.Register(r.Context(), d); err != nil {
+		writeErr(w, status(err), err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"name": d.Name, "version": d.Version, "hash": d.Hash()})
 }
 
 func (s *Server) definitions(w http.ResponseWriter, r *http.Request) {
@@ -219,7 +308,7 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, journal.ErrNotFound), errors.Is(err, orchestrator.ErrUnknownWorkflow), errors.Is(err, orchestrator.ErrUnknownDefinition):
 		return http.StatusNotFound
-	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished):
+	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited):
 		return http.StatusConflict
 	case errors.Is(err, orchestrator.ErrBadInput):
 		return http.StatusBadRequest

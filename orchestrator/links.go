@@ -148,7 +148,7 @@ func (e *Engine) Heartbeat(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
+	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		ev := journal.Event{Step: stepName, Attempt: attempt}
 		if !rs.awaits(&ev) {
 			return journal.Event{}, "", fmt.Errorf("heartbeat %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
@@ -159,6 +159,10 @@ func (e *Engine) Heartbeat(ctx context.Context, token string) error {
 		}
 		return journal.Event{Kind: journal.TimerStarted, Step: stepName, Attempt: attempt, Due: e.now().Add(n.Timeout.D())}, "", nil
 	})
+	if errors.Is(err, errSkip) {
+		return nil // no timeout to extend
+	}
+	return err
 }
 
 // deferKey evaluates a run's deferred key; "" when the workflow has none.

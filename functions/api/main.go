@@ -35,7 +35,8 @@ func main() {
 		os.Exit(1)
 	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
-	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log))
+	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log), orchestrator.WithWaker(conts))
 	reg := step.NewRegistry()
 	workflows.Register(reg)
 	defs, err := workflows.Definitions(reg)
@@ -46,7 +47,6 @@ func main() {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
-	starter := internal.NewQueueStarter(engine,
-		internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"]), log)
+	starter := internal.NewQueueStarter(engine, conts, log)
 	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke)))
 }

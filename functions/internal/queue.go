@@ -62,6 +62,11 @@ func (c *Continuations) Continue(ctx context.Context, run string, delay time.Dur
 	return nil
 }
 
+// Wake implements orchestrator.Waker: it asks for run to be driven now.
+func (c *Continuations) Wake(ctx context.Context, run string) error { return c.Continue(ctx, run, 0) }
+
+var _ orchestrator.Waker = (*Continuations)(nil)
+
 // EffectMessage is the body of an effects-queue message.
 type EffectMessage struct {
 	Run    string         `json:"run"`

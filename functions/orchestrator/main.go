@@ -40,10 +40,12 @@ func main() {
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	sqsClient := sqs.NewFromConfig(cfg)
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
+	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	engine := orchestrator.New(store,
 		internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"]),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
+		orchestrator.WithWaker(conts),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second))
 	reg := step.NewRegistry()
@@ -56,8 +58,7 @@ func main() {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
-	h := internal.NewOrchestrator(engine, internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"]),
-		env["ORDO_RESOURCE_PREFIX"], log)
+	h := internal.NewOrchestrator(engine, conts, env["ORDO_RESOURCE_PREFIX"], log)
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (any, error) {
 		out, err := h.Handle(ctx, event)
 		_ = internal.WriteEMF(os.Stdout, "orchestrator", calls.Take(), time.Now())
