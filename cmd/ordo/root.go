@@ -37,7 +37,8 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.db, "db", def, "journal file (SQLite); env ORDO_DB")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log engine activity to stderr")
-	root.AddCommand(demoCmd(g), devCmd(g), startCmd(g), runsCmd(g), showCmd(g), graphCmd(g), definitionsCmd(g), localCmd())
+	root.AddCommand(demoCmd(g), devCmd(g), startCmd(g), runsCmd(g), showCmd(g), graphCmd(g), definitionsCmd(g), localCmd(),
+		cancelCmd(g), resubmitCmd(g), eventCmd(g), callbackCmd(g))
 	return root
 }
 

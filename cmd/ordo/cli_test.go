@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/sqlitejournal"
+	"github.com/ordoflow/ordo/workflows"
+)
+
+// ordo runs the CLI with args on db and returns its error.
+func ordo(t *testing.T, db string, args ...string) error {
+	t.Helper()
+	root := newRoot()
+	root.SetArgs(append([]string{"--db", db}, args...))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return root.ExecuteContext(ctx)
+}
+
+func head(t *testing.T, db, run string) (journal.Run, []journal.Event) {
+	t.Helper()
+	s, err := sqlitejournal.New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, events, err := s.Load(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, events
+}
+
+func TestStartReviewResubmit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	// The 25th sample order pays with the declined test card.
+	order := workflows.SampleOrder(workflows.SampleDeclinedEvery - 1)
+	if err := ordo(t, db, "start", "order", "--input", string(order)); err != nil {
+		t.Fatal(err)
+	}
+	var o map[string]any
+	json.Unmarshal(order, &o)
+	run := "order/" + o["orderId"].(string)
+	if h, _ := head(t, db, run); h.Status != journal.StatusReview {
+		t.Fatalf("status %s, want review", h.Status)
+	}
+	// An operator fixes the card and resubmits the charge with edited input.
+	_, events := head(t, db, run)
+	var chargeInput map[string]any
+	for _, e := range events {
+		if e.Kind == journal.StepScheduled && e.Step == "charge" {
+			json.Unmarshal(e.Input, &chargeInput)
+		}
+	}
+	chargeInput["order"].(map[string]any)["payment"].(map[string]any)["cardNumber"] = "4242424242424242"
+	edited, _ := json.Marshal(chargeInput)
+	if err := ordo(t, db, "resubmit", run, "--step", "charge", "--input", string(edited), "--by", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	h, events := head(t, db, run)
+	if h.Status != journal.StatusCompleted {
+		t.Fatalf("after resubmit: %s, want completed", h.Status)
+	}
+	found := false
+	for _, e := range events {
+		found = found || e.Kind == journal.Resubmitted && e.By == "ops"
+	}
+	if !found {
+		t.Fatal("the resubmission is not journaled with its operator")
+	}
+	if err := ordo(t, db, "cancel", run); err == nil || !strings.Contains(err.Error(), "already finished") {
+		t.Fatalf("cancel of a completed run: %v", err)
+	}
+}
+
+func TestOperatorErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start", "order", "--input", "{nope"}, "not valid JSON"},
+		{[]string{"start", "nope"}, "unknown workflow"},
+		{[]string{"show", "order/none"}, "not found"},
+		{[]string{"resubmit", "order/none"}, "not found"},
+		{[]string{"event", "send", "order/none", "x", "--payload", "{"}, "not valid JSON"},
+		{[]string{"callback", "complete", "garbage"}, "malformed callback token"},
+		{[]string{"runs", "--format", "xml"}, "want table or json"},
+		{[]string{"graph", "order", "--format", "png"}, "want dot or mermaid"},
+		{[]string{"definitions", "push", "testdata/missing.yaml"}, "no such file"},
+	} {
+		err := ordo(t, db, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ordo %v: %v, want an error mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
