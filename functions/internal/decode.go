@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -23,6 +24,11 @@ type Message struct {
 	Key      string
 	// Trigger identifies the record (source and message id / sequence).
 	Trigger string
+	// Event names an external event for Run (payload Input); Token
+	// completes an async step (output Input, or Failure).
+	Event   string
+	Token   string
+	Failure *step.Failure
 }
 
 // Decoder maps a record from a channel (e.g. "sqs:orders") to a Message:
@@ -67,6 +73,16 @@ func (d *Decoder) Decode(channel, trigger string, body []byte) (Message, error) 
 				return Message{}, fmt.Errorf("%w: %s record %s: start without a workflow", ErrMalformed, channel, trigger)
 			}
 			return Message{Workflow: c.Workflow, Input: c.Input, Key: c.Key, Trigger: trigger}, nil
+		case "event":
+			if c.Run == "" || c.Name == "" {
+				return Message{}, fmt.Errorf("%w: %s record %s: an event needs a run and a name", ErrMalformed, channel, trigger)
+			}
+			return Message{Run: c.Run, Event: c.Name, Input: c.Input, Trigger: trigger}, nil
+		case "complete":
+			if c.Token == "" {
+				return Message{}, fmt.Errorf("%w: %s record %s: complete without a token", ErrMalformed, channel, trigger)
+			}
+			return Message{Token: c.Token, Input: c.Input, Failure: c.Error, Trigger: trigger}, nil
 		}
 		return Message{}, fmt.Errorf("%w: %s record %s: unknown control %q", ErrMalformed, channel, trigger, c.Ordo)
 	case probe.Workflow != nil && probe.Input != nil:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -120,6 +121,32 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	}
 	if err != nil {
 		return err
+	}
+	switch {
+	case msg.Event != "":
+		err := o.engine.Signal(ctx, msg.Run, msg.Event, msg.Input)
+		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, orchestrator.ErrFinished) || errors.Is(err, journal.ErrNotFound) {
+			return o.review(ctx, channel, trigger, body, err)
+		}
+		if err != nil {
+			return err
+		}
+	case msg.Token != "":
+		run, _, _, err := orchestrator.ParseCallbackToken(msg.Token)
+		if err == nil {
+			err = o.engine.Complete(ctx, msg.Token, step.Response{Result: step.Result{Output: msg.Input}, Error: msg.Failure})
+		}
+		if errors.Is(err, orchestrator.ErrNotAwaited) {
+			o.log.Info("callback for an attempt no longer awaited; dropped", "trigger", trigger, "err", err)
+			return nil
+		}
+		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) {
+			return o.review(ctx, channel, trigger, body, err)
+		}
+		if err != nil {
+			return err
+		}
+		msg.Run = run
 	}
 	run := msg.Run
 	if run == "" {

@@ -188,3 +188,41 @@ func TestChannel(t *testing.T) {
 		}
 	}
 }
+
+func TestEventAndCallbackMessages(t *testing.T) {
+	o, store, _ := newTestOrchestrator(t)
+	ctx := context.Background()
+	def, err := workflow.New("approve", workflow.Key("input.id"),
+		workflow.Await("wait", "approved"),
+		workflow.Step("cb", "echo", workflow.After("wait"), workflow.Async())).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.engine.Register(ctx, def); err != nil {
+		t.Fatal(err)
+	}
+	send := func(id, body string) {
+		t.Helper()
+		if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord(id, body)}}); len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: %+v", body, resp)
+		}
+	}
+	send("m1", `{"workflow":"approve","input":{"id":"x"}}`)
+	send("m2", `{"ordo":"event","run":"approve/x","name":"approved","input":{"by":"ops"}}`)
+	token := orchestrator.CallbackToken("approve/x", "cb", 1)
+	send("m3", `{"ordo":"complete","token":"`+token+`","input":"ok"}`)
+	head, events, _ := store.Load(ctx, "approve/x")
+	if head.Status != journal.StatusCompleted {
+		for _, e := range events {
+			t.Logf("%s %s %s", e.Kind, e.Step, e.Output)
+		}
+		t.Fatalf("status %s, want completed", head.Status)
+	}
+	// A repeated completion is dropped; an event for an unknown run goes to review.
+	send("m4", `{"ordo":"complete","token":"`+token+`","input":"again"}`)
+	send("m5", `{"ordo":"event","run":"approve/none","name":"approved"}`)
+	runs, _, _ := store.Runs(ctx, journal.Query{Workflow: MalformedWorkflow})
+	if len(runs) != 1 {
+		t.Fatalf("review entries = %d, want 1 (the event for an unknown run)", len(runs))
+	}
+}

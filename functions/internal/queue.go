@@ -14,6 +14,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
 // SQSAPI is the part of the SQS client the adapters use.
@@ -24,12 +25,18 @@ type SQSAPI interface {
 
 // Control is a message on the orchestrator's own queue.
 type Control struct {
-	// Ordo is "continue" (drive Run) or "start" (start Workflow).
+	// Ordo is "continue" (drive Run), "start" (start Workflow), "event"
+	// (deliver the event Name with payload Input to Run) or "complete"
+	// (finish the async step attempt of Token with Input as output, or
+	// with Error).
 	Ordo     string          `json:"ordo"`
 	Run      string          `json:"run,omitempty"`
 	Workflow string          `json:"workflow,omitempty"`
 	Input    json.RawMessage `json:"input,omitempty"`
 	Key      string          `json:"key,omitempty"`
+	Name     string          `json:"name,omitempty"`
+	Token    string          `json:"token,omitempty"`
+	Error    *step.Failure   `json:"error,omitempty"`
 }
 
 // maxDelay is SQS's longest message delay; longer waits chain messages.
