@@ -60,9 +60,9 @@ type Definition struct {
 	// Retry is the default policy of steps that declare none.
 	Retry *RetryPolicy `json:"retry,omitempty" yaml:"retry"`
 	// OnFailure is OnFailureReview (default) or OnFailureCompensate.
-	OnFailure string `json:"onFailure,omitempty" yaml:"onFailure"`
-	Steps    []Node       `json:"steps" yaml:"steps"`
-	Triggers []Trigger    `json:"triggers,omitempty" yaml:"triggers"`
+	OnFailure string    `json:"onFailure,omitempty" yaml:"onFailure"`
+	Steps     []Node    `json:"steps" yaml:"steps"`
+	Triggers  []Trigger `json:"triggers,omitempty" yaml:"triggers"`
 
 	c *compiled // set by Build/Load
 }
