@@ -112,6 +112,35 @@ func (e *Engine) Workflow(name string) (*workflow.Definition, bool) {
 	return d, ok
 }
 
+// Refresh makes the newest stored definition of each workflow the one new
+// runs start on, when it differs from the registered one: definitions
+// pushed by `ordo definitions push` or the API while this engine runs
+// (versioning). Runs in flight keep the definition they pinned.
+func (e *Engine) Refresh(ctx context.Context) error {
+	stored, err := e.store.Definitions(ctx, "")
+	if err != nil {
+		return fmt.Errorf("refresh definitions: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, sd := range stored { // newest first
+		if seen[sd.Name] {
+			continue
+		}
+		seen[sd.Name] = true
+		if cur, ok := e.Workflow(sd.Name); ok && cur.Hash() == sd.Hash {
+			continue
+		}
+		d, err := e.Definition(ctx, sd.Hash)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.latest[d.Name] = d
+		e.mu.Unlock()
+	}
+	return nil
+}
+
 // Workflows returns the latest registered definition of every workflow.
 func (e *Engine) Workflows() []*workflow.Definition {
 	e.mu.RLock()

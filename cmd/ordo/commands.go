@@ -42,6 +42,21 @@ func devCmd(g *globals) *cobra.Command {
 			}
 			srv := &http.Server{Handler: api.New(a.rt.Engine, a.rt, a.rt.Poke), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
+			// Definitions pushed while the server runs apply to new runs.
+			go func() {
+				t := time.NewTicker(2 * time.Second)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if err := a.rt.Engine.Refresh(ctx); err != nil && ctx.Err() == nil {
+							fmt.Fprintln(os.Stderr, "ordo dev:", err)
+						}
+					}
+				}
+			}()
 			go func() {
 				<-ctx.Done()
 				shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -88,38 +88,11 @@ func (g *globals) openApp(ctx context.Context, logOut io.Writer) (*app, error) {
 		return nil, err
 	}
 	a := &app{store: store, rt: rt, reg: reg, defs: defs}
-	if err := a.registerPushed(ctx); err != nil {
+	if err := rt.Engine.Refresh(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
-}
-
-// registerPushed makes the newest pushed definition of each workflow the
-// one new runs start on.
-func (a *app) registerPushed(ctx context.Context) error {
-	stored, err := a.store.Definitions(ctx, "")
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, sd := range stored { // newest first
-		if seen[sd.Name] {
-			continue
-		}
-		seen[sd.Name] = true
-		if cur, ok := a.rt.Engine.Workflow(sd.Name); ok && cur.Hash() == sd.Hash {
-			continue
-		}
-		d, err := a.rt.Engine.Definition(ctx, sd.Hash)
-		if err != nil {
-			return err
-		}
-		if err := a.rt.Engine.Register(ctx, d); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (a *app) Close() {

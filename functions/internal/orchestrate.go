@@ -32,6 +32,26 @@ type Orchestrator struct {
 	log      *slog.Logger
 	parallel int
 	now      func() time.Time
+
+	refreshMu   sync.Mutex
+	refreshedAt time.Time
+}
+
+// refreshEvery is how often the handler picks up definitions pushed while
+// the function is warm (versioning: new runs start on the newest).
+const refreshEvery = 30 * time.Second
+
+func (o *Orchestrator) refresh(ctx context.Context) {
+	o.refreshMu.Lock()
+	defer o.refreshMu.Unlock()
+	if o.now().Sub(o.refreshedAt) < refreshEvery {
+		return
+	}
+	if err := o.engine.Refresh(ctx); err != nil {
+		o.log.Warn("definitions not refreshed", "err", err)
+		return
+	}
+	o.refreshedAt = o.now()
 }
 
 // NewOrchestrator wires the handler. prefix is ORDO_RESOURCE_PREFIX.
@@ -55,6 +75,7 @@ func (o *Orchestrator) Handle(ctx context.Context, raw json.RawMessage) (any, er
 	if len(probe.Records) == 0 {
 		return events.SQSEventResponse{}, nil
 	}
+	o.refresh(ctx)
 	switch src := probe.Records[0].EventSource + probe.Records[0].EventSource2; src {
 	case "aws:sqs":
 		var ev events.SQSEvent
