@@ -125,11 +125,23 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 			rs.dirty[f.step] = true
 		}
 	}
+	// Passes in definition order, like a scan of every step, but visiting
+	// only dirty ones: a step dirtied by an earlier step of the same pass
+	// joins it, one dirtied by a later step waits for the next pass. Steps
+	// dirty but not ready are no-ops, so the decision is the same whatever
+	// extra steps a fold left dirty: incremental and from-scratch agree.
 	for len(rs.dirty) > 0 && rs.Status == journal.StatusRunning {
-		for _, i := range rs.sortedDirty() {
+		pass := rs.sortedDirty()
+		for k := 0; k < len(pass) && rs.Status == journal.StatusRunning; k++ {
+			i := pass[k]
 			rs.decideStep(i, now, emit, &d)
-			if rs.Status != journal.StatusRunning {
-				break
+			for j := range rs.dirty {
+				if j > i {
+					delete(rs.dirty, j)
+					if at, found := slices.BinarySearch(pass[k+1:], j); !found {
+						pass = slices.Insert(pass, k+1+at, j)
+					}
+				}
 			}
 		}
 	}
