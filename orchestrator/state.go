@@ -370,10 +370,12 @@ func (rs *RunState) Apply(e *journal.Event) error {
 			rs.unmarkItem(s, e.Index)
 			it.Phase, it.Attempt, it.Due = PhaseRetrying, e.Attempt, e.Due
 			rs.timers[flight{s.idx, e.Index}] = e.Due
+			rs.dirty[s.idx] = true // a retry due at once runs in this decision
 			return nil
 		}
 		s.Phase, s.Attempt, s.Due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 		rs.timers[flight{s.idx, 0}] = e.Due
+		rs.dirty[s.idx] = true
 	case journal.TimerStarted:
 		s, err := rs.step(e)
 		if err != nil {
@@ -384,6 +386,7 @@ func (rs *RunState) Apply(e *journal.Event) error {
 			s.Phase = PhaseWaiting
 		}
 		rs.timers[flight{s.idx, 0}] = e.Due
+		rs.dirty[s.idx] = true
 	case journal.TimerFired:
 		// The wait step's StepSucceeded follows in the same commit.
 		if _, err := rs.step(e); err != nil {
