@@ -35,16 +35,17 @@ func TestTableSchema(t *testing.T) {
 	}
 	var indexes []string
 	for _, ix := range in.GlobalSecondaryIndexes {
-		s := aws.ToString(ix.IndexName) + "(" + string(ix.Projection.ProjectionType) + ")"
+		s := aws.ToString(ix.IndexName) + "(" + string(ix.Projection.ProjectionType) + " " +
+			strings.Join(ix.Projection.NonKeyAttributes, ",") + ")"
 		for _, k := range ix.KeySchema {
 			s += " " + aws.ToString(k.AttributeName) + ":" + string(k.KeyType)
 		}
 		indexes = append(indexes, s)
 	}
 	want := []string{
-		"byWorkflow(ALL) gsi1pk:HASH gsi1sk:RANGE",
-		"byStatus(ALL) gsi2pk:HASH gsi2sk:RANGE",
-		"all(ALL) gsi3pk:HASH gsi3sk:RANGE",
+		"byWorkflow(INCLUDE id,workflow,defHash,status,seq,created,updated,hash,name,version,json) gsi1pk:HASH gsi1sk:RANGE",
+		"byStatus(INCLUDE id,workflow,defHash,status,seq,created,updated) gsi2pk:HASH gsi2sk:RANGE",
+		"all(INCLUDE id,workflow,defHash,status,seq,created,updated,hash,name,version,json) gsi3pk:HASH gsi3sk:RANGE",
 	}
 	if diff := cmp.Diff(indexes, want); diff != "" {
 		t.Errorf("indexes (-got +want):\n%s", diff)

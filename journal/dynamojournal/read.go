@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -18,8 +19,14 @@ import (
 
 // Load implements journal.Store: one strongly consistent Query of the run's
 // partition (paged by DynamoDB at 1 MB), commits in order, then the head.
-// The head's Seq is the last commit read, not the head item's own seq, which
-// moves only with the status.
+//
+// The head Load returns comes from the commits: workflow, definition hash
+// and Created from the first commit, Seq from the last, Status and Updated
+// from the last commit that set a status. The head item only stands in for
+// runs written before commits carried those fields. When the head item is
+// missing or behind the commits (a writer stopped between its commit and
+// its head write), Load writes it (one UpdateItem, only then); a failure
+// of that write does not fail Load.
 func (s *Store) Load(ctx context.Context, run string) (journal.Run, []journal.Event, error) {
 	head, events, err := s.load(ctx, run)
 	if err != nil {
@@ -42,8 +49,10 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 		ConsistentRead: aws.Bool(true),
 	})
 	var (
-		head   journal.Run
+		item   journal.Run // the head item, if found
 		found  bool
+		meta   runMeta   // from the first commit
+		moved  headState // from the last commit that set a status
 		last   int64
 		events []journal.Event
 	)
@@ -52,10 +61,10 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 		if err != nil {
 			return journal.Run{}, nil, err
 		}
-		for _, item := range out.Items {
-			sk := str(item, attrSK)
+		for _, it := range out.Items {
+			sk := str(it, attrSK)
 			if sk == skHead {
-				if head, err = decodeHead(item); err != nil {
+				if item, err = decodeHead(it); err != nil {
 					return journal.Run{}, nil, err
 				}
 				found = true
@@ -69,15 +78,44 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 				return journal.Run{}, nil, fmt.Errorf("commit %d follows commit %d", seq, last)
 			}
 			last = seq
-			ev, err := decodeCommit(item, seq)
+			if seq == 1 {
+				meta = runMeta{workflow: str(it, attrWorkflow), defHash: str(it, attrDefHash), created: str(it, attrAt)}
+			}
+			if st := str(it, attrStatus); st != "" {
+				moved = headState{seq: seq, status: st, updated: str(it, attrAt)}
+			}
+			ev, err := decodeCommit(it, seq)
 			if err != nil {
 				return journal.Run{}, nil, err
 			}
 			events = append(events, ev...)
 		}
 	}
-	if !found {
+	if last == 0 {
 		return journal.Run{}, nil, journal.ErrNotFound
+	}
+	head := item
+	if meta.workflow != "" {
+		s.rememberMeta(run, meta)
+		head.ID, head.Workflow, head.DefHash = run, meta.workflow, meta.defHash
+		created, err := time.Parse(timeLayout, meta.created)
+		if err != nil {
+			return journal.Run{}, nil, fmt.Errorf("commit 1: %s: %w", attrAt, err)
+		}
+		head.Created = created
+	} else if !found {
+		return journal.Run{}, nil, errors.New("no head item, and commit 1 does not name the workflow")
+	}
+	if !found || item.Seq < moved.seq {
+		// The head item lags the commits (or commits do not carry the
+		// status, as in runs written before they did: then moved.seq is 0
+		// and the head item is used).
+		updated, err := time.Parse(timeLayout, moved.updated)
+		if err != nil {
+			return journal.Run{}, nil, fmt.Errorf("commit %d: %s: %w", moved.seq, attrAt, err)
+		}
+		head.Status, head.Updated = journal.Status(moved.status), updated
+		_ = s.moveHead(ctx, run, moved) // on failure, owed to the next Append
 	}
 	head.Seq = last
 	s.remember(run, last)

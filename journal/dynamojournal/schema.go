@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,12 +24,13 @@ const (
 	attrAt     = "at"  // S: commit time (timeLayout)
 	attrToken  = "tok" // S: random per Append call, to recognise our own retried write
 
-	// Run heads.
+	// Run heads. The first commit of a run also holds workflow and defHash,
+	// and every commit that sets the status holds status.
 	attrID       = "id"
 	attrWorkflow = "workflow"
 	attrDefHash  = "defHash"
 	attrStatus   = "status"
-	attrSeq      = "seq" // N: last commit as of the last status change (lags)
+	attrSeq      = "seq" // N: the commit that set status (lags the run's last commit)
 	attrCreated  = "created"
 	attrUpdated  = "updated"
 
@@ -47,7 +49,9 @@ const (
 	attrGSI3SK = "gsi3sk"
 )
 
-// Global secondary index names, all with projection ALL.
+// Global secondary index names. They project only what listings read (see
+// runAttrs and defAttrs), so that a status change rewrites small index
+// entries.
 const (
 	// IndexByWorkflow lists run heads by workflow (gsi1pk "WF#<workflow>")
 	// and definitions by name (gsi1pk "DEFNAME#<name>"); gsi1sk is
@@ -75,6 +79,16 @@ const (
 	zipGzip       = "gzip"
 )
 
+// runAttrs are the run head attributes listings read (decodeHead); every
+// index projects them.
+var runAttrs = []string{attrID, attrWorkflow, attrDefHash, attrStatus, attrSeq, attrCreated, attrUpdated}
+
+// defAttrs are the definition attributes Definitions reads
+// (decodeDefinition); the indexes that list definitions (byWorkflow, all)
+// project them too. Definitions are written once per version, so
+// projecting their JSON costs little.
+var defAttrs = []string{attrHash, attrName, attrVersion, attrJSON}
+
 // seqWidth is the width of a commit's zero-padded sort key: every int64 fits,
 // so string order is numeric order, and "HEAD" sorts after every commit.
 const seqWidth = 19
@@ -92,8 +106,11 @@ func sortKey(t time.Time, id string) string { return fmtTime(t) + "#" + id }
 // TableSchema returns the definition of a journal table named table:
 // on-demand billing, key pk (S, hash) and sk (S, range), and the three
 // global secondary indexes byWorkflow (gsi1pk, gsi1sk), byStatus (gsi2pk,
-// gsi2sk) and all (gsi3pk, gsi3sk), all keys strings and all projections
-// ALL. A SAM or CloudFormation template must declare the same table.
+// gsi2sk) and all (gsi3pk, gsi3sk), all keys strings. The indexes project
+// INCLUDE: byStatus the run head attributes listings read (id, workflow,
+// defHash, status, seq, created, updated), byWorkflow and all those and the
+// definition attributes (hash, name, version, json). A SAM or
+// CloudFormation template must declare the same table.
 func TableSchema(table string) *dynamodb.CreateTableInput {
 	str := func(name string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
@@ -104,11 +121,14 @@ func TableSchema(table string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
 		}
 	}
-	gsi := func(name, hash, rng string) types.GlobalSecondaryIndex {
+	gsi := func(name, hash, rng string, attrs ...[]string) types.GlobalSecondaryIndex {
 		return types.GlobalSecondaryIndex{
-			IndexName:  aws.String(name),
-			KeySchema:  key(hash, rng),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			IndexName: aws.String(name),
+			KeySchema: key(hash, rng),
+			Projection: &types.Projection{
+				ProjectionType:   types.ProjectionTypeInclude,
+				NonKeyAttributes: slices.Concat(attrs...),
+			},
 		}
 	}
 	return &dynamodb.CreateTableInput{
@@ -122,9 +142,9 @@ func TableSchema(table string) *dynamodb.CreateTableInput {
 		},
 		KeySchema: key(attrPK, attrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			gsi(IndexByWorkflow, attrGSI1PK, attrGSI1SK),
-			gsi(IndexByStatus, attrGSI2PK, attrGSI2SK),
-			gsi(IndexAll, attrGSI3PK, attrGSI3SK),
+			gsi(IndexByWorkflow, attrGSI1PK, attrGSI1SK, runAttrs, defAttrs),
+			gsi(IndexByStatus, attrGSI2PK, attrGSI2SK, runAttrs),
+			gsi(IndexAll, attrGSI3PK, attrGSI3SK, runAttrs, defAttrs),
 		},
 	}
 }

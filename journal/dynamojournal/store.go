@@ -23,11 +23,35 @@ type Store struct {
 	table  string
 	opts   options
 
-	// known remembers, per run, a sequence number known to be written.
-	// Commits are never deleted, so the fact stays true; it lets Append
-	// skip checking that c.After exists (see Append).
-	mu    sync.Mutex
-	known map[string]int64
+	// known remembers what this Store knows of each run it wrote or loaded:
+	// a sequence number known to be written (commits are never deleted, so
+	// the fact stays true; it lets Append skip checking that c.After
+	// exists), the run's fixed head fields, and a head write still owed.
+	mu   sync.Mutex
+	known map[string]*runInfo
+}
+
+// runInfo is what a Store knows of one run.
+type runInfo struct {
+	seq  int64    // a commit known to be written
+	meta *runMeta // the head's fixed fields, nil when unknown
+	// owed is a head write that failed after its commit landed; the next
+	// Append (or a Load) of the run writes it.
+	owed *headState
+}
+
+// runMeta is the part of a run's head that never changes, as written in
+// the run's first commit.
+type runMeta struct {
+	workflow, defHash string
+	created           string // timeLayout
+}
+
+// headState is the part of a run's head that moves with status changes.
+type headState struct {
+	seq     int64 // the commit that set status
+	status  string
+	updated string // timeLayout: that commit's time
 }
 
 type options struct {
@@ -37,12 +61,16 @@ type options struct {
 	knownRuns     int
 }
 
+// writeUnit is the size DynamoDB bills one write unit for.
+const writeUnit = 1024
+
 // Option configures a Store.
 type Option func(*options)
 
-// WithCompressAbove sets the size of encoded events above which a commit is
-// gzip-compressed (default 4096 bytes). Compression is kept only when it
-// makes the commit smaller.
+// WithCompressAbove sets the size of encoded events above which Append
+// tries to gzip-compress a commit (default 768 bytes, about where an item
+// outgrows one 1 KB write unit). Compression is kept only when it saves
+// write units, or bytes on an item over 4 KB.
 func WithCompressAbove(n int) Option { return func(o *options) { o.compressAbove = n } }
 
 // WithMaxItemSize lowers the item size above which Append fails with
@@ -59,29 +87,87 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // The client is used as given: add retry settings, endpoint overrides or
 // middleware when building it.
 func New(client *dynamodb.Client, table string, opts ...Option) *Store {
-	o := options{compressAbove: 4096, maxItemSize: MaxItemSize, now: time.Now, knownRuns: 1 << 14}
+	o := options{compressAbove: 768, maxItemSize: MaxItemSize, now: time.Now, knownRuns: 1 << 14}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Store{client: client, table: table, opts: o, known: map[string]int64{}}
+	return &Store{client: client, table: table, opts: o, known: map[string]*runInfo{}}
 }
 
 // knownAt reports whether seq of run is known to be written.
 func (s *Store) knownAt(run string, seq int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.known[run] >= seq
+	r := s.known[run]
+	return r != nil && r.seq >= seq
+}
+
+// info returns the entry of run, creating it. s.mu must be held.
+func (s *Store) info(run string) *runInfo {
+	r := s.known[run]
+	if r == nil {
+		if len(s.known) >= s.opts.knownRuns {
+			// A miss costs one read, never correctness; an owed head
+			// write forgotten here is redone by the next Load.
+			clear(s.known)
+		}
+		r = &runInfo{}
+		s.known[run] = r
+	}
+	return r
 }
 
 // remember records that seq of run is written.
 func (s *Store) remember(run string, seq int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.known[run] >= seq {
-		return
+	if r := s.info(run); r.seq < seq {
+		r.seq = seq
 	}
-	if len(s.known) >= s.opts.knownRuns {
-		clear(s.known) // a miss costs one read, never correctness
+}
+
+// rememberMeta records the fixed head fields of run.
+func (s *Store) rememberMeta(run string, m runMeta) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.info(run).meta = &m
+}
+
+// meta returns the fixed head fields of run, or nil when unknown.
+func (s *Store) meta(run string) *runMeta {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.known[run]; r != nil {
+		return r.meta
 	}
-	s.known[run] = seq
+	return nil
+}
+
+// owe records that the head of run must still be moved to h.
+func (s *Store) owe(run string, h headState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.info(run); r.owed == nil || r.owed.seq < h.seq {
+		r.owed = &h
+	}
+}
+
+// owed returns the head write owed for run, or nil.
+func (s *Store) owed(run string) *headState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.known[run]; r != nil && r.owed != nil {
+		h := *r.owed
+		return &h
+	}
+	return nil
+}
+
+// paid records that the head of run is at seq or later.
+func (s *Store) paid(run string, seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.known[run]; r != nil && r.owed != nil && r.owed.seq <= seq {
+		r.owed = nil
+	}
 }

@@ -22,17 +22,22 @@ import (
 
 // Append implements journal.Store.
 //
-// A commit that does not change the run's status (c.Status empty, c.After >
-// 0) is one conditional PutItem of the commit item at sequence c.After+1:
-// a writer whose After is stale collides with the item another writer put
-// there and gets journal.ErrConflict. That c.After itself is written (so a
-// writer ahead of the journal cannot leave a gap) is known without a request
-// when this Store has loaded or written the run up to c.After, as the engine
-// always has; otherwise Append first reads that one key (strongly
-// consistent; commits are never deleted, so what it finds stays true).
+// Every commit is one conditional PutItem of the commit item at sequence
+// c.After+1 (attribute_not_exists): exactly one writer wins each sequence,
+// and a writer whose After is stale, or a second start of a run (After 0),
+// collides with the item already there and gets journal.ErrConflict. That
+// c.After itself is written (so a writer ahead of the journal cannot leave a
+// gap) is known without a request when this Store has loaded or written the
+// run up to c.After, as the engine always has; otherwise Append first reads
+// that one key (strongly consistent; commits are never deleted, so what it
+// finds stays true).
 //
-// The first commit (c.After == 0) and a status change write the commit and
-// the run head together with TransactWriteItems.
+// The first commit (c.After == 0) and a status change then move the run
+// head with one UpdateItem that never moves it backwards (its seq must be
+// lower than the commit's). The commit is the truth: if that head write
+// fails, Append still returns the commit's sequence (the commit landed),
+// and the head is written by the next Append of the run on this Store or by
+// the next Load that sees it lag.
 func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	seq, err := s.append(ctx, c)
 	if err != nil {
@@ -59,28 +64,43 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	if at.IsZero() {
 		at = s.opts.now()
 	}
+	status := c.Status
+	if c.After == 0 && status == "" {
+		status = journal.StatusRunning
+	}
 	tok, err := token()
 	if err != nil {
 		return 0, err
 	}
-	item, err := s.commitItem(c, at, tok)
+	item, err := s.commitItem(c, status, at, tok)
 	if err != nil {
 		return 0, err
 	}
-	switch {
-	case c.After == 0:
-		return s.start(ctx, c, at, item)
-	case c.Status != "":
-		return s.move(ctx, c, at, item)
-	default:
-		return s.put(ctx, c, item, tok)
+	seq := c.After + 1
+	if err := s.put(ctx, c, item, tok); err != nil {
+		return 0, err
 	}
+	s.remember(c.Run, seq)
+	if c.After == 0 {
+		s.rememberMeta(c.Run, runMeta{workflow: c.Workflow, defHash: c.DefHash, created: fmtTime(at)})
+	}
+	h := s.owed(c.Run)
+	if status != "" {
+		h = &headState{seq: seq, status: string(status), updated: fmtTime(at)}
+	}
+	if h != nil {
+		// The commit landed: a failed head write is owed, not an error.
+		_ = s.moveHead(ctx, c.Run, *h)
+	}
+	return seq, nil
 }
 
-// put writes a commit that leaves the head alone: one PutItem.
-func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types.AttributeValue, tok string) (int64, error) {
+// put writes the commit item: one PutItem conditional on its key being
+// new, after reading the key of c.After when this Store does not know it
+// is written.
+func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types.AttributeValue, tok string) error {
 	seq := c.After + 1
-	if !s.knownAt(c.Run, c.After) {
+	if c.After > 0 && !s.knownAt(c.Run, c.After) {
 		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName:            &s.table,
 			Key:                  commitKey(c.Run, c.After),
@@ -88,10 +108,10 @@ func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types
 			ProjectionExpression: aws.String(attrPK),
 		})
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if out.Item == nil {
-			return 0, fmt.Errorf("no commit %d (the run does not exist or is behind): %w", c.After, journal.ErrConflict)
+			return fmt.Errorf("no commit %d (the run does not exist or is behind): %w", c.After, journal.ErrConflict)
 		}
 		s.remember(c.Run, c.After)
 	}
@@ -108,147 +128,128 @@ func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types
 		s.remember(c.Run, seq)
 		// An SDK retry of our own write that had landed finds our item.
 		if str(failed.Item, attrToken) == tok {
-			return seq, nil
+			return nil
 		}
-		return 0, fmt.Errorf("commit %d already written: %w", seq, journal.ErrConflict)
+		if c.After == 0 {
+			if wf := str(failed.Item, attrWorkflow); wf != "" {
+				return fmt.Errorf("run already exists (workflow %s): %w", wf, journal.ErrConflict)
+			}
+			return fmt.Errorf("run already exists: %w", journal.ErrConflict)
+		}
+		return fmt.Errorf("commit %d already written: %w", seq, journal.ErrConflict)
 	case errors.As(err, &busy):
-		return 0, fmt.Errorf("commit %d: concurrent transaction on the run: %w", seq, journal.ErrConflict)
+		// Only items written by other tools' transactions can cause this.
+		return fmt.Errorf("commit %d: concurrent transaction on the run: %w", seq, journal.ErrConflict)
 	case err != nil:
-		return 0, err
-	}
-	s.remember(c.Run, seq)
-	return seq, nil
-}
-
-// start creates the run: the first commit and the head, in one transaction.
-func (s *Store) start(ctx context.Context, c journal.Commit, at time.Time, item map[string]types.AttributeValue) (int64, error) {
-	status := c.Status
-	if status == "" {
-		status = journal.StatusRunning
-	}
-	ts := fmtTime(at)
-	k := sortKey(at, c.Run)
-	head := map[string]types.AttributeValue{
-		attrPK:       &types.AttributeValueMemberS{Value: runKey(c.Run)},
-		attrSK:       &types.AttributeValueMemberS{Value: skHead},
-		attrID:       &types.AttributeValueMemberS{Value: c.Run},
-		attrWorkflow: &types.AttributeValueMemberS{Value: c.Workflow},
-		attrDefHash:  &types.AttributeValueMemberS{Value: c.DefHash},
-		attrStatus:   &types.AttributeValueMemberS{Value: string(status)},
-		attrSeq:      &types.AttributeValueMemberN{Value: "1"},
-		attrCreated:  &types.AttributeValueMemberS{Value: ts},
-		attrUpdated:  &types.AttributeValueMemberS{Value: ts},
-		attrGSI1PK:   &types.AttributeValueMemberS{Value: prefixWF + c.Workflow},
-		attrGSI1SK:   &types.AttributeValueMemberS{Value: k},
-		attrGSI2PK:   &types.AttributeValueMemberS{Value: prefixStatus + string(status)},
-		attrGSI2SK:   &types.AttributeValueMemberS{Value: k},
-		attrGSI3PK:   &types.AttributeValueMemberS{Value: allRuns},
-		attrGSI3SK:   &types.AttributeValueMemberS{Value: k},
-	}
-	notExists := aws.String("attribute_not_exists(" + attrPK + ")")
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: notExists}},
-			{Put: &types.Put{TableName: &s.table, Item: head, ConditionExpression: notExists,
-				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
-		},
-	})
-	if err != nil {
-		return 0, s.cancelled(c, err, func(i int, old map[string]types.AttributeValue) string {
-			if i == 1 && old != nil {
-				return fmt.Sprintf("run already exists (workflow %s, status %s)", str(old, attrWorkflow), str(old, attrStatus))
-			}
-			return "run already exists"
-		})
-	}
-	s.remember(c.Run, 1)
-	return 1, nil
-}
-
-// move writes a commit that changes the run's status: the commit and the
-// head, in one transaction.
-func (s *Store) move(ctx context.Context, c journal.Commit, at time.Time, item map[string]types.AttributeValue) (int64, error) {
-	seq := c.After + 1
-	k := sortKey(at, c.Run)
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")")}},
-		{Update: &types.Update{
-			TableName: &s.table,
-			Key:       headKey(c.Run),
-			UpdateExpression: aws.String("SET #status = :status, #updated = :updated, #seq = :seq, " +
-				"#g2pk = :g2pk, #g1sk = :k, #g2sk = :k, #g3sk = :k"),
-			ConditionExpression: aws.String("attribute_exists(#pk) AND #seq < :seq"),
-			ExpressionAttributeNames: map[string]string{
-				"#pk": attrPK, "#status": attrStatus, "#updated": attrUpdated, "#seq": attrSeq,
-				"#g2pk": attrGSI2PK, "#g1sk": attrGSI1SK, "#g2sk": attrGSI2SK, "#g3sk": attrGSI3SK,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":status":  &types.AttributeValueMemberS{Value: string(c.Status)},
-				":updated": &types.AttributeValueMemberS{Value: fmtTime(at)},
-				":seq":     &types.AttributeValueMemberN{Value: strconv.FormatInt(seq, 10)},
-				":g2pk":    &types.AttributeValueMemberS{Value: prefixStatus + string(c.Status)},
-				":k":       &types.AttributeValueMemberS{Value: k},
-			},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-	}
-	if !s.knownAt(c.Run, c.After) {
-		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName:           &s.table,
-			Key:                 commitKey(c.Run, c.After),
-			ConditionExpression: aws.String("attribute_exists(" + attrPK + ")"),
-		}})
-	}
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err != nil {
-		return 0, s.cancelled(c, err, func(i int, old map[string]types.AttributeValue) string {
-			switch {
-			case i == 0:
-				s.remember(c.Run, seq)
-				return fmt.Sprintf("commit %d already written", seq)
-			case i == 1 && old == nil:
-				return "run does not exist"
-			case i == 1:
-				return fmt.Sprintf("run head at seq %s", num(old, attrSeq))
-			default:
-				return fmt.Sprintf("no commit %d (the run is behind)", c.After)
-			}
-		})
-	}
-	s.remember(c.Run, seq)
-	return seq, nil
-}
-
-// cancelled maps a failed TransactWriteItems to journal.ErrConflict when a
-// condition failed or another transaction held an item, naming the failed
-// condition with why(index, old item).
-func (s *Store) cancelled(c journal.Commit, err error, why func(int, map[string]types.AttributeValue) string) error {
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return fmt.Errorf("%s: %w", why(i, r.Item), journal.ErrConflict)
-			}
-		}
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return fmt.Errorf("concurrent transaction on the run: %w", journal.ErrConflict)
-			}
-		}
 		return err
 	}
-	var busy *types.TransactionConflictException
-	if errors.As(err, &busy) {
-		return fmt.Errorf("concurrent transaction on the run: %w", journal.ErrConflict)
+	return nil
+}
+
+// errNoHead reports a head write that needed the run's fixed fields to
+// create the missing head item.
+var errNoHead = errors.New("run head missing")
+
+// moveHead moves the run head to h: one UpdateItem, conditioned so that it
+// never moves the head backwards (a slower writer's older status loses
+// quietly). It writes the whole head, creating it if missing, when this
+// Store knows the run's fixed fields; otherwise it updates the moving
+// fields of an existing head, and reads them from the first commit (one
+// GetItem) only if the head turns out to be missing. On failure the write
+// is owed (see Append) and the error returned.
+func (s *Store) moveHead(ctx context.Context, run string, h headState) error {
+	m := s.meta(run)
+	err := s.updateHead(ctx, run, h, m)
+	if errors.Is(err, errNoHead) {
+		if m, err = s.readMeta(ctx, run); err == nil {
+			s.rememberMeta(run, *m)
+			err = s.updateHead(ctx, run, h, m)
+		}
+	}
+	if err != nil {
+		s.owe(run, h)
+		return fmt.Errorf("head of %s at %d: %w", run, h.seq, err)
+	}
+	s.paid(run, h.seq)
+	return nil
+}
+
+// updateHead writes h to the head of run: all the head when m is known
+// (creating the item if missing), the moving fields of an existing head
+// otherwise (errNoHead when it is missing). A head already at h.seq or
+// later is left alone and is no error.
+func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runMeta) error {
+	k := h.updated + "#" + run
+	names := map[string]string{
+		"#pk": attrPK, "#status": attrStatus, "#updated": attrUpdated, "#seq": attrSeq,
+		"#g2pk": attrGSI2PK, "#g1sk": attrGSI1SK, "#g2sk": attrGSI2SK, "#g3sk": attrGSI3SK,
+	}
+	values := map[string]types.AttributeValue{
+		":status":  &types.AttributeValueMemberS{Value: h.status},
+		":updated": &types.AttributeValueMemberS{Value: h.updated},
+		":seq":     &types.AttributeValueMemberN{Value: strconv.FormatInt(h.seq, 10)},
+		":g2pk":    &types.AttributeValueMemberS{Value: prefixStatus + h.status},
+		":k":       &types.AttributeValueMemberS{Value: k},
+	}
+	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g1sk = :k, #g2sk = :k, #g3sk = :k"
+	cond := "attribute_exists(#pk) AND #seq < :seq"
+	if m != nil {
+		set += ", #id = :id, #workflow = :workflow, #defHash = :defHash, #created = :created, #g1pk = :g1pk, #g3pk = :g3pk"
+		cond = "attribute_not_exists(#pk) OR #seq < :seq"
+		names["#id"], values[":id"] = attrID, &types.AttributeValueMemberS{Value: run}
+		names["#workflow"], values[":workflow"] = attrWorkflow, &types.AttributeValueMemberS{Value: m.workflow}
+		names["#defHash"], values[":defHash"] = attrDefHash, &types.AttributeValueMemberS{Value: m.defHash}
+		names["#created"], values[":created"] = attrCreated, &types.AttributeValueMemberS{Value: m.created}
+		names["#g1pk"], values[":g1pk"] = attrGSI1PK, &types.AttributeValueMemberS{Value: prefixWF + m.workflow}
+		names["#g3pk"], values[":g3pk"] = attrGSI3PK, &types.AttributeValueMemberS{Value: allRuns}
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 headKey(run),
+		UpdateExpression:                    aws.String(set),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		if failed.Item == nil {
+			// Only the partial update requires an existing head.
+			return errNoHead
+		}
+		return nil // the head is at h.seq or later already
 	}
 	return err
+}
+
+// readMeta reads the run's fixed head fields from its first commit.
+func (s *Store) readMeta(ctx context.Context, run string) (*runMeta, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                &s.table,
+		Key:                      commitKey(run, 1),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#w, #d, #at"),
+		ExpressionAttributeNames: map[string]string{"#w": attrWorkflow, "#d": attrDefHash, "#at": attrAt},
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := &runMeta{workflow: str(out.Item, attrWorkflow), defHash: str(out.Item, attrDefHash), created: str(out.Item, attrAt)}
+	if m.workflow == "" || m.defHash == "" || m.created == "" {
+		return nil, errors.New("first commit does not name the workflow")
+	}
+	return m, nil
 }
 
 // commitItem builds the item of commit c at sequence c.After+1, compressing
 // its events when they are large, and fails with journal.ErrTooLarge when
 // the item would not fit in DynamoDB.
-func (s *Store) commitItem(c journal.Commit, at time.Time, tok string) (map[string]types.AttributeValue, error) {
+//
+// The first commit also holds the run's workflow and definition hash, and
+// every commit that sets a status holds it, so that Load can build the
+// run's head from commits alone.
+func (s *Store) commitItem(c journal.Commit, status journal.Status, at time.Time, tok string) (map[string]types.AttributeValue, error) {
 	events, err := journal.EncodeEvents(c.Events)
 	if err != nil {
 		return nil, err
@@ -259,23 +260,35 @@ func (s *Store) commitItem(c journal.Commit, at time.Time, tok string) (map[stri
 		attrAt:    &types.AttributeValueMemberS{Value: fmtTime(at)},
 		attrToken: &types.AttributeValueMemberS{Value: tok},
 	}
+	if c.After == 0 {
+		item[attrWorkflow] = &types.AttributeValueMemberS{Value: c.Workflow}
+		item[attrDefHash] = &types.AttributeValueMemberS{Value: c.DefHash}
+	}
+	if status != "" {
+		item[attrStatus] = &types.AttributeValueMemberS{Value: string(status)}
+	}
+	item[attrEvents] = &types.AttributeValueMemberB{Value: events}
 	if len(events) > s.opts.compressAbove {
 		z, err := compress(events)
 		if err != nil {
 			return nil, err
 		}
-		if len(z) < len(events) {
-			events = z
+		raw := itemSize(item)
+		zipped := raw - len(events) + len(z) + len(attrZip) + len(zipGzip)
+		if units(zipped) < units(raw) || (raw > 4*writeUnit && zipped < raw) {
+			item[attrEvents] = &types.AttributeValueMemberB{Value: z}
 			item[attrZip] = &types.AttributeValueMemberS{Value: zipGzip}
 		}
 	}
-	item[attrEvents] = &types.AttributeValueMemberB{Value: events}
 	if n := itemSize(item); n > s.opts.maxItemSize {
 		return nil, fmt.Errorf("commit %d (%d events, steps %s) is a %d-byte item after compression, limit %d: %w",
 			c.After+1, len(c.Events), steps(c.Events), n, s.opts.maxItemSize, journal.ErrTooLarge)
 	}
 	return item, nil
 }
+
+// units is the number of write units an item of n bytes is billed.
+func units(n int) int { return (n + writeUnit - 1) / writeUnit }
 
 // steps names the steps a commit's events are about, for error messages.
 func steps(events []journal.Event) string {

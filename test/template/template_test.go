@@ -777,6 +777,7 @@ func TestJournalTableMatchesDynamojournal(t *testing.T) {
 	type gsi struct {
 		Keys       []key
 		Projection string
+		NonKey     []string // sorted
 	}
 	want, got := map[string]gsi{}, map[string]gsi{}
 	for _, g := range schema.GlobalSecondaryIndexes {
@@ -784,12 +785,21 @@ func TestJournalTableMatchesDynamojournal(t *testing.T) {
 		for _, k := range g.KeySchema {
 			ks = append(ks, key{*k.AttributeName, string(k.KeyType)})
 		}
-		want[*g.IndexName] = gsi{ks, string(g.Projection.ProjectionType)}
+		nonKey := append([]string(nil), g.Projection.NonKeyAttributes...)
+		sort.Strings(nonKey)
+		want[*g.IndexName] = gsi{ks, string(g.Projection.ProjectionType), nonKey}
 	}
 	for _, e := range props["GlobalSecondaryIndexes"].([]any) {
 		m := e.(map[string]any)
 		p, _ := m["Projection"].(map[string]any)
-		got[fmt.Sprint(m["IndexName"])] = gsi{keys(m["KeySchema"]), fmt.Sprint(p["ProjectionType"])}
+		var nonKey []string
+		if l, ok := p["NonKeyAttributes"].([]any); ok {
+			for _, a := range l {
+				nonKey = append(nonKey, fmt.Sprint(a))
+			}
+		}
+		sort.Strings(nonKey)
+		got[fmt.Sprint(m["IndexName"])] = gsi{keys(m["KeySchema"]), fmt.Sprint(p["ProjectionType"]), nonKey}
 	}
 	if d := cmp.Diff(got, want); d != "" {
 		t.Errorf("GlobalSecondaryIndexes (-got +want):\n%s", d)

@@ -1,0 +1,227 @@
+package dynamojournal_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/dynamojournal"
+)
+
+// capacity asks DynamoDB for the capacity every write and read consumes
+// (ReturnConsumedCapacity INDEXES) and sums what it reports: write units
+// on the table and on each index, read units, and calls by operation.
+type capacity struct {
+	mu    sync.Mutex
+	write map[string]float64 // "table", or the index name
+	read  float64
+	calls map[string]int
+}
+
+// usage is what capacity summed since the last take.
+type usage struct {
+	Write map[string]float64
+	Read  float64
+	Calls map[string]int
+}
+
+// WriteUnits is the total of write units, table and indexes.
+func (u usage) WriteUnits() float64 {
+	var n float64
+	for _, v := range u.Write {
+		n += v
+	}
+	return n
+}
+
+func (u usage) String() string {
+	var parts []string
+	for _, k := range sortedKeys(u.Write) {
+		parts = append(parts, fmt.Sprintf("%s %.1f", k, u.Write[k]))
+	}
+	var calls []string
+	for _, k := range sortedKeys(u.Calls) {
+		calls = append(calls, fmt.Sprintf("%s×%d", k, u.Calls[k]))
+	}
+	return fmt.Sprintf("%.1f WRU (%s), %.1f RRU, calls %s",
+		u.WriteUnits(), strings.Join(parts, ", "), u.Read, strings.Join(calls, " "))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (c *capacity) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("sumCapacity",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+				middleware.InitializeOutput, middleware.Metadata, error,
+			) {
+				const ix = types.ReturnConsumedCapacityIndexes
+				switch p := in.Parameters.(type) {
+				case *dynamodb.PutItemInput:
+					p.ReturnConsumedCapacity = ix
+				case *dynamodb.UpdateItemInput:
+					p.ReturnConsumedCapacity = ix
+				case *dynamodb.DeleteItemInput:
+					p.ReturnConsumedCapacity = ix
+				case *dynamodb.TransactWriteItemsInput:
+					p.ReturnConsumedCapacity = ix
+				case *dynamodb.GetItemInput:
+					p.ReturnConsumedCapacity = ix
+				case *dynamodb.QueryInput:
+					p.ReturnConsumedCapacity = ix
+				}
+				out, md, err := next.HandleInitialize(ctx, in)
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				if c.calls == nil {
+					c.calls = map[string]int{}
+				}
+				c.calls[awsmiddleware.GetOperationName(ctx)]++
+				var cc []types.ConsumedCapacity
+				write := true
+				switch r := out.Result.(type) {
+				case *dynamodb.PutItemOutput:
+					cc = one(r.ConsumedCapacity)
+				case *dynamodb.UpdateItemOutput:
+					cc = one(r.ConsumedCapacity)
+				case *dynamodb.DeleteItemOutput:
+					cc = one(r.ConsumedCapacity)
+				case *dynamodb.TransactWriteItemsOutput:
+					cc = r.ConsumedCapacity
+				case *dynamodb.GetItemOutput:
+					cc, write = one(r.ConsumedCapacity), false
+				case *dynamodb.QueryOutput:
+					cc, write = one(r.ConsumedCapacity), false
+				}
+				// A failed write reports no capacity to the SDK (it comes
+				// back as an error), so conditional failures are not
+				// counted here.
+				for _, x := range cc {
+					if !write {
+						c.read += aws.ToFloat64(x.CapacityUnits)
+						continue
+					}
+					if c.write == nil {
+						c.write = map[string]float64{}
+					}
+					if x.Table != nil {
+						c.write["table"] += aws.ToFloat64(x.Table.CapacityUnits)
+					}
+					for name, v := range x.GlobalSecondaryIndexes {
+						c.write[name] += aws.ToFloat64(v.CapacityUnits)
+					}
+					if x.Table == nil && len(x.GlobalSecondaryIndexes) == 0 {
+						c.write["total"] += aws.ToFloat64(x.CapacityUnits)
+					}
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+}
+
+func one(c *types.ConsumedCapacity) []types.ConsumedCapacity {
+	if c == nil {
+		return nil
+	}
+	return []types.ConsumedCapacity{*c}
+}
+
+func (c *capacity) take() usage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := usage{Write: c.write, Read: c.read, Calls: c.calls}
+	c.write, c.read, c.calls = nil, 0, nil
+	return u
+}
+
+// transition returns the events of a realistic step transition: the step's
+// result (output of about outputBytes) and the next step scheduled.
+func transition(at time.Time, outputBytes int) []journal.Event {
+	var b strings.Builder
+	b.WriteString(`{"orderId":"ord-7f3a9c","items":[`)
+	for i := 0; b.Len() < outputBytes-40; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"sku":"SKU-%05d","qty":%d,"price":%d.%02d}`, i*7919%100000, i%5+1, 10+i%90, i%100)
+	}
+	b.WriteString(`],"status":"ok"}`)
+	return []journal.Event{
+		{Kind: journal.StepSucceeded, At: at, Step: "reserve-inventory", Attempt: 1, Output: json.RawMessage(b.String())},
+		{Kind: journal.StepScheduled, At: at, Step: "charge-card", Attempt: 1},
+	}
+}
+
+// TestWriteUnits measures the capacity units of each kind of append on
+// DynamoDB Local and logs them (go test -run WriteUnits -v): the first
+// commit, a plain step commit (small, ~500 B, ~1 KB and ~2 KB of events),
+// a status change and the completion. It checks the cost model's bounds.
+func TestWriteUnits(t *testing.T) {
+	t.Parallel()
+	var cap capacity
+	c := newClient(t, cap.option)
+	s := dynamojournal.New(c, newTable(t, c))
+	cap.take()
+
+	type row struct {
+		kind string
+		u    usage
+	}
+	var rows []row
+	measure := func(kind string, cm journal.Commit) int64 {
+		t.Helper()
+		seq := mustAppend(t, s, cm)
+		rows = append(rows, row{kind, cap.take()})
+		return seq
+	}
+	seq := measure("first commit (start, with head)", startCommit("run-u"))
+	for _, size := range []int{0, 500, 1000, 2000} {
+		at := t0.Add(time.Duration(seq) * time.Second)
+		cm := stepCommit("run-u", seq, `{"ok":true}`)
+		if size > 0 {
+			cm.Events = transition(at, size)
+		}
+		ev, _ := journal.EncodeEvents(cm.Events)
+		seq = measure(fmt.Sprintf("step commit, %d B of events", len(ev)), cm)
+	}
+	mv := stepCommit("run-u", seq, `{"ok":true}`)
+	mv.Status = journal.StatusWaiting
+	seq = measure("status change (running → waiting)", mv)
+	done := journal.Commit{Run: "run-u", After: seq, At: t0.Add(time.Minute), Status: journal.StatusCompleted,
+		Events: transition(t0.Add(time.Minute), 500)}
+	done.Events[1] = journal.Event{Kind: journal.RunCompleted, At: t0.Add(time.Minute)}
+	measure("completion (waiting → completed)", done)
+
+	if _, _, err := s.Load(t.Context(), "run-u"); err != nil {
+		t.Fatal(err)
+	}
+	rows = append(rows, row{"load (Query)", cap.take()})
+
+	for _, r := range rows {
+		t.Logf("%-36s %s", r.kind, r.u)
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r.kind, "step commit") && r.u.WriteUnits() > 2 {
+			t.Errorf("%s: %.1f write units, want at most 2", r.kind, r.u.WriteUnits())
+		}
+	}
+}
