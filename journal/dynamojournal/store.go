@@ -27,7 +27,7 @@ type Store struct {
 	// a sequence number known to be written (commits are never deleted, so
 	// the fact stays true; it lets Append skip checking that c.After
 	// exists), the run's fixed head fields, and a head write still owed.
-	mu   sync.Mutex
+	mu    sync.Mutex
 	known map[string]*runInfo
 }
 
