@@ -115,7 +115,7 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		return d
 	}
 	if t := rs.Def.Timeout.D(); t > 0 {
-		if deadline := rs.Started.Add(t); !now.Before(deadline) {
+		if deadline := rs.clockFrom().Add(t); !now.Before(deadline) {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: fmt.Sprintf("run timed out after %s", t)})
 			return d
 		}
@@ -195,7 +195,7 @@ func (rs *RunState) collect(d *Decision) {
 		}
 	}
 	if t := rs.Def.Timeout.D(); t > 0 && rs.Status == journal.StatusRunning {
-		if deadline := rs.Started.Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
+		if deadline := rs.clockFrom().Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
 			d.WakeAt = deadline
 		}
 	}

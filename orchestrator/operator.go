@@ -44,8 +44,10 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) error {
 	})
 }
 
-// Cancel stops a run: no new steps start. Attempts already running finish
-// but their results change nothing.
+// Cancel stops a run: no new steps start, and the compensations of its
+// completed steps run (newest first). Attempts already running finish;
+// their results are journaled, and a step that completes after the cancel
+// is compensated too.
 func (e *Engine) Cancel(ctx context.Context, run, by, reason string) error {
 	return e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		if rs.Status.Terminal() {

@@ -116,6 +116,17 @@ type RunState struct {
 	comp         *StepState // the compensation in progress (top of the stack)
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
+	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
+}
+
+// clockFrom is when the run's timeout started counting: its start, or its
+// last resubmission (an operator who resubmits a timed-out run gives it a
+// fresh timeout).
+func (rs *RunState) clockFrom() time.Time {
+	if rs.resubmitted.After(rs.Started) {
+		return rs.resubmitted
+	}
+	return rs.Started
 }
 
 type signalRec struct {
@@ -419,7 +430,7 @@ func (rs *RunState) Apply(e *journal.Event) error {
 				return err
 			}
 		}
-		rs.Status, rs.Reason = journal.StatusRunning, ""
+		rs.Status, rs.Reason, rs.resubmitted = journal.StatusRunning, "", e.At
 		if rs.compensating {
 			// Resubmitting a failed compensation resumes undoing; the run
 			// keeps the status it ended with.
