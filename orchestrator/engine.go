@@ -49,7 +49,11 @@ type Engine struct {
 	latest map[string]*workflow.Definition
 	byHash map[string]*workflow.Definition
 
-	cache sync.Map // run id -> *RunState, owned by whichever Drive takes it
+	// cache hands a run's state from Start to the first Drive, saving a
+	// load. Nothing else is cached between calls: another process (an API
+	// call, an effect outcome, an operator) may append to any run, and a
+	// Drive that appended nothing would never notice a stale copy.
+	cache sync.Map // run id -> *RunState
 }
 
 // Option configures an Engine.
@@ -307,7 +311,8 @@ type Outcome struct {
 	Effects []journal.Effect
 }
 
-// load returns the run's state, from the cache when this engine holds it.
+// load returns the run's state: the one Start just created, else from the
+// journal.
 func (e *Engine) load(ctx context.Context, run string) (*RunState, error) {
 	if v, ok := e.cache.LoadAndDelete(run); ok {
 		return v.(*RunState), nil
@@ -346,12 +351,6 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	keep := true
-	defer func() {
-		if keep && !rs.Status.Terminal() && rs.Status != journal.StatusReview {
-			e.cache.Store(run, rs)
-		}
-	}()
 	results := make(chan attemptResult, len(rs.Def.Steps)+workflow.DefaultMaxConcurrency)
 	running := map[string]bool{}
 	var stepsWG sync.WaitGroup
@@ -379,7 +378,6 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			if errors.Is(err, journal.ErrConflict) {
 				e.cache.Delete(run)
 				if rs, err = e.load(ctx, run); err != nil {
-					keep = false
 					return Outcome{}, err
 				}
 				pending = rs.absorb(pending)
@@ -387,7 +385,6 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 				continue
 			}
 			if err != nil {
-				keep = false
 				return Outcome{}, fmt.Errorf("drive %s: %w", run, err)
 			}
 			rs.Seq = seq
@@ -431,8 +428,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 				if inv.Workflow != "" {
 					// A sub step: start the child run (idempotent) and get it driven.
 					if err := e.startChild(ctx, run, inv); err != nil {
-						keep = false
-						return Outcome{}, err
+							return Outcome{}, err
 					}
 					continue
 				}
@@ -491,7 +487,6 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		select {
 		case r := <-results:
 			if err := take(r); err != nil {
-				keep = false
 				return Outcome{}, err
 			}
 		case <-wake:
@@ -503,7 +498,6 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			select {
 			case r := <-results:
 				if err := take(r); err != nil {
-					keep = false
 					return Outcome{}, err
 				}
 			default:
@@ -512,7 +506,6 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			// Results of attempts still running are lost with this Drive;
 			// the attempts are re-invoked when the run is next driven.
 			// rs holds results not journaled: report no effects from it.
-			keep = false
 			return Outcome{Status: rs.Status, Continue: true}, nil
 		}
 	}
