@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkAppend measures appends against DynamoDB Local: step transitions
-// (one PutItem each), status changes (one transaction each), compressed
+// (one PutItem each), status changes (PutItem + head UpdateItem), compressed
 // commits, and step transitions on many runs in parallel. On a noisy
 // 2-core machine with DynamoDB Local: step ≈ 0.86 ms, status ≈ 2.5 ms,
 // compressed (13 KB of events) ≈ 1.05 ms, parallel ≈ 0.89 ms per append;

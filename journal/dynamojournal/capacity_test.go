@@ -203,6 +203,24 @@ func TestWriteUnits(t *testing.T) {
 		ev, _ := journal.EncodeEvents(cm.Events)
 		seq = measure(fmt.Sprintf("step commit, %d B of events", len(ev)), cm)
 	}
+	// Outputs full of random ids compress less.
+	for _, size := range []int{1000, 2000} {
+		at := t0.Add(time.Duration(seq) * time.Second)
+		cm := stepCommit("run-u", seq, `{}`)
+		cm.Events = transition(at, 0)
+		var b strings.Builder
+		b.WriteString(`{"tokens":[`)
+		for i := 0; b.Len() < size; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":%q,"n":%d}`, incompressible(32), i)
+		}
+		b.WriteString(`]}`)
+		cm.Events[0].Output = json.RawMessage(b.String())
+		ev, _ := journal.EncodeEvents(cm.Events)
+		seq = measure(fmt.Sprintf("step commit, %d B of random ids", len(ev)), cm)
+	}
 	mv := stepCommit("run-u", seq, `{"ok":true}`)
 	mv.Status = journal.StatusWaiting
 	seq = measure("status change (running → waiting)", mv)
@@ -222,6 +240,8 @@ func TestWriteUnits(t *testing.T) {
 	for _, r := range rows {
 		limit := 1.0 // compression keeps ~2 KB of JSON events in one unit
 		switch {
+		case strings.Contains(r.kind, "random ids"):
+			limit = 2
 		case strings.HasPrefix(r.kind, "first"):
 			limit = 5 // commit + head + one entry in each of 3 indexes
 		case strings.HasPrefix(r.kind, "status"), strings.HasPrefix(r.kind, "completion"):

@@ -10,16 +10,59 @@
 //
 // # Cost model
 //
-// A step transition that does not change the run's status is one
-// conditional PutItem of one new item: one write. The first commit of a run
-// and each status change write the commit and the run head together in one
-// TransactWriteItems. Load is one strongly consistent Query of the run's
-// partition.
+// No call is a transaction. A step transition that does not change the
+// run's status is one conditional PutItem of one new item: one write (one
+// write unit up to 1 KB; commits over 768 bytes of events are gzipped when
+// that saves units, which keeps typical 2 KB transitions in one). The first
+// commit of a run and each status change are that PutItem plus one
+// UpdateItem of the run head. Load is one strongly consistent Query of the
+// run's partition. Write units measured on DynamoDB Local
+// (TestWriteUnits), per append kind:
+//
+//	append kind             calls                    write units
+//	----------------------  -----------------------  -------------------------------
+//	step commit (≤ ~2 KB)   PutItem                  1
+//	first commit            PutItem + UpdateItem     5: commit, head, 1 per index
+//	status change           PutItem + UpdateItem     8: commit, head, 2 per index
+//
+// A status change moves the head's entry in all three indexes (their sort
+// keys hold the update time), each a delete and a put of a small entry:
+// the indexes project only the attributes listings read.
+//
+// # Commits are the truth, the head is an index
+//
+// The commit's PutItem is the only write that decides anything: its
+// condition (attribute_not_exists on its own key) picks exactly one winner
+// per sequence number, detects stale writers and duplicate starts. The
+// first commit carries the run's workflow and defHash (its at is the run's
+// Created), and every commit that sets a status carries it (its at is the
+// run's Updated), so Load builds the whole head from the commits: Seq from
+// the last, Status and Updated from the last that set a status. The head
+// item exists for listings only.
+//
+// The head write that follows is conditioned to never move the head
+// backwards (attribute_not_exists(pk) OR seq < :seq, seq being the commit
+// that set the status): a slower writer's older status, an SDK retry of a
+// head write that landed, and a repeated repair are all no-ops. If it
+// fails, or the writer stops between the two writes, the head is missing
+// or stale. Append still returns the commit's sequence (the commit landed)
+// and the Store owes the head write: its next Append of that run pays it.
+// Any Load that finds the head missing or behind the commits writes it (one
+// UpdateItem, only when it lags). The trade-off: after a crash, listings
+// (Runs) may show a run in its previous status, or not at all, until the
+// run is next loaded; Load and the journal are never wrong.
+//
+// A Store that does not know a run's workflow (it neither started nor
+// loaded it) updates only the head's moving fields; if the head is missing
+// it reads the first commit (one GetItem) and writes the whole head.
 //
 // # Table
 //
-// Billing on demand. Every key attribute is a string (S). All three global
-// secondary indexes project ALL.
+// Billing on demand. Every key attribute is a string (S). The global
+// secondary indexes project INCLUDE: byStatus the run head attributes
+// listings read (id, workflow, defHash, status, seq, created, updated);
+// byWorkflow and all those and the definition attributes (hash, name,
+// version, json), as they also list definitions.
 //
 //	key / index           partition key   sort key
 //	--------------------  --------------  --------
@@ -33,7 +76,8 @@
 //	item        pk            sk                    other attributes
 //	----------  ------------  --------------------  ----------------------------------------------
 //	commit      RUN#<run id>  seq, 19 digits, e.g.  ev (B), z (S, "gzip" when ev is compressed),
-//	                          0000000000000000007   at (S), tok (S)
+//	                          0000000000000000007   at (S), tok (S); status (S) when the commit
+//	                                                sets it; workflow, defHash (S) on commit 1
 //	run head    RUN#<run id>  HEAD                  id, workflow, defHash, status, seq (N),
 //	                                                created, updated,
 //	                                                gsi1pk  WF#<workflow>   gsi1sk <updated>#<id>
@@ -47,9 +91,10 @@
 // so that index sort keys order by time. Commit sort keys are zero-padded
 // so that a run's partition reads back in sequence order with its head
 // last. ev holds journal.EncodeEvents of the commit's events, gzip-compressed
-// when larger than 4 KB (WithCompressAbove) and flagged by z. tok is a
-// random token per Append call, by which an SDK retry of a PutItem that had
-// landed recognises its own item.
+// when that saves write units (or bytes, over 4 KB; WithCompressAbove) and
+// flagged by z. tok is a random token per Append call, by which an SDK
+// retry of a PutItem that had landed recognises its own item. Runs written
+// before commits carried workflow and status load from their head item.
 //
 // # Sequences and conflicts
 //
@@ -58,10 +103,9 @@
 // whose After is stale collides with the winner's item. That After itself
 // exists (no gaps) is known without a request when this Store has loaded or
 // written the run that far, as the engine always has before it appends;
-// otherwise Append reads that one key first (PutItem path) or adds a
-// ConditionCheck to its transaction. The head's seq moves only with the
-// status, so listed heads lag; Load returns the true last sequence, read
-// from the commits.
+// otherwise Append reads that one key first. The head's seq moves only with
+// the status, so listed heads lag; Load returns the true last sequence,
+// read from the commits.
 //
 // The Store writes no ttl attribute. If a retention job or TTL ever deletes
 // a run's items, it must only do so for runs no writer will append to (a
@@ -82,23 +126,23 @@
 // table's writes when exceeded). Sharding gsi3pk ("RUNS#0".."RUNS#n-1") and
 // merging n queries is the way out past that; a Scan could not sort.
 // Indexes are eventually consistent: a run or definition may be missing
-// from listings for a moment after its write returned.
+// from listings for a moment after its write returned, and longer after a
+// lost head write (see above).
 //
 // # Errors
 //
 //	situation                                              error
 //	-----------------------------------------------------  ------------------------
-//	Load of a run with no head item                        journal.ErrNotFound
+//	Load of a run with no commit                           journal.ErrNotFound
 //	commit n+1 already written (stale After)               journal.ErrConflict
 //	no commit After (unknown run, or After beyond last)    journal.ErrConflict
-//	After 0 for a run whose head exists                    journal.ErrConflict
-//	another transaction held an item (TransactionConflict) journal.ErrConflict
+//	After 0 for a run whose first commit exists            journal.ErrConflict
 //	commit item over 400 KB after compression              journal.ErrTooLarge
 //	unknown definition hash                                journal.ErrNotFound
 //	cursor from another query, or not a cursor             an error (no sentinel)
 //
-// ErrConflict from TransactionConflict may be spurious (the other
-// transaction may fail); like any conflict it means "load and decide
-// again", which is always safe. Errors name the run and the sequence; a
+// A failed head write is not an error of Append (see above). Like any
+// conflict, ErrConflict means "load and decide again", which is always
+// safe. Errors name the run and the sequence; a
 // too large commit's error names its steps. There is no S3 offload yet.
 package dynamojournal
