@@ -34,6 +34,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -210,4 +211,25 @@ func mustJSON(v any) json.RawMessage {
 		panic(fmt.Sprintf("workflows: encode sample: %v", err)) // plain structs always encode
 	}
 	return b
+}
+
+// Registrar is what Setup registers definitions with (orchestrator.Engine).
+type Registrar interface {
+	Register(ctx context.Context, defs ...*workflow.Definition) error
+}
+
+// Setup registers every OMS step function in a new registry and every OMS
+// definition with r: the wiring each entrypoint (CLI, orchestrator and API
+// Lambdas) shares.
+func Setup(ctx context.Context, r Registrar) (*step.Registry, error) {
+	reg := step.NewRegistry()
+	Register(reg)
+	defs, err := Definitions(reg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Register(ctx, defs...); err != nil {
+		return nil, fmt.Errorf("workflows: %w", err)
+	}
+	return reg, nil
 }

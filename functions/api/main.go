@@ -17,7 +17,6 @@ import (
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
 	"github.com/ordoflow/ordo/orchestrator"
-	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -37,13 +36,7 @@ func main() {
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
 	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log), orchestrator.WithWaker(conts))
-	reg := step.NewRegistry()
-	workflows.Register(reg)
-	defs, err := workflows.Definitions(reg)
-	if err == nil {
-		err = engine.Register(ctx, defs...)
-	}
-	if err != nil {
+	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
 	"github.com/ordoflow/ordo/orchestrator"
-	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -48,13 +47,7 @@ func main() {
 		orchestrator.WithWaker(conts),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second))
-	reg := step.NewRegistry()
-	workflows.Register(reg)
-	defs, err := workflows.Definitions(reg)
-	if err == nil {
-		err = engine.Register(ctx, defs...)
-	}
-	if err != nil {
+	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
