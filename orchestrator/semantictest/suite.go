@@ -89,6 +89,9 @@ type Harness struct {
 	Store journal.Store
 	Reg   *step.Registry
 	RT    *embedded.Runtime
+	// Patience bounds each wait and poll (default 20s); tests that expect
+	// a known problem may lower it.
+	Patience time.Duration
 }
 
 // NewHarness returns a running runtime over store with an empty registry;
@@ -100,7 +103,7 @@ func newHarness(t *testing.T, store journal.Store) *Harness {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	t.Cleanup(cancel)
 	reg := step.NewRegistry()
-	h := &Harness{T: t, Ctx: ctx, Store: store, Reg: reg}
+	h := &Harness{T: t, Ctx: ctx, Store: store, Reg: reg, Patience: patience}
 	h.RT = embedded.New(store, reg, embedded.WithLogger(logger(t)))
 	t.Cleanup(func() { h.RT.Close() })
 	return h
@@ -177,7 +180,7 @@ func (h *Harness) Start(wf, input string) string {
 // Wait waits until run settles and fails unless it settled in want.
 func (h *Harness) Wait(run string, want journal.Status) {
 	h.T.Helper()
-	h.WaitWithin(run, want, patience)
+	h.WaitWithin(run, want, h.Patience)
 }
 
 // WaitWithin is Wait with a deadline d.
@@ -248,6 +251,11 @@ func (h *Harness) Dump(run string) {
 func (h *Harness) Await(run, what string, match func(journal.Event) bool) journal.Event {
 	h.T.Helper()
 	var found journal.Event
+	defer func() {
+		if h.T.Failed() {
+			h.Dump(run)
+		}
+	}()
 	h.Eventually(run+": "+what, func() bool {
 		_, events, err := h.Store.Load(h.Ctx, run)
 		if err != nil {
@@ -276,13 +284,33 @@ func (h *Harness) Scheduled(run, stepName string, attempt int) journal.Event {
 // Eventually polls cond until it holds, failing after the suite's patience.
 func (h *Harness) Eventually(what string, cond func() bool) {
 	h.T.Helper()
-	deadline := time.Now().Add(patience)
+	deadline := time.Now().Add(h.Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			h.T.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(3 * time.Millisecond)
 	}
+}
+
+// StartStatus starts a run of wf with input and returns what Start said.
+func (h *Harness) StartStatus(wf, input string) orchestrator.Started {
+	h.T.Helper()
+	st, err := h.RT.Start(h.Ctx, orchestrator.StartRequest{Workflow: wf, Input: json.RawMessage(input)})
+	if err != nil {
+		h.T.Fatalf("start %s %s: %v", wf, input, err)
+	}
+	return st
+}
+
+// Cancel cancels run and pokes the runtime to drive it (Cancel, like
+// Resubmit, only journals the operator's decision).
+func (h *Harness) Cancel(run string) {
+	h.T.Helper()
+	if err := h.RT.Engine.Cancel(h.Ctx, run, "semantictest", "cancelled by the test"); err != nil {
+		h.T.Fatalf("cancel %s: %v", run, err)
+	}
+	h.RT.Poke(run)
 }
 
 // Signal delivers the event name with payload to run.
