@@ -243,9 +243,9 @@ func TestWriteUnits(t *testing.T) {
 		case strings.Contains(r.kind, "random ids"):
 			limit = 2
 		case strings.HasPrefix(r.kind, "first"):
-			limit = 5 // commit + head + one entry in each of 3 indexes
+			limit = 4 // commit + head + one entry in each of 2 indexes
 		case strings.HasPrefix(r.kind, "status"), strings.HasPrefix(r.kind, "completion"):
-			limit = 8 // commit + head + 3 index entries moved (delete + put)
+			limit = 6 // commit + head + 2 index entries moved (delete + put)
 		case strings.HasPrefix(r.kind, "load"):
 			limit = 0
 		}

@@ -39,8 +39,8 @@ func (s *Store) putDefinition(ctx context.Context, d journal.Definition) error {
 		attrCreated: &types.AttributeValueMemberS{Value: fmtTime(d.Created)},
 		attrGSI1PK:  &types.AttributeValueMemberS{Value: prefixDefName + d.Name},
 		attrGSI1SK:  &types.AttributeValueMemberS{Value: k},
-		attrGSI3PK:  &types.AttributeValueMemberS{Value: allDefs},
-		attrGSI3SK:  &types.AttributeValueMemberS{Value: k},
+		attrGSI2PK:  &types.AttributeValueMemberS{Value: allDefs},
+		attrGSI2SK:  &types.AttributeValueMemberS{Value: k},
 	}
 	if d.JSON == nil {
 		delete(item, attrJSON) // DynamoDB rejects empty binary values
@@ -87,7 +87,7 @@ func (s *Store) Definition(ctx context.Context, hash string) (journal.Definition
 }
 
 // Definitions implements journal.Store, reading index byWorkflow (gsi1pk
-// "DEFNAME#<name>") or, with no name, index all (gsi3pk "DEFS"), newest
+// "DEFNAME#<name>") or, with no name, index byStatus (gsi2pk "DEFS"), newest
 // first. Like listings of runs, it may miss a definition stored a moment
 // ago.
 func (s *Store) Definitions(ctx context.Context, name string) ([]journal.Definition, error) {
@@ -102,7 +102,7 @@ func (s *Store) definitions(ctx context.Context, name string) ([]journal.Definit
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ix, pk := all, allDefs
+	ix, pk := byStatus, allDefs
 	if name != "" {
 		ix, pk = byWorkflow, prefixDefName+name
 	}

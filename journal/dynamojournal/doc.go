@@ -22,12 +22,14 @@
 //	append kind             calls                    write units
 //	----------------------  -----------------------  -------------------------------
 //	step commit (≤ ~2 KB)   PutItem                  1
-//	first commit            PutItem + UpdateItem     5: commit, head, 1 per index
-//	status change           PutItem + UpdateItem     8: commit, head, 2 per index
+//	first commit            PutItem + UpdateItem     4: commit, head, 1 per index
+//	status change           PutItem + UpdateItem     6: commit, head, 2 per index
 //
-// A status change moves the head's entry in all three indexes (their sort
-// keys hold the update time), each a delete and a put of a small entry:
-// the indexes project only the attributes listings read.
+// A status change moves the head's entry in both indexes (their sort keys
+// hold the update time), each a delete and a put of a small entry: the
+// indexes project only the attributes listings read. A K-step run costs
+// 4 + (K-1) + 6 units. There is no index of all runs: a third index sorted
+// by update time would cost 2 more units per status change (see Listing).
 //
 // # Commits are the truth, the head is an index
 //
@@ -58,18 +60,17 @@
 //
 // # Table
 //
-// Billing on demand. Every key attribute is a string (S). The global
-// secondary indexes project INCLUDE: byStatus the run head attributes
-// listings read (id, workflow, defHash, status, seq, created, updated);
-// byWorkflow and all those and the definition attributes (hash, name,
-// version, json), as they also list definitions.
+// Billing on demand. Every key attribute is a string (S). Both global
+// secondary indexes project INCLUDE the run head attributes listings read
+// (id, workflow, defHash, status, seq, created, updated) and the
+// definition attributes (hash, name, version, json), as both also list
+// definitions; each item carries only its own kind's.
 //
 //	key / index           partition key   sort key
 //	--------------------  --------------  --------
 //	table                 pk              sk
 //	GSI byWorkflow        gsi1pk          gsi1sk
 //	GSI byStatus          gsi2pk          gsi2sk
-//	GSI all               gsi3pk          gsi3sk
 //
 // Items:
 //
@@ -82,10 +83,9 @@
 //	                                                created, updated,
 //	                                                gsi1pk  WF#<workflow>   gsi1sk <updated>#<id>
 //	                                                gsi2pk  ST#<status>     gsi2sk <updated>#<id>
-//	                                                gsi3pk  RUNS            gsi3sk <updated>#<id>
 //	definition  DEF#<hash>    DEF                   hash, name, version, json (B), created,
 //	                                                gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
-//	                                                gsi3pk  DEFS            gsi3sk <created>#<hash>
+//	                                                gsi2pk  DEFS            gsi2sk <created>#<hash>
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded
@@ -95,6 +95,10 @@
 // flagged by z. tok is a random token per Append call, by which an SDK
 // retry of a PutItem that had landed recognises its own item. Runs written
 // before commits carried workflow and status load from their head item.
+// Items written when the table had a third index ("all") still carry
+// gsi3pk ("RUNS" or "DEFS") and gsi3sk; nothing reads them, and
+// definitions written then lack gsi2pk, so Definitions("") misses them
+// until gsi2pk "DEFS" and gsi2sk "<created>#<hash>" are added to them.
 //
 // # Sequences and conflicts
 //
@@ -114,17 +118,27 @@
 //
 // # Listing
 //
-// Runs queries byWorkflow, byStatus (the review queue is gsi2pk
-// "ST#review") or, with neither filter, all, newest first; with both
-// filters it queries byStatus when the status is not terminal and byWorkflow
-// otherwise, filtering on the other attribute. Since/Until are key
-// conditions on the sort key. Cursors are base64url JSON of the
-// ExclusiveStartKey. The all index puts every run head in one partition
-// (gsi3pk "RUNS"): it gives a sorted listing of all runs in one Query, at
-// the price of one hot index partition written on every status change
-// (about 1,000 writes/s per partition on DynamoDB, which also throttles the
-// table's writes when exceeded). Sharding gsi3pk ("RUNS#0".."RUNS#n-1") and
-// merging n queries is the way out past that; a Scan could not sort.
+// Runs queries byWorkflow or byStatus (the review queue is gsi2pk
+// "ST#review"), newest first; with both filters it queries byStatus when
+// the status is not terminal and byWorkflow otherwise, filtering on the
+// other attribute. With neither, it queries the byStatus partition of
+// every journal.Status (seven Queries, the first round in parallel, each
+// asking for a page and one more) and merges them by sort key. Since/Until
+// are key conditions on the sort key. Cursors are base64url JSON: of the
+// ExclusiveStartKey for one index; for the merge, of the sort key of the
+// last run listed (unique per run, so the merged order is total and every
+// partition continues from it) and the statuses whose partitions are not
+// read to their end. A run moving between statuses may for a moment be in
+// both partitions; a page lists it once.
+//
+// There is no index of all runs: its entries would move on every status
+// change (8 write units instead of 6), all in one hot partition. byWorkflow keeps updated in its sort key, since the contract
+// orders a workflow's runs by Updated too: a sort key fixed at creation
+// would save 1 unit per status change but need a merge no index can do.
+// Each status partition, ST#completed above all, still takes the writes of
+// every run entering it (about 1,000 writes/s per partition on DynamoDB);
+// sharding gsi2pk ("ST#<status>#0".."#n-1") and merging n times as many
+// queries is the way out past that.
 // Indexes are eventually consistent: a run or definition may be missing
 // from listings for a moment after its write returned, and longer after a
 // lost head write (see above).

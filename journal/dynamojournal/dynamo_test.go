@@ -399,3 +399,79 @@ func TestCompression(t *testing.T) {
 		t.Errorf("small commit: got z %v, want none", item["z"])
 	}
 }
+
+// TestRunsEveryStatus lists runs in each of the seven statuses with no
+// filter (a merge of the byStatus partitions), page by page, and checks
+// that a run whose status changes between two pages is listed once.
+func TestRunsEveryStatus(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newStore(t)
+	all := []journal.Status{journal.StatusRunning, journal.StatusWaiting, journal.StatusReview, journal.StatusCompleted,
+		journal.StatusFailed, journal.StatusCancelled, journal.StatusDeferred}
+	var want []string // newest first
+	for i := range 3 * len(all) {
+		id := fmt.Sprintf("r%02d", i)
+		c := startCommit(id)
+		c.At = t0.Add(time.Duration(i) * time.Second)
+		c.Status = all[(i*5)%len(all)]
+		mustAppend(t, s, c)
+		want = append([]string{id}, want...)
+	}
+	list := func(limit int, cursor string) ([]string, string) {
+		t.Helper()
+		runs, next, err := s.Runs(t.Context(), journal.Query{Limit: limit, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) > limit {
+			t.Fatalf("limit %d: got %d runs", limit, len(runs))
+		}
+		var ids []string
+		for _, r := range runs {
+			ids = append(ids, r.ID)
+		}
+		return ids, next
+	}
+	for _, limit := range []int{1, 2, 3, 5, 20, 21, 100} {
+		var got []string
+		cursor := ""
+		for pages := 0; pages == 0 || cursor != ""; pages++ {
+			if pages > len(want)+1 {
+				t.Fatalf("limit %d: paging does not end", limit)
+			}
+			var ids []string
+			ids, cursor = list(limit, cursor)
+			got = append(got, ids...)
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("limit %d: ids (-got +want):\n%s", limit, diff)
+		}
+	}
+	// Since and Until apply to every partition.
+	runs, _, err := s.Runs(t.Context(), journal.Query{Since: t0.Add(5 * time.Second), Until: t0.Add(9 * time.Second), Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(runs); got != 2 || runs[0].ID != "r08" || runs[1].ID != "r07" {
+		t.Errorf("since until: got %v, want r08 r07", runs)
+	}
+
+	// The first page lists r20 and r19; r19 then moves from its status to
+	// another, newer than every run: the next pages list neither again.
+	first, cursor := list(2, "")
+	mv := stepCommit("r19", 1, `{}`)
+	mv.At, mv.Status = t0.Add(time.Hour), journal.StatusCancelled
+	mustAppend(t, s, mv)
+	got := first
+	for cursor != "" {
+		var ids []string
+		ids, cursor = list(4, cursor)
+		got = append(got, ids...)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("with a run moved after its page: ids (-got +want):\n%s", diff)
+	}
+	if ids, _ := list(1, ""); !cmp.Equal(ids, []string{"r19"}) {
+		t.Errorf("after the move: got %v first, want r19", ids)
+	}
+}

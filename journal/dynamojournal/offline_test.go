@@ -44,8 +44,7 @@ func TestTableSchema(t *testing.T) {
 	}
 	want := []string{
 		"byWorkflow(INCLUDE id,workflow,defHash,status,seq,created,updated,hash,name,version,json) gsi1pk:HASH gsi1sk:RANGE",
-		"byStatus(INCLUDE id,workflow,defHash,status,seq,created,updated) gsi2pk:HASH gsi2sk:RANGE",
-		"all(INCLUDE id,workflow,defHash,status,seq,created,updated,hash,name,version,json) gsi3pk:HASH gsi3sk:RANGE",
+		"byStatus(INCLUDE id,workflow,defHash,status,seq,created,updated,hash,name,version,json) gsi2pk:HASH gsi2sk:RANGE",
 	}
 	if diff := cmp.Diff(indexes, want); diff != "" {
 		t.Errorf("indexes (-got +want):\n%s", diff)
@@ -88,9 +87,25 @@ func TestInvalidCursorOffline(t *testing.T) {
 	for _, q := range []journal.Query{
 		{Cursor: "not base64!"},
 		{Cursor: base64.RawURLEncoding.EncodeToString([]byte(`{"i":"byStatus","k":{}}`))},
-		// A cursor of the all index used for a workflow query.
-		{Workflow: "a", Cursor: base64.RawURLEncoding.EncodeToString(
+		// A cursor of the index "all", since removed.
+		{Cursor: base64.RawURLEncoding.EncodeToString(
 			[]byte(`{"i":"all","k":{"pk":"RUN#r","sk":"HEAD","gsi3pk":"RUNS","gsi3sk":"x"}}`))},
+		// A cursor of a listing of all runs used for a workflow query, and
+		// the reverse.
+		{Workflow: "a", Cursor: base64.RawURLEncoding.EncodeToString(
+			[]byte(`{"i":"byStatus*","a":"2025-03-01T12:00:00.000000000Z#r01","o":["running"]}`))},
+		{Cursor: base64.RawURLEncoding.EncodeToString(
+			[]byte(`{"i":"byWorkflow","k":{"pk":"RUN#r","sk":"HEAD","gsi1pk":"WF#a","gsi1sk":"x"}}`))},
+		// Listings of all runs: an unknown status, a status twice, a
+		// position that is not a sort key, no position, no partition.
+		{Cursor: base64.RawURLEncoding.EncodeToString(
+			[]byte(`{"i":"byStatus*","a":"2025-03-01T12:00:00.000000000Z#r01","o":["sleeping"]}`))},
+		{Cursor: base64.RawURLEncoding.EncodeToString(
+			[]byte(`{"i":"byStatus*","a":"2025-03-01T12:00:00.000000000Z#r01","o":["running","running"]}`))},
+		{Cursor: base64.RawURLEncoding.EncodeToString([]byte(`{"i":"byStatus*","a":"r01","o":["running"]}`))},
+		{Cursor: base64.RawURLEncoding.EncodeToString([]byte(`{"i":"byStatus*","o":["running"]}`))},
+		{Cursor: base64.RawURLEncoding.EncodeToString(
+			[]byte(`{"i":"byStatus*","a":"2025-03-01T12:00:00.000000000Z#r01"}`))},
 	} {
 		_, _, err := s.Runs(t.Context(), q)
 		if err == nil || !strings.Contains(err.Error(), "invalid cursor") {

@@ -45,8 +45,9 @@ const (
 	attrGSI1SK = "gsi1sk"
 	attrGSI2PK = "gsi2pk"
 	attrGSI2SK = "gsi2sk"
-	attrGSI3PK = "gsi3pk"
-	attrGSI3SK = "gsi3sk"
+	// gsi3pk and gsi3sk keyed the index "all", since removed; items written
+	// before still carry them ("RUNS" or "DEFS", "<time>#<id or hash>"), so
+	// never give those names another meaning.
 )
 
 // Global secondary index names. They project only what listings read (see
@@ -58,11 +59,10 @@ const (
 	// "<time>#<id or hash>".
 	IndexByWorkflow = "byWorkflow"
 	// IndexByStatus lists run heads by status (gsi2pk "ST#<status>",
-	// gsi2sk "<updated>#<id>"). The review queue is gsi2pk "ST#review".
+	// gsi2sk "<updated>#<id>") and every definition (gsi2pk "DEFS", gsi2sk
+	// "<created>#<hash>"). The review queue is gsi2pk "ST#review"; a
+	// listing of all runs merges the partitions of every status.
 	IndexByStatus = "byStatus"
-	// IndexAll lists every run head (gsi3pk "RUNS") and every definition
-	// (gsi3pk "DEFS"); gsi3sk is "<time>#<id or hash>".
-	IndexAll = "all"
 )
 
 // Key values.
@@ -74,19 +74,19 @@ const (
 	prefixDefName = "DEFNAME#"
 	skHead        = "HEAD"
 	skDef         = "DEF"
-	allRuns       = "RUNS"
 	allDefs       = "DEFS"
 	zipGzip       = "gzip"
 )
 
-// runAttrs are the run head attributes listings read (decodeHead); every
-// index projects them.
+// runAttrs are the run head attributes listings read (decodeHead); both
+// indexes project them.
 var runAttrs = []string{attrID, attrWorkflow, attrDefHash, attrStatus, attrSeq, attrCreated, attrUpdated}
 
 // defAttrs are the definition attributes Definitions reads
-// (decodeDefinition); the indexes that list definitions (byWorkflow, all)
-// project them too. Definitions are written once per version, so
-// projecting their JSON costs little.
+// (decodeDefinition); both indexes list definitions and project them too.
+// Run heads do not carry them, so their index entries stay small;
+// definitions are written once per version, so projecting their JSON
+// costs little.
 var defAttrs = []string{attrHash, attrName, attrVersion, attrJSON}
 
 // seqWidth is the width of a commit's zero-padded sort key: every int64 fits,
@@ -104,13 +104,12 @@ func fmtTime(t time.Time) string            { return t.UTC().Format(timeLayout) 
 func sortKey(t time.Time, id string) string { return fmtTime(t) + "#" + id }
 
 // TableSchema returns the definition of a journal table named table:
-// on-demand billing, key pk (S, hash) and sk (S, range), and the three
-// global secondary indexes byWorkflow (gsi1pk, gsi1sk), byStatus (gsi2pk,
-// gsi2sk) and all (gsi3pk, gsi3sk), all keys strings. The indexes project
-// INCLUDE: byStatus the run head attributes listings read (id, workflow,
-// defHash, status, seq, created, updated), byWorkflow and all those and the
-// definition attributes (hash, name, version, json). A SAM or
-// CloudFormation template must declare the same table.
+// on-demand billing, key pk (S, hash) and sk (S, range), and the two
+// global secondary indexes byWorkflow (gsi1pk, gsi1sk) and byStatus
+// (gsi2pk, gsi2sk), all keys strings. Both indexes project INCLUDE the run
+// head attributes listings read (id, workflow, defHash, status, seq,
+// created, updated) and the definition attributes (hash, name, version,
+// json). A SAM or CloudFormation template must declare the same table.
 func TableSchema(table string) *dynamodb.CreateTableInput {
 	str := func(name string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
@@ -138,13 +137,11 @@ func TableSchema(table string) *dynamodb.CreateTableInput {
 			str(attrPK), str(attrSK),
 			str(attrGSI1PK), str(attrGSI1SK),
 			str(attrGSI2PK), str(attrGSI2SK),
-			str(attrGSI3PK), str(attrGSI3SK),
 		},
 		KeySchema: key(attrPK, attrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(IndexByWorkflow, attrGSI1PK, attrGSI1SK, runAttrs, defAttrs),
-			gsi(IndexByStatus, attrGSI2PK, attrGSI2SK, runAttrs),
-			gsi(IndexAll, attrGSI3PK, attrGSI3SK, runAttrs, defAttrs),
+			gsi(IndexByStatus, attrGSI2PK, attrGSI2SK, runAttrs, defAttrs),
 		},
 	}
 }

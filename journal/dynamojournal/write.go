@@ -182,7 +182,7 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 	k := h.updated + "#" + run
 	names := map[string]string{
 		"#pk": attrPK, "#status": attrStatus, "#updated": attrUpdated, "#seq": attrSeq,
-		"#g2pk": attrGSI2PK, "#g1sk": attrGSI1SK, "#g2sk": attrGSI2SK, "#g3sk": attrGSI3SK,
+		"#g2pk": attrGSI2PK, "#g1sk": attrGSI1SK, "#g2sk": attrGSI2SK,
 	}
 	values := map[string]types.AttributeValue{
 		":status":  &types.AttributeValueMemberS{Value: h.status},
@@ -191,17 +191,16 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 		":g2pk":    &types.AttributeValueMemberS{Value: prefixStatus + h.status},
 		":k":       &types.AttributeValueMemberS{Value: k},
 	}
-	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g1sk = :k, #g2sk = :k, #g3sk = :k"
+	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g1sk = :k, #g2sk = :k"
 	cond := "attribute_exists(#pk) AND #seq < :seq"
 	if m != nil {
-		set += ", #id = :id, #workflow = :workflow, #defHash = :defHash, #created = :created, #g1pk = :g1pk, #g3pk = :g3pk"
+		set += ", #id = :id, #workflow = :workflow, #defHash = :defHash, #created = :created, #g1pk = :g1pk"
 		cond = "attribute_not_exists(#pk) OR #seq < :seq"
 		names["#id"], values[":id"] = attrID, &types.AttributeValueMemberS{Value: run}
 		names["#workflow"], values[":workflow"] = attrWorkflow, &types.AttributeValueMemberS{Value: m.workflow}
 		names["#defHash"], values[":defHash"] = attrDefHash, &types.AttributeValueMemberS{Value: m.defHash}
 		names["#created"], values[":created"] = attrCreated, &types.AttributeValueMemberS{Value: m.created}
 		names["#g1pk"], values[":g1pk"] = attrGSI1PK, &types.AttributeValueMemberS{Value: prefixWF + m.workflow}
-		names["#g3pk"], values[":g3pk"] = attrGSI3PK, &types.AttributeValueMemberS{Value: allRuns}
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,

@@ -657,7 +657,7 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			out = append(out, a+" !GetAtt JournalTable.Arn")
 		}
 		// Indexes are only ever queried.
-		for _, idx := range []string{dynamojournal.IndexAll, dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
+		for _, idx := range []string{dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
 			out = append(out, "dynamodb:Query !Sub ${JournalTable.Arn}/index/"+idx)
 		}
 		return out
