@@ -21,6 +21,7 @@ var compensationTests = []test{
 	{"CancelWaitingRun", testCompensateCancel},
 	{"CancelWakesTheRun", testCancelWakes},
 	{"FailingCompensation", testCompensateFailing},
+	{"LateResultAfterCancel", testCompensateLate},
 }
 
 // comps lists run's compensation events as "Kind step#attempt".
@@ -178,5 +179,40 @@ steps:
 	if diff := cmp.Diff(comps(h.Events(run)), want); diff != "" {
 		h.Dump(run)
 		t.Errorf("compensation events after resubmit (-got +want):\n%s", diff)
+	}
+}
+
+// testCompensateLate cancels a run while its compensable step runs: the
+// step's late success is journaled and compensated.
+func testCompensateLate(t *testing.T, h *Harness) {
+	var undone recorder
+	registerBooking(h, &undone)
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	h.Func("book-slow", func(ctx context.Context, req step.Request) (step.Result, error) {
+		entered <- struct{}{}
+		return out("slow"), block(ctx, release)
+	})
+	h.Define(workflow.New("late",
+		workflow.Step("a", "book", workflow.CompensateWith("unbook")),
+		workflow.Step("b", "book-slow", workflow.After("a"), workflow.CompensateWith("unbook")),
+	), `
+name: late
+steps:
+  - {name: a, function: book, compensate: unbook}
+  - {name: b, function: book-slow, compensate: unbook, after: [a]}
+`)
+	run := h.Start("late", `{}`)
+	select {
+	case <-entered:
+	case <-time.After(patience):
+		t.Fatal("b never started")
+	}
+	h.Cancel(run)
+	close(release)
+	h.Wait(run, journal.StatusCancelled)
+	h.Eventually("both compensations", func() bool { return len(undone.list()) == 2 })
+	if diff := cmp.Diff(undone.list(), []string{`b "slow"`, `a "booked-a"`}); diff != "" {
+		h.Dump(run)
+		t.Errorf("compensations (-got +want):\n%s", diff)
 	}
 }

@@ -18,6 +18,7 @@ var deferredTests = []test{
 	{"ArrivalOrderAfterEachEnd", testDeferredOrder},
 	{"CancelQueuedRun", testDeferredCancelQueued},
 	{"ConcurrentStarts", testDeferredConcurrent},
+	{"ReleasedBeforeCreated", testDeferredReleasedBeforeCreated},
 }
 
 // DefineDeferred defines "deferred": one active run per input.account; a
@@ -164,6 +165,11 @@ steps: [{name: work, function: exclusive}]
 			t.Fatalf("start %d: %v", i, err)
 		}
 	}
+	defer func() {
+		if t.Failed() {
+			h.Dump(orchestrator.RunID(orchestrator.DeferredWorkflow, "serial/same"))
+		}
+	}()
 	for _, run := range runs {
 		h.Wait(run, journal.StatusCompleted)
 	}
@@ -173,4 +179,57 @@ steps: [{name: work, function: exclusive}]
 	if c := calls.Load(); c != n {
 		t.Errorf("the step ran %d times, want %d", c, n)
 	}
+}
+
+// gatedStore holds the first commit of one run until gate closes.
+type gatedStore struct {
+	journal.Store
+	run  string
+	gate chan struct{}
+}
+
+func (s *gatedStore) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	if c.Run == s.run && c.After == 0 {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return s.Store.Append(ctx, c)
+}
+
+// testDeferredReleasedBeforeCreated lets the active run end after a second
+// run took its place in the queue but before that run's first commit is
+// written (a slow start): the second run must still get the key.
+func testDeferredReleasedBeforeCreated(t *testing.T, h *Harness) {
+	gated := &gatedStore{Store: h.Store, run: "deferred/slow", gate: make(chan struct{})}
+	h.RT.Close()
+	h = newHarness(t, gated)
+	h.DefineDeferred()
+	r1 := h.Start("deferred", `{"id": "first", "account": "A"}`)
+	h.Scheduled(r1, "hold", 1)
+	queue := orchestrator.RunID(orchestrator.DeferredWorkflow, "deferred/A")
+	started := make(chan error, 1)
+	go func() {
+		_, err := h.RT.Start(h.Ctx, orchestrator.StartRequest{Workflow: "deferred", Input: []byte(`{"id": "slow", "account": "A"}`)})
+		started <- err
+	}()
+	h.Await(queue, "slow queued", func(e journal.Event) bool { return e.Kind == journal.Deferred && e.Child == "deferred/slow" })
+	h.Signal(r1, "go", `{"fail": false}`)
+	h.Wait(r1, journal.StatusCompleted)
+	h.Await(queue, "slow acquires the key", func(e journal.Event) bool { return e.Kind == journal.Acquired && e.Child == "deferred/slow" })
+	close(gated.gate) // now the slow start writes its first commit
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	h.Patience = 5 * time.Second
+	defer func() {
+		if t.Failed() {
+			h.Dump(queue)
+		}
+	}()
+	h.Scheduled("deferred/slow", "hold", 1)
+	h.Signal("deferred/slow", "go", `{"fail": false}`)
+	h.Wait("deferred/slow", journal.StatusCompleted)
 }

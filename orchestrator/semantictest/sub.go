@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
@@ -16,6 +17,8 @@ var subTests = []test{
 	{"ChildCompensatesAndFails", testSubChildCompensates},
 	{"ChildFailStep", testSubChildFailStep},
 	{"DepthThree", testSubDepth},
+	{"CancelledChild", testSubCancelledChild},
+	{"CancelledParent", testSubCancelledParent},
 }
 
 // childOf returns the child run the sub step of parent (attempt) starts.
@@ -218,4 +221,41 @@ steps: [{name: s, type: sub, workflow: l2}]
 			t.Errorf("%s is %s", link.child, s)
 		}
 	}
+}
+
+func defineWaitingChild(h *Harness) {
+	h.DefineApproval()
+	h.Define(workflow.New("boss", workflow.Sub("c", "approval")), `
+name: boss
+steps: [{name: c, type: sub, workflow: approval}]
+`)
+}
+
+// testSubCancelledChild cancels a child run: its parent's step fails
+// terminally and the parent goes to review.
+func testSubCancelledChild(t *testing.T, h *Harness) {
+	defineWaitingChild(h)
+	run := h.Start("boss", `{}`)
+	child := childOf("approval", run, "c", 1)
+	h.Scheduled(child, "approve", 1)
+	h.Cancel(child)
+	h.Wait(run, journal.StatusReview)
+	done := filter(h.Events(run), func(e journal.Event) bool { return e.Kind == journal.SubRunCompleted })
+	if len(done) != 1 || done[0].Error == nil || done[0].Error.Kind != "child-cancelled" || !done[0].Error.Terminal {
+		h.Dump(run)
+		t.Errorf("SubRunCompleted = %+v, want one terminal child-cancelled error", done)
+	}
+}
+
+// testSubCancelledParent cancels a parent while its child waits: the child
+// is cancelled too rather than left running for nobody.
+func testSubCancelledParent(t *testing.T, h *Harness) {
+	defineWaitingChild(h)
+	run := h.Start("boss", `{}`)
+	child := childOf("approval", run, "c", 1)
+	h.Scheduled(child, "approve", 1)
+	h.Cancel(run)
+	h.Wait(run, journal.StatusCancelled)
+	h.Patience = 3 * time.Second
+	h.Eventually("the child's cancellation", func() bool { return h.Head(child).Status == journal.StatusCancelled })
 }

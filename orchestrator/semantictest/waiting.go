@@ -24,6 +24,9 @@ var waitTests = []test{
 	{"AsyncComplete", testAsyncComplete},
 	{"AsyncTerminal", testAsyncTerminal},
 	{"AsyncHeartbeat", testAsyncHeartbeat},
+	{"AsyncRetryNewToken", testAsyncRetry},
+	{"AsyncHeartbeatWithoutTimeout", testAsyncHeartbeatNoTimeout},
+	{"EventAfterTimeoutGoesToRetry", testEventAfterTimeout},
 	{"TimerDuration", testTimerDuration},
 	{"TimerUntil", testTimerUntil},
 }
@@ -310,4 +313,81 @@ steps:
 	if s := strings.TrimSpace(h.Output(run)); s == "" {
 		t.Error("no output")
 	}
+}
+
+func testAsyncRetry(t *testing.T, h *Harness) {
+	tokens := make(chan string, 4)
+	h.Func("ask", func(ctx context.Context, req step.Request) (step.Result, error) {
+		tokens <- req.Token
+		return step.Result{}, nil
+	})
+	h.Define(workflow.New("async-retry",
+		workflow.Output("steps.ask.output"),
+		workflow.Step("ask", "ask", workflow.Async(), workflow.Retry(workflow.RetryPolicy{MaxAttempts: 2, InitialInterval: workflow.Duration(ms)})),
+	), `
+name: async-retry
+output: steps.ask.output
+steps:
+  - {name: ask, function: ask, async: true, retry: {maxAttempts: 2, initialInterval: 1ms}}
+`)
+	run := h.Start("async-retry", `{}`)
+	first := recv(h, tokens)
+	if err := h.RT.Engine.Complete(h.Ctx, first, step.Response{Error: &step.Failure{Message: "try again"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := recv(h, tokens)
+	if second == first {
+		t.Fatal("the retry got the first attempt's token")
+	}
+	if err := h.RT.Engine.Complete(h.Ctx, first, step.Response{}); !errors.Is(err, orchestrator.ErrNotAwaited) {
+		t.Errorf("complete the failed attempt's token: %v, want ErrNotAwaited", err)
+	}
+	if err := h.RT.Engine.Complete(h.Ctx, second, step.Response{Result: step.Result{Output: json.RawMessage(`2`)}}); err != nil {
+		t.Fatal(err)
+	}
+	h.Wait(run, journal.StatusCompleted)
+	jsonEq(t, "output", h.Output(run), `2`)
+}
+
+// testAsyncHeartbeatNoTimeout heartbeats an async step that has no
+// timeout: there is nothing to extend, and nothing wrong either.
+func testAsyncHeartbeatNoTimeout(t *testing.T, h *Harness) {
+	tokens := make(chan string, 4)
+	h.Func("ask", func(ctx context.Context, req step.Request) (step.Result, error) {
+		tokens <- req.Token
+		return step.Result{}, nil
+	})
+	h.Define(workflow.New("async-forever", workflow.Step("ask", "ask", workflow.Async())), `
+name: async-forever
+steps: [{name: ask, function: ask, async: true}]
+`)
+	run := h.Start("async-forever", `{}`)
+	token := recv(h, tokens)
+	if err := h.RT.Engine.Heartbeat(h.Ctx, token); err != nil {
+		t.Errorf("heartbeat an async step without timeout: %v, want nil", err)
+	}
+	if err := h.RT.Engine.Complete(h.Ctx, token, step.Response{}); err != nil {
+		t.Fatal(err)
+	}
+	h.Wait(run, journal.StatusCompleted)
+}
+
+// testEventAfterTimeout delivers the event after the first attempt timed
+// out: the retry consumes it.
+func testEventAfterTimeout(t *testing.T, h *Harness) {
+	h.Define(workflow.New("event-late",
+		workflow.Output("steps.approve.output"),
+		workflow.Await("approve", "approved", workflow.Timeout(30*ms),
+			workflow.Retry(workflow.RetryPolicy{MaxAttempts: 2, InitialInterval: workflow.Duration(200 * ms)})),
+	), `
+name: event-late
+output: steps.approve.output
+steps:
+  - {name: approve, type: event, event: approved, timeout: 30ms, retry: {maxAttempts: 2, initialInterval: 200ms}}
+`)
+	run := h.Start("event-late", `{}`)
+	h.Await(run, "the first attempt's timeout", func(e journal.Event) bool { return e.Kind == journal.RetryScheduled })
+	h.Signal(run, "approved", `"late"`)
+	h.Wait(run, journal.StatusCompleted)
+	jsonEq(t, "output", h.Output(run), `"late"`)
 }
