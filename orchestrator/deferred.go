@@ -150,8 +150,18 @@ func (e *Engine) release(ctx context.Context, run string, rs *RunState) error {
 		}
 		break
 	}
-	if next == "" {
+	if next == "" || next == run {
 		return nil
+	}
+	nrs, err := e.load(ctx, next)
+	switch {
+	case errors.Is(err, journal.ErrNotFound):
+		return nil // its start has not created it yet; that start will find it acquired
+	case err != nil:
+		return fmt.Errorf("release %s to %s: %w", run, next, err)
+	case nrs.Status.Terminal():
+		// Cancelled while it waited: it hands the key on in turn.
+		return e.release(ctx, next, nrs)
 	}
 	err = e.operate(ctx, next, func(n *RunState) (journal.Event, journal.Status, error) {
 		if n.Status != journal.StatusDeferred {
@@ -169,4 +179,25 @@ func (e *Engine) release(ctx context.Context, run string, rs *RunState) error {
 	}
 	e.wake(ctx, next)
 	return nil
+}
+
+// releaseIfAcquired releases the new deferred run st if its queue already
+// gave it the key.
+func (e *Engine) releaseIfAcquired(ctx context.Context, queue string, st Started) (Started, error) {
+	q, err := e.loadQueue(ctx, queue)
+	if err != nil || q.active != st.Run {
+		return st, err
+	}
+	e.cache.Delete(st.Run)
+	err = e.operate(ctx, st.Run, func(n *RunState) (journal.Event, journal.Status, error) {
+		if n.Status != journal.StatusDeferred {
+			return journal.Event{}, "", errSkip
+		}
+		return journal.Event{Kind: journal.Released, Child: queue}, journal.StatusRunning, nil
+	})
+	if err != nil && !errors.Is(err, errSkip) {
+		return st, fmt.Errorf("release %s: %w", st.Run, err)
+	}
+	st.Status = journal.StatusRunning
+	return st, nil
 }

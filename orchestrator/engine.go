@@ -250,7 +250,13 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 			// Another run holds the key: this one waits, journaled as deferred.
 			deferred := journal.Event{Kind: journal.Deferred, At: now, Child: queued}
 			_ = rs.Apply(&deferred)
-			return e.create(ctx, rs, run, def, now, []journal.Event{first, deferred}, journal.StatusDeferred)
+			st, err := e.create(ctx, rs, run, def, now, []journal.Event{first, deferred}, journal.StatusDeferred)
+			if err != nil || !st.Created {
+				return st, err
+			}
+			// The key may have come to this run while it was being created
+			// (its predecessor ended in between and found no run to release).
+			return e.releaseIfAcquired(ctx, queued, st)
 		}
 	}
 	d := rs.Decide(now)

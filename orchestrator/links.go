@@ -64,6 +64,17 @@ func (e *Engine) settle(ctx context.Context, run string, rs *RunState) error {
 			return err
 		}
 	}
+	if rs.Status == journal.StatusCancelled {
+		// A cancelled parent cancels the children it still waits for.
+		for i, s := range rs.steps {
+			if rs.Def.Steps[i].StepType() == workflow.TypeSub && s.Phase == PhaseRunning && s.Child != "" {
+				err := e.Cancel(ctx, s.Child, "parent "+run, "parent cancelled")
+				if err != nil && !errors.Is(err, ErrFinished) && !errors.Is(err, journal.ErrNotFound) {
+					return fmt.Errorf("cancel child %s of %s: %w", s.Child, run, err)
+				}
+			}
+		}
+	}
 	if rs.Def.DeferredKey != "" {
 		return e.release(ctx, run, rs)
 	}

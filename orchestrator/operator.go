@@ -30,6 +30,7 @@ type Resubmission struct {
 // Resubmit takes a run out of review: its failed steps (and Step) start
 // again with fresh attempts. Drive the run afterwards.
 func (e *Engine) Resubmit(ctx context.Context, r Resubmission) error {
+	defer e.wake(ctx, r.Run)
 	return e.operate(ctx, r.Run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		if rs.Status != journal.StatusReview {
 			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.Status)
@@ -49,6 +50,7 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) error {
 // their results are journaled, and a step that completes after the cancel
 // is compensated too.
 func (e *Engine) Cancel(ctx context.Context, run, by, reason string) error {
+	defer e.wake(ctx, run)
 	return e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		if rs.Status.Terminal() {
 			return journal.Event{}, "", fmt.Errorf("cancel %s: %w (status %s)", run, ErrFinished, rs.Status)
