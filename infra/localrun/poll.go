@@ -228,12 +228,18 @@ func (p *kinesisPoller) run(ctx context.Context) {
 	it := p.iterator
 	attempts := 0
 	backoff := 100 * time.Millisecond
+	last := "" // the last sequence number handed on (or given up)
 	for ctx.Err() == nil {
 		out, err := p.kinesis.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(it), Limit: aws.Int32(int32(min(max(p.ev.BatchSize, 1), 10000)))})
 		if err != nil {
 			if ctx.Err() == nil {
 				p.record(0, fmt.Errorf("get records: %w", err))
 				_ = sleepCtx(ctx, time.Second)
+				// An iterator can expire or be refused: take a fresh one from
+				// where the poller got to, as AWS's poller does.
+				if fresh, ferr := p.reposition(ctx, last); ferr == nil {
+					it = fresh
+				}
 			}
 			continue
 		}
@@ -249,6 +255,7 @@ func (p *kinesisPoller) run(ctx context.Context) {
 		if retryFrom == "" {
 			attempts, backoff = 0, 100*time.Millisecond
 			it = aws.ToString(out.NextShardIterator)
+			last = aws.ToString(out.Records[len(out.Records)-1].SequenceNumber)
 			continue
 		}
 		attempts++
@@ -256,6 +263,7 @@ func (p *kinesisPoller) run(ctx context.Context) {
 			fmt.Fprintf(p.iv.log, "[localrun] %s/%s: discarding batch after %d retries: %v\n", p.iv.fn, p.ev.Name, attempts-1, err)
 			attempts = 0
 			it = aws.ToString(out.NextShardIterator)
+			last = aws.ToString(out.Records[len(out.Records)-1].SequenceNumber)
 			continue
 		}
 		fmt.Fprintf(p.iv.log, "[localrun] %s/%s: retrying from %s: %v\n", p.iv.fn, p.ev.Name, retryFrom, err)
@@ -344,4 +352,24 @@ func truncate(b []byte, n int) string {
 		return string(b)
 	}
 	return string(b[:n]) + "..."
+}
+
+// reposition returns a fresh shard iterator just after sequence number
+// last, or at the event source's starting position when nothing was read.
+func (p *kinesisPoller) reposition(ctx context.Context, last string) (string, error) {
+	in := &kinesis.GetShardIteratorInput{StreamName: aws.String(p.streamName), ShardId: aws.String(p.shard)}
+	if last != "" {
+		in.ShardIteratorType, in.StartingSequenceNumber = kintypes.ShardIteratorTypeAfterSequenceNumber, aws.String(last)
+	} else {
+		in.ShardIteratorType = kintypes.ShardIteratorType(p.ev.StartingPosition)
+		if in.ShardIteratorType == "" {
+			in.ShardIteratorType = kintypes.ShardIteratorTypeTrimHorizon
+		}
+	}
+	out, err := p.kinesis.GetShardIterator(ctx, in)
+	if err != nil {
+		p.record(0, fmt.Errorf("get shard iterator: %w", err))
+		return "", err
+	}
+	return aws.ToString(out.ShardIterator), nil
 }
