@@ -303,8 +303,8 @@ func (h *Harness) StartStatus(wf, input string) orchestrator.Started {
 	return st
 }
 
-// Cancel cancels run and pokes the runtime to drive it (Cancel, like
-// Resubmit, only journals the operator's decision).
+// Cancel cancels run and pokes the runtime (redundant now that Cancel
+// wakes the run itself; testCancelWakes checks that it does).
 func (h *Harness) Cancel(run string) {
 	h.T.Helper()
 	if err := h.RT.Engine.Cancel(h.Ctx, run, "semantictest", "cancelled by the test"); err != nil {
