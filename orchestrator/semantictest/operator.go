@@ -123,20 +123,17 @@ func testStatePatches(t *testing.T, h *Harness) {
 	}
 }
 
-// defineChecked defines "checked": step check fails (terminally unless
-// the fixed flag is used) until its input says ok.
+// defineChecked defines "checked": step check fails (retryably) until its
+// input says ok or fixed is set.
 func defineChecked(h *Harness, fixed *atomic.Bool) {
 	h.Func("check", func(ctx context.Context, req step.Request) (step.Result, error) {
 		in := decode[struct {
 			OK bool `json:"ok"`
 		}](req)
-		switch {
-		case in.OK || fixed.Load():
+		if in.OK || fixed.Load() {
 			return out(map[string]any{"checked": true, "attempt": req.Attempt}), nil
-		case fixed != nil:
-			return step.Result{}, errors.New("not fixed yet")
 		}
-		return step.Result{}, step.Terminal(errors.New("input not ok"))
+		return step.Result{}, errors.New("not fixed yet")
 	})
 	h.Define(workflow.New("checked",
 		workflow.Output("steps.after.output"),

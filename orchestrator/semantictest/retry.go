@@ -2,7 +2,6 @@ package semantictest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -66,13 +65,7 @@ steps:
       nonRetryable: [fatal]
 `)
 	S, F, R, OK := journal.StepScheduled, journal.StepFailed, journal.RetryScheduled, journal.StepSucceeded
-	a := func(k journal.Kind, n int) attempt {
-		x := attempt{Kind: k, Step: "flaky", Attempt: n}
-		if k == F {
-			x.ErrKind = ""
-		}
-		return x
-	}
+	a := func(k journal.Kind, n int) attempt { return attempt{Kind: k, Step: "flaky", Attempt: n} }
 	for _, tc := range []struct {
 		name, input string
 		status      journal.Status
@@ -238,5 +231,3 @@ steps:
 		t.Errorf("head status %s, want review", got)
 	}
 }
-
-var errBlocked = errors.New("blocked")
