@@ -20,4 +20,8 @@ export ORDO_REQUIRE_STACK=1 # tests that need the stack fail instead of skipping
 
 go vet ./...
 go test -count=1 -timeout 25m ./...
+# The engine and journals again under the race detector, and the decider's
+# property tests with more random workflows than the default run.
+go test -race -count=1 -timeout 15m ./orchestrator/... ./journal/memjournal/ ./journal/sqlitejournal/ ./api/ ./functions/internal/
+go test -count=1 -run Properties ./orchestrator/ -args -rapid.checks=2000
 (cd infra/tools && go test -count=1 ./...)
