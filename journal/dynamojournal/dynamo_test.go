@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
@@ -24,72 +21,17 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/journal/dynamojournal/dynamotest"
 	"github.com/ordoflow/ordo/journal/journaltest"
 )
 
-var (
-	probeOnce sync.Once
-	probeErr  error
-)
-
-// newClient returns a DynamoDB client for the local stack, or skips the
-// test when the stack is absent (fails instead with ORDO_REQUIRE_STACK=1).
+// newClient returns a DynamoDB Local client, or skips (see dynamotest).
 func newClient(tb testing.TB, opts ...func(*dynamodb.Options)) *dynamodb.Client {
-	tb.Helper()
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	probeOnce.Do(func() {
-		if endpoint == "" {
-			probeErr = errors.New("AWS_ENDPOINT_URL_DYNAMODB is not set")
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, probeErr = client(ctx, endpoint).ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
-	})
-	if probeErr != nil {
-		msg := fmt.Sprintf("DynamoDB Local is not reachable (%v); run infra/start.sh && . infra/env.sh", probeErr)
-		if os.Getenv("ORDO_REQUIRE_STACK") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return client(context.Background(), endpoint, opts...)
+	return dynamotest.Client(tb, opts...)
 }
 
-func client(ctx context.Context, endpoint string, opts ...func(*dynamodb.Options)) *dynamodb.Client {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		cfg = aws.Config{Region: "us-east-1"}
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	return dynamodb.NewFromConfig(cfg, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.DisableValidateResponseChecksum = true // DynamoDB Local omits x-amz-crc32
-	}}, opts...)...)
-}
-
-// newTable creates a table with a unique name, dropped when tb ends.
-func newTable(tb testing.TB, c *dynamodb.Client) string {
-	tb.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	table := "ordo-test-" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := dynamojournal.CreateTable(ctx, c, table); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}); err != nil {
-			tb.Logf("delete table %s: %v", table, err)
-		}
-	})
-	return table
-}
+// newTable creates a fresh table, dropped when tb ends.
+func newTable(tb testing.TB, c *dynamodb.Client) string { return dynamotest.Table(tb, c) }
 
 // newStore returns a Store on a fresh table.
 func newStore(tb testing.TB, opts ...dynamojournal.Option) (*dynamojournal.Store, *dynamodb.Client, string) {
