@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,4 +101,52 @@ func TestOperatorErrors(t *testing.T) {
 			t.Errorf("ordo %v: %v, want an error mentioning %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+// TestPushNewVersion pushes a new version of the order workflow from a
+// file, as an operator would while runs are in flight: new runs start on
+// it, a run started before keeps the version it pinned.
+func TestPushNewVersion(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ordo.db")
+	if err := ordo(t, db, "start", "order", "--input", string(workflows.SampleOrder(0))); err != nil {
+		t.Fatal(err)
+	}
+	v2 := strings.Replace(string(orderYAML(t)), `version: "2"`, `version: "3"`, 1)
+	file := filepath.Join(dir, "order-v3.yaml")
+	if err := os.WriteFile(file, []byte(v2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ordo(t, db, "definitions", "push", file); err != nil {
+		t.Fatal(err)
+	}
+	if err := ordo(t, db, "start", "order", "--input", string(workflows.SampleOrder(1))); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlitejournal.New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defs, _ := s.Definitions(context.Background(), "order")
+	if len(defs) != 2 || defs[0].Version != "3" {
+		t.Fatalf("stored order definitions: %+v, want v3 newest of two", defs)
+	}
+	var o0, o1 map[string]any
+	json.Unmarshal(workflows.SampleOrder(0), &o0)
+	json.Unmarshal(workflows.SampleOrder(1), &o1)
+	h0, _ := head(t, db, "order/"+o0["orderId"].(string))
+	h1, _ := head(t, db, "order/"+o1["orderId"].(string))
+	if h0.DefHash == defs[0].Hash || h1.DefHash != defs[0].Hash {
+		t.Fatalf("run before the push pinned %s, run after pinned %s; v3 is %s", h0.DefHash, h1.DefHash, defs[0].Hash)
+	}
+}
+
+func orderYAML(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../workflows/order/order.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
