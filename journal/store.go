@@ -88,6 +88,11 @@ type Store interface {
 	// Load returns the run's head and all its events in order. It reads its
 	// own writes (strongly consistent). ErrNotFound if the run does not exist.
 	Load(ctx context.Context, run string) (Run, []Event, error)
+	// Since returns the events of run's commits after sequence after, in
+	// order, strongly consistent: how a holder of a run's state catches up
+	// without reloading the whole journal. It returns no events (and no
+	// error) when nothing follows after, including for unknown runs.
+	Since(ctx context.Context, run string, after int64) ([]Event, error)
 	// Append writes c atomically, or fails with ErrConflict (wrapped) if
 	// c.After is not the run's last sequence. It returns the new sequence.
 	Append(ctx context.Context, c Commit) (int64, error)

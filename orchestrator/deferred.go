@@ -188,7 +188,7 @@ func (e *Engine) releaseIfAcquired(ctx context.Context, queue string, st Started
 	if err != nil || q.active != st.Run {
 		return st, err
 	}
-	e.cache.Delete(st.Run)
+	e.cache.drop(st.Run)
 	err = e.operate(ctx, st.Run, func(n *RunState) (journal.Event, journal.Status, error) {
 		if n.Status != journal.StatusDeferred {
 			return journal.Event{}, "", errSkip

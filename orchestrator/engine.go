@@ -49,11 +49,10 @@ type Engine struct {
 	latest map[string]*workflow.Definition
 	byHash map[string]*workflow.Definition
 
-	// cache hands a run's state from Start to the first Drive, saving a
-	// load. Nothing else is cached between calls: another process (an API
-	// call, an effect outcome, an operator) may append to any run, and a
-	// Drive that appended nothing would never notice a stale copy.
-	cache sync.Map // run id -> *RunState
+	// cache keeps runs' folded state between Drives; a Drive catches up
+	// with what others appended (Store.Since) before deciding, so a copy is
+	// never used stale.
+	cache *stateCache
 }
 
 // Option configures an Engine.
@@ -81,7 +80,8 @@ func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline 
 // New returns an engine over store that runs steps with invoker.
 func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 	e := &Engine{store: store, invoker: invoker, now: time.Now, log: slog.Default(),
-		margin: 2 * time.Second, latest: map[string]*workflow.Definition{}, byHash: map[string]*workflow.Definition{}}
+		margin: 2 * time.Second, latest: map[string]*workflow.Definition{}, byHash: map[string]*workflow.Definition{},
+		cache: newStateCache(1 << 14)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -290,14 +290,14 @@ func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *work
 		return Started{}, fmt.Errorf("start %s: %w", run, err)
 	}
 	rs.Seq = seq
-	e.cache.Store(run, rs)
+	e.cache.put(run, rs)
 	e.log.Debug("run started", "run", run, "workflow", def.Name, "defHash", def.Hash())
 	return Started{Run: run, Created: true, Status: status}, nil
 }
 
 // Forget drops the engine's cached state of run, after something else
 // appended to its journal; the next Drive reloads it.
-func (e *Engine) Forget(run string) { e.cache.Delete(run) }
+func (e *Engine) Forget(run string) { e.cache.drop(run) }
 
 // Outcome is where Drive left a run.
 type Outcome struct {
@@ -317,11 +317,11 @@ type Outcome struct {
 	Effects []journal.Effect
 }
 
-// load returns the run's state: the one Start just created, else from the
-// journal.
+// load returns the run's state: the cached one brought up to date, else
+// folded from the journal.
 func (e *Engine) load(ctx context.Context, run string) (*RunState, error) {
-	if v, ok := e.cache.LoadAndDelete(run); ok {
-		return v.(*RunState), nil
+	if rs, ok := e.cache.take(run); ok && e.catchUp(ctx, run, rs) {
+		return rs, nil
 	}
 	head, events, err := e.store.Load(ctx, run)
 	if err != nil {
@@ -382,7 +382,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		if len(commit) > 0 {
 			seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: commit, Status: d.Status, At: now})
 			if errors.Is(err, journal.ErrConflict) {
-				e.cache.Delete(run)
+				e.cache.drop(run)
 				if rs, err = e.load(ctx, run); err != nil {
 					return Outcome{}, err
 				}
@@ -425,6 +425,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			return Outcome{Status: rs.Status, Done: true, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if late || e.nearDeadline(ctx) {
+			e.cache.put(run, rs)
 			return Outcome{Status: rs.Status, Continue: true, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if len(invs) > 0 {
@@ -458,12 +459,14 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		if !d.WakeAt.IsZero() {
 			wait := d.WakeAt.Sub(now)
 			if len(running) == 0 && wait > e.inline {
+				e.cache.put(run, rs)
 				return Outcome{Status: rs.Status, WakeAt: d.WakeAt, Effects: slices.Clone(rs.Outstanding)}, nil
 			}
 			t := time.NewTimer(max(wait, 0))
 			wake = t.C
 			defer t.Stop() // at most one per loop turn that waits; cheap
 		} else if len(running) == 0 {
+			e.cache.put(run, rs) // waiting for an event, a callback or a child
 			return Outcome{Status: rs.Status, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		// take records the results that are in, r and any others ready.

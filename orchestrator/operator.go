@@ -62,7 +62,7 @@ func (e *Engine) Cancel(ctx context.Context, run, by, reason string) error {
 // operate appends one operator event, reloading on conflicts.
 func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (journal.Event, journal.Status, error)) error {
 	for {
-		e.cache.Delete(run)
+		e.cache.drop(run)
 		rs, err := e.load(ctx, run)
 		if err != nil {
 			return err

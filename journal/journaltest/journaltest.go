@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) journal.Store) {
 		{"AfterBeyondHeadConflicts", testAfterBeyondHead},
 		{"StartExistingRunConflicts", testStartExisting},
 		{"EventsRoundTrip", testEventsRoundTrip},
+		{"Since", testSince},
 		{"StatusMovesHead", testStatusMovesHead},
 		{"LargePayload", testLargePayload},
 		{"ManyEventsInOneCommit", testManyEvents},

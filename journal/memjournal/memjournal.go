@@ -58,6 +58,29 @@ func (s *Store) Load(ctx context.Context, id string) (journal.Run, []journal.Eve
 	return head, events, nil
 }
 
+// Since implements journal.Store.
+func (s *Store) Since(ctx context.Context, id string, after int64) ([]journal.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	r, ok := s.runs[id]
+	var commits [][]byte
+	if ok && after < int64(len(r.commits)) {
+		commits = slices.Clone(r.commits[max(after, 0):])
+	}
+	s.mu.RUnlock()
+	var events []journal.Event
+	for i, c := range commits {
+		evs, err := journal.DecodeEvents(c, max(after, 0)+int64(i)+1)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, evs...)
+	}
+	return events, nil
+}
+
 // Append implements journal.Store.
 func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {

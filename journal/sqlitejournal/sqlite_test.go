@@ -76,6 +76,10 @@ func (a *alternating) Load(ctx context.Context, run string) (journal.Run, []jour
 	return a.next().Load(ctx, run)
 }
 
+func (a *alternating) Since(ctx context.Context, run string, after int64) ([]journal.Event, error) {
+	return a.next().Since(ctx, run, after)
+}
+
 func (a *alternating) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	return a.next().Append(ctx, c)
 }
