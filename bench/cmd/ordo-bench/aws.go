@@ -7,8 +7,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ordoflow/ordo/bench"
 )
@@ -31,7 +34,71 @@ func benchDir() (string, error) {
 	}
 }
 
-func awsPart(ctx context.Context, s bench.Shape) error {
+// dialString lists connections opened per endpoint.
+func dialString(d map[string]int64) string {
+	if len(d) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(d)) {
+		parts = append(parts, fmt.Sprintf("%d to %s", d[k], k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// profiler returns an AWSOptions.Profile that writes, per measured phase,
+// a CPU profile, block and mutex profiles (delay since the phase began),
+// and a goroutine dump taken a little into the phase, into dir.
+func profiler(dir string) func(phase string) func() {
+	seen := map[string]int{}
+	return func(phase string) func() {
+		seen[phase]++
+		base := filepath.Join(dir, fmt.Sprintf("%s%d", phase, seen[phase]))
+		f, err := os.Create(base + ".cpu.pprof")
+		if err == nil {
+			if err = pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				f = nil
+			}
+		}
+		runtime.SetBlockProfileRate(10000) // one blocking event per 10 µs blocked
+		runtime.SetMutexProfileFraction(1)
+		// Block and mutex profiles are cumulative over the process: read a
+		// phase's own with go tool pprof -base X.block.base.pprof X.block.pprof.
+		snapshot := func(suffix string) {
+			for _, p := range []string{"block", "mutex"} {
+				if g, err := os.Create(base + "." + p + suffix); err == nil {
+					pprof.Lookup(p).WriteTo(g, 0)
+					g.Close()
+				}
+			}
+		}
+		snapshot(".base.pprof")
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-time.After(500 * time.Millisecond):
+				if g, err := os.Create(base + ".goroutines.txt"); err == nil {
+					pprof.Lookup("goroutine").WriteTo(g, 1)
+					g.Close()
+				}
+			case <-done:
+			}
+		}()
+		return func() {
+			close(done)
+			if f != nil {
+				pprof.StopCPUProfile()
+				f.Close()
+			}
+			snapshot(".pprof")
+			runtime.SetBlockProfileRate(0)
+			runtime.SetMutexProfileFraction(0)
+		}
+	}
+}
+
+func awsPart(ctx context.Context, s bench.Shape, opts bench.AWSOptions) error {
 	fmt.Printf("## Local AWS: engine on DynamoDB Local + kumo, steps as the real ordo-noop-step Lambda (%s)\n\n", s)
 	if why := bench.StackMissing(); why != "" {
 		fmt.Printf("SKIPPED: %s\n\n", why)
@@ -42,7 +109,7 @@ func awsPart(ctx context.Context, s bench.Shape) error {
 		return err
 	}
 	var log bytes.Buffer
-	r, err := bench.LocalAWS(ctx, dir, s, &log)
+	r, err := bench.LocalAWS(ctx, dir, s, &log, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s", log.String())
 		return fmt.Errorf("local AWS: %w", err)
@@ -53,7 +120,20 @@ func awsPart(ctx context.Context, s bench.Shape) error {
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	fmt.Printf("| %d | %d | %d | %.1f | %.1f | %s | %s | %s | %.1f | %.2f | %s |\n\n", s.N, s.K, s.C, r.Ordo.RunsPerSec(), r.Ordo.StepsPerSec(),
 		ms(l.P50), ms(l.P95), ms(l.P99), r.Baseline.PerSec(), r.Ordo.StepsPerSec()/r.Baseline.PerSec(), ms(r.InvokeP50))
-	fmt.Println("ratio = ordo step transitions/s ÷ raw (conditional PutItem + Invoke) pairs/s, same concurrency, same run.")
+	fmt.Println("ratio = ordo step transitions/s ÷ raw (conditional PutItem + Invoke) pairs/s, same concurrency, same clients, same run;")
+	fmt.Printf("raw = both raw rounds together: %.1f pairs/s before the ordo workload, %.1f after (both paths warmed up first).\n", r.Before.PerSec(), r.After.PerSec())
+	idle := "SDK default (10)"
+	if opts.IdleConnsPerHost > 0 {
+		idle = fmt.Sprint(opts.IdleConnsPerHost)
+	}
+	fmt.Printf("HTTP transport MaxIdleConnsPerHost: %s; TCP connections opened: ordo %s, raw (both rounds) %s.\n\n", idle, dialString(r.Dials), dialString(r.RawDials))
+	fmt.Println("| call | ordo: per step | ordo: mean ms | raw: per pair | raw: mean ms |")
+	fmt.Println("|---|---|---|---|---|")
+	pairs := float64(r.Baseline.Ops)
+	for _, k := range slices.Sorted(maps.Keys(r.Calls.Count)) {
+		fmt.Printf("| %s | %.3f | %s | %.3f | %s |\n", k, float64(r.Calls.Count[k])/steps, ms(r.Calls.Mean(k)),
+			float64(r.RawCalls.Count[k])/pairs, ms(r.RawCalls.Mean(k)))
+	}
 	fmt.Println()
 	fmt.Println("### API calls per step transition (happy path, counted by an SDK middleware)")
 	fmt.Println()

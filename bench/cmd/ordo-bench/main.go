@@ -55,6 +55,8 @@ func run() error {
 	awsC := flag.Int("aws-c", 0, "concurrency on local AWS (0: -c)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a temporary one, removed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the embedded and scaling parts here")
+	awsIdle := flag.Int("aws-idle-conns", 0, "MaxIdleConnsPerHost of the local-AWS clients' HTTP transport (0: max(C, SDK default 10))")
+	awsProfile := flag.String("aws-profile", "", "write CPU, block and mutex profiles and a goroutine dump of each local-AWS phase into this directory")
 	flag.Parse()
 	ks, err := ints(*kList)
 	if err != nil {
@@ -117,7 +119,17 @@ func run() error {
 		if cc == 0 {
 			cc = *c
 		}
-		if err := awsPart(ctx, bench.Shape{N: *awsN, K: *awsK, C: cc}); err != nil {
+		opts := bench.AWSOptions{IdleConnsPerHost: *awsIdle}
+		if opts.IdleConnsPerHost == 0 {
+			opts.IdleConnsPerHost = max(cc, 10)
+		}
+		if *awsProfile != "" {
+			if err := os.MkdirAll(*awsProfile, 0o755); err != nil {
+				return err
+			}
+			opts.Profile = profiler(*awsProfile)
+		}
+		if err := awsPart(ctx, bench.Shape{N: *awsN, K: *awsK, C: cc}, opts); err != nil {
 			return err
 		}
 	}
