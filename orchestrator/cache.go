@@ -13,30 +13,40 @@ import (
 // costs a load, never correctness).
 type stateCache struct {
 	mu  sync.Mutex
-	m   map[string]*RunState
+	m   map[string]cached
 	max int
 }
 
+// cached is a run's state; fresh when Start just created it. A fresh entry
+// needs no catching up: whoever appends to a run meanwhile (an event, a
+// callback, an operator) also wakes it, and that later Drive catches up.
+type cached struct {
+	rs    *RunState
+	fresh bool
+}
+
 func newStateCache(max int) *stateCache {
-	return &stateCache{m: map[string]*RunState{}, max: max}
+	return &stateCache{m: map[string]cached{}, max: max}
 }
 
 // take removes and returns run's cached state.
-func (c *stateCache) take(run string) (*RunState, bool) {
+func (c *stateCache) take(run string) (cached, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rs, ok := c.m[run]
+	v, ok := c.m[run]
 	delete(c.m, run)
-	return rs, ok
+	return v, ok
 }
 
-func (c *stateCache) put(run string, rs *RunState) {
+func (c *stateCache) put(run string, rs *RunState) { c.store(run, cached{rs: rs}) }
+
+func (c *stateCache) store(run string, v cached) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[run] = rs
+	c.m[run] = v
 }
 
 func (c *stateCache) drop(run string) {

@@ -290,7 +290,7 @@ func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *work
 		return Started{}, fmt.Errorf("start %s: %w", run, err)
 	}
 	rs.Seq = seq
-	e.cache.put(run, rs)
+	e.cache.store(run, cached{rs: rs, fresh: true})
 	e.log.Debug("run started", "run", run, "workflow", def.Name, "defHash", def.Hash())
 	return Started{Run: run, Created: true, Status: status}, nil
 }
@@ -320,8 +320,8 @@ type Outcome struct {
 // load returns the run's state: the cached one brought up to date, else
 // folded from the journal.
 func (e *Engine) load(ctx context.Context, run string) (*RunState, error) {
-	if rs, ok := e.cache.take(run); ok && e.catchUp(ctx, run, rs) {
-		return rs, nil
+	if c, ok := e.cache.take(run); ok && (c.fresh || e.catchUp(ctx, run, c.rs)) {
+		return c.rs, nil
 	}
 	head, events, err := e.store.Load(ctx, run)
 	if err != nil {
