@@ -43,7 +43,10 @@ type Engine struct {
 	log      *slog.Logger
 	margin   time.Duration
 	inline   time.Duration
-	waker    Waker
+	// effectsEvery bounds how long journaled effects wait to be sent while
+	// a Drive runs on.
+	effectsEvery time.Duration
+	waker        Waker
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -73,6 +76,10 @@ func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 // run on (a continuation) before the Lambda is cut off.
 func WithDeadlineMargin(d time.Duration) Option { return func(e *Engine) { e.margin = d } }
 
+// WithEffectDelay bounds how long journaled effects wait to be sent while
+// a Drive goes on (default 1s; they are always sent when it returns).
+func WithEffectDelay(d time.Duration) Option { return func(e *Engine) { e.effectsEvery = d } }
+
 // WithInlineWait lets Drive sleep through retry delays and timers shorter
 // than d instead of returning (default 0: always return WakeAt).
 func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline = d } }
@@ -81,7 +88,7 @@ func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline 
 func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 	e := &Engine{store: store, invoker: invoker, now: time.Now, log: slog.Default(),
 		margin: 2 * time.Second, latest: map[string]*workflow.Definition{}, byHash: map[string]*workflow.Definition{},
-		cache: newStateCache(1 << 14)}
+		cache: newStateCache(1 << 14), effectsEvery: time.Second}
 	for _, o := range opts {
 		o(e)
 	}
@@ -366,6 +373,19 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	var pending []journal.Event // step results not yet journaled
 	recovering := true
 	sent := map[string]bool{} // effects this Drive already dispatched
+	// Journaled effects are sent when Drive returns, or at least every
+	// effectsEvery while it runs: effect outcomes then rarely race this
+	// Drive's own appends (each race costs a reload and a rewrite).
+	var queued []journal.Effect
+	flushed := time.Now()
+	flush := func() {
+		if len(queued) > 0 && e.dispatch != nil {
+			if err := e.dispatch.Dispatch(ctx, run, queued); err != nil {
+				e.log.Warn("effects not dispatched; they stay outstanding", "run", run, "err", err)
+			}
+		}
+		queued, flushed = nil, time.Now()
+	}
 	// handOn fires when the deadline comes within the margin while Drive
 	// waits for steps, so the caller still has time to continue the run.
 	var handOn <-chan time.Time
@@ -407,10 +427,9 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		for _, ef := range effects {
 			sent[ef.ID] = true
 		}
-		if len(effects) > 0 && e.dispatch != nil {
-			if err := e.dispatch.Dispatch(ctx, run, effects); err != nil {
-				e.log.Warn("effects not dispatched; they stay outstanding", "run", run, "err", err)
-			}
+		queued = append(queued, effects...)
+		if time.Since(flushed) >= e.effectsEvery {
+			flush()
 		}
 		pending = nil
 		invs := d.Start
@@ -419,12 +438,14 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		}
 		recovering = false
 		if d.Done {
+			flush()
 			if err := e.settle(ctx, run, rs); err != nil {
 				return Outcome{}, err
 			}
 			return Outcome{Status: rs.Status, Done: true, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
 		if late || e.nearDeadline(ctx) {
+			flush()
 			e.cache.put(run, rs)
 			return Outcome{Status: rs.Status, Continue: true, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
@@ -435,7 +456,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 				if inv.Workflow != "" {
 					// A sub step: start the child run (idempotent) and get it driven.
 					if err := e.startChild(ctx, run, inv); err != nil {
-							return Outcome{}, err
+						return Outcome{}, err
 					}
 					continue
 				}
@@ -459,6 +480,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 		if !d.WakeAt.IsZero() {
 			wait := d.WakeAt.Sub(now)
 			if len(running) == 0 && wait > e.inline {
+				flush()
 				e.cache.put(run, rs)
 				return Outcome{Status: rs.Status, WakeAt: d.WakeAt, Effects: slices.Clone(rs.Outstanding)}, nil
 			}
@@ -466,6 +488,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			wake = t.C
 			defer t.Stop() // at most one per loop turn that waits; cheap
 		} else if len(running) == 0 {
+			flush()
 			e.cache.put(run, rs) // waiting for an event, a callback or a child
 			return Outcome{Status: rs.Status, Effects: slices.Clone(rs.Outstanding)}, nil
 		}
