@@ -112,7 +112,10 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 // Executor returns the executor, to register more kinds.
 func (x *Effects) Executor() *effect.Executor { return x.exec }
 
-// HandleSQS is the Lambda entry point for the effects queue.
+// HandleSQS is the Lambda entry point for the effects queue. Messages are
+// grouped by run: each run's effects are executed together and their
+// outcomes journaled in one commit (one load and one append per run, not
+// per effect); runs are handled in parallel.
 func (x *Effects) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var (
 		mu       sync.Mutex
@@ -120,63 +123,66 @@ func (x *Effects) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, max(x.parallel, 1))
 	)
+	fail := func(ids ...string) {
+		mu.Lock()
+		for _, id := range ids {
+			failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		}
+		mu.Unlock()
+	}
+	type item struct {
+		messageID string
+		effect    journal.Effect
+	}
+	byRun := map[string][]item{}
+	var runs []string
 	for _, m := range ev.Records {
+		msg, err := decodeEffectMessage([]byte(m.Body))
+		if err != nil {
+			if err := x.malformed(ctx, m, msg.Run, err); err != nil {
+				fail(m.MessageId)
+			}
+			continue
+		}
+		if _, ok := byRun[msg.Run]; !ok {
+			runs = append(runs, msg.Run)
+		}
+		byRun[msg.Run] = append(byRun[msg.Run], item{m.MessageId, msg.Effect})
+	}
+	for _, run := range runs {
+		items := byRun[run]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := x.process(ctx, m); err != nil {
-				x.log.Error("effect not done; left on the queue", "messageId", m.MessageId, "error", err.Error())
-				mu.Lock()
-				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-				mu.Unlock()
+			effects := make([]journal.Effect, len(items))
+			for i, it := range items {
+				effects[i] = it.effect
+			}
+			failed, err := x.exec.Run(ctx, run, effects)
+			if err != nil {
+				x.log.Error("effects not done: journal unavailable; left on the queue", "run", run, "error", err.Error())
+				for _, it := range items {
+					fail(it.messageID)
+				}
+				return
+			}
+			for _, it := range items {
+				ferr := failed[it.effect.ID]
+				switch {
+				case ferr == nil:
+				case errors.Is(ferr, effect.ErrNoHandler):
+					// Retrying cannot help; the failure is journaled on the run.
+					x.log.Error("effect of an unknown kind: journaled as failed", "run", run, "effect", it.effect.ID, "error", ferr.Error())
+				default:
+					x.log.Error("effect failed; left on the queue", "run", run, "effect", it.effect.ID, "kind", it.effect.Kind, "error", ferr.Error())
+					fail(it.messageID)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
-}
-
-// process handles one message; an error leaves it on the queue.
-func (x *Effects) process(ctx context.Context, m events.SQSMessage) error {
-	msg, err := decodeEffectMessage([]byte(m.Body))
-	if err != nil {
-		return x.malformed(ctx, m, msg.Run, err)
-	}
-	log := x.log.With("run", msg.Run, "effect", msg.Effect.ID, "kind", msg.Effect.Kind, "messageId", m.MessageId)
-	_, evs, err := x.store.Load(ctx, msg.Run)
-	if err != nil {
-		return fmt.Errorf("effect %s of %s: %w", msg.Effect.ID, msg.Run, err)
-	}
-	failedBefore := false
-	for _, e := range evs {
-		if e.EffectID != msg.Effect.ID {
-			continue
-		}
-		switch e.Kind {
-		case journal.EffectSucceeded:
-			log.Info("effect already done; redelivery skipped")
-			return nil
-		case journal.EffectFailed:
-			failedBefore = true
-		}
-	}
-	err = x.exec.Execute(ctx, msg.Run, msg.Effect)
-	switch {
-	case errors.Is(err, effect.ErrNoHandler):
-		log.Error("effect of an unknown kind: journaled as failed", "error", err.Error())
-		return nil // retrying cannot help; the failure is on the run
-	case err != nil:
-		return err
-	case failedBefore:
-		// The executor journals one outcome per effect; the first was a
-		// failure, so record that a redelivery has since succeeded.
-		if err := x.recordLateSuccess(ctx, msg.Run, msg.Effect.ID); err != nil {
-			return err
-		}
-	}
-	log.Debug("effect done")
-	return nil
 }
 
 // decodeEffectMessage parses an effects-queue body. On error the returned
@@ -231,14 +237,6 @@ func (x *Effects) malformed(ctx context.Context, m events.SQSMessage, run string
 	}
 	log.Warn("malformed effect message sent to review", "run", run)
 	return nil
-}
-
-func (x *Effects) recordLateSuccess(ctx context.Context, run, id string) error {
-	ev := journal.Event{Kind: journal.EffectSucceeded, EffectID: id, At: x.now(),
-		Reason: "succeeded on redelivery after an earlier EffectFailed"}
-	return x.appendOnce(ctx, run, ev, func(old journal.Event) bool {
-		return old.Kind == journal.EffectSucceeded && old.EffectID == id
-	}, false)
 }
 
 // appendOnce appends ev to run unless an event matching dup is already

@@ -3,8 +3,9 @@
 //
 // Handlers are registered by effect kind ("log", "sqs", "kinesis", "http",
 // ...). An effect carries a stable ID, so a handler that reaches an external
-// system passes it on as an idempotency key, and the executor journals one
-// outcome per effect however often it is redelivered.
+// system passes it on as an idempotency key. The executor runs an effect
+// until one attempt succeeds and journals every attempt's outcome; once
+// EffectSucceeded is journaled, redeliveries are skipped.
 package effect
 
 import (
@@ -56,43 +57,59 @@ func (x *Executor) Handle(kind string, h Handler) {
 	x.mu.Unlock()
 }
 
-// Execute performs e for run (unless its outcome is already journaled) and
-// journals the outcome. It returns the handler's last error, if any, after
+// Execute performs e for run (unless it already succeeded) and journals
+// the outcome. It returns the handler's last error, if any, after
 // journaling EffectFailed; a journal error is returned as is and nothing is
 // lost: the effect stays outstanding and is dispatched again.
 func (x *Executor) Execute(ctx context.Context, run string, e journal.Effect) error {
 	return x.ExecuteAll(ctx, run, []journal.Effect{e})
 }
 
-// ExecuteAll performs those of effects whose outcome is not yet journaled
-// and journals all their outcomes in one commit. It returns the handlers'
-// errors joined (after journaling them as EffectFailed), or the journal's
-// error (then nothing is recorded and the effects stay outstanding).
+// ExecuteAll is Run with the handlers' errors joined.
 func (x *Executor) ExecuteAll(ctx context.Context, run string, effects []journal.Effect) error {
+	failed, err := x.Run(ctx, run, effects)
+	if err != nil {
+		return err
+	}
+	errs := make([]error, 0, len(failed))
+	for _, e := range effects {
+		if ferr := failed[e.ID]; ferr != nil {
+			errs = append(errs, ferr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run performs those of effects that have not succeeded yet (an effect
+// whose earlier attempt failed is tried again: a redelivery may succeed)
+// and journals all their outcomes, EffectSucceeded or EffectFailed, in one
+// commit. It returns the handler errors by effect id, or the journal's
+// error (then nothing is recorded and the effects stay outstanding).
+func (x *Executor) Run(ctx context.Context, run string, effects []journal.Effect) (map[string]error, error) {
 	if len(effects) == 0 {
-		return nil
+		return nil, nil
 	}
 	_, events, err := x.store.Load(ctx, run)
 	if err != nil {
-		return fmt.Errorf("effects of %s: %w", run, err)
+		return nil, fmt.Errorf("effects of %s: %w", run, err)
 	}
+	failed := map[string]error{}
 	var outcomes []journal.Event
-	var errs []error
 	for _, e := range effects {
-		if hasOutcome(events, e.ID) {
+		if succeeded(events, e.ID) {
 			continue // a redelivery of an effect already performed
 		}
 		ev := journal.Event{Kind: journal.EffectSucceeded, EffectID: e.ID, At: x.now()}
 		if err := x.do(ctx, run, e); err != nil {
 			ev.Kind, ev.Error = journal.EffectFailed, &journal.Error{Message: err.Error(), Kind: e.Kind}
-			errs = append(errs, err)
+			failed[e.ID] = err
 		}
 		outcomes = append(outcomes, ev)
 	}
 	if err := x.record(ctx, run, outcomes, events); err != nil {
-		return err
+		return nil, err
 	}
-	return errors.Join(errs...)
+	return failed, nil
 }
 
 // do runs e's handler, up to Attempts times.
@@ -112,13 +129,14 @@ func (x *Executor) do(ctx context.Context, run string, e journal.Effect) error {
 	return err
 }
 
-// record appends the outcomes not yet journaled to run in one commit,
-// reloading on conflicts. events is the journal as last loaded.
+// record appends outcomes to run in one commit, reloading on conflicts;
+// an outcome is dropped once the effect is journaled as succeeded (another
+// executor got there first). events is the journal as last loaded.
 func (x *Executor) record(ctx context.Context, run string, outcomes, events []journal.Event) error {
 	for {
 		var todo []journal.Event
 		for _, ev := range outcomes {
-			if !hasOutcome(events, ev.EffectID) {
+			if !succeeded(events, ev.EffectID) {
 				todo = append(todo, ev)
 			}
 		}
@@ -142,9 +160,9 @@ func (x *Executor) record(ctx context.Context, run string, outcomes, events []jo
 	}
 }
 
-func hasOutcome(events []journal.Event, id string) bool {
+func succeeded(events []journal.Event, id string) bool {
 	for _, e := range events {
-		if (e.Kind == journal.EffectSucceeded || e.Kind == journal.EffectFailed) && e.EffectID == id {
+		if e.Kind == journal.EffectSucceeded && e.EffectID == id {
 			return true
 		}
 	}

@@ -212,3 +212,42 @@ func TestExecuteUnknownRun(t *testing.T) {
 		t.Fatalf("Execute: err = %v, want journal.ErrNotFound", err)
 	}
 }
+
+// TestFailedEffectSucceedsOnRedelivery: a failure is journaled, the effect
+// is tried again on its next delivery, and its success is journaled too.
+func TestFailedEffectSucceedsOnRedelivery(t *testing.T) {
+	store := memjournal.New()
+	ctx := context.Background()
+	const run = "w/late"
+	if _, err := store.Append(ctx, journal.Commit{Run: run, Workflow: "w", DefHash: "h",
+		Events: []journal.Event{{Kind: journal.RunStarted}}}); err != nil {
+		t.Fatal(err)
+	}
+	x := effect.NewExecutor(store)
+	x.Attempts = 1
+	calls := 0
+	x.Handle("flaky", effect.HandlerFunc(func(context.Context, string, journal.Effect) error {
+		calls++
+		if calls == 1 {
+			return errors.New("down")
+		}
+		return nil
+	}))
+	e := journal.Effect{ID: run + "/a/1/0", Kind: "flaky"}
+	if err := x.Execute(ctx, run, e); err == nil {
+		t.Fatal("first delivery: want the handler's error")
+	}
+	for range 2 { // a redelivery, then a duplicate of it
+		if err := x.Execute(ctx, run, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, events, _ := store.Load(ctx, run)
+	var kinds []journal.Kind
+	for _, ev := range events[1:] {
+		kinds = append(kinds, ev.Kind)
+	}
+	if calls != 2 || len(kinds) != 2 || kinds[0] != journal.EffectFailed || kinds[1] != journal.EffectSucceeded {
+		t.Fatalf("calls %d, outcomes %v; want 2 calls, [EffectFailed EffectSucceeded]", calls, kinds)
+	}
+}
