@@ -180,12 +180,15 @@ func (r *Runtime) drive(run string) {
 		if !out.WakeAt.IsZero() {
 			r.timers[run] = time.AfterFunc(time.Until(out.WakeAt), func() { r.Poke(run) })
 		}
-		r.mu.Unlock()
+		// Going idle in the same critical section as the check of again: a
+		// Poke (a timer, an event) after this starts a new driver, one before
+		// it made this driver go round again. Nothing falls in between.
+		status := journal.Status("")
 		if out.Done {
-			r.finish(run, out.Status)
-		} else {
-			r.finish(run, "")
+			status = out.Status
 		}
+		r.finishLocked(run, status)
+		r.mu.Unlock()
 		return
 	}
 }
@@ -206,7 +209,13 @@ func (r *Runtime) runEffects(run string, effects []journal.Effect) {
 func (r *Runtime) finish(run string, status journal.Status) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.finishLocked(run, status)
+}
+
+// finishLocked is finish with r.mu held.
+func (r *Runtime) finishLocked(run string, status journal.Status) {
 	delete(r.active, run)
+	delete(r.again, run)
 	if status.Terminal() || status == journal.StatusReview {
 		for _, ch := range r.waiters[run] {
 			ch <- status
