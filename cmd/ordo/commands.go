@@ -222,7 +222,20 @@ func printTimeline(head journal.Run, events []journal.Event) {
 		}
 		line := fmt.Sprintf("%4d %9s  %-16s", e.Seq, "+"+e.At.Sub(t0).Round(time.Microsecond).String(), e.Kind)
 		if e.Step != "" {
-			line += fmt.Sprintf(" %s#%d", e.Step, e.Attempt)
+			line += " " + e.Step
+			if e.Index > 0 {
+				line += fmt.Sprintf("[%d]", e.Index)
+			}
+			line += fmt.Sprintf("#%d", e.Attempt)
+			if e.Compensation {
+				line += " (compensation)"
+			}
+		}
+		if e.Name != "" {
+			line += " " + e.Name
+		}
+		if e.Child != "" {
+			line += " → " + e.Child
 		}
 		fmt.Println(line)
 		detail := func(label string, v []byte) {
