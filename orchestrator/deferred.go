@@ -18,6 +18,9 @@ import (
 // DeferredWorkflow is the workflow name of deferral queue streams.
 const DeferredWorkflow = "_deferred"
 
+// StatusQueue is the head status of deferral queue streams.
+const StatusQueue journal.Status = "queue"
+
 func queueID(workflowName, key string) string {
 	return RunID(DeferredWorkflow, workflowName+"/"+key)
 }
@@ -67,7 +70,8 @@ func (e *Engine) loadQueue(ctx context.Context, id string) (queue, error) {
 func (e *Engine) appendQueue(ctx context.Context, id string, after int64, events ...journal.Event) error {
 	commit := journal.Commit{Run: id, After: after, Events: events, At: e.now()}
 	if after == 0 {
-		commit.Workflow, commit.DefHash, commit.Status = DeferredWorkflow, "none", journal.StatusRunning
+		// Its own status keeps the queue out of the runs a restart resumes.
+		commit.Workflow, commit.DefHash, commit.Status = DeferredWorkflow, "none", StatusQueue
 	}
 	_, err := e.store.Append(ctx, commit)
 	return err
