@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -60,6 +61,23 @@ type Commit struct {
 	DefHash  string
 	// At is the commit time (head's Created/Updated).
 	At time.Time
+}
+
+// Validate reports what makes c impossible to append, whatever the
+// backend: no run id, no events, a negative After (a conflict), or a first
+// commit that does not name its workflow and definition.
+func (c Commit) Validate() error {
+	switch {
+	case c.Run == "":
+		return errors.New("commit has no run id")
+	case len(c.Events) == 0:
+		return errors.New("commit has no events")
+	case c.After < 0:
+		return fmt.Errorf("after %d: %w", c.After, ErrConflict)
+	case c.After == 0 && (c.Workflow == "" || c.DefHash == ""):
+		return errors.New("first commit needs Workflow and DefHash")
+	}
+	return nil
 }
 
 // Query selects runs for listing. Zero fields do not filter.

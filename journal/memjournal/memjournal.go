@@ -86,6 +86,9 @@ func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if err := c.Validate(); err != nil {
+		return 0, fmt.Errorf("memjournal: append %s: %w", c.Run, err)
+	}
 	b, err := journal.EncodeEvents(c.Events)
 	if err != nil {
 		return 0, err

@@ -36,15 +36,8 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	switch {
-	case c.Run == "":
-		return 0, errors.New("commit has no run id")
-	case len(c.Events) == 0:
-		return 0, errors.New("commit has no events")
-	case c.After < 0:
-		return 0, fmt.Errorf("after %d: %w", c.After, journal.ErrConflict)
-	case c.After == 0 && (c.Workflow == "" || c.DefHash == ""):
-		return 0, errors.New("first commit needs Workflow and DefHash")
+	if err := c.Validate(); err != nil {
+		return 0, err
 	}
 	events, err := journal.EncodeEvents(c.Events)
 	if err != nil {
