@@ -477,6 +477,7 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			}
 		}
 		var wake <-chan time.Time
+		var timer *time.Timer
 		if !d.WakeAt.IsZero() {
 			wait := d.WakeAt.Sub(now)
 			if len(running) == 0 && wait > e.inline {
@@ -484,9 +485,8 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 				e.cache.put(run, rs)
 				return Outcome{Status: rs.Status, WakeAt: d.WakeAt, Effects: slices.Clone(rs.Outstanding)}, nil
 			}
-			t := time.NewTimer(max(wait, 0))
-			wake = t.C
-			defer t.Stop() // at most one per loop turn that waits; cheap
+			timer = time.NewTimer(max(wait, 0))
+			wake = timer.C
 		} else if len(running) == 0 {
 			flush()
 			e.cache.put(run, rs) // waiting for an event, a callback or a child
@@ -538,7 +538,13 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 			// Results of attempts still running are lost with this Drive;
 			// the attempts are re-invoked when the run is next driven.
 			// rs holds results not journaled: report no effects from it.
+			if timer != nil {
+				timer.Stop()
+			}
 			return Outcome{Status: rs.Status, Continue: true}, nil
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
