@@ -20,10 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -402,4 +404,44 @@ func totals() map[string]int64 {
 		}
 	}
 	return sum
+}
+
+// TestRunsThroughTheAPIFunction calls the API Lambda as its Function URL
+// would (a LambdaFunctionURLRequest through the real Invoke API): a run
+// started there is journaled by the API function, handed to the
+// orchestrator through its queue, and completes; a bad request gets a
+// clear 400; the run reads back through the API.
+func TestRunsThroughTheAPIFunction(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	fn := resource(t, "ApiFunction").Name
+	client := lambda.NewFromConfig(cfg)
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		payload, _ := json.Marshal(events.LambdaFunctionURLRequest{RawPath: path, Body: body,
+			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}})
+		out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: payload})
+		if err != nil || out.FunctionError != nil {
+			t.Fatalf("invoke %s %s: %v %s", method, path, err, out.Payload)
+		}
+		var resp events.LambdaFunctionURLResponse
+		if err := json.Unmarshal(out.Payload, &resp); err != nil {
+			t.Fatalf("%s %s: response %s: %v", method, path, out.Payload, err)
+		}
+		return resp.StatusCode, resp.Body
+	}
+	id := fmt.Sprintf("api-%d", time.Now().UnixNano())
+	body, _ := json.Marshal(map[string]any{"workflow": "order", "input": json.RawMessage(sampleOrder(t, 5, id))})
+	if code, resp := call("POST", "/v1/runs", string(body)); code != 201 || !strings.Contains(resp, "order/"+id) {
+		t.Fatalf("start: %d %s", code, resp)
+	}
+	if head, _ := settle(t, "order/"+id, 2*time.Minute); head.Status != journal.StatusCompleted {
+		t.Fatalf("run started through the API: %s, want completed", head.Status)
+	}
+	if code, resp := call("GET", "/v1/runs/order/"+id, ""); code != 200 || !strings.Contains(resp, `"completed"`) {
+		t.Fatalf("show: %d %s", code, resp)
+	}
+	if code, resp := call("POST", "/v1/runs", `{"input":{}}`); code != 400 || !strings.Contains(resp, "workflow") {
+		t.Fatalf("bad start: %d %s, want 400 naming the missing workflow", code, resp)
+	}
 }
