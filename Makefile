@@ -10,7 +10,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
-demo: ## place $(ORDERS) sample orders through the order workflow (embedded, no AWS)
+demo: ## place ORDERS (default 300) sample orders through the order workflow (embedded, no AWS)
 	$(GO) run ./cmd/ordo demo --orders $(ORDERS)
 
 .PHONY: test
@@ -39,7 +39,7 @@ BENCH_C ?= 50
 BENCH_OUT ?= .local/bench
 
 .PHONY: bench
-bench: ## Go benchmarks (-benchmem, benchstat-ready) + the ordo-bench table and charts (~10 min; BENCH_N, BENCH_C)
+bench: ## Go benchmarks (-benchmem, benchstat-ready) + the ordo-bench table and charts (~3-5 min; BENCH_N, BENCH_C; needs the stack for the AWS part)
 	@mkdir -p $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./orchestrator/... ./journal/... | tee $(BENCH_OUT)/gobench.txt
 	$(GO) run ./bench/cmd/ordo-bench -n $(BENCH_N) -c $(BENCH_C) -charts docs/bench | tee $(BENCH_OUT)/ordo-bench.md
