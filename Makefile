@@ -14,7 +14,7 @@ demo: ## place ORDERS (default 300) sample orders through the order workflow (em
 	$(GO) run ./cmd/ordo demo --orders $(ORDERS)
 
 .PHONY: test
-test: ## every test: unit, conformance (SQLite + DynamoDB Local), end-to-end on the local AWS stack
+test: ## every test: unit, conformance (SQLite + DynamoDB Local), semantics, end-to-end on the local AWS stack (installs and starts it)
 	scripts/test.sh
 
 .PHONY: test-unit
@@ -26,7 +26,7 @@ race: ## the core packages under the race detector
 	$(GO) test -race -count=1 ./journal/... ./orchestrator/... ./api/...
 
 .PHONY: vet
-vet: ## go vet and gofmt check
+vet: ## go vet and a gofmt check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
