@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,9 +25,14 @@ import (
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM", "ORDO_EFFECTS_MAX_RECEIVE")
 	if err != nil {
 		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	maxReceives, err := strconv.Atoi(env["ORDO_EFFECTS_MAX_RECEIVE"])
+	if err != nil {
+		log.Error("configuration: ORDO_EFFECTS_MAX_RECEIVE is not a number", "err", err)
 		os.Exit(1)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -43,6 +49,7 @@ func main() {
 		HTTP:                  &http.Client{Timeout: 10 * time.Second},
 		NotificationsQueueURL: env["ORDO_NOTIFICATIONS_QUEUE_URL"],
 		EventsStream:          env["ORDO_EVENTS_STREAM"],
+		MaxReceives:           maxReceives,
 		Log:                   log,
 	})
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

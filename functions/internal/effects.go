@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +65,11 @@ type EffectsConfig struct {
 	NotificationsQueueURL string
 	// EventsStream receives "publish" effects (ORDO_EVENTS_STREAM).
 	EventsStream string
-	Log          *slog.Logger
+	// MaxReceives is the effects queue's maxReceiveCount
+	// (ORDO_EFFECTS_MAX_RECEIVE): a failure on that delivery is the last
+	// before the DLQ, and is also put on the review path. 0: never.
+	MaxReceives int
+	Log         *slog.Logger
 }
 
 // Effects is the effects Lambda's handler: it executes each effect of an
@@ -77,6 +82,8 @@ type EffectsConfig struct {
 //	success already journaled (a redelivery)    skipped; message deleted
 //	handler failed (after the executor's tries) EffectFailed journaled; batch item failure: SQS
 //	                                            retries, then the effects DLQ
+//	... on the last delivery (MaxReceives)      also a review entry _effects/<effect id>
+//	                                            (status review) naming the run and the error
 //	a retry succeeds after EffectFailed         EffectSucceeded journaled too; message deleted
 //	unknown kind                                EffectFailed journaled (run to review); deleted
 //	journal unavailable                         batch item failure (retried)
@@ -88,6 +95,8 @@ type Effects struct {
 	log      *slog.Logger
 	parallel int
 	now      func() time.Time
+	// maxReceives: see EffectsConfig.MaxReceives.
+	maxReceives int
 }
 
 // NewEffects returns the handler over store with the handlers of every
@@ -106,7 +115,34 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 	exec.Handle(EffectKindLog, LogEffect(cfg.Log))
 	exec.Handle(EffectKindEmail, EmailEffect(cfg.SQS, cfg.NotificationsQueueURL))
 	exec.Handle(EffectKindPublish, PublishEffect(cfg.Kinesis, cfg.EventsStream))
-	return &Effects{exec: exec, store: store, log: cfg.Log, parallel: 10, now: time.Now}
+	return &Effects{exec: exec, store: store, log: cfg.Log, parallel: 10, now: time.Now, maxReceives: cfg.MaxReceives}
+}
+
+// FailedEffectsWorkflow is the workflow name of review entries for effects
+// that failed on their last delivery (run id "_effects/<effect id>").
+const FailedEffectsWorkflow = "_effects"
+
+// lastDelivery reports whether m will go to the DLQ if it fails again.
+func (x *Effects) lastDelivery(m events.SQSMessage) (int, bool) {
+	n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return n, err == nil && x.maxReceives > 0 && n >= x.maxReceives
+}
+
+// reviewFailed puts an effect that failed on its last delivery on the review
+// path: an entry in review status naming the run, the effect and the error.
+// It never fails the batch: the message goes to the DLQ either way.
+func (x *Effects) reviewFailed(ctx context.Context, run string, e journal.Effect, receives int, cause error) {
+	now := x.now()
+	input, _ := json.Marshal(e)
+	id := FailedEffectsWorkflow + "/" + e.ID
+	_, err := x.store.Append(ctx, journal.Commit{Run: id, After: 0, Status: journal.StatusReview,
+		Workflow: FailedEffectsWorkflow, DefHash: "none", At: now, Events: []journal.Event{{
+			Kind: journal.NeedsReview, At: now, Workflow: FailedEffectsWorkflow, Child: run, EffectID: e.ID, Input: input,
+			Reason: fmt.Sprintf("effect %s (%s → %s) of run %s failed on delivery %d, its last before the DLQ: %v",
+				e.ID, e.Kind, e.Target, run, receives, cause)}}})
+	if err != nil && !errors.Is(err, journal.ErrConflict) {
+		x.log.Error("failed effect not put on the review path (it is in the DLQ)", "run", run, "effect", e.ID, "error", err.Error())
+	}
 }
 
 // Executor returns the executor, to register more kinds.
@@ -131,8 +167,8 @@ func (x *Effects) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 		mu.Unlock()
 	}
 	type item struct {
-		messageID string
-		effect    journal.Effect
+		message events.SQSMessage
+		effect  journal.Effect
 	}
 	byRun := map[string][]item{}
 	var runs []string
@@ -147,7 +183,7 @@ func (x *Effects) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 		if _, ok := byRun[msg.Run]; !ok {
 			runs = append(runs, msg.Run)
 		}
-		byRun[msg.Run] = append(byRun[msg.Run], item{m.MessageId, msg.Effect})
+		byRun[msg.Run] = append(byRun[msg.Run], item{m, msg.Effect})
 	}
 	for _, run := range runs {
 		items := byRun[run]
@@ -163,7 +199,7 @@ func (x *Effects) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 			if err != nil {
 				x.log.Error("effects not done: journal unavailable; left on the queue", "run", run, "error", err.Error())
 				for _, it := range items {
-					fail(it.messageID)
+					fail(it.message.MessageId)
 				}
 				return
 			}
@@ -176,7 +212,10 @@ func (x *Effects) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 					x.log.Error("effect of an unknown kind: journaled as failed", "run", run, "effect", it.effect.ID, "error", ferr.Error())
 				default:
 					x.log.Error("effect failed; left on the queue", "run", run, "effect", it.effect.ID, "kind", it.effect.Kind, "error", ferr.Error())
-					fail(it.messageID)
+					if n, last := x.lastDelivery(it.message); last {
+						x.reviewFailed(ctx, run, it.effect, n, ferr)
+					}
+					fail(it.message.MessageId)
 				}
 			}
 		}()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,6 +337,40 @@ func TestEffectsTargets(t *testing.T) {
 		}
 		if p.Stream != "arn:aws:kinesis:us-east-1:123456789012:stream/s" && p.Stream != "s" {
 			t.Errorf("stream %q", p.Stream)
+		}
+	}
+}
+
+// TestEffectsLastDeliveryGoesToReview: a failure on the delivery that
+// reaches the queue's maxReceiveCount is also put on the review path, naming
+// the run, the effect and the error; earlier failures are not.
+func TestEffectsLastDeliveryGoesToReview(t *testing.T) {
+	t.Parallel()
+	const run = "order/ord-9"
+	f := newEffectsFixture(t, run)
+	f.fx = internal.NewEffects(f.store, internal.EffectsConfig{SQS: f.sqs, Kinesis: f.kin,
+		HTTP: &http.Client{Timeout: 5 * time.Second}, MaxReceives: 3, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	f.fx.Executor().Attempts = 1
+	f.hook.fail.Store(true)
+	e := journal.Effect{ID: run + "/ship/1/0", Kind: "http", Target: f.url}
+	for receives := 1; receives <= 3; receives++ {
+		m := effectMsg(t, "m1", run, e)
+		m.Attributes = map[string]string{"ApproximateReceiveCount": strconv.Itoa(receives)}
+		if got := f.handle(t, m); len(got) != 1 {
+			t.Fatalf("delivery %d: batch item failures %v, want m1 (it must reach the DLQ)", receives, got)
+		}
+		runs, _, _ := f.store.Runs(context.Background(), journal.Query{Workflow: internal.FailedEffectsWorkflow})
+		if want := 0; receives == 3 {
+			want = 1
+			if len(runs) != want || runs[0].Status != journal.StatusReview {
+				t.Fatalf("after the last delivery: review entries %+v, want one in review", runs)
+			}
+			_, events, _ := f.store.Load(context.Background(), runs[0].ID)
+			if r := events[0].Reason; !strings.Contains(r, e.ID) || !strings.Contains(r, run) || !strings.Contains(r, "delivery 3") {
+				t.Fatalf("review reason %q does not name the effect, the run and the delivery", r)
+			}
+		} else if len(runs) != want {
+			t.Fatalf("delivery %d: review entries %+v, want none yet", receives, runs)
 		}
 	}
 }
