@@ -14,4 +14,9 @@
 //	ORDO_EFFECTS_QUEUE_URL       the effects queue
 //	ORDO_RESOURCE_PREFIX         "<stack>-": step Lambdas are "<stack>-<function>";
 //	                             trigger queues/streams "<stack>-<channel>"
+//	ORDO_NOTIFICATIONS_QUEUE_URL the queue "email" effects go to (effects function)
+//	ORDO_EVENTS_STREAM           the stream "publish" effects go to (effects function)
+//	ORDO_EFFECTS_MAX_RECEIVE     the effects queue's maxReceiveCount: a failure on that
+//	                             delivery also goes to the review path
+//	ORDO_LOG_LEVEL               debug, info (default), warn, error
 package internal
