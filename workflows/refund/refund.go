@@ -67,27 +67,35 @@ type Validation struct {
 	Lines    int    `json:"lines"`
 }
 
+// ConcessionProblems lists what is wrong with the fields every concession
+// (refund, return) carries: its own id (named idField), the order, the
+// charge to refund, the customer's email and a known reason.
+func ConcessionProblems(idField, id, orderID, chargeID, email, reason string) []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if id == "" {
+		add("missing %s", idField)
+	}
+	if orderID == "" {
+		add("missing orderId")
+	}
+	if chargeID == "" {
+		add("missing chargeId")
+	}
+	if !oms.ValidEmail(email) {
+		add("invalid customer email %q", email)
+	}
+	if !known(reason) {
+		add("unknown reason %q (want one of %s)", reason, strings.Join(Reasons, ", "))
+	}
+	return p
+}
+
 // Validate checks a refund request: ids, the charge to refund, the
 // customer's email, a known reason and well-formed lines. A malformed
 // request fails terminally (kind "invalid-refund").
 func Validate(ctx context.Context, r Request) (Validation, error) {
-	var p []string
-	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
-	if r.RefundID == "" {
-		add("missing refundId")
-	}
-	if r.OrderID == "" {
-		add("missing orderId")
-	}
-	if r.ChargeID == "" {
-		add("missing chargeId")
-	}
-	if !oms.ValidEmail(r.Customer.Email) {
-		add("invalid customer email %q", r.Customer.Email)
-	}
-	if !known(r.Reason) {
-		add("unknown reason %q (want one of %s)", r.Reason, strings.Join(Reasons, ", "))
-	}
+	p := ConcessionProblems("refundId", r.RefundID, r.OrderID, r.ChargeID, r.Customer.Email, r.Reason)
 	p = append(p, LineProblems(r.Items)...)
 	if len(p) > 0 {
 		err := fmt.Errorf("%w %q: %s", ErrInvalid, r.RefundID, strings.Join(p, "; "))

@@ -66,23 +66,8 @@ type Label struct {
 // terminally. It emails the customer the "return-authorized" template and
 // patches state with {"status":"authorized","rma":...}.
 func Authorize(ctx context.Context, r Request) (Authorization, error) {
-	var p []string
+	p := refund.ConcessionProblems("returnId", r.ReturnID, r.OrderID, r.ChargeID, r.Customer.Email, r.Reason)
 	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
-	if r.ReturnID == "" {
-		add("missing returnId")
-	}
-	if r.OrderID == "" {
-		add("missing orderId")
-	}
-	if r.ChargeID == "" {
-		add("missing chargeId")
-	}
-	if !oms.ValidEmail(r.Customer.Email) {
-		add("invalid customer email %q", r.Customer.Email)
-	}
-	if !validReason(r.Reason) {
-		add("unknown reason %q (want one of %s)", r.Reason, strings.Join(refund.Reasons, ", "))
-	}
 	lines := make([]refund.Line, len(r.Items))
 	var digital []string
 	for i, it := range r.Items {
@@ -116,15 +101,6 @@ func Authorize(ctx context.Context, r Request) (Authorization, error) {
 		"returnId": r.ReturnID, "rma": a.RMA, "carrier": a.Label.Carrier, "trackingNumber": a.Label.TrackingNumber,
 	})
 	return a, err
-}
-
-func validReason(reason string) bool {
-	for _, r := range refund.Reasons {
-		if r == reason {
-			return true
-		}
-	}
-	return false
 }
 
 // InspectInput is the inspect step's input.
