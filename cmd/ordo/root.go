@@ -59,6 +59,16 @@ func (g *globals) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
 	return s, nil
 }
 
+// openReader opens the journal read-only: it works while another process
+// (ordo dev) writes to it.
+func (g *globals) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
+	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+	}
+	return s, nil
+}
+
 // app is the embedded runtime with the OMS workflows registered.
 type app struct {
 	store *sqlitejournal.Store

@@ -36,6 +36,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if s.opts.readOnly {
+		return 0, ErrReadOnly
+	}
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
