@@ -25,8 +25,8 @@ import (
 // from the last commit that set a status. The head item only stands in for
 // runs written before commits carried those fields. When the head item is
 // missing or behind the commits (a writer stopped between its commit and
-// its head write), Load writes it (one UpdateItem, only then); a failure
-// of that write does not fail Load.
+// its head write), Load writes it (one UpdateItem, only then) and fails
+// with ErrHeadPending if that write fails.
 func (s *Store) Load(ctx context.Context, run string) (journal.Run, []journal.Event, error) {
 	head, events, err := s.load(ctx, run)
 	if err != nil {
@@ -115,7 +115,9 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 			return journal.Run{}, nil, fmt.Errorf("commit %d: %s: %w", moved.seq, attrAt, err)
 		}
 		head.Status, head.Updated = journal.Status(moved.status), updated
-		_ = s.moveHead(ctx, run, moved) // on failure, owed to the next Append
+		if err := s.moveHead(ctx, run, moved); err != nil {
+			return journal.Run{}, nil, err
+		}
 	}
 	head.Seq = last
 	s.remember(run, last)

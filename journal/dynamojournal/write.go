@@ -34,10 +34,12 @@ import (
 //
 // The first commit (c.After == 0) and a status change then move the run
 // head with one UpdateItem that never moves it backwards (its seq must be
-// lower than the commit's). The commit is the truth: if that head write
-// fails, Append still returns the commit's sequence (the commit landed),
-// and the head is written by the next Append of the run on this Store or by
-// the next Load that sees it lag.
+// lower than the commit's). The commit is the truth, but the head write is
+// part of the guarantee that a run reaches its status listing: if it
+// fails, Append returns an error matching ErrHeadPending (the commit is
+// written; the caller's message is redelivered), and the head is written
+// by the next Append, Since or Load of the run on this Store, or by the next
+// Load on any Store, each of which fails the same way until it succeeds.
 func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	seq, err := s.append(ctx, c)
 	if err != nil {
@@ -82,8 +84,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 		h = &headState{seq: seq, status: string(status), updated: fmtTime(at)}
 	}
 	if h != nil {
-		// The commit landed: a failed head write is owed, not an error.
-		_ = s.moveHead(ctx, c.Run, *h)
+		if err := s.moveHead(ctx, c.Run, *h); err != nil {
+			return 0, fmt.Errorf("commit %d is written, but %w", seq, err)
+		}
 	}
 	return seq, nil
 }
@@ -139,6 +142,13 @@ func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types
 	return nil
 }
 
+// ErrHeadPending is returned (wrapped) by Append, Since and Load when a
+// run's commits are written but the write of its head, which listings
+// read, failed: the run may be missing from its status listing until a
+// later call writes it. The journal itself is consistent; retrying the
+// operation (redelivering the message that drove it) repairs the head.
+var ErrHeadPending = errors.New("dynamojournal: run head not written")
+
 // errNoHead reports a head write that needed the run's fixed fields to
 // create the missing head item.
 var errNoHead = errors.New("run head missing")
@@ -161,7 +171,7 @@ func (s *Store) moveHead(ctx context.Context, run string, h headState) error {
 	}
 	if err != nil {
 		s.owe(run, h)
-		return fmt.Errorf("head of %s at %d: %w", run, h.seq, err)
+		return fmt.Errorf("head %s at commit %d: %w: %w", h.status, h.seq, err, ErrHeadPending)
 	}
 	s.paid(run, h.seq)
 	return nil
