@@ -156,13 +156,27 @@
 //	commit n+1 already written (stale After)               journal.ErrConflict
 //	no commit After (unknown run, or After beyond last)    journal.ErrConflict
 //	After 0 for a run whose first commit exists            journal.ErrConflict
-//	commit item over 400 KB after compression              journal.ErrTooLarge
+//	commit item over 400 KB after compression, no bucket   journal.ErrTooLarge
+//	commit events over 16 MiB (WithMaxCommitSize)          journal.ErrTooLarge
 //	unknown definition hash                                journal.ErrNotFound
 //	cursor from another query, or not a cursor             an error (no sentinel)
 //	commit written, head write failed (retry repairs it)  ErrHeadPending
 //
 // Like any
 // conflict, ErrConflict means "load and decide again", which is always
-// safe. Errors name the run and the sequence; a
-// too large commit's error names its steps. There is no S3 offload yet.
+// safe. Errors name the run and the sequence; a too large commit's error is
+// a *journal.TooLargeError naming its steps, size and limit.
+//
+// # Large commits
+//
+// Commits over 768 bytes of events are gzipped when that saves write units.
+// With WithS3, a commit whose item would still be over 64 KB
+// (WithOffloadAbove) is offloaded: its (compressed) events go to the bucket
+// as the object "commits/<sha256 of the body>", written before the commit
+// item, which holds that key in attribute blob in place of ev. Load and
+// Since read offloaded commits back and check the body against its hash.
+// Objects are never deleted (an object whose commit lost a race to another
+// writer stays unreferenced). Without a bucket, a commit whose item would be
+// over 400 KB fails with journal.ErrTooLarge; with one, the limit is 16 MiB
+// of encoded events, as in the embedded journal.
 package dynamojournal

@@ -84,7 +84,7 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 			if st := str(it, attrStatus); st != "" {
 				moved = headState{seq: seq, status: st, updated: str(it, attrAt)}
 			}
-			ev, err := decodeCommit(it, seq)
+			ev, err := s.decodeCommit(ctx, it, seq)
 			if err != nil {
 				return journal.Run{}, nil, err
 			}
@@ -124,12 +124,20 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 	return head, events, nil
 }
 
-func decodeCommit(item map[string]types.AttributeValue, seq int64) ([]journal.Event, error) {
-	b, _ := item[attrEvents].(*types.AttributeValueMemberB)
-	if b == nil {
+// decodeCommit decodes the events of a commit item, reading them from S3
+// when they were offloaded.
+func (s *Store) decodeCommit(ctx context.Context, item map[string]types.AttributeValue, seq int64) ([]journal.Event, error) {
+	var data []byte
+	if b, _ := item[attrEvents].(*types.AttributeValueMemberB); b != nil {
+		data = b.Value
+	} else if key := str(item, attrBlob); key != "" {
+		var err error
+		if data, err = s.getBlob(ctx, key); err != nil {
+			return nil, fmt.Errorf("commit %d: %w", seq, err)
+		}
+	} else {
 		return nil, fmt.Errorf("commit %d has no events", seq)
 	}
-	data := b.Value
 	switch z := str(item, attrZip); z {
 	case "":
 	case zipGzip:

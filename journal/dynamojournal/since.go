@@ -45,7 +45,7 @@ func (s *Store) Since(ctx context.Context, run string, after int64) ([]journal.E
 				return nil, fmt.Errorf("dynamojournal: since %s: commit %q where %d was expected", run, str(it, attrSK), want)
 			}
 			want++
-			ev, err := decodeCommit(it, seq)
+			ev, err := s.decodeCommit(ctx, it, seq)
 			if err != nil {
 				return nil, fmt.Errorf("dynamojournal: since %s: %w", run, err)
 			}
