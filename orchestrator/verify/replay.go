@@ -163,8 +163,16 @@ func explain(def *workflow.Definition, rec, dec *journal.Event) string {
 	case rec.Kind != dec.Kind || rec.Step != dec.Step:
 		return fmt.Sprintf("the journal records %s; %s decides %s", describe(rec), name, describe(dec))
 	}
-	return fmt.Sprintf("the journal records %s; %s decides it with a different %s", describe(rec), name,
-		strings.Join(fieldsDiffering(*rec, *dec), ", "))
+	var diffs []string
+	for i, d := range diffJSON("", eventDoc(*rec), eventDoc(*dec), nil) {
+		if i == 3 {
+			diffs = append(diffs, "...")
+			break
+		}
+		diffs = append(diffs, fmt.Sprintf("%s %s -> %s", d.Path, orAbsent(d.Recorded), orAbsent(d.Got)))
+	}
+	return fmt.Sprintf("the journal records %s; %s decides it with a different %s (%s)", describe(rec), name,
+		strings.Join(fieldsDiffering(*rec, *dec), ", "), strings.Join(diffs, "; "))
 }
 
 func describe(e *journal.Event) string {

@@ -188,10 +188,10 @@ func TestCorruptRecordings(t *testing.T) {
 	}
 	headless := strings.Replace(good, `"kind": "RunStarted"`, `"kind": "StepScheduled"`, 1)
 	for name, text := range map[string]string{
-		"truncated":    good[:len(good)/2],
-		"not JSON":     "{" + good,
+		"truncated":     good[:len(good)/2],
+		"not JSON":      "{" + good,
 		"no RunStarted": headless,
-		"empty":        "",
+		"empty":         "",
 	} {
 		_, err := verify.Decode(strings.NewReader(text))
 		if !errors.Is(err, verify.ErrCorrupt) {
@@ -208,4 +208,3 @@ func find(checks []verify.Check, stepName string) verify.Check {
 	}
 	return verify.Check{Outcome: "missing"}
 }
-
