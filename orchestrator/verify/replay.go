@@ -14,17 +14,18 @@ import (
 
 // Drift is where a definition decides otherwise than a run's journal.
 type Drift struct {
-	Run string
+	Run string `json:"run"`
 	// Commit is the journal commit, Event the 1-based position in the run
 	// of the first event that differs (of the event that would follow the
 	// commit's last, when the definition decides more).
-	Commit int64
-	Event  int
+	Commit int64 `json:"commit"`
+	Event  int   `json:"event"`
 	// Recorded is what the journal holds there, Decided what the
 	// definition decides; either may be nil.
-	Recorded, Decided *journal.Event
+	Recorded *journal.Event `json:"recorded,omitempty"`
+	Decided  *journal.Event `json:"decided,omitempty"`
 	// Reason says why, in words.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 func (d *Drift) Error() string {

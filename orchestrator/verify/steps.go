@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
@@ -50,6 +51,23 @@ func (c Check) Name() string {
 		s += "#" + strconv.Itoa(c.Index)
 	}
 	return s + " attempt " + strconv.Itoa(c.Attempt)
+}
+
+// String renders the check as `ordo verify` prints it: the verdict, the
+// attempt, its function, the reason and one line per difference.
+func (c Check) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", strings.ToUpper(string(c.Outcome)), c.Name())
+	if c.Function != "" {
+		fmt.Fprintf(&b, " (%s)", c.Function)
+	}
+	if c.Reason != "" {
+		fmt.Fprintf(&b, ": %s", c.Reason)
+	}
+	for _, d := range c.Diffs {
+		fmt.Fprintf(&b, "\n    %s", d)
+	}
+	return b.String()
 }
 
 // Failed counts the failed checks.
