@@ -279,4 +279,3 @@ func TestBrowserViewerSeesNoActions(t *testing.T) {
 		t.Errorf("a viewer sees a cancel button on the run page")
 	}
 }
-
