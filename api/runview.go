@@ -31,8 +31,37 @@ type RunView struct {
 	Definition DefinitionView  `json:"definition"`
 	Steps      []*StepView     `json:"steps"`
 	Effects    []*EffectView   `json:"effects"`
-	// Events are every event of the run (with ?events=1).
-	Events []Event `json:"events,omitempty"`
+	// Events are the run's events without their payloads (with ?events=1,
+	// or those after commit ?after=N); the steps' attempts carry the
+	// payloads.
+	Events []EventRow `json:"events,omitempty"`
+}
+
+// EventRow is an event in a run's timeline: what happened, to which step,
+// attempt, item, effect or child run, but not its input, output or state.
+type EventRow struct {
+	Seq          int64          `json:"seq"`
+	Kind         journal.Kind   `json:"kind"`
+	At           time.Time      `json:"at"`
+	Step         string         `json:"step,omitempty"`
+	Attempt      int            `json:"attempt,omitempty"`
+	Index        int            `json:"index,omitempty"`
+	Error        *journal.Error `json:"error,omitempty"`
+	Due          time.Time      `json:"due,omitzero"`
+	Reason       string         `json:"reason,omitempty"`
+	By           string         `json:"by,omitempty"`
+	EffectID     string         `json:"effectId,omitempty"`
+	Effects      int            `json:"effects,omitempty"`
+	Name         string         `json:"name,omitempty"`
+	Parent       string         `json:"parent,omitempty"`
+	Child        string         `json:"child,omitempty"`
+	Compensation bool           `json:"compensation,omitempty"`
+}
+
+func eventRow(e *journal.Event) EventRow {
+	return EventRow{Seq: e.Seq, Kind: e.Kind, At: e.At, Step: e.Step, Attempt: e.Attempt, Index: e.Index, Error: e.Error,
+		Due: e.Due, Reason: e.Reason, By: e.By, EffectID: e.EffectID, Effects: len(e.Effects), Name: e.Name,
+		Parent: e.Parent, Child: e.Child, Compensation: e.Compensation}
 }
 
 // DefinitionView is a definition's graph: what the UI lays out.
@@ -125,7 +154,8 @@ const itemsPage = 100
 // viewOptions select what buildRunView folds and returns.
 type viewOptions struct {
 	at         int64 // 0: the last commit
-	events     bool
+	events     bool  // list the events (all, or those after eventsAfter)
+	after      int64
 	itemOffset int
 }
 
@@ -149,9 +179,11 @@ func buildRunView(def *workflow.Definition, head journal.Run, events []journal.E
 	}
 	f.finish(opts.itemOffset)
 	if opts.events {
-		v.Events = make([]Event, len(events))
-		for i, e := range events {
-			v.Events[i] = Event{Seq: e.Seq, Event: e}
+		v.Events = make([]EventRow, 0, len(events))
+		for i := range events {
+			if events[i].Seq > opts.after {
+				v.Events = append(v.Events, eventRow(&events[i]))
+			}
 		}
 	}
 	return v, nil

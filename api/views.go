@@ -17,7 +17,7 @@ import (
 //
 //	/v1/views/runs?workflow=&status=&def=&key=&since=&until=&limit=&cursor=
 //	        → {"runs":[…],"next","counts":{status:n},"countsExact"}
-//	/v1/views/run?id=&at=&events=1&items=    → RunView (folded at commit at)
+//	/v1/views/run?id=&at=&events=1&after=&items= → RunView (folded at commit at)
 //	/v1/views/review?workflow=&limit=&cursor= → {"items":[…],"next"}
 //	/v1/views/definitions?name=               → [{hash,name,version,created,inFlight}]
 //	/v1/views/definition?hash=                → {"graph":DefinitionView,"json":…}

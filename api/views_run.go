@@ -23,7 +23,7 @@ func (s *Server) viewRun(w http.ResponseWriter, r *http.Request) {
 	for _, n := range []struct {
 		name string
 		dst  *int64
-	}{{"at", &opts.at}} {
+	}{{"at", &opts.at}, {"after", &opts.after}} {
 		if v := p.Get(n.name); v != "" {
 			x, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || x < 0 {
@@ -41,13 +41,19 @@ func (s *Server) viewRun(w http.ResponseWriter, r *http.Request) {
 		}
 		opts.itemOffset = x
 	}
-	opts.events = p.Get("events") == "1"
+	opts.events = p.Get("events") == "1" || p.Has("after")
 	v, err := s.runView(r.Context(), id, opts)
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeCompact(w, v)
+}
+
+// writeCompact writes a view unindented: a large run's view is megabytes.
+func writeCompact(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v) // a failed write means the client left
 }
 
 func (s *Server) runView(ctx context.Context, id string, opts viewOptions) (*RunView, error) {
@@ -129,18 +135,37 @@ func (s *Server) viewDefinitions(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, status(err), err)
 		return
 	}
-	perHash := map[string]int{}
-	for _, st := range inFlight {
-		if err := s.eachRun(ctx, journal.Query{Workflow: name, Status: st}, func(r journal.Run) { perHash[r.DefHash]++ }); err != nil {
-			writeErr(w, status(err), err)
-			return
-		}
+	perHash, err := s.inFlight(ctx, name)
+	if err != nil {
+		writeErr(w, status(err), err)
+		return
 	}
 	out := make([]DefinitionRow, len(defs))
 	for i, d := range defs {
 		out[i] = DefinitionRow{Hash: d.Hash, Name: d.Name, Version: d.Version, Created: d.Created, InFlight: perHash[d.Hash]}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// DefinitionCounter is implemented by journals that count runs in flight
+// per definition in one query (the SQLite journal does); others are
+// counted by listing, up to a cap.
+type DefinitionCounter interface {
+	CountInFlight(ctx context.Context, workflow string) (map[string]int, error)
+}
+
+// inFlight counts the runs not finished per definition hash.
+func (s *Server) inFlight(ctx context.Context, workflow string) (map[string]int, error) {
+	if c, ok := s.engine.Store().(DefinitionCounter); ok {
+		return c.CountInFlight(ctx, workflow)
+	}
+	perHash := map[string]int{}
+	for _, st := range inFlight {
+		if err := s.eachRun(ctx, journal.Query{Workflow: workflow, Status: st}, func(r journal.Run) { perHash[r.DefHash]++ }); err != nil {
+			return nil, err
+		}
+	}
+	return perHash, nil
 }
 
 // eachRun calls f for each run matching q, up to countCap runs.

@@ -49,3 +49,34 @@ func (s *Store) CountRuns(ctx context.Context, q journal.Query) (map[journal.Sta
 	}
 	return counts, nil
 }
+
+// CountInFlight counts the runs not finished (running, waiting, in review
+// or deferred) per definition hash, optionally of one workflow.
+func (s *Store) CountInFlight(ctx context.Context, workflow string) (map[string]int, error) {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	query := "SELECT def_hash, COUNT(*) FROM runs WHERE status IN (?, ?, ?, ?)"
+	args := []any{string(journal.StatusRunning), string(journal.StatusWaiting), string(journal.StatusReview), string(journal.StatusDeferred)}
+	if workflow != "" {
+		query, args = query+" AND workflow = ?", append(args, workflow)
+	}
+	rows, err := s.rdb.QueryContext(ctx, query+" GROUP BY def_hash", args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitejournal: count runs in flight: %w", err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var hash string
+		var n int
+		if err := rows.Scan(&hash, &n); err != nil {
+			return nil, fmt.Errorf("sqlitejournal: count runs in flight: %w", err)
+		}
+		counts[hash] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitejournal: count runs in flight: %w", err)
+	}
+	return counts, nil
+}

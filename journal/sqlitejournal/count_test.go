@@ -48,3 +48,37 @@ func TestCountRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestCountInFlight(t *testing.T) {
+	s, err := sqlitejournal.New(t.Context(), filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, r := range []struct {
+		wf, hash string
+		st       journal.Status
+	}{
+		{"order", "h1", journal.StatusRunning}, {"order", "h1", journal.StatusReview}, {"order", "h2", journal.StatusWaiting},
+		{"order", "h2", journal.StatusCompleted}, {"refund", "h3", journal.StatusDeferred}, {"refund", "h3", journal.StatusFailed},
+	} {
+		_, err := s.Append(t.Context(), journal.Commit{Run: fmt.Sprintf("%s/%d", r.wf, i), Workflow: r.wf, DefHash: r.hash,
+			Status: r.st, At: time.Now(), Events: []journal.Event{{Kind: journal.RunStarted}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for wf, want := range map[string]map[string]int{
+		"":       {"h1": 2, "h2": 1, "h3": 1},
+		"order":  {"h1": 2, "h2": 1},
+		"refund": {"h3": 1},
+	} {
+		got, err := s.CountInFlight(t.Context(), wf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("workflow %q (-got +want):\n%s", wf, diff)
+		}
+	}
+}

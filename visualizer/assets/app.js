@@ -136,6 +136,8 @@ async function route() {
   } catch (e) {
     fill(main(), h('p', { class: 'err' }, e.message));
   }
+  // The time from navigation to a drawn page, for anyone measuring it.
+  performance.mark('ordo:drawn');
   updateReviewCount();
 }
 
@@ -149,9 +151,12 @@ async function updateReviewCount() {
 
 // ---- definitions cache -------------------------------------------------
 
+// definitions lists stored definitions; withCounts adds each one's runs in
+// flight (costlier: the definitions page only).
 let defsCache = null;
-async function definitions(fresh) {
-  if (!defsCache || fresh) defsCache = await get('/v1/views/definitions');
+async function definitions(fresh, withCounts) {
+  if (withCounts) return (defsCache = await get('/v1/views/definitions'));
+  if (!defsCache || fresh) defsCache = await get('/v1/definitions');
   return defsCache;
 }
 function versionOf(defs, hash) {
@@ -287,14 +292,12 @@ async function runPage(rest, params) {
   const load = async () => {
     const q = new URLSearchParams({ id });
     if (st.at) q.set('at', st.at);
+    // The first load lists every event; later ones only the new ones.
     if (!st.events) q.set('events', '1');
+    else q.set('after', st.events.length ? st.events[st.events.length - 1].seq : 0);
     if (st.items) q.set('items', st.items);
     const v = await get('/v1/views/run?' + q);
-    if (v.events) st.events = v.events;
-    if (!st.at && st.view && v.last !== st.view.last) {
-      const fresh = await get('/v1/views/run?' + new URLSearchParams({ id, events: '1' }));
-      st.events = fresh.events;
-    }
+    st.events = (st.events || []).concat(v.events || []);
     st.view = v;
     renderRun(st, load);
     const following = !st.at || st.at >= v.last;
@@ -432,6 +435,7 @@ function eventDetail(e) {
   if (e.reason) parts.push('reason: ' + e.reason);
   if (e.by) parts.push('by ' + e.by);
   if (e.effectId) parts.push('effect ' + e.effectId);
+  if (e.effects) parts.push(`${e.effects} effect(s)`);
   if (e.name) parts.push('name ' + e.name);
   if (e.due) parts.push('due ' + when(e.due));
   return parts.join(' · ');
@@ -441,7 +445,7 @@ function timeline(st, go) {
   const at = st.view.at;
   const cur = st.events.findIndex(e => e.seq === at);
   // Long runs: show a window around the selected commit.
-  const from = Math.max(0, cur - 200), to = Math.min(st.events.length, from + 400);
+  const from = Math.max(0, cur - 100), to = Math.min(st.events.length, from + 200);
   const rows = st.events.slice(from, to).map(e => h('tr', {
     class: e.seq > at ? 'future' : e.seq === at ? 'current' : '', 'data-seq': e.seq, onclick: () => go(e.seq),
   },
@@ -626,7 +630,7 @@ function diffView(a, b) {
 // ---- Definitions -------------------------------------------------------
 
 async function definitionsPage() {
-  const defs = await definitions(true);
+  const defs = await definitions(true, true);
   const pickA = h('select', { id: 'diff-a' }), pickB = h('select', { id: 'diff-b' });
   for (const d of defs) {
     pickA.append(h('option', { value: d.hash }, `${d.name} ${d.version}`));
