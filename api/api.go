@@ -4,6 +4,7 @@
 // serves it in AWS.
 //
 //	POST /v1/runs                      {"workflow","input","key"} → {"run","created","status"}
+//	                                   header Idempotency-Key: retries with the same key start one run
 //	GET  /v1/runs?workflow=&status=&limit=&cursor=              → {"runs":[…],"next"}
 //	GET  /v1/runs/{workflow}/{key}                              → {"run":{…},"events":[…]}
 //	POST /v1/runs/{workflow}/{key}/resubmit  {"by","step","input","state","reason"}
@@ -101,7 +102,12 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, errors.New(`"workflow" is required`))
 		return
 	}
-	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: "api"})
+	trigger, err := startTrigger(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: trigger})
 	if err != nil {
 		writeErr(w, status(err), err)
 		return

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/api"
@@ -113,7 +114,7 @@ func startCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			st, err := a.rt.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli"})
+			st, err := a.rt.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli:" + uuid.NewString()})
 			if err != nil {
 				return err
 			}
@@ -131,7 +132,7 @@ func startCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "{}", "run input: JSON or @file")
-	cmd.Flags().StringVarP(&key, "key", "k", "", "run key (default: the workflow's key expression over the input)")
+	cmd.Flags().StringVarP(&key, "key", "k", "", "run key: starting the same key again reports the existing run (default: the workflow's key expression over the input, else a new id)")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to drive the run before returning")
 	return cmd
 }
