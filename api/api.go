@@ -120,8 +120,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Status: journal.Status(r.URL.Query().Get("status")),
-		Cursor: r.URL.Query().Get("cursor")}
+	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Cursor: r.URL.Query().Get("cursor")}
+	if st := r.URL.Query().Get("status"); st != "" {
+		var err error
+		if q.Status, err = journal.ParseStatus(st); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {

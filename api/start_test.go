@@ -118,3 +118,11 @@ func TestIdempotencyKeyIsChecked(t *testing.T) {
 		t.Fatalf("a 300-character Idempotency-Key: %d %v, want 400 naming the header", code, out)
 	}
 }
+
+func TestListRejectsUnknownStatus(t *testing.T) {
+	srv, _ := keylessServer(t)
+	code, out := call(t, srv, "GET", "/v1/runs?status=reveiw", "")
+	if msg, _ := out["error"].(string); code != http.StatusBadRequest || !strings.Contains(msg, `"reveiw"`) || !strings.Contains(msg, "review") {
+		t.Fatalf("status=reveiw: %d %v, want 400 listing the statuses", code, out)
+	}
+}

@@ -149,7 +149,12 @@ func runsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			runs, _, err := s.Runs(cmd.Context(), journal.Query{Workflow: wf, Status: journal.Status(status), Limit: limit})
+			q, err := runsQuery(cmd.Context(), s, wf, status)
+			if err != nil {
+				return err
+			}
+			q.Limit = limit
+			runs, _, err := s.Runs(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
