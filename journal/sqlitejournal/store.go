@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -210,7 +211,7 @@ func (s *Store) migrate(ctx context.Context, memory bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, q := range schema {
+	for _, q := range slices.Concat(schema, streamSchema) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
