@@ -118,12 +118,7 @@ func startCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			wctx, cancel := context.WithTimeout(ctx, wait)
-			defer cancel()
-			status, err := a.rt.Wait(wctx, st.Run)
-			if errors.Is(err, context.DeadlineExceeded) {
-				status, err = "running (still; it resumes with `ordo dev`)", nil
-			}
+			status, err := a.settle(ctx, st.Run, wait)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
@@ -100,5 +101,41 @@ func TestStartWithKeyDeduplicates(t *testing.T) {
 	}
 	if runs := noteRuns(t, db); len(runs) != 1 {
 		t.Fatalf("%d note runs journaled, want 1", len(runs))
+	}
+}
+
+// TestStartReportsDeferral starts a run of a deferred workflow while the
+// run holding its key is in review: the CLI says so at once, naming that
+// run, instead of waiting and calling it running.
+func TestStartReportsDeferral(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	file := filepath.Join(t.TempDir(), "serial.yaml")
+	def := `name: serial
+version: "1"
+key: input.id
+deferredKey: input.account
+steps:
+  - name: check
+    type: pass
+    output: input
+    error: 'input.bad ? "bad input" : ""'
+    terminal: true
+`
+	if err := os.WriteFile(file, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ordo(t, db, "definitions", "push", file); err != nil {
+		t.Fatal(err)
+	}
+	if out := stdout(t, db, "start", "serial", "--input", `{"id":"a","account":"acc","bad":true}`); !strings.Contains(out, "run serial/a: review") {
+		t.Fatalf("first run: %q, want it in review", out)
+	}
+	began := time.Now()
+	out := stdout(t, db, "start", "serial", "--input", `{"id":"b","account":"acc","bad":false}`, "--wait", "20s")
+	if !strings.Contains(out, "run serial/b: deferred behind serial/a (review)") {
+		t.Fatalf("second run: %q, want it reported deferred behind serial/a", out)
+	}
+	if d := time.Since(began); d > 15*time.Second {
+		t.Errorf("the CLI waited %s for a run that cannot start until an operator acts", d)
 	}
 }
