@@ -136,6 +136,9 @@ func (o *Orchestrator) HandleKinesis(ctx context.Context, ev events.KinesisEvent
 // process handles one record. A nil error means the record's work is safely
 // journaled or handed on; an error means "redeliver it".
 func (o *Orchestrator) process(ctx context.Context, channel, trigger string, body []byte) error {
+	if c, ok := redelivery(body); ok {
+		channel, trigger, body = c.Channel, c.Trigger, c.Input
+	}
 	msg, err := o.decoder.Decode(channel, trigger, body)
 	if errors.Is(err, ErrMalformed) {
 		return o.review(ctx, channel, trigger, body, err)
