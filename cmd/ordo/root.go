@@ -39,6 +39,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log engine activity to stderr")
 	root.AddCommand(demoCmd(g), devCmd(g), startCmd(g), runsCmd(g), showCmd(g), graphCmd(g), definitionsCmd(g), localCmd(),
 		cancelCmd(g), resubmitCmd(g), eventCmd(g), callbackCmd(g))
+	root.AddCommand(reviewCmd(g))
 	return root
 }
 
