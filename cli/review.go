@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -21,13 +21,13 @@ import (
 // reviewCmd lists and resolves review items: what needs an operator and is
 // not a run (malformed triggers, failed effects). Runs in review are listed
 // by `ordo runs --status review`.
-func reviewCmd(g *globals) *cobra.Command {
+func reviewCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "review", Short: "List and resolve review items: malformed triggers and failed effects (not runs)"}
 	cmd.AddCommand(reviewListCmd(g), reviewShowCmd(g), reviewResolveCmd(g))
 	return cmd
 }
 
-func reviewListCmd(g *globals) *cobra.Command {
+func reviewListCmd(g *Env) *cobra.Command {
 	var kind, format string
 	var resolved bool
 	var limit int
@@ -79,7 +79,7 @@ func reviewKindNames() string {
 	return strings.Join(names, ", ")
 }
 
-func reviewShowCmd(g *globals) *cobra.Command {
+func reviewShowCmd(g *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a review item: its reason, payload and resolution",
@@ -99,7 +99,7 @@ func reviewShowCmd(g *globals) *cobra.Command {
 	}
 }
 
-func reviewResolveCmd(g *globals) *cobra.Command {
+func reviewResolveCmd(g *Env) *cobra.Command {
 	var o opFlags
 	var by, note, body string
 	var discard, resubmit bool
@@ -132,12 +132,16 @@ func reviewResolveCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			it, err := review.Resolve(cmd.Context(), a.store, localRedeliverer{a}, req, time.Now())
+			reviews, ok := a.Store.(journal.Reviews)
+			if !ok {
+				return fmt.Errorf("the journal (%T) has no review items", a.Store)
+			}
+			it, err := review.Resolve(cmd.Context(), reviews, localRedeliverer{a}, req, time.Now())
 			if err != nil {
 				return err
 			}
@@ -167,15 +171,14 @@ func escapeID(id string) string {
 // effect is executed again in this process; triggers are decoded only by
 // the orchestrator Lambda, so a malformed one is resubmitted through the
 // deployed API.
-type localRedeliverer struct{ a *app }
+type localRedeliverer struct{ a *Runtime }
 
 var _ review.Redeliverer = localRedeliverer{}
 
 func (l localRedeliverer) Redispatch(ctx context.Context, run string, e journal.Effect) error {
-	return l.a.rt.Effects.ExecuteAll(ctx, run, []journal.Effect{e})
+	return l.a.Effects.ExecuteAll(ctx, run, []journal.Effect{e})
 }
 
 func (localRedeliverer) Redeliver(context.Context, string, string, json.RawMessage) error {
 	return errors.New("the embedded runtime decodes no triggers: resubmit this item through the deployed API (POST /v1/review/{id}/resolve), or --discard it")
 }
-

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -8,14 +8,14 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/step"
-	"github.com/ordoflow/ordo/workflows"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
 // runsQuery checks the filters of `ordo runs` against what exists: a status
-// must be one of journal.Statuses and a workflow one the CLI registers or
+// must be one of journal.Statuses and a workflow one the App defines or
 // the journal stores, so that a typo is an error naming the valid values
 // rather than an empty table.
-func runsQuery(ctx context.Context, s journal.Store, wf, status string) (journal.Query, error) {
+func (g *Env) runsQuery(ctx context.Context, s journal.Store, wf, status string) (journal.Query, error) {
 	q := journal.Query{Workflow: wf}
 	if status != "" {
 		st, err := journal.ParseStatus(status)
@@ -27,7 +27,7 @@ func runsQuery(ctx context.Context, s journal.Store, wf, status string) (journal
 	if wf == "" {
 		return q, nil
 	}
-	known, err := workflowNames(ctx, s)
+	known, err := g.workflowNames(ctx, s)
 	if err != nil {
 		return q, err
 	}
@@ -37,14 +37,19 @@ func runsQuery(ctx context.Context, s journal.Store, wf, status string) (journal
 	return q, nil
 }
 
-// workflowNames lists the workflows the CLI registers and those stored in
-// the journal (pushed definitions), sorted.
-func workflowNames(ctx context.Context, s journal.Store) ([]string, error) {
+// workflowNames lists the workflows of the App and those stored in the
+// journal (pushed definitions), sorted.
+func (g *Env) workflowNames(ctx context.Context, s journal.Store) ([]string, error) {
 	reg := step.NewRegistry()
-	workflows.Register(reg)
-	defs, err := workflows.Definitions(reg)
-	if err != nil {
-		return nil, err
+	if g.app.Register != nil {
+		g.app.Register(reg)
+	}
+	var defs []*workflow.Definition
+	if g.app.Definitions != nil {
+		var err error
+		if defs, err = g.app.Definitions(reg); err != nil {
+			return nil, err
+		}
 	}
 	var names []string
 	for _, d := range defs {

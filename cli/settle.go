@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,20 +13,20 @@ import (
 // it stands: its status, or for a deferred run the run it waits behind. A
 // deferred run behind a run that cannot end on its own (in review, or
 // waiting for an event) is reported at once.
-func (a *app) settle(ctx context.Context, run string, wait time.Duration) (string, error) {
+func (a *Runtime) settle(ctx context.Context, run string, wait time.Duration) (string, error) {
 	if desc, stuck, err := a.deferral(ctx, run); err != nil || stuck {
 		return desc, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	status, err := a.rt.Wait(wctx, run)
+	status, err := a.Wait(wctx, run)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		return string(status), err
 	}
 	if desc, _, err := a.deferral(ctx, run); err != nil || desc != "" {
 		return desc, err
 	}
-	head, _, err := a.store.Load(ctx, run)
+	head, _, err := a.Store.Load(ctx, run)
 	if err != nil {
 		return "", err
 	}
@@ -36,19 +36,19 @@ func (a *app) settle(ctx context.Context, run string, wait time.Duration) (strin
 // deferral describes run if it is deferred ("deferred behind H (status)"),
 // else returns "". stuck reports that H cannot end without an operator or
 // an event.
-func (a *app) deferral(ctx context.Context, run string) (desc string, stuck bool, err error) {
-	head, _, err := a.store.Load(ctx, run)
+func (a *Runtime) deferral(ctx context.Context, run string) (desc string, stuck bool, err error) {
+	head, _, err := a.Store.Load(ctx, run)
 	if err != nil || head.Status != journal.StatusDeferred {
 		return "", false, err
 	}
-	holder, _, err := a.rt.Engine.Holder(ctx, run)
+	holder, _, err := a.Engine.Holder(ctx, run)
 	if err != nil {
 		return "", false, err
 	}
 	if holder == "" {
 		return "deferred (the key is being handed to it; it resumes with `ordo dev`)", false, nil
 	}
-	h, _, err := a.store.Load(ctx, holder)
+	h, _, err := a.Store.Load(ctx, holder)
 	if err != nil {
 		return "", false, fmt.Errorf("run %s waits behind %s: %w", run, holder, err)
 	}
