@@ -31,7 +31,7 @@ func (g *Env) runsQuery(ctx context.Context, s journal.Store, wf, status string)
 	if err != nil {
 		return q, err
 	}
-	if !slices.Contains(known, wf) {
+	if !slices.Contains(known, wf) && !slices.Contains(legacyWorkflows, wf) {
 		return q, fmt.Errorf("--workflow: no workflow %q: want one of %s", wf, strings.Join(known, ", "))
 	}
 	return q, nil
@@ -65,3 +65,8 @@ func (g *Env) workflowNames(ctx context.Context, s journal.Store) ([]string, err
 	slices.Sort(names)
 	return slices.Compact(names), nil
 }
+
+// legacyWorkflows are the names under which earlier versions journaled
+// internal streams as runs; such runs may still be listed (docs/deploy.md,
+// "Upgrading").
+var legacyWorkflows = []string{"_deferred", "_malformed", "_effects"}
