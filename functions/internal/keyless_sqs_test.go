@@ -11,7 +11,7 @@ import (
 )
 
 // TestSQSStartKeyedByMessageID starts a workflow without a key expression
-// from envelopes on the trigger queue: a redelivered message (same id)
+// from envelopes on the trigger queue and stream: a redelivered message (same id)
 // starts one run, another message another run, and a definition's key
 // expression wins over the message id.
 func TestSQSStartKeyedByMessageID(t *testing.T) {
@@ -49,5 +49,19 @@ func TestSQSStartKeyedByMessageID(t *testing.T) {
 	}
 	if got := count("keyed"); len(got) != 1 || !got["keyed/a"] {
 		t.Errorf("keyed runs %v, want keyed/a only", got)
+	}
+
+	// Kinesis: the record's sequence number, so a shard re-read starts nothing new.
+	rec := func(seq string) events.KinesisEventRecord {
+		return events.KinesisEventRecord{EventSource: "aws:kinesis", EventSourceArn: "arn:aws:kinesis:us-east-1:000000000000:stream/ordo-orders",
+			Kinesis: events.KinesisRecord{SequenceNumber: seq, Data: []byte(env)}}
+	}
+	for _, recs := range [][]events.KinesisEventRecord{{rec("s1"), rec("s2")}, {rec("s1")}} {
+		if resp := o.HandleKinesis(ctx, events.KinesisEvent{Records: recs}); len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("kinesis failures: %+v", resp.BatchItemFailures)
+		}
+	}
+	if got := count("note"); len(got) != 4 || !got["note/kinesis:s1"] || !got["note/kinesis:s2"] {
+		t.Errorf("note runs %v, want the two SQS runs and note/kinesis:s1, note/kinesis:s2", got)
 	}
 }
