@@ -40,7 +40,7 @@ func devCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: api.New(a.rt.Engine, a.rt, a.rt.Poke), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: api.New(a.rt.Engine, a.rt, a.rt), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {

@@ -63,8 +63,9 @@ func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]a
 	return out, nil
 }
 
-// direct opens the journal, applies op, then drives run until it settles
-// or the wait elapses, and prints where it stands.
+// direct opens the journal, applies op through the runtime (which
+// schedules the run's drive), waits until it settles or the wait elapses,
+// and prints where it stands.
 func (o *opFlags) direct(ctx context.Context, g *globals, run string, op func(*app) error) error {
 	a, err := g.openApp(ctx, os.Stderr)
 	if err != nil {
@@ -74,7 +75,6 @@ func (o *opFlags) direct(ctx context.Context, g *globals, run string, op func(*a
 	if err := op(a); err != nil {
 		return err
 	}
-	a.rt.Poke(run)
 	wctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
 	status, err := a.rt.Wait(wctx, run)
@@ -115,7 +115,7 @@ func cancelCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Cancel(cmd.Context(), args[0], by, reason)
+				return a.rt.Cancel(cmd.Context(), args[0], by, reason)
 			})
 		},
 	}
@@ -156,7 +156,7 @@ func resubmitCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
+				return a.rt.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
 					Input: in, State: st, Reason: reason})
 			})
 		},
@@ -194,7 +194,7 @@ func eventCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Signal(cmd.Context(), args[0], args[1], p)
+				return a.rt.Signal(cmd.Context(), args[0], args[1], p)
 			})
 		},
 	}
@@ -240,7 +240,7 @@ func callbackCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			return o.direct(cmd.Context(), g, run, func(a *app) error {
-				return a.rt.Engine.Complete(cmd.Context(), args[0], resp)
+				return a.rt.Complete(cmd.Context(), args[0], resp)
 			})
 		},
 	}
