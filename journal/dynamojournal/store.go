@@ -1,6 +1,7 @@
 package dynamojournal
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -120,9 +121,10 @@ func (s *Store) info(run string) *runInfo {
 	r := s.known[run]
 	if r == nil {
 		if len(s.known) >= s.opts.knownRuns {
-			// A miss costs one read, never correctness; an owed head
-			// write forgotten here is redone by the next Load.
-			clear(s.known)
+			// A miss costs one read, never correctness. Owed head
+			// writes are kept: Since pays them, and it cannot tell a
+			// lagging head from the commits it reads.
+			maps.DeleteFunc(s.known, func(_ string, r *runInfo) bool { return r.owed == nil })
 		}
 		r = &runInfo{}
 		s.known[run] = r
