@@ -106,7 +106,7 @@ func run(m *testing.M) int {
 	stack, err = localrun.Up(ctx, localrun.Options{Template: "../../template.yaml", StackName: name, Log: logs,
 		// A team's stack beside the platform's, with a step in JavaScript.
 		Templates: []string{"testdata/nodestep/template.yaml"},
-		Config: &cfg, SQSWaitSeconds: 1, Concurrency: 8,
+		Config:    &cfg, SQSWaitSeconds: 1, Concurrency: 8,
 		Parameters: map[string]string{"LogLevel": "info"}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: local up: %v\n%s", err, logs)
