@@ -41,6 +41,10 @@ type App struct {
 	// Env that opens the journal and the runtime the way the built-in
 	// commands do.
 	Commands []func(env *Env) *cobra.Command
+	// Setup names the function generated tests call to register the
+	// definitions and get the step registry, as "import/path.Func" (see
+	// ordo gen-test --setup and workflows.Setup).
+	Setup string
 }
 
 // Main runs the CLI for app with the process's arguments until it finishes
@@ -79,7 +83,8 @@ func Command(app App) *cobra.Command {
 	root.PersistentFlags().StringVar(&env.steps, "steps", os.Getenv("ORDO_STEPS"),
 		"YAML file mapping function names to HTTP URLs of steps served elsewhere (docs/steps.md); env ORDO_STEPS, or ORDO_STEP_URLS=NAME=URL,...")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
-		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env), functionsCmd(env), initCmd())
+		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env), functionsCmd(env), initCmd(),
+		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
 	}
@@ -164,6 +169,16 @@ func (g *Env) stepURLs() (stephttp.Mapping, error) {
 		m[name] = u
 	}
 	return m, nil
+}
+
+// openReader opens the journal read-only: it works while another process
+// (ordo dev) writes to it.
+func (g *Env) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
+	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+	}
+	return s, nil
 }
 
 // Runtime is the embedded runtime over the journal with the App's steps,

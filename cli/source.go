@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/journal/sqlitejournal"
 )
 
 // Read commands (runs, show, definitions list, graph) read a journal and
@@ -40,9 +41,9 @@ func (g *Env) readStore(cmd *cobra.Command) (journal.Store, func(), error) {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, nil, fmt.Errorf("no journal at %s (--db, ORDO_DB; a read command does not create one)", path)
 		}
-		s, err := g.openStoreAt(ctx, path)
+		s, err := sqlitejournal.New(ctx, path, sqlitejournal.ReadOnly())
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
 		return s, func() { s.Close() }, nil
 	}
