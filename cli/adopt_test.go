@@ -14,11 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
 	"github.com/ordoflow/ordo/journal/dynamojournal/dynamotest"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 	"github.com/ordoflow/ordo/stephttp"
@@ -260,4 +264,67 @@ func waitHTTP(t *testing.T, url string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s did not answer within 20s", url)
+}
+
+// TestPullRun runs a workflow on a DynamoDB journal (DynamoDB Local),
+// pulls the run into a SQLite journal and compares: same head, same
+// events in the same commits, the definition with it; a second pull after
+// nothing changed copies nothing.
+func TestPullRun(t *testing.T) {
+	client := dynamotest.Client(t)
+	table := dynamotest.Table(t, client)
+	ctx := context.Background()
+	src := dynamojournal.New(client, table)
+	reg := step.NewRegistry()
+	teamApp.Register(reg)
+	defs, _ := teamApp.Definitions(reg)
+	rt := embedded.New(src, reg)
+	defer rt.Close()
+	if err := rt.Engine.Register(ctx, defs...); err != nil {
+		t.Fatal(err)
+	}
+	st, err := rt.Start(ctx, orchestrator.StartRequest{Workflow: "concession", Input: json.RawMessage(`{"id":"p1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := rt.Wait(ctx, st.Run); err != nil || status != journal.StatusCompleted {
+		t.Fatalf("run on DynamoDB: %s %v", status, err)
+	}
+	db := filepath.Join(t.TempDir(), "home.db")
+	if err := run(t, sample, "pull", st.Run, "--from", "dynamodb://"+table, "--to", db); err != nil {
+		t.Fatal(err)
+	}
+	wantHead, wantEvents, _ := src.Load(ctx, st.Run)
+	dst, err := sqlitejournal.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotHead, gotEvents, err := dst.Load(ctx, st.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotHead.Status != wantHead.Status || gotHead.Seq != wantHead.Seq || gotHead.DefHash != wantHead.DefHash {
+		t.Fatalf("pulled head %+v, want %+v", gotHead, wantHead)
+	}
+	if diff := cmp.Diff(gotEvents, wantEvents, cmpopts.EquateApproxTime(time.Millisecond)); diff != "" {
+		t.Fatalf("pulled events (-got +want):\n%s", diff)
+	}
+	if _, err := dst.Definition(ctx, wantHead.DefHash); err != nil {
+		t.Fatalf("the run's definition was not pulled: %v", err)
+	}
+	dst.Close()
+	n, err := func() (int, error) {
+		dst, err := sqlitejournal.New(ctx, db)
+		if err != nil {
+			return 0, err
+		}
+		defer dst.Close()
+		return pullRun(ctx, src, dst, st.Run, map[string]bool{})
+	}()
+	if err != nil || n != 0 {
+		t.Fatalf("second pull: %d commits, %v; want 0", n, err)
+	}
+	if err := run(t, sample, "--db", db, "show", st.Run); err != nil {
+		t.Fatal(err)
+	}
 }
