@@ -49,6 +49,11 @@ func TestNodeStep(t *testing.T) {
 	if code, resp := apiCall(t, "POST", "/v1/definitions", def); code != 201 {
 		t.Fatalf("push: %d %s", code, resp)
 	}
+	// A definition naming a step function that is not deployed is refused.
+	bad := strings.ReplaceAll(strings.ReplaceAll(def, "js-greet", "js-greeet"), "jsgreet", "jsgreet-typo")
+	if code, resp := apiCall(t, "POST", "/v1/definitions", bad); code != 400 || !strings.Contains(resp, `js-greeet`) {
+		t.Fatalf("push naming an undeployed function: %d %s, want 400 naming it", code, resp)
+	}
 	id := fmt.Sprintf("js-%d", time.Now().UnixNano())
 	start := func(id, input string) {
 		t.Helper()
