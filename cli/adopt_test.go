@@ -160,7 +160,8 @@ func TestDevWithHTTPSteps(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nkey: input.id\nsteps:\n  - name: x\n    function: concession-teleport\n"), 0o644)
-	if err := run(t, teamApp, "definitions", "push", "--addr", addr, bad); err == nil || !strings.Contains(err.Error(), "concession-teleport") {
+	os.WriteFile(bad, []byte("name: bad\nkey: input.id\nsteps:\n  - name: x\n    function: concession-inspekt\n"), 0o644)
+	if err := run(t, teamApp, "definitions", "push", "--addr", addr, bad); err == nil || !strings.Contains(err.Error(), "did you mean concession-inspect?") {
 		t.Fatalf("push of an uninvokable function through the API: %v", err)
 	}
 	if err := run(t, teamApp, "start", "inspection", "--addr", addr, "--input", `{"id":"i1"}`); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/api"
+	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -42,7 +43,7 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke, api.WithFunctions(a.Registry.Has))), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke, api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names))), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
@@ -445,7 +446,7 @@ func definitionsCmd(g *Env) *cobra.Command {
 			}
 			d, err := workflow.LoadFile(args[0], workflow.Functions(reg.Has))
 			if err != nil {
-				return withSuggestions(err, args[0], reg.Names())
+				return suggest.FunctionHints(err, reg.Names())
 			}
 			s, err := g.openStore(cmd.Context())
 			if err != nil {
@@ -478,31 +479,6 @@ func definitionsCmd(g *Env) *cobra.Command {
 	addrFlag(list, &listAddr)
 	cmd.AddCommand(push, list)
 	return cmd
-}
-
-// withSuggestions adds, to a definition's validation error, the closest
-// names of the functions that can be invoked for each one that cannot.
-func withSuggestions(err error, file string, names []string) error {
-	var inv *workflow.InvalidError
-	if !errors.As(err, &inv) {
-		return err
-	}
-	var hints []string
-	for _, p := range inv.Problems {
-		var fn string
-		if _, e := fmt.Sscanf(p.Msg, "function %q is not registered", &fn); e != nil {
-			continue
-		}
-		if c := closest(fn, names); len(c) > 0 {
-			hints = append(hints, fmt.Sprintf("function %q: did you mean %s?", fn, strings.Join(c, ", ")))
-		} else {
-			hints = append(hints, fmt.Sprintf("function %q: no function of that name or a close one (`ordo functions` lists %d)", fn, len(names)))
-		}
-	}
-	if len(hints) == 0 {
-		return err
-	}
-	return fmt.Errorf("%w\n%s", err, strings.Join(hints, "\n"))
 }
 
 func pushRemote(ctx context.Context, addr, file string) error {
