@@ -103,4 +103,3 @@ func lambdaFunctions(ctx context.Context, prefix string) ([]function, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
-
