@@ -46,9 +46,9 @@ var (
 	// offload large commits.
 	s3c      *s3.Client
 	payloads string
-	sqsc  *sqs.Client
-	kin   *kinesis.Client
-	logs  = &logBuffer{}
+	sqsc     *sqs.Client
+	kin      *kinesis.Client
+	logs     = &logBuffer{}
 	// skipReason is set when the local AWS stack is not there.
 	skipReason string
 )
