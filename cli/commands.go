@@ -139,7 +139,10 @@ func runsCmd(g *Env) *cobra.Command {
 		Use:   "runs",
 		Short: "List runs, most recently updated first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.openStore(cmd.Context())
+			if _, err := parseStatus(status); err != nil {
+				return err
+			}
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -187,7 +190,7 @@ func showCmd(g *Env) *cobra.Command {
 		Short: "Show a run's timeline: every event, each step's input, output and state",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ func reviewListCmd(g *Env) *cobra.Command {
 			if kind != "" && !slices.Contains(journal.ReviewKinds, journal.ReviewKind(kind)) {
 				return fmt.Errorf("--kind %q: want one of %s", kind, reviewKindNames())
 			}
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -85,7 +85,7 @@ func reviewShowCmd(g *Env) *cobra.Command {
 		Short: "Show a review item: its reason, payload and resolution",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -8,12 +8,13 @@ import (
 
 func TestRunsRejectsUnknownStatusAndWorkflow(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ordo.db")
+	pushNote(t, db)
 	for _, tc := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"runs", "--status", "reveiw"}, []string{`status "reveiw"`, "review", "running", "deferred"}},
-		{[]string{"runs", "--workflow", "oder"}, []string{`workflow "oder"`, "order"}},
+		{[]string{"runs", "--workflow", "oder"}, []string{`workflow "oder"`, "order", "note"}},
 	} {
 		err := ordo(t, db, tc.args...)
 		if err == nil {

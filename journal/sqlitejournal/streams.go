@@ -36,6 +36,18 @@ var streamSchema = []string{
 	`CREATE INDEX IF NOT EXISTS review_items_by_state ON review_items (resolved, created, id)`,
 }
 
+// writable reports why s cannot write streams or review items, if it
+// cannot.
+func (s *Store) writable() error {
+	switch {
+	case s.isClosed():
+		return ErrClosed
+	case s.opts.readOnly:
+		return ErrReadOnly
+	}
+	return nil
+}
+
 // AppendStream implements journal.Streams: one INSERT that takes the next
 // sequence only if after is the stream's last.
 func (s *Store) AppendStream(ctx context.Context, stream string, after int64, events []journal.Event) (int64, error) {
@@ -47,8 +59,8 @@ func (s *Store) AppendStream(ctx context.Context, stream string, after int64, ev
 }
 
 func (s *Store) appendStream(ctx context.Context, stream string, after int64, events []journal.Event) (int64, error) {
-	if s.isClosed() {
-		return 0, ErrClosed
+	if err := s.writable(); err != nil {
+		return 0, err
 	}
 	if err := journal.ValidateStreamAppend(stream, after, events); err != nil {
 		return 0, err
@@ -106,8 +118,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]journal.Event,
 
 // PutReview implements journal.Reviews.
 func (s *Store) PutReview(ctx context.Context, it journal.ReviewItem) (bool, error) {
-	if s.isClosed() {
-		return false, ErrClosed
+	if err := s.writable(); err != nil {
+		return false, fmt.Errorf("sqlitejournal: put review %s: %w", it.ID, err)
 	}
 	if err := it.Validate(); err != nil {
 		return false, fmt.Errorf("sqlitejournal: put review: %w", err)
@@ -229,6 +241,9 @@ func (s *Store) ResolveReview(ctx context.Context, id string, r journal.Resoluti
 }
 
 func (s *Store) resolveReview(ctx context.Context, id string, r journal.Resolution) (journal.ReviewItem, error) {
+	if err := s.writable(); err != nil {
+		return journal.ReviewItem{}, err
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return journal.ReviewItem{}, err
