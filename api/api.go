@@ -92,6 +92,7 @@ func New(engine *orchestrator.Engine, starter Starter, poke func(run string), op
 	s.mux.HandleFunc("GET /v1/definitions", s.definitions)
 	s.mux.HandleFunc("POST /v1/definitions", s.push)
 	s.mux.HandleFunc("GET /v1/definitions/{hash}/graph", s.graph)
+	s.routeViews()
 	s.mux.HandleFunc("GET /v1/review", s.listReview)
 	s.mux.HandleFunc("GET /v1/review/{id...}", s.showReview)
 	s.mux.HandleFunc("POST /v1/review/{id...}", s.resolveReview)
