@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/api"
@@ -43,7 +44,8 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke, api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names))), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
+				api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names))), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
@@ -119,16 +121,11 @@ func startCmd(g *Env) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli"})
+			st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli:" + uuid.NewString()})
 			if err != nil {
 				return err
 			}
-			wctx, cancel := context.WithTimeout(ctx, wait)
-			defer cancel()
-			status, err := a.Wait(wctx, st.Run)
-			if errors.Is(err, context.DeadlineExceeded) {
-				status, err = "running (still; it resumes with `ordo dev`)", nil
-			}
+			status, err := a.settle(ctx, st.Run, wait)
 			if err != nil {
 				return err
 			}
@@ -137,7 +134,7 @@ func startCmd(g *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "{}", "run input: JSON or @file")
-	cmd.Flags().StringVarP(&key, "key", "k", "", "run key (default: the workflow's key expression over the input)")
+	cmd.Flags().StringVarP(&key, "key", "k", "", "run key: starting the same key again reports the existing run (default: the workflow's key expression over the input, else a new id)")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to drive the run before returning")
 	cmd.Flags().StringVar(&addr, "addr", os.Getenv("ORDO_ADDR"),
 		"start the run on a running `ordo dev` (host:port) or the platform's API URL (https://…, SigV4-signed); env ORDO_ADDR")
@@ -169,7 +166,7 @@ func runsCmd(g *Env) *cobra.Command {
 		Use:   "runs",
 		Short: "List runs, most recently updated first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			runs, err := g.listRuns(cmd, addr, journal.Query{Workflow: wf, Status: journal.Status(status), Limit: limit})
+			runs, err := g.listRuns(cmd, addr, wf, status, limit)
 			if err != nil {
 				return err
 			}
@@ -195,8 +192,11 @@ func runsCmd(g *Env) *cobra.Command {
 	return cmd
 }
 
-func (g *Env) listRuns(cmd *cobra.Command, addr string, q journal.Query) ([]journal.Run, error) {
+// listRuns lists runs through the API at addr, or from the journal a read
+// command reads (with the filters checked against what exists).
+func (g *Env) listRuns(cmd *cobra.Command, addr, wf, status string, limit int) ([]journal.Run, error) {
 	ctx := cmd.Context()
+	q := journal.Query{Workflow: wf, Status: journal.Status(status), Limit: limit}
 	if addr != "" {
 		c, err := newAPIClient(ctx, addr)
 		if err != nil {
@@ -216,6 +216,10 @@ func (g *Env) listRuns(cmd *cobra.Command, addr string, q journal.Query) ([]jour
 		return nil, err
 	}
 	defer done()
+	if q, err = g.runsQuery(ctx, s, wf, status); err != nil {
+		return nil, err
+	}
+	q.Limit = limit
 	runs, _, err := s.Runs(ctx, q)
 	return runs, err
 }

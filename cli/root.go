@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -84,7 +85,7 @@ func Command(app App) *cobra.Command {
 		"YAML file mapping function names to HTTP URLs of steps served elsewhere (docs/steps.md); env ORDO_STEPS, or ORDO_STEP_URLS=NAME=URL,...")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
 		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env), functionsCmd(env), initCmd(), pullCmd(env),
-		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env))
+		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
 	}
@@ -126,6 +127,9 @@ func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
 
 func (g *Env) openStoreAt(ctx context.Context, path string) (*sqlitejournal.Store, error) {
 	s, err := sqlitejournal.New(ctx, path)
+	if errors.Is(err, sqlitejournal.ErrLocked) {
+		return nil, fmt.Errorf("open journal %s: %w (a running `ordo dev` takes write commands with --addr or ORDO_ADDR)", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}

@@ -257,6 +257,17 @@ func (s *Stack) createResources(ctx context.Context, t *Template, res resolver) 
 		}
 		s.add(res, r)
 	}
+	for _, id := range sortedKeys(t.Buckets) {
+		name, err := s.bucketName(id, t.Buckets[id])
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", id, err)
+		}
+		r, err := s.cl.createBucket(ctx, id, name)
+		if err != nil {
+			return err
+		}
+		s.add(res, r)
+	}
 	for _, r := range queues {
 		if q := t.Queues[r.LogicalID]; q.RedrivePolicy != nil {
 			if err := s.cl.setRedrive(ctx, r, q.RedrivePolicy, res); err != nil {

@@ -662,6 +662,10 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		for _, idx := range []string{dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
 			out = append(out, "dynamodb:Query !Sub ${JournalTable.Arn}/index/"+idx)
 		}
+		// Offloaded commits: read and written, under their prefix only.
+		for _, a := range []string{"s3:GetObject", "s3:PutObject"} {
+			out = append(out, a+" !Sub ${PayloadBucket.Arn}/commits/*")
+		}
 		return out
 	}
 	want := map[string][]string{
@@ -669,7 +673,10 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
-		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn",
+		// The API hands starts and resubmitted triggers to the orchestrator,
+		// re-dispatches failed effects from review, and checks that pushed
+		// definitions name deployed step functions.
+		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
 	// Step functions are invoked by naming convention, "<stack>-<function>",
