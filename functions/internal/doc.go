@@ -15,7 +15,8 @@
 //	ORDO_ORCHESTRATOR_QUEUE_URL  the orchestrator's own queue (continuations, timers, API starts)
 //	ORDO_EFFECTS_QUEUE_URL       the effects queue
 //	ORDO_RESOURCE_PREFIX         "<stack>-": step Lambdas are "<stack>-<function>";
-//	                             trigger queues/streams "<stack>-<channel>"
+//	                             trigger queues/streams "<stack>-<channel>"; the API
+//	                             accepts definitions naming deployed step Lambdas only
 //	ORDO_NOTIFICATIONS_QUEUE_URL the queue "email" effects go to (effects function)
 //	ORDO_EVENTS_STREAM           the stream "publish" effects go to (effects function)
 //	ORDO_EFFECTS_MAX_RECEIVE     the effects queue's maxReceiveCount: a failure on that
