@@ -126,11 +126,11 @@ func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run stri
 // run, and makes sure that run is released; the Receipt names it when it
 // needs a drive.
 func (e *Engine) release(ctx context.Context, run string, rs *RunState) (Receipt, error) {
-	key, err := deferKey(rs.Def, rs.input)
+	key, err := deferKey(rs.def, rs.input)
 	if err != nil {
 		return Receipt{}, err
 	}
-	id := queueID(rs.Def.Name, key)
+	id := queueID(rs.def.Name, key)
 	var next string
 	for {
 		q, err := e.loadQueue(ctx, id)

@@ -96,7 +96,7 @@ type attemptResult struct {
 
 func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold bool) *driver {
 	d := &driver{e: e, ctx: ctx, run: run, rs: rs, cold: cold,
-		results: make(chan attemptResult, len(rs.Def.Steps)+workflow.DefaultMaxConcurrency),
+		results: make(chan attemptResult, len(rs.def.Steps)+workflow.DefaultMaxConcurrency),
 		running: map[string]bool{}, sent: map[string]bool{}, flushed: time.Now()}
 	d.stepCtx, d.cancelSteps = context.WithCancel(context.WithoutCancel(ctx))
 	if dl, ok := ctx.Deadline(); ok {
@@ -368,7 +368,7 @@ func (d *driver) start(invs []Invocation) error {
 		return nil
 	}
 	// The goroutines get values: rs itself is replaced on a reload.
-	state, wf := d.rs.StateJSON(), d.rs.Workflow
+	state, wf := d.rs.StateJSON(), d.rs.wfName
 	for _, inv := range invs {
 		if inv.Workflow != "" {
 			if err := d.startChild(inv); err != nil {
@@ -473,17 +473,17 @@ func (rs *RunState) undispatchedHas(id string) bool {
 
 // awaits reports whether ev is the result an attempt in flight waits for.
 func (rs *RunState) awaits(ev *journal.Event) bool {
-	s, ok := rs.Steps[ev.Step]
+	s, ok := rs.byName[ev.Step]
 	switch {
 	case !ok:
 		return false
 	case ev.Compensation:
-		return rs.comp != nil && rs.comp.idx == s.idx && rs.comp.Phase == PhaseRunning && rs.comp.Attempt == ev.Attempt
+		return rs.comp != nil && rs.comp.idx == s.idx && rs.comp.phase == PhaseRunning && rs.comp.attempt == ev.Attempt
 	case ev.Index > 0:
-		return s.Phase == PhaseRunning && ev.Index <= len(s.Items) &&
-			s.Items[ev.Index-1].Phase == PhaseRunning && s.Items[ev.Index-1].Attempt == ev.Attempt
+		return s.phase == PhaseRunning && ev.Index <= len(s.items) &&
+			s.items[ev.Index-1].phase == PhaseRunning && s.items[ev.Index-1].attempt == ev.Attempt
 	}
-	return s.Phase == PhaseRunning && s.Attempt == ev.Attempt
+	return s.phase == PhaseRunning && s.attempt == ev.Attempt
 }
 
 // attemptKey names an attempt among those a Drive has running.

@@ -45,7 +45,7 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.Status)
 		}
 		if r.Step != "" {
-			if _, ok := rs.Steps[r.Step]; !ok {
+			if _, ok := rs.byName[r.Step]; !ok {
 				return journal.Event{}, "", fmt.Errorf("resubmit %s: unknown step %q", r.Run, r.Step)
 			}
 		}
@@ -122,13 +122,13 @@ func (rs *RunState) reclaimable(reason string, now time.Time) []journal.Event {
 	for _, f := range flights {
 		switch {
 		case f == compFlight:
-			if c := rs.comp; c != nil && c.Phase == PhaseRunning {
-				fail(rs.Def.Steps[c.idx].Name, 0, c.Attempt, true)
+			if c := rs.comp; c != nil && c.phase == PhaseRunning {
+				fail(rs.def.Steps[c.idx].Name, 0, c.attempt, true)
 			}
 		case f.item > 0:
-			fail(rs.Def.Steps[f.step].Name, f.item, rs.steps[f.step].Items[f.item-1].Attempt, false)
+			fail(rs.def.Steps[f.step].Name, f.item, rs.steps[f.step].items[f.item-1].attempt, false)
 		default:
-			fail(rs.Def.Steps[f.step].Name, 0, rs.steps[f.step].Attempt, false)
+			fail(rs.def.Steps[f.step].Name, 0, rs.steps[f.step].attempt, false)
 		}
 	}
 	return out
