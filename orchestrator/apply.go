@@ -74,8 +74,8 @@ func init() {
 
 // Apply folds one event into the state.
 func (rs *RunState) Apply(e *journal.Event) error {
-	if e.Seq > rs.Seq {
-		rs.Seq = e.Seq
+	if e.Seq > rs.seq {
+		rs.seq = e.Seq
 	}
 	if !rs.started && e.Kind != journal.RunStarted {
 		return fmt.Errorf("%w: first event is %s, want RunStarted", ErrCorruptJournal, e.Kind)
@@ -95,7 +95,7 @@ func (rs *RunState) applyRunStarted(e *journal.Event) error {
 	}
 	rs.started = true
 	rs.wfName, rs.defHash, rs.key, rs.trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
-	rs.startedAt, rs.inputJSON, rs.Status = e.At, e.Input, journal.StatusRunning
+	rs.startedAt, rs.inputJSON, rs.status = e.At, e.Input, journal.StatusRunning
 	rs.parent, rs.parentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
 	in, err := workflow.DecodeJSON(e.Input)
 	if err != nil {
@@ -215,7 +215,7 @@ func (rs *RunState) applySucceeded(e *journal.Event) error {
 }
 
 // endAttempt forgets what an attempt in flight of s held.
-func (rs *RunState) endAttempt(s *StepState) {
+func (rs *RunState) endAttempt(s *stepState) {
 	f := flight{s.idx, 0}
 	delete(rs.inflight, f)
 	delete(rs.timers, f)
@@ -225,7 +225,7 @@ func (rs *RunState) endAttempt(s *StepState) {
 // journaled records the effects of a result event: outstanding until their
 // outcome is journaled, undispatched until they are sent.
 func (rs *RunState) journaled(e *journal.Event) {
-	rs.Outstanding = append(rs.Outstanding, e.Effects...)
+	rs.outstanding = append(rs.outstanding, e.Effects...)
 	for _, ef := range e.Effects {
 		rs.undispatched = append(rs.undispatched, pendingEffect{effect: ef, at: e.At})
 	}
@@ -341,9 +341,9 @@ func (rs *RunState) applyEffectDispatched(e *journal.Event) error {
 // applyEffectOutcome folds EffectSucceeded and EffectFailed: an effect with
 // an outcome is neither outstanding nor to be dispatched.
 func (rs *RunState) applyEffectOutcome(e *journal.Event) error {
-	for i, ef := range rs.Outstanding {
+	for i, ef := range rs.outstanding {
 		if ef.ID == e.EffectID {
-			rs.Outstanding = append(rs.Outstanding[:i:i], rs.Outstanding[i+1:]...)
+			rs.outstanding = append(rs.outstanding[:i:i], rs.outstanding[i+1:]...)
 			break
 		}
 	}
@@ -361,7 +361,7 @@ func (rs *RunState) dispatched(id string) {
 }
 
 func (rs *RunState) applyNeedsReview(e *journal.Event) error {
-	rs.Status, rs.reason = journal.StatusReview, e.Reason
+	rs.status, rs.reason = journal.StatusReview, e.Reason
 	if e.Step != "" {
 		if s, ok := rs.byName[e.Step]; ok {
 			s.failedPending = false
@@ -376,11 +376,11 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 			return err
 		}
 	}
-	rs.Status, rs.reason, rs.resubmitted = journal.StatusRunning, "", e.At
+	rs.status, rs.reason, rs.resubmitted = journal.StatusRunning, "", e.At
 	if rs.compensating {
 		// Resubmitting a failed compensation resumes undoing; the run
 		// keeps the status it ended with.
-		rs.Status = rs.endStatus
+		rs.status = rs.endStatus
 		if rs.comp != nil && rs.comp.phase == PhaseFailed {
 			rs.comp.phase, rs.comp.base = PhasePending, rs.comp.attempt
 		}
@@ -406,30 +406,30 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 }
 
 func (rs *RunState) applyDeferred(*journal.Event) error {
-	rs.Status = journal.StatusDeferred
+	rs.status = journal.StatusDeferred
 	return nil
 }
 
 func (rs *RunState) applyReleased(*journal.Event) error {
-	if rs.Status == journal.StatusDeferred {
-		rs.Status = journal.StatusRunning
+	if rs.status == journal.StatusDeferred {
+		rs.status = journal.StatusRunning
 	}
 	return nil
 }
 
 func (rs *RunState) applyCancelled(e *journal.Event) error {
-	rs.Status, rs.reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
+	rs.status, rs.reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
 	rs.compensating = len(rs.compStack) > 0
 	return nil
 }
 
 func (rs *RunState) applyRunCompleted(e *journal.Event) error {
-	rs.Status, rs.output = journal.StatusCompleted, e.Output
+	rs.status, rs.output = journal.StatusCompleted, e.Output
 	return nil
 }
 
 func (rs *RunState) applyRunFailed(e *journal.Event) error {
-	rs.Status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
+	rs.status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
 	if e.Error != nil {
 		rs.reason = e.Error.Message
 	}

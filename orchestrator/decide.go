@@ -84,12 +84,12 @@ func Decide(def *workflow.Definition, events []journal.Event, now time.Time) (De
 // Settled reports whether the run will make no more progress on its own.
 func (rs *RunState) Settled() bool {
 	switch {
-	case rs.Status == journal.StatusReview, rs.Status == journal.StatusDeferred:
+	case rs.status == journal.StatusReview, rs.status == journal.StatusDeferred:
 		return true
 	case rs.compensating:
 		return false
 	}
-	return rs.Status.Terminal()
+	return rs.status.Terminal()
 }
 
 // Decide decides what happens next at time now and applies the decision's
@@ -105,10 +105,10 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		d.Events = append(d.Events, e)
 		_ = rs.Apply(&d.Events[len(d.Events)-1]) // decider events are always valid
 	}
-	startStatus := rs.Status
+	startStatus := rs.status
 	defer func() {
-		if rs.Status != startStatus {
-			d.Status = rs.Status
+		if rs.status != startStatus {
+			d.Status = rs.status
 		}
 		d.Done = rs.Settled()
 		if !d.Done {
@@ -116,14 +116,14 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		}
 		rs.collectDispatch(now, &d)
 	}()
-	if rs.Status == journal.StatusReview || rs.Status == journal.StatusDeferred {
+	if rs.status == journal.StatusReview || rs.status == journal.StatusDeferred {
 		return d
 	}
 	if rs.compensating {
 		rs.decideCompensation(now, emit, &d)
 		return d
 	}
-	if rs.Status.Terminal() {
+	if rs.status.Terminal() {
 		return d
 	}
 	if t := rs.def.Timeout.D(); t > 0 {
@@ -147,9 +147,9 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 	// joins it, one dirtied by a later step waits for the next pass. Steps
 	// dirty but not ready are no-ops, so the decision is the same whatever
 	// extra steps a fold left dirty: incremental and from-scratch agree.
-	for len(rs.dirty) > 0 && rs.Status == journal.StatusRunning {
+	for len(rs.dirty) > 0 && rs.status == journal.StatusRunning {
 		pass := rs.sortedDirty()
-		for k := 0; k < len(pass) && rs.Status == journal.StatusRunning; k++ {
+		for k := 0; k < len(pass) && rs.status == journal.StatusRunning; k++ {
 			i := pass[k]
 			rs.decideStep(i, now, emit, &d)
 			for j := range rs.dirty {
@@ -166,7 +166,7 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		rs.decideCompensation(now, emit, &d)
 		return d
 	}
-	if rs.Status == journal.StatusRunning && rs.remaining == 0 {
+	if rs.status == journal.StatusRunning && rs.remaining == 0 {
 		out, err := rs.runOutput()
 		if err != nil {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: "run output: " + err.Error()})
@@ -183,7 +183,7 @@ func (rs *RunState) collect(d *Decision) {
 	for _, inv := range d.Start {
 		started[rs.flightOf(inv)] = true
 	}
-	running := rs.Status == journal.StatusRunning
+	running := rs.status == journal.StatusRunning
 	var flights []flight
 	for f := range rs.inflight {
 		if running && !started[f] {
@@ -216,7 +216,7 @@ func (rs *RunState) collect(d *Decision) {
 			d.WakeAt = due
 		}
 	}
-	if t := rs.def.Timeout.D(); t > 0 && rs.Status == journal.StatusRunning {
+	if t := rs.def.Timeout.D(); t > 0 && rs.status == journal.StatusRunning {
 		if deadline := rs.clockFrom().Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
 			d.WakeAt = deadline
 		}
@@ -430,7 +430,7 @@ func orEmpty(l []any) []any {
 // advanceMap decides a running map step: retries or gives up failed items,
 // fails the step past its tolerance, starts items up to the concurrency
 // bound, and completes the step when every item is done.
-func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event), d *Decision) {
+func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event), d *Decision) {
 	var expired []int
 	for f, due := range rs.leases {
 		if f.step == s.idx && f.item > 0 && !now.Before(due) {
@@ -531,7 +531,7 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 
 // afterFailure retries a failed attempt, or ends the step: the run goes to
 // review, or (OnFailureCompensate) fails and undoes its completed steps.
-func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event)) {
+func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event)) {
 	p := rs.def.RetryPolicy(n)
 	retryable := s.failure != nil && !s.failure.Terminal && !slices.Contains(p.NonRetryable, s.failure.Kind)
 	tries := s.attempt - s.base // attempts since the step was (re)submitted
@@ -566,7 +566,7 @@ func errKind(e *journal.Error) string {
 
 // decideCompensation undoes completed steps, newest first, one at a time.
 func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), d *Decision) {
-	for rs.compensating && rs.Status != journal.StatusReview {
+	for rs.compensating && rs.status != journal.StatusReview {
 		top := rs.compStack[len(rs.compStack)-1]
 		n, s := &rs.def.Steps[top], rs.steps[top]
 		c := rs.comp
@@ -610,7 +610,7 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 	}
 }
 
-func (rs *RunState) compInvocation(c *StepState) Invocation {
+func (rs *RunState) compInvocation(c *stepState) Invocation {
 	n := &rs.def.Steps[c.idx]
 	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
 		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
@@ -681,7 +681,7 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 	return time.Duration(d)
 }
 
-func (rs *RunState) invocation(n *workflow.Node, s *StepState) Invocation {
+func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
 		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {

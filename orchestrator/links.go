@@ -56,7 +56,7 @@ func (e *Engine) startChild(ctx context.Context, parent string, inv Invocation) 
 // are idempotent, so a redelivered or resumed Drive repeats them safely.
 // It returns the runs that then need a drive.
 func (e *Engine) settle(ctx context.Context, run string, rs *RunState) ([]string, error) {
-	if !rs.Status.Terminal() {
+	if !rs.status.Terminal() {
 		return nil, nil // review or deferred: not over yet
 	}
 	var wake []string
@@ -67,7 +67,7 @@ func (e *Engine) settle(ctx context.Context, run string, rs *RunState) ([]string
 		}
 		wake = append(wake, r.Wake...)
 	}
-	if rs.Status == journal.StatusCancelled {
+	if rs.status == journal.StatusCancelled {
 		// A cancelled parent cancels the children it still waits for.
 		for i, s := range rs.steps {
 			if rs.def.Steps[i].StepType() == workflow.TypeSub && s.phase == PhaseRunning && s.child != "" {
@@ -89,10 +89,10 @@ func (e *Engine) settle(ctx context.Context, run string, rs *RunState) ([]string
 func (e *Engine) notifyParent(ctx context.Context, run string, rs *RunState) (Receipt, error) {
 	ev := journal.Event{Kind: journal.SubRunCompleted, Step: rs.parentStep, Attempt: rs.parentAttempt, Child: run,
 		Output: rs.output}
-	if rs.Status != journal.StatusCompleted {
+	if rs.status != journal.StatusCompleted {
 		ev.Output = nil
-		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.Status, rs.reason),
-			Kind: step.KindChildPrefix + string(rs.Status), Terminal: rs.Status == journal.StatusCancelled}
+		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.status, rs.reason),
+			Kind: step.KindChildPrefix + string(rs.status), Terminal: rs.status == journal.StatusCancelled}
 	}
 	err := e.operate(ctx, rs.parent, func(p *RunState) (journal.Event, journal.Status, error) {
 		if !p.awaits(&journal.Event{Step: ev.Step, Attempt: ev.Attempt}) || p.byName[ev.Step].child != run {
@@ -123,8 +123,8 @@ func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawM
 		return Receipt{}, fmt.Errorf("%w: signal %s: payload is not JSON", ErrBadInput, run)
 	}
 	err := e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status.Terminal() {
-			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.Status)
+		if rs.status.Terminal() {
+			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.status)
 		}
 		return journal.Event{Kind: journal.EventReceived, Name: name, Input: payload}, "", nil
 	})

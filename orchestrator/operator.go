@@ -41,8 +41,8 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 		return Receipt{}, fmt.Errorf("%w: resubmit %s: state is not JSON", ErrBadInput, r.Run)
 	}
 	err := e.operate(ctx, r.Run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status != journal.StatusReview {
-			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.Status)
+		if rs.status != journal.StatusReview {
+			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.status)
 		}
 		if r.Step != "" {
 			if _, ok := rs.byName[r.Step]; !ok {
@@ -65,8 +65,8 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 // compensates and cancels its children there.
 func (e *Engine) Cancel(ctx context.Context, run, by, reason string) (Receipt, error) {
 	err := e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status.Terminal() {
-			return journal.Event{}, "", fmt.Errorf("cancel %s: %w (status %s)", run, ErrFinished, rs.Status)
+		if rs.status.Terminal() {
+			return journal.Event{}, "", fmt.Errorf("cancel %s: %w (status %s)", run, ErrFinished, rs.status)
 		}
 		return journal.Event{Kind: journal.Cancelled, By: by, Reason: reason}, journal.StatusCancelled, nil
 	})
@@ -147,7 +147,7 @@ func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (jou
 			return err
 		}
 		ev.At = e.now()
-		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
+		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
 		if errors.Is(err, journal.ErrConflict) {
 			continue
 		}
@@ -171,7 +171,7 @@ func (e *Engine) operateMany(ctx context.Context, run string, f func(*RunState) 
 		if err != nil {
 			return err
 		}
-		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: events, At: e.now()})
+		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: events, At: e.now()})
 		if errors.Is(err, journal.ErrConflict) {
 			continue
 		}

@@ -101,9 +101,9 @@ func FoldAt(def *workflow.Definition, events []journal.Event, n int) (Snapshot, 
 // Snapshot returns a copy of the run as folded so far.
 func (rs *RunState) Snapshot() Snapshot {
 	s := Snapshot{Workflow: rs.wfName, DefHash: rs.defHash, Key: rs.key, Trigger: rs.trigger, Started: rs.startedAt,
-		Input: slices.Clone(rs.inputJSON), Status: rs.Status, Output: slices.Clone(rs.output), Reason: rs.reason,
+		Input: slices.Clone(rs.inputJSON), Status: rs.status, Output: slices.Clone(rs.output), Reason: rs.reason,
 		State: rs.StateJSON(), Parent: rs.parent, ParentStep: rs.parentStep, Compensating: rs.compensating,
-		Outstanding: slices.Clone(rs.Outstanding), Seq: rs.Seq}
+		Outstanding: slices.Clone(rs.outstanding), Seq: rs.seq}
 	for _, p := range rs.undispatched {
 		s.Undispatched = append(s.Undispatched, p.effect)
 	}

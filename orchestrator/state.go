@@ -33,8 +33,8 @@ const (
 	PhaseSkipped   Phase = "skipped"   // its condition was false
 )
 
-// StepState is one step's folded view.
-type StepState struct {
+// stepState is one step's folded view.
+type stepState struct {
 	phase   Phase
 	attempt int // last attempt scheduled (or due, when retrying)
 	due     time.Time
@@ -57,7 +57,7 @@ type StepState struct {
 	// and when the step last succeeded, failed or was skipped.
 	scheduledAt, finishedAt time.Time
 
-	idx        int   // position in Def.Steps
+	idx        int   // position in def.Steps
 	next       int   // map: next item to schedule (0-based)
 	busy       int   // map: items running or retrying
 	done       int   // map: items finished (succeeded or failed for good)
@@ -89,25 +89,25 @@ type RunState struct {
 	trigger   string
 	startedAt time.Time
 	inputJSON json.RawMessage
-	Status    journal.Status
+	status    journal.Status
 	output    json.RawMessage
 	reason    string // why the run is in review, failed or cancelled
-	byName    map[string]*StepState
-	// parent and ParentStep name the run (and its sub step) that started
+	byName    map[string]*stepState
+	// parent and parentStep name the run (and its sub step) that started
 	// this one as a child.
 	parent        string
 	parentStep    string
 	parentAttempt int
 	// Effects journaled without an outcome, in journal order.
-	Outstanding []journal.Effect
-	Seq         int64 // last applied commit
+	outstanding []journal.Effect
+	seq         int64 // last applied commit
 
 	input   any
 	state   map[string]any
 	outputs map[string]any // name -> {"output": v, "skipped": bool}
 	started bool
 
-	steps    []*StepState         // by definition position
+	steps    []*stepState         // by definition position
 	dirty    map[int]bool         // steps to look at in the next decision
 	timers   map[flight]time.Time // retries, waits and timeouts that fall due
 	inflight map[flight]bool      // attempts scheduled without a result
@@ -120,7 +120,7 @@ type RunState struct {
 	// Compensation (sagas): completed steps with a compensation, newest
 	// last; compensating is true while they are being undone.
 	compStack    []int
-	comp         *StepState // the compensation in progress (top of the stack)
+	comp         *stepState // the compensation in progress (top of the stack)
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
@@ -149,12 +149,12 @@ type signalRec struct {
 
 // NewRunState returns the empty state of a run of def.
 func NewRunState(def *workflow.Definition) *RunState {
-	rs := &RunState{def: def, byName: make(map[string]*StepState, len(def.Steps)),
+	rs := &RunState{def: def, byName: make(map[string]*stepState, len(def.Steps)),
 		state: map[string]any{}, outputs: map[string]any{}, dirty: map[int]bool{},
 		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, leases: map[flight]time.Time{}, signals: map[string][]signalRec{},
-		steps: make([]*StepState, len(def.Steps)), remaining: len(def.Steps)}
+		steps: make([]*stepState, len(def.Steps)), remaining: len(def.Steps)}
 	for i, s := range def.Steps {
-		st := &StepState{phase: PhasePending, idx: i}
+		st := &stepState{phase: PhasePending, idx: i}
 		rs.byName[s.Name] = st
 		rs.steps[i] = st
 	}
@@ -187,7 +187,7 @@ func (rs *RunState) StateJSON() json.RawMessage {
 // Compensating reports whether the run is undoing completed steps.
 func (rs *RunState) Compensating() bool { return rs.compensating }
 
-func (rs *RunState) step(e *journal.Event) (*StepState, error) {
+func (rs *RunState) step(e *journal.Event) (*stepState, error) {
 	s, ok := rs.byName[e.Step]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s event for step %q, which definition %s does not have",
@@ -196,10 +196,10 @@ func (rs *RunState) step(e *journal.Event) (*StepState, error) {
 	return s, nil
 }
 
-func (rs *RunState) node(s *StepState) *workflow.Node { return &rs.def.Steps[s.idx] }
+func (rs *RunState) node(s *stepState) *workflow.Node { return &rs.def.Steps[s.idx] }
 
 // item returns map item e.Index of s (1-based), or an error.
-func (rs *RunState) item(s *StepState, e *journal.Event) (*itemState, error) {
+func (rs *RunState) item(s *stepState, e *journal.Event) (*itemState, error) {
 	if e.Index < 1 || e.Index > len(s.items) {
 		return nil, fmt.Errorf("%w: %s event for item %d of step %q, which has %d items",
 			ErrCorruptJournal, e.Kind, e.Index, e.Step, len(s.items))
@@ -209,7 +209,7 @@ func (rs *RunState) item(s *StepState, e *journal.Event) (*itemState, error) {
 
 // setPhase moves a step to p, keeping the completion count and waking its
 // dependents when it becomes done.
-func (rs *RunState) setPhase(s *StepState, p Phase) {
+func (rs *RunState) setPhase(s *stepState, p Phase) {
 	wasDone := s.phase == PhaseSucceeded || s.phase == PhaseSkipped
 	isDone := p == PhaseSucceeded || p == PhaseSkipped
 	s.phase = p
@@ -226,7 +226,7 @@ func (rs *RunState) setPhase(s *StepState, p Phase) {
 }
 
 // unmarkItem removes item index from the failures awaiting a decision.
-func (rs *RunState) unmarkItem(s *StepState, index int) bool {
+func (rs *RunState) unmarkItem(s *stepState, index int) bool {
 	for i, x := range s.itemFailed {
 		if x == index {
 			s.itemFailed = append(s.itemFailed[:i:i], s.itemFailed[i+1:]...)
@@ -238,7 +238,7 @@ func (rs *RunState) unmarkItem(s *StepState, index int) bool {
 
 // dropItems forgets a map step's items in flight or waiting to retry: the
 // step itself failed, so their results no longer matter.
-func (rs *RunState) dropItems(s *StepState) {
+func (rs *RunState) dropItems(s *stepState) {
 	for i := range s.items {
 		delete(rs.inflight, flight{s.idx, i + 1})
 		delete(rs.timers, flight{s.idx, i + 1})
@@ -247,7 +247,7 @@ func (rs *RunState) dropItems(s *StepState) {
 }
 
 // startItems records a map step's item list (its StepScheduled input).
-func (rs *RunState) startItems(s *StepState, e *journal.Event) error {
+func (rs *RunState) startItems(s *stepState, e *journal.Event) error {
 	var items []json.RawMessage
 	if err := json.Unmarshal(e.Input, &items); err != nil {
 		return fmt.Errorf("%w: map step %q: items are not a JSON list: %v", ErrCorruptJournal, e.Step, err)
@@ -260,7 +260,7 @@ func (rs *RunState) startItems(s *StepState, e *journal.Event) error {
 	return nil
 }
 
-func (rs *RunState) itemDone(s *StepState, e *journal.Event) error {
+func (rs *RunState) itemDone(s *stepState, e *journal.Event) error {
 	it, err := rs.item(s, e)
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func (rs *RunState) itemDone(s *StepState, e *journal.Event) error {
 	return nil
 }
 
-func (rs *RunState) itemFailed(s *StepState, e *journal.Event) error {
+func (rs *RunState) itemFailed(s *stepState, e *journal.Event) error {
 	it, err := rs.item(s, e)
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ func (rs *RunState) itemFailed(s *StepState, e *journal.Event) error {
 
 // mapOutput is a map step's output: its items' outputs in input order
 // (null for items that failed within the tolerance).
-func (rs *RunState) mapOutput(s *StepState) (any, json.RawMessage) {
+func (rs *RunState) mapOutput(s *stepState) (any, json.RawMessage) {
 	vals := make([]any, len(s.items))
 	raws := make([]json.RawMessage, len(s.items))
 	for i, it := range s.items {
@@ -340,7 +340,7 @@ func (rs *RunState) applyCompensation(e *journal.Event) error {
 		return fmt.Errorf("%w: %s compensation of step %q, which is not next to compensate", ErrCorruptJournal, e.Kind, e.Step)
 	}
 	if rs.comp == nil || rs.comp.idx != s.idx {
-		rs.comp = &StepState{phase: PhasePending, idx: s.idx}
+		rs.comp = &stepState{phase: PhasePending, idx: s.idx}
 	}
 	c := rs.comp
 	switch e.Kind {
