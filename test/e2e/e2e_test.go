@@ -104,7 +104,9 @@ func run(m *testing.M) int {
 	name := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e8)
 	t0 := time.Now()
 	stack, err = localrun.Up(ctx, localrun.Options{Template: "../../template.yaml", StackName: name, Log: logs,
-		Config: &cfg, SQSWaitSeconds: 1, Concurrency: 8,
+		// A team's stack beside the platform's, with a step in JavaScript.
+		Templates: []string{"testdata/nodestep/template.yaml"},
+		Config:    &cfg, SQSWaitSeconds: 1, Concurrency: 8,
 		Parameters: map[string]string{"LogLevel": "info"}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: local up: %v\n%s", err, logs)
@@ -328,15 +330,14 @@ func TestMalformedMessageGoesToReviewAndBatchCompletes(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		runs, _, err := store.Runs(context.Background(), journal.Query{Workflow: "_malformed", Status: journal.StatusReview})
+		items, _, err := store.Reviews(context.Background(), journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range runs {
-			_, events, _ := store.Load(context.Background(), r.ID)
-			if len(events) > 0 && strings.Contains(string(events[0].Input), "this is") {
-				if !strings.Contains(events[0].Reason, "not JSON") {
-					t.Fatalf("malformed record's reason %q does not say what was wrong", events[0].Reason)
+		for _, it := range items {
+			if strings.Contains(string(it.Payload), "this is") {
+				if !strings.Contains(it.Reason, "not JSON") {
+					t.Fatalf("malformed record's reason %q does not say what was wrong", it.Reason)
 				}
 				return
 			}
