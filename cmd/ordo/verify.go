@@ -66,13 +66,14 @@ type selection struct {
 }
 
 func (s *selection) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&s.workflow, "workflow", "w", "", "runs of this workflow (when no RUN is named)")
+	cmd.Flags().StringVarP(&s.workflow, "workflow", "w", "", "runs of this workflow, or of each in a comma-separated list (when no RUN is named)")
 	cmd.Flags().StringVarP(&s.status, "status", "s", "", "only runs in this status")
 	cmd.Flags().StringVar(&s.since, "since", "", "only runs updated since this time (RFC 3339) or this long ago (24h)")
-	cmd.Flags().IntVar(&s.limit, "limit", 50, "at most this many runs")
+	cmd.Flags().IntVar(&s.limit, "limit", 50, "at most this many runs (of each workflow)")
 }
 
-// runs returns the named runs, or those the flags select.
+// runs returns the named runs, or those the flags select (of each
+// workflow in a comma-separated --workflow, up to --limit each).
 func (s *selection) runs(ctx context.Context, store journal.Store, named []string) ([]string, error) {
 	if len(named) > 0 {
 		return named, nil
@@ -80,7 +81,7 @@ func (s *selection) runs(ctx context.Context, store journal.Store, named []strin
 	if s.workflow == "" {
 		return nil, errors.New("name a RUN or select runs with --workflow")
 	}
-	q := journal.Query{Workflow: s.workflow, Status: journal.Status(s.status), Limit: s.limit}
+	q := journal.Query{Status: journal.Status(s.status), Limit: s.limit}
 	if s.since != "" {
 		t, err := parseSince(s.since, time.Now())
 		if err != nil {
@@ -88,6 +89,23 @@ func (s *selection) runs(ctx context.Context, store journal.Store, named []strin
 		}
 		q.Since = t
 	}
+	var out []string
+	for _, wf := range strings.Split(s.workflow, ",") {
+		q.Workflow, q.Cursor = wf, ""
+		runs, err := s.list(ctx, store, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(runs) == 0 {
+			return nil, fmt.Errorf("no runs of workflow %q match", wf)
+		}
+		out = append(out, runs...)
+	}
+	return out, nil
+}
+
+// list pages through q's runs, up to s.limit.
+func (s *selection) list(ctx context.Context, store journal.Store, q journal.Query) ([]string, error) {
 	var out []string
 	for len(out) < s.limit {
 		page, next, err := store.Runs(ctx, q)
@@ -103,9 +121,6 @@ func (s *selection) runs(ctx context.Context, store journal.Store, named []strin
 			break
 		}
 		q.Cursor = next
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no runs of workflow %q match", s.workflow)
 	}
 	return out, nil
 }
