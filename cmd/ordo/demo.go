@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ordoflow/ordo/cli"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 )
@@ -24,7 +25,7 @@ type demoResult struct {
 	Elapsed                                  time.Duration
 }
 
-func demoCmd(g *globals) *cobra.Command {
+func demoCmd(g *cli.Env) *cobra.Command {
 	var orders, concurrency int
 	var keep, mix bool
 	var cpuProfile string
@@ -43,7 +44,7 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 					return err
 				}
 				defer os.RemoveAll(dir)
-				g.db = filepath.Join(dir, "demo.db")
+				g.SetDB(filepath.Join(dir, "demo.db"))
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -81,8 +82,8 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 	return cmd
 }
 
-func runDemoWith(ctx context.Context, g *globals, orders, concurrency int, sample sampler) (demoResult, error) {
-	a, err := g.openApp(ctx, os.Stderr)
+func runDemoWith(ctx context.Context, g *cli.Env, orders, concurrency int, sample sampler) (demoResult, error) {
+	a, err := g.Open(ctx)
 	if err != nil {
 		return demoResult{}, err
 	}
@@ -108,10 +109,10 @@ func runDemoWith(ctx context.Context, g *globals, orders, concurrency int, sampl
 			for i := range work {
 				t0 := time.Now()
 				wf, input := sample(i)
-				st, err := a.rt.Start(ctx, orchestrator.StartRequest{Workflow: wf,
+				st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: wf,
 					Input: input, Key: prefix + fmt.Sprint(i)})
 				if err == nil {
-					statuses[i], err = a.rt.Wait(ctx, st.Run)
+					statuses[i], err = a.Wait(ctx, st.Run)
 				}
 				if err != nil {
 					select {

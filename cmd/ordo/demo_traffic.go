@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/ordoflow/ordo/cli"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -21,6 +22,6 @@ func demoSampler(mix bool) sampler {
 }
 
 // runDemo places orders sample orders.
-func runDemo(ctx context.Context, g *globals, orders, concurrency int) (demoResult, error) {
+func runDemo(ctx context.Context, g *cli.Env, orders, concurrency int) (demoResult, error) {
 	return runDemoWith(ctx, g, orders, concurrency, sampleOrder)
 }

@@ -1,7 +1,6 @@
-package main
+package cli
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +78,7 @@ func TestGenTestGeneratesAPassingTestThatCatchesChanges(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ordo.db")
 	placeOrders(t, db, 1, 6, 10, 24)
 	out := filepath.Join(dir, "regress")
-	pkg := "github.com/ordoflow/ordo/cmd/ordo/" + filepath.ToSlash(filepath.Clean(dir))
+	pkg := "github.com/ordoflow/ordo/cli/" + filepath.ToSlash(filepath.Clean(dir))
 	if msg, err := ordoOut(t, db, "gen-test", "--workflow", "order", "--distinct", "--out", out,
 		"--setup", pkg+"/shipcode.Setup"); err != nil || !strings.Contains(msg, "4 recordings") {
 		t.Fatalf("gen-test: %v\n%s", err, msg)
@@ -105,69 +104,4 @@ func goTest(t *testing.T, dir string) (string, error) {
 	cmd := exec.Command("go", "test", "-count=1", "./"+filepath.ToSlash(dir))
 	b, err := cmd.CombinedOutput()
 	return string(b), err
-}
-
-// TestGeneratedTestsCoverTheSteps records a day's mixed demo traffic,
-// generates tests from one run of each path and checks that they cover at
-// least 80% of the OMS step code's statements (scripts/verify-coverage.sh
-// prints the figure).
-func TestGeneratedTestsCoverTheSteps(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("needs the go command")
-	}
-	db := filepath.Join(t.TempDir(), "demo.db")
-	g := &globals{db: db}
-	if _, err := runDemoWith(t.Context(), g, 300, 16, demoSampler(true)); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp(".", "_gentest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	out := filepath.Join(dir, "regress")
-	if msg, err := ordoOut(t, db, "gen-test", "--workflow", "order,refund,return", "--limit", "300", "--distinct", "--out", out); err != nil {
-		t.Fatalf("gen-test: %v\n%s", err, msg)
-	}
-	profile := filepath.Join(t.TempDir(), "cover.out")
-	cmd := exec.Command("go", "test", "-count=1", "-coverprofile="+profile,
-		"-coverpkg=../../workflows/order,../../workflows/refund,../../workflows/return,../../workflows/internal/oms", "./"+filepath.ToSlash(out))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("the generated tests: %v\n%s", err, b)
-	}
-	got, err := statementCoverage(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("generated tests cover %.1f%% of the OMS step code", got)
-	if got < 80 {
-		t.Errorf("generated tests cover %.1f%% of the step code, want at least 80%%", got)
-	}
-}
-
-// statementCoverage reads a cover profile: the percentage of statements
-// run at least once.
-func statementCoverage(profile string) (float64, error) {
-	b, err := os.ReadFile(profile)
-	if err != nil {
-		return 0, err
-	}
-	var total, covered int
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		var n, count int
-		fields := strings.Fields(line)
-		if len(fields) != 3 {
-			return 0, fmt.Errorf("cover profile line %q", line)
-		}
-		fmt.Sscan(fields[1], &n)
-		fmt.Sscan(fields[2], &count)
-		total += n
-		if count > 0 {
-			covered += n
-		}
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("cover profile %s counts no statements", profile)
-	}
-	return 100 * float64(covered) / float64(total), nil
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
-	"github.com/ordoflow/ordo/workflows"
 )
 
 // errMismatch makes the exit code say that some recorded behaviour did not
@@ -31,18 +30,23 @@ type code struct {
 	defs map[string]*workflow.Definition
 }
 
-// loadCode loads the code to verify against: the OMS workflows (a
-// variable so tests can change a step).
-var loadCode = loadOMS
+// loadCode loads the code to verify against: the App's steps and
+// definitions (a variable so tests can change a step).
+var loadCode = appCode
 
-func loadOMS() (*code, error) {
+func appCode(app App) (*code, error) {
 	reg := step.NewRegistry()
-	workflows.Register(reg)
-	defs, err := workflows.Definitions(reg)
+	if app.Register != nil {
+		app.Register(reg)
+	}
+	c := &code{reg: reg, defs: map[string]*workflow.Definition{}}
+	if app.Definitions == nil {
+		return c, nil
+	}
+	defs, err := app.Definitions(reg)
 	if err != nil {
 		return nil, err
 	}
-	c := &code{reg: reg, defs: map[string]*workflow.Definition{}}
 	for _, d := range defs {
 		c.defs[d.Name] = d
 	}
@@ -161,7 +165,7 @@ type verifyReport struct {
 	Errors  int         `json:"errors"`
 }
 
-func verifyCmd(g *globals) *cobra.Command {
+func verifyCmd(g *Env) *cobra.Command {
 	var sel selection
 	var format, config string
 	cmd := &cobra.Command{
@@ -180,11 +184,11 @@ when every attempt matched.`,
 			if err != nil {
 				return err
 			}
-			c, err := loadCode()
+			c, err := loadCode(g.app)
 			if err != nil {
 				return err
 			}
-			s, err := g.openStore(ctx)
+			s, err := g.openReader(ctx)
 			if err != nil {
 				return err
 			}
@@ -281,7 +285,7 @@ type replayReport struct {
 	Drift *verify.Drift `json:"drift,omitempty"`
 }
 
-func replayCmd(g *globals) *cobra.Command {
+func replayCmd(g *Env) *cobra.Command {
 	var sel selection
 	var defArg, runsArg, format string
 	cmd := &cobra.Command{
@@ -298,7 +302,7 @@ and why. Runs: --runs, else the definition's workflow's recent runs
 			if defArg == "" {
 				return errors.New("--definition is required (a file, name@version or a hash)")
 			}
-			s, err := g.openStore(ctx)
+			s, err := g.openReader(ctx)
 			if err != nil {
 				return err
 			}

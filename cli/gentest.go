@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,13 +12,10 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/verify"
 )
 
-// defaultSetup registers the OMS workflows (see workflows.Setup).
-const defaultSetup = "github.com/ordoflow/ordo/workflows.Setup"
-
 // genTestFile is the generated test's file name.
 const genTestFile = "recorded_runs_test.go"
 
-func genTestCmd(g *globals) *cobra.Command {
+func genTestCmd(g *Env) *cobra.Command {
 	var sel selection
 	var out, pkg, setup, config string
 	var distinct bool
@@ -31,7 +28,7 @@ to DIR/testdata/<run>.json, and writes DIR/` + genTestFile + `: a Go test that
 checks every recording there with orchestratortest: the current definition
 must decide what the journal recorded and each step attempt must give what
 it gave then. --setup names the function that registers the definitions
-and returns the step registry (default ` + defaultSetup + `).`,
+and returns the step registry (default: the App's Setup).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if out == "" {
@@ -45,11 +42,11 @@ and returns the step registry (default ` + defaultSetup + `).`,
 			if err != nil {
 				return err
 			}
-			c, err := loadCode()
+			c, err := loadCode(g.app)
 			if err != nil {
 				return err
 			}
-			s, err := g.openStore(ctx)
+			s, err := g.openReader(ctx)
 			if err != nil {
 				return err
 			}
@@ -80,7 +77,7 @@ and returns the step registry (default ` + defaultSetup + `).`,
 	sel.flags(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "directory of the generated test (created if needed)")
 	cmd.Flags().StringVar(&pkg, "package", "", "package name of the generated test (default: from the directory)")
-	cmd.Flags().StringVar(&setup, "setup", defaultSetup, "import/path.Func that registers definitions and returns the step registry")
+	cmd.Flags().StringVar(&setup, "setup", g.app.Setup, "import/path.Func that registers definitions and returns the step registry")
 	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields); default ./ordo.verify.yaml if present")
 	cmd.Flags().BoolVar(&distinct, "distinct", false, "keep one run per distinct path through the workflow")
 	return cmd

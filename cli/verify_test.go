@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 // ordoOut runs the CLI with args on db and returns what it printed.
 func ordoOut(t *testing.T, db string, args ...string) (string, error) {
 	t.Helper()
-	root := newRoot()
+	root := Command(App{Register: workflows.Register, Definitions: workflows.Definitions, Setup: "github.com/ordoflow/ordo/workflows.Setup"})
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetArgs(append([]string{"--db", db}, args...))
@@ -45,8 +45,8 @@ func withStep(t *testing.T, fn string, wrap func(step.Handler) step.Handler) {
 	t.Helper()
 	orig := loadCode
 	t.Cleanup(func() { loadCode = orig })
-	loadCode = func() (*code, error) {
-		c, err := orig()
+	loadCode = func(app App) (*code, error) {
+		c, err := orig(app)
 		if err != nil {
 			return nil, err
 		}
@@ -129,8 +129,8 @@ func TestVerifyCLIErrors(t *testing.T) {
 	}
 	orig := loadCode
 	t.Cleanup(func() { loadCode = orig })
-	loadCode = func() (*code, error) {
-		c, err := orig()
+	loadCode = func(app App) (*code, error) {
+		c, err := orig(app)
 		if err == nil {
 			delete(c.defs, "order")
 		}
@@ -148,14 +148,14 @@ func TestVerifyCLIErrors(t *testing.T) {
 func TestReplayCLI(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ordo.db")
 	placeOrders(t, db, 1, 10)
-	if out, err := ordoOut(t, db, "replay", "--definition", "../../workflows/order/order.yaml"); err != nil {
+	if out, err := ordoOut(t, db, "replay", "--definition", "../workflows/order/order.yaml"); err != nil {
 		t.Fatalf("replay under the same definition: %v\n%s", err, out)
 	}
 	if out, err := ordoOut(t, db, "replay", "--definition", "order@2", "--runs", "order/ord-000001"); err != nil ||
 		!strings.Contains(out, "1 of 1 runs decide the same") {
 		t.Fatalf("replay of a stored version: %v\n%s", err, out)
 	}
-	y, err := os.ReadFile("../../workflows/order/order.yaml")
+	y, err := os.ReadFile("../workflows/order/order.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
