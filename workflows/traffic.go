@@ -14,7 +14,7 @@ import (
 const (
 	TrafficProblemEvery = 9 // a problem input (see SampleProblem)
 	TrafficRefundEvery  = 4 // a refund of SampleOrder(i)
-	TrafficReturnEvery  = 5 // a return of SampleOrder(i)
+	TrafficReturnEvery  = 6 // a return of SampleOrder(i)
 )
 
 // SampleTraffic returns the i-th run of a day's mixed OMS traffic: mostly
@@ -37,7 +37,8 @@ func SampleTraffic(i int) (workflowName string, input json.RawMessage) {
 // built to catch or route, in turn: an order from a fraud-test domain, one
 // with an out-of-stock SKU, a malformed order, a malformed refund, a
 // malformed return, a return of a digital line, plus the unusual but valid
-// cases: a digital-only order and a large order shipped abroad. Ids are
+// cases: a digital-only order and a large order shipped abroad on a US
+// card. Ids are
 // "bad-%06d" so they never collide with the samples'.
 func SampleProblem(i int) (workflowName string, input json.RawMessage) {
 	id := fmt.Sprintf("bad-%06d", i)
@@ -73,8 +74,7 @@ func SampleProblem(i int) (workflowName string, input json.RawMessage) {
 		o.Currency = ""
 	case 7:
 		o.Shipping = &order.Address{Line1: "Unter den Linden 1", City: "Berlin", PostalCode: "10117", Country: "DE"}
-		o.Payment.Country = "DE"
-		o.Items = []order.Item{{SKU: "TV-55-OLED", Name: "55in OLED TV", Qty: 2, UnitPriceCents: 129_900}}
+		o.Items = []order.Item{{SKU: "TV-55-OLED", Name: "55in OLED TV", Qty: 4, UnitPriceCents: 129_900}}
 	}
 	return order.Name, mustJSON(o)
 }
