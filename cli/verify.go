@@ -17,6 +17,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/stephttp"
 )
 
 // errMismatch makes the exit code say that some recorded behaviour did not
@@ -167,7 +168,7 @@ type verifyReport struct {
 
 func verifyCmd(g *Env) *cobra.Command {
 	var sel selection
-	var format, config string
+	var format, config, remote string
 	cmd := &cobra.Command{
 		Use:   "verify [RUN...]",
 		Short: "Re-execute recorded step attempts through the current step code and diff the results",
@@ -187,6 +188,11 @@ when every attempt matched.`,
 			c, err := loadCode(g.app)
 			if err != nil {
 				return err
+			}
+			if remote != "" {
+				if err := c.serveOverHTTP(remote); err != nil {
+					return err
+				}
 			}
 			s, err := g.openReader(ctx)
 			if err != nil {
@@ -209,7 +215,29 @@ when every attempt matched.`,
 	sel.flags(cmd)
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
 	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields); default ./ordo.verify.yaml if present")
+	cmd.Flags().StringVar(&remote, "steps", "", "a step URL mapping file (steps: {function: url}): verify invokes those functions over HTTP, the rest in-process")
 	return cmd
+}
+
+// serveOverHTTP makes the functions in the mapping file at path run over
+// HTTP (the step protocol, package stephttp) instead of in-process.
+func (c *code) serveOverHTTP(path string) error {
+	m, err := stephttp.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	reg := step.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		return err
+	}
+	for _, name := range c.reg.Names() {
+		if !reg.Has(name) {
+			h, _ := c.reg.Lookup(name)
+			reg.Register(name, h)
+		}
+	}
+	c.reg = reg
+	return nil
 }
 
 func verifyRun(ctx context.Context, store journal.Store, c *code, v *verify.Verifier, run string) runReport {

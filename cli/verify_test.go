@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
+	"github.com/ordoflow/ordo/stephttp"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -172,5 +175,36 @@ func TestReplayCLI(t *testing.T) {
 	}
 	if _, err := ordoOut(t, db, "replay", "--definition", "order@9"); err == nil || !strings.Contains(err.Error(), "order@9") {
 		t.Errorf("unknown version: %v", err)
+	}
+}
+
+// TestVerifyOverHTTP verifies steps served over HTTP (the step protocol):
+// the served ship step, unchanged, passes; changed, it fails.
+func TestVerifyOverHTTP(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	runs := placeOrders(t, db, 1)
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	ship, _ := reg.Lookup("order-ship")
+	var calls atomic.Int32
+	changed := atomic.Bool{}
+	srv := httptest.NewServer(stephttp.Handler(step.HandlerFunc(func(ctx context.Context, req step.Request) (step.Result, error) {
+		calls.Add(1)
+		res, err := ship.Handle(ctx, req)
+		if changed.Load() && err == nil {
+			res.Output = json.RawMessage(`{"lost":true}`)
+		}
+		return res, err
+	})))
+	defer srv.Close()
+	mapping := filepath.Join(t.TempDir(), "steps.yaml")
+	os.WriteFile(mapping, []byte("steps:\n  order-ship: "+srv.URL+"\n"), 0o644)
+	if out, err := ordoOut(t, db, "verify", runs[0], "--steps", mapping); err != nil || calls.Load() != 1 {
+		t.Fatalf("verify over HTTP: %v, %d calls\n%s", err, calls.Load(), out)
+	}
+	changed.Store(true)
+	out, err := ordoOut(t, db, "verify", runs[0], "--steps", mapping)
+	if !errors.Is(err, errMismatch) || !strings.Contains(out, "FAIL ship attempt 1 (order-ship)") {
+		t.Errorf("a changed HTTP step: %v\n%s", err, out)
 	}
 }
