@@ -316,6 +316,7 @@ type replayReport struct {
 func replayCmd(g *Env) *cobra.Command {
 	var sel selection
 	var defArg, runsArg, format string
+	var ignore []string
 	cmd := &cobra.Command{
 		Use:   "replay --definition FILE|NAME@VERSION|HASH [--runs RUN,...]",
 		Short: "Check that recorded runs decide the same under another definition version",
@@ -353,7 +354,7 @@ and why. Runs: --runs, else the definition's workflow's recent runs
 			var reps []replayReport
 			bad := 0
 			for _, run := range runs {
-				rr := replayRun(ctx, s, def, run)
+				rr := replayRun(ctx, s, def, run, verify.Ignoring(ignore...))
 				if !rr.OK {
 					bad++
 				}
@@ -370,19 +371,20 @@ and why. Runs: --runs, else the definition's workflow's recent runs
 	}
 	sel.flags(cmd)
 	cmd.Flags().StringVar(&defArg, "definition", "", "the definition to check: a YAML/JSON file, name@version, or a stored hash")
+	cmd.Flags().StringSliceVar(&ignore, "ignore", nil, "event fields not compared, e.g. due (retry and timer times) when only intervals changed")
 	cmd.Flags().StringVar(&runsArg, "runs", "", "comma-separated runs to replay (default: the workflow's recent runs)")
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
 	return cmd
 }
 
-func replayRun(ctx context.Context, store journal.Store, def *workflow.Definition, run string) replayReport {
+func replayRun(ctx context.Context, store journal.Store, def *workflow.Definition, run string, opts ...verify.ReplayOption) replayReport {
 	rr := replayReport{Run: run}
 	rec, err := verify.Record(ctx, store, run)
 	if err == nil && rec.Run.Workflow != def.Name {
 		err = fmt.Errorf("run %s is of workflow %q, not %q", run, rec.Run.Workflow, def.Name)
 	}
 	if err == nil {
-		err = verify.Replay(rec, def)
+		err = verify.Replay(rec, def, opts...)
 	}
 	var d *verify.Drift
 	switch {

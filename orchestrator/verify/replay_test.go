@@ -69,3 +69,18 @@ func TestReplayNeedsTheRunsDefinition(t *testing.T) {
 		t.Errorf("got %v, want ErrNoDefinition", err)
 	}
 }
+
+func TestReplayIgnoringFields(t *testing.T) {
+	slower := shop(workflow.Version("6"), workflow.Step("price", "price"),
+		workflow.Step("reserve", "reserve", workflow.After("price"),
+			workflow.Retry(workflow.RetryPolicy{MaxAttempts: 3, InitialInterval: workflow.Duration(time.Hour), MaxInterval: workflow.Duration(2 * time.Hour)})),
+		workflow.Step("charge", "charge", workflow.After("reserve"), workflow.Input(`{"cents": steps.price.output.total}`)),
+		workflow.Step("receipt", "receipt", workflow.After("charge")))
+	rec := record(t, order{ID: "o2", Cents: 500, Short: true})
+	if err := verify.Replay(rec, slower, verify.Ignoring("due")); err != nil {
+		t.Errorf("only the retry interval changed and due is ignored: %v", err)
+	}
+	if err := verify.Replay(rec, slower); !errors.Is(err, verify.ErrDrift) {
+		t.Errorf("without ignoring due: %v, want a drift", err)
+	}
+}
