@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,12 +74,7 @@ func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runti
 		return err
 	}
 	a.Poke(run)
-	wctx, cancel := context.WithTimeout(ctx, o.wait)
-	defer cancel()
-	status, err := a.Wait(wctx, run)
-	if errors.Is(err, context.DeadlineExceeded) {
-		status, err = "still in flight (it resumes with `ordo dev`)", nil
-	}
+	status, err := a.settle(ctx, run, o.wait)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func Command(app App) *cobra.Command {
 	root.PersistentFlags().BoolVarP(&env.verbose, "verbose", "v", false, "log engine activity to stderr")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
 		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env),
-		verifyCmd(env), replayCmd(env), genTestCmd(env))
+		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
 	}

@@ -91,6 +91,15 @@
 //	definition  DEF#<hash>    DEF                   hash, name, version, json (B), created,
 //	                                                gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
 //	                                                gsi2pk  DEFS            gsi2sk <created>#<hash>
+//	stream      STREAM#<name> seq, 19 digits        ev (B), at (S): an internal stream's commit
+//	            (journal.Streams); no index attributes
+//	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
+//	item        (journal.Reviews)                   gsi2pk  RV#<status>     gsi2sk <created>#<id>
+//
+// Streams and review items never show in run listings: those read only
+// the WF# and ST# index partitions. An AppendStream is a consistent
+// GetItem of the commit it follows and a conditional PutItem; review items
+// are listed from the RV#open and RV#resolved partitions, oldest first.
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded

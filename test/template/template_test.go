@@ -667,7 +667,9 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
-		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
+		// The API hands starts and resubmitted triggers to the orchestrator,
+		// and re-dispatches failed effects from review.
+		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 	}
 	for _, id := range tp.ofType("AWS::Serverless::Function") {
 		if reg.Has(tp.codeDir(id)) {
