@@ -38,7 +38,7 @@ and returns the step registry (default: the App's Setup).`,
 			if err != nil {
 				return err
 			}
-			rules, err := loadRules(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ and returns the step registry (default: the App's Setup).`,
 			if err != nil {
 				return err
 			}
-			recs, err := recordings(ctx, s, c, runs, rules, distinct)
+			recs, err := recordings(ctx, s, c, runs, cfg, distinct)
 			if err != nil {
 				return err
 			}
@@ -78,13 +78,13 @@ and returns the step registry (default: the App's Setup).`,
 	cmd.Flags().StringVar(&out, "out", "", "directory of the generated test (created if needed)")
 	cmd.Flags().StringVar(&pkg, "package", "", "package name of the generated test (default: from the directory)")
 	cmd.Flags().StringVar(&setup, "setup", g.app.Setup, "import/path.Func that registers definitions and returns the step registry")
-	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields); default ./ordo.verify.yaml if present")
+	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
 	cmd.Flags().BoolVar(&distinct, "distinct", false, "keep one run per distinct path through the workflow")
 	return cmd
 }
 
 // recordings reads the runs, keeping one per shape when distinct is set.
-func recordings(ctx context.Context, store journal.Store, c *code, runs []string, rules verify.Rules, distinct bool) ([]*verify.Recording, error) {
+func recordings(ctx context.Context, store journal.Store, c *code, runs []string, cfg verify.Config, distinct bool) ([]*verify.Recording, error) {
 	seen := map[string]bool{}
 	var out []*verify.Recording
 	for _, run := range runs {
@@ -102,7 +102,7 @@ func recordings(ctx context.Context, store journal.Store, c *code, runs []string
 			}
 			seen[shape] = true
 		}
-		rec.Volatile = rules.Only(rec.Run.Workflow)
+		rec.Config = cfg.Only(rec.Run.Workflow)
 		out = append(out, rec)
 	}
 	return out, nil

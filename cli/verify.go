@@ -141,14 +141,16 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-func loadRules(path string) (verify.Rules, error) {
+// loadConfig reads the verify configuration: path, else
+// ./ordo.verify.yaml when it exists.
+func loadConfig(path string) (verify.Config, error) {
 	if path == "" {
 		if _, err := os.Stat("ordo.verify.yaml"); err != nil {
-			return nil, nil
+			return verify.Config{}, nil
 		}
 		path = "ordo.verify.yaml"
 	}
-	return verify.LoadRules(path)
+	return verify.LoadConfig(path)
 }
 
 // runReport is one run's verification in `ordo verify --format json`.
@@ -181,7 +183,7 @@ with the journal's. Fields declared volatile in --config (default
 when every attempt matched.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			rules, err := loadRules(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
 				return err
 			}
@@ -203,7 +205,7 @@ when every attempt matched.`,
 			if err != nil {
 				return err
 			}
-			v := &verify.Verifier{Invoker: embedded.Invoker{Registry: c.reg}, Rules: rules}
+			v := &verify.Verifier{Invoker: embedded.Invoker{Registry: c.reg}, Config: cfg}
 			rep := verifyReport{}
 			for _, run := range runs {
 				rr := verifyRun(ctx, s, c, v, run)
@@ -214,7 +216,7 @@ when every attempt matched.`,
 	}
 	sel.flags(cmd)
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
-	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields); default ./ordo.verify.yaml if present")
+	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
 	cmd.Flags().StringVar(&remote, "steps", "", "a step URL mapping file (steps: {function: url}): verify invokes those functions over HTTP, the rest in-process")
 	return cmd
 }

@@ -26,8 +26,9 @@ type Recording struct {
 	// journal had it.
 	Definition *StoredDefinition `json:"definition,omitempty"`
 	Commits    []Commit          `json:"commits"`
-	// Volatile are the rules the run is verified with.
-	Volatile Rules `json:"volatile,omitempty"`
+	// Config is the verify configuration the run is checked with
+	// (volatile fields, steps not re-executed).
+	Config Config `json:"config,omitzero"`
 }
 
 // StoredDefinition is a definition as a recording carries it.

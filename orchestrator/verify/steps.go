@@ -86,8 +86,8 @@ type Verifier struct {
 	// Invoker runs a step attempt with the current implementation: the
 	// in-process registry (embedded.Invoker), a Lambda, an HTTP step.
 	Invoker orchestrator.Invoker
-	// Rules declares volatile fields.
-	Rules Rules
+	// Config declares volatile fields and steps not to re-execute.
+	Config Config
 }
 
 // platformKinds are failure kinds the platform reports for an attempt
@@ -147,6 +147,9 @@ func (v *Verifier) check(ctx context.Context, rec *Recording, own, current *work
 	if e.Compensation {
 		c.Function = n.Compensate
 	}
+	if v.Config.Skips(rec.Run.Workflow, e.Step) {
+		return skip(c, "declared not re-executable (skip: in the verify configuration)")
+	}
 	if n.Async && !e.Compensation {
 		return skip(c, "an async step: its result came by callback")
 	}
@@ -181,7 +184,7 @@ func (v *Verifier) check(ctx context.Context, rec *Recording, own, current *work
 		c.Reason = c.Err.Error()
 		return c
 	}
-	return compare(c, result, resp, v.Rules.For(rec.Run.Workflow, e.Step))
+	return compare(c, result, resp, v.Config.Volatile.For(rec.Run.Workflow, e.Step))
 }
 
 func skip(c Check, reason string) Check {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +90,7 @@ func record(t *testing.T, o order) *verify.Recording {
 
 func check(t *testing.T, rec *verify.Recording, reg *step.Registry, rules verify.Rules, def *workflow.Definition) []verify.Check {
 	t.Helper()
-	v := &verify.Verifier{Invoker: embedded.Invoker{Registry: reg}, Rules: rules}
+	v := &verify.Verifier{Invoker: embedded.Invoker{Registry: reg}, Config: verify.Config{Volatile: rules}}
 	checks, err := v.Steps(context.Background(), rec, def)
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +209,45 @@ func find(checks []verify.Check, stepName string) verify.Check {
 		}
 	}
 	return verify.Check{Outcome: "missing"}
+}
+
+func TestSkippedStepsAreNotReexecuted(t *testing.T) {
+	rec := record(t, order{ID: "o1", Cents: 1000})
+	calls := 0
+	reg := steps(10, func() string { calls++; return "now" })
+	v := &verify.Verifier{Invoker: embedded.Invoker{Registry: reg}, Config: verify.Config{Skip: []string{"shop/receipt"}}}
+	checks, err := v.Steps(context.Background(), rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(checks, "receipt"); c.Outcome != verify.Skip || calls != 0 {
+		t.Errorf("receipt: %s (%s), called %d times; want it skipped, not called", c.Outcome, c.Reason, calls)
+	}
+	if c := find(checks, "price"); c.Outcome != verify.Pass {
+		t.Errorf("price: %s, want pass", c.Outcome)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ text, err string }{
+		"good":         {"volatile:\n  order/ship: [output.at, 'effects[*].payload.sentAt']\nskip: [order/*]\n", ""},
+		"empty":        {"", ""},
+		"bad key":      {"volatile:\n  ship: [output.at]\n", `key "ship": want workflow/step`},
+		"bad path":     {"volatile:\n  order/ship: ['output.items[x]']\n", `index "x" is not a number`},
+		"bad skip":     {"skip: [ship]\n", `skip: "ship"`},
+		"unknown key":  {"volatil:\n  order/ship: [output.at]\n", "volatil"},
+		"unclosed [":   {"volatile:\n  order/ship: ['output.items[1']\n", "missing ]"},
+		"not YAML map": {"- 1\n", "cannot unmarshal"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+		os.WriteFile(path, []byte(c.text), 0o644)
+		_, err := verify.LoadConfig(path)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), path)):
+			t.Errorf("%s: error %v, want one naming the file and saying %q", name, err, c.err)
+		}
+	}
 }
