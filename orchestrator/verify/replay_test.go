@@ -84,3 +84,23 @@ func TestReplayIgnoringFields(t *testing.T) {
 		t.Errorf("without ignoring due: %v, want a drift", err)
 	}
 }
+
+// TestCorruptEvents: a journal whose events do not fold under the run's own
+// definition is corrupt, for replay and verify alike, with an error naming
+// the commit and the event.
+func TestCorruptEvents(t *testing.T) {
+	rec := record(t, order{ID: "o1", Cents: 1000})
+	rec.Commits[1].Events[0].Step = "prize" // a step the definition never had
+	err := verify.Replay(rec, shop())
+	if !errors.Is(err, verify.ErrCorrupt) || !strings.Contains(err.Error(), `"prize"`) || !strings.Contains(err.Error(), "commit 2") {
+		t.Errorf("replay: %v, want ErrCorrupt naming the step and commit", err)
+	}
+	checks := check(t, rec, steps(10, fixedStamp), nil, nil)
+	var corrupt bool
+	for _, c := range checks {
+		corrupt = corrupt || errors.Is(c.Err, verify.ErrCorrupt) || errors.Is(c.Err, verify.ErrUnknownStep)
+	}
+	if !corrupt {
+		t.Errorf("verify of a corrupt journal: %v", checks)
+	}
+}
