@@ -42,7 +42,7 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke, api.WithRedeliverer(localRedeliverer{a}))), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}))), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {

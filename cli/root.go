@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -111,6 +112,19 @@ func (g *Env) Logger() *slog.Logger {
 
 func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
 	s, err := sqlitejournal.New(ctx, g.db)
+	if errors.Is(err, sqlitejournal.ErrLocked) {
+		return nil, fmt.Errorf("open journal %s: %w (a running `ordo dev` takes write commands with --addr or ORDO_ADDR)", g.db, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+	}
+	return s, nil
+}
+
+// openReader opens the journal read-only: it works while another process
+// (ordo dev) writes to it.
+func (g *Env) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
+	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
 	}

@@ -660,6 +660,10 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		for _, idx := range []string{dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
 			out = append(out, "dynamodb:Query !Sub ${JournalTable.Arn}/index/"+idx)
 		}
+		// Offloaded commits: read and written, under their prefix only.
+		for _, a := range []string{"s3:GetObject", "s3:PutObject"} {
+			out = append(out, a+" !Sub ${PayloadBucket.Arn}/commits/*")
+		}
 		return out
 	}
 	want := map[string][]string{
