@@ -65,5 +65,5 @@ func Example() {
 	// FAIL hello attempt 1 (hello): 1 difference(s)
 	//     output: recorded "Hello, Ada", got "Hi, Ada"
 	// PASS bye attempt 1 (bye)
-	// event 2, commit 1: the journal records StepScheduled hello attempt 1; definition greet@2 decides StepScheduled bye attempt 1
+	// event 2, commit 2: the journal records StepScheduled hello attempt 1; definition greet@2 decides StepScheduled bye attempt 1
 }
