@@ -171,6 +171,7 @@ type verifyReport struct {
 func verifyCmd(g *Env) *cobra.Command {
 	var sel selection
 	var format, config, remote string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "verify [RUN...]",
 		Short: "Re-execute recorded step attempts through the current step code and diff the results",
@@ -211,12 +212,13 @@ when every attempt matched.`,
 				rr := verifyRun(ctx, s, c, v, run)
 				rep.add(rr)
 			}
-			return rep.print(cmd.OutOrStdout(), format)
+			return rep.print(cmd.OutOrStdout(), format, quiet)
 		},
 	}
 	sel.flags(cmd)
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
 	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the attempts that differ, runs that could not be verified and the summary")
 	cmd.Flags().StringVar(&remote, "steps", "", "a step URL mapping file (steps: {function: url}): verify invokes those functions over HTTP, the rest in-process")
 	return cmd
 }
@@ -274,7 +276,7 @@ func (r *verifyReport) add(rr runReport) {
 	}
 }
 
-func (r *verifyReport) print(w io.Writer, format string) error {
+func (r *verifyReport) print(w io.Writer, format string, quiet bool) error {
 	switch format {
 	case "json":
 		if err := printJSONTo(w, r); err != nil {
@@ -286,9 +288,14 @@ func (r *verifyReport) print(w io.Writer, format string) error {
 				fmt.Fprintf(w, "%s\n  ERROR %s\n", rr.Run, rr.Error)
 				continue
 			}
-			fmt.Fprintln(w, rr.Run)
+			var lines []string
 			for _, c := range rr.Checks {
-				fmt.Fprintf(w, "  %s\n", c)
+				if !quiet || c.Outcome == verify.Fail {
+					lines = append(lines, "  "+c.String())
+				}
+			}
+			if len(lines) > 0 {
+				fmt.Fprintf(w, "%s\n%s\n", rr.Run, strings.Join(lines, "\n"))
 			}
 		}
 		fmt.Fprintf(w, "verify: %d runs, %d attempts: %d passed, %d failed, %d skipped; %d runs could not be verified\n",

@@ -91,6 +91,11 @@ func TestVerifyCLI(t *testing.T) {
 			return res, err
 		})
 	})
+	out, err = ordoOut(t, db, "verify", "--workflow", "order", "-q")
+	if !errors.Is(err, errMismatch) || strings.Contains(out, "PASS") ||
+		strings.Count(out, "FAIL ship attempt 1 (order-ship)") != 3 || !strings.Contains(out, "3 failed") {
+		t.Errorf("verify -q of a changed step (ship ran in 3 of 4 runs): %v\n%s", err, out)
+	}
 	out, err = ordoOut(t, db, "verify", runs[0], "--format", "json")
 	if !errors.Is(err, errMismatch) {
 		t.Fatalf("verify of a changed step: %v, want a mismatch", err)

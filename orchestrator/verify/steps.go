@@ -113,10 +113,16 @@ func (v *Verifier) Steps(ctx context.Context, rec *Recording, current *workflow.
 	}
 	events := rec.Events()
 	var checks []Check
+	seen := map[string]bool{} // an attempt re-issued after its lease expired is checked once
 	for i, e := range events {
 		if e.Kind != journal.StepScheduled || !invoked(own, e) {
 			continue
 		}
+		c := Check{Step: e.Step, Index: e.Index, Attempt: e.Attempt, Compensation: e.Compensation}
+		if seen[c.Name()] {
+			continue
+		}
+		seen[c.Name()] = true
 		checks = append(checks, v.check(ctx, rec, own, current, events, i))
 	}
 	return checks, nil
