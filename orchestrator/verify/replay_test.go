@@ -1,11 +1,15 @@
 package verify_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/orchestratortest"
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -102,5 +106,48 @@ func TestCorruptEvents(t *testing.T) {
 	}
 	if !corrupt {
 		t.Errorf("verify of a corrupt journal: %v", checks)
+	}
+}
+
+// TestReplayWaitsEventsAndCallbacks replays runs that waited: an async step
+// completed by callback, an event, a wait step, a retry, a timeout.
+func TestReplayWaitsEventsAndCallbacks(t *testing.T) {
+	def := workflow.New("approve", workflow.Version("1"),
+		workflow.Step("ask", "ask", workflow.Async(), workflow.Timeout(48*time.Hour)),
+		workflow.Await("paid", "payment", workflow.After("ask"), workflow.Timeout(time.Hour)),
+		workflow.Wait("cool", 10*time.Minute, workflow.After("paid")),
+		workflow.Step("close", "close", workflow.After("cool")),
+	).MustBuild()
+	h := orchestratortest.New(t, nil, []*workflow.Definition{def})
+	h.Stub("ask", step.Result{})
+	h.Stub("close", orchestratortest.Sequence(orchestratortest.Fail(errors.New("busy")), orchestratortest.Output("closed")))
+
+	done := h.Start("approve", map[string]int{"n": 1})
+	h.Advance(time.Hour)
+	h.Complete(done.Token("ask"), true)
+	h.Signal(done, "payment", map[string]int{"cents": 100})
+	done.Settle().AssertStatus(journal.StatusCompleted)
+
+	late := h.Start("approve", map[string]int{"n": 2})
+	h.Complete(late.Token("ask"), true)
+	late.Settle().AssertStatus(journal.StatusReview) // the event never came
+
+	for _, run := range []*orchestratortest.Run{done, late} {
+		rec, err := verify.Record(context.Background(), h.Store, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := verify.Replay(rec, def); err != nil {
+			t.Errorf("%s under its own definition: %v", run.ID, err)
+		}
+		shorter := workflow.New("approve", workflow.Version("2"),
+			workflow.Step("ask", "ask", workflow.Async(), workflow.Timeout(48*time.Hour)),
+			workflow.Await("paid", "payment", workflow.After("ask"), workflow.Timeout(30*time.Minute)),
+			workflow.Wait("cool", 10*time.Minute, workflow.After("paid")),
+			workflow.Step("close", "close", workflow.After("cool")),
+		).MustBuild()
+		if err := verify.Replay(rec, shorter); !errors.Is(err, verify.ErrDrift) {
+			t.Errorf("%s with a shorter event timeout: %v, want a drift", run.ID, err)
+		}
 	}
 }
