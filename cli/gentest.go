@@ -42,15 +42,15 @@ and returns the step registry (default: the App's Setup).`,
 			if err != nil {
 				return err
 			}
-			c, err := loadCode(g.app)
+			c, err := loadCode(g)
 			if err != nil {
 				return err
 			}
-			s, err := g.openReader(ctx)
+			s, closeStore, err := g.readStore(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeStore()
 			runs, err := sel.runs(ctx, s, args)
 			if err != nil {
 				return err

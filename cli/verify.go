@@ -17,7 +17,6 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
-	"github.com/ordoflow/ordo/stephttp"
 )
 
 // errMismatch makes the exit code say that some recorded behaviour did not
@@ -32,19 +31,34 @@ type code struct {
 }
 
 // loadCode loads the code to verify against: the App's steps and
-// definitions (a variable so tests can change a step).
-var loadCode = appCode
+// definitions, with the functions --steps (ORDO_STEP_URLS) maps invoked
+// over HTTP instead (a variable so tests can change a step).
+var loadCode = envCode
 
-func appCode(app App) (*code, error) {
+func envCode(g *Env) (*code, error) {
+	m, err := g.stepURLs()
+	if err != nil {
+		return nil, err
+	}
 	reg := step.NewRegistry()
-	if app.Register != nil {
-		app.Register(reg)
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	if g.app.Register != nil {
+		own := step.NewRegistry()
+		g.app.Register(own)
+		for _, name := range own.Names() {
+			if !reg.Has(name) { // the HTTP one is what is verified
+				h, _ := own.Lookup(name)
+				reg.Register(name, h)
+			}
+		}
 	}
 	c := &code{reg: reg, defs: map[string]*workflow.Definition{}}
-	if app.Definitions == nil {
+	if g.app.Definitions == nil {
 		return c, nil
 	}
-	defs, err := app.Definitions(reg)
+	defs, err := g.app.Definitions(reg)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +184,7 @@ type verifyReport struct {
 
 func verifyCmd(g *Env) *cobra.Command {
 	var sel selection
-	var format, config, remote string
+	var format, config string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "verify [RUN...]",
@@ -188,20 +202,15 @@ when every attempt matched.`,
 			if err != nil {
 				return err
 			}
-			c, err := loadCode(g.app)
+			c, err := loadCode(g)
 			if err != nil {
 				return err
 			}
-			if remote != "" {
-				if err := c.serveOverHTTP(remote); err != nil {
-					return err
-				}
-			}
-			s, err := g.openReader(ctx)
+			s, closeStore, err := g.readStore(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeStore()
 			runs, err := sel.runs(ctx, s, args)
 			if err != nil {
 				return err
@@ -219,29 +228,7 @@ when every attempt matched.`,
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
 	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the attempts that differ, runs that could not be verified and the summary")
-	cmd.Flags().StringVar(&remote, "steps", "", "a step URL mapping file (steps: {function: url}): verify invokes those functions over HTTP, the rest in-process")
 	return cmd
-}
-
-// serveOverHTTP makes the functions in the mapping file at path run over
-// HTTP (the step protocol, package stephttp) instead of in-process.
-func (c *code) serveOverHTTP(path string) error {
-	m, err := stephttp.LoadFile(path)
-	if err != nil {
-		return err
-	}
-	reg := step.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		return err
-	}
-	for _, name := range c.reg.Names() {
-		if !reg.Has(name) {
-			h, _ := c.reg.Lookup(name)
-			reg.Register(name, h)
-		}
-	}
-	c.reg = reg
-	return nil
 }
 
 func verifyRun(ctx context.Context, store journal.Store, c *code, v *verify.Verifier, run string) runReport {
@@ -340,11 +327,11 @@ and why. Runs: --runs, else the definition's workflow's recent runs
 			if defArg == "" {
 				return errors.New("--definition is required (a file, name@version or a hash)")
 			}
-			s, err := g.openReader(ctx)
+			s, closeStore, err := g.readStore(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeStore()
 			def, err := resolveDefinition(ctx, s, defArg)
 			if err != nil {
 				return err

@@ -48,8 +48,8 @@ func withStep(t *testing.T, fn string, wrap func(step.Handler) step.Handler) {
 	t.Helper()
 	orig := loadCode
 	t.Cleanup(func() { loadCode = orig })
-	loadCode = func(app App) (*code, error) {
-		c, err := orig(app)
+	loadCode = func(g *Env) (*code, error) {
+		c, err := orig(g)
 		if err != nil {
 			return nil, err
 		}
@@ -137,8 +137,8 @@ func TestVerifyCLIErrors(t *testing.T) {
 	}
 	orig := loadCode
 	t.Cleanup(func() { loadCode = orig })
-	loadCode = func(app App) (*code, error) {
-		c, err := orig(app)
+	loadCode = func(g *Env) (*code, error) {
+		c, err := orig(g)
 		if err == nil {
 			delete(c.defs, "order")
 		}
