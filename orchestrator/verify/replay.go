@@ -83,9 +83,6 @@ func decisionPoint(def *workflow.Definition, history, commit []journal.Event, cf
 		prefix := append(append([]journal.Event(nil), history...), commit[:k]...)
 		d, err := orchestrator.Decide(def, prefix, now)
 		if err != nil {
-			if k == 0 && len(history) == 0 {
-				continue // nothing decides before RunStarted
-			}
 			return 0, time.Time{}, false, err
 		}
 		if cfg.firstDifference(commit[k:], d.Events) < 0 {
