@@ -251,3 +251,47 @@ func TestLoadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestMapItemsAndCompensations re-executes map items and compensations,
+// each as the journal names it (step#item, step~).
+func TestMapItemsAndCompensations(t *testing.T) {
+	def := workflow.New("pack", workflow.Version("1"), workflow.OnFailure(workflow.OnFailureCompensate),
+		workflow.Map("box", "box", "input.items"),
+		workflow.Step("hold", "hold", workflow.After("box"), workflow.CompensateWith("release")),
+		workflow.Step("seal", "seal", workflow.After("hold")),
+	).MustBuild()
+	mkReg := func(factor int) *step.Registry {
+		reg := step.NewRegistry()
+		reg.Register("box", step.Func(func(_ context.Context, n int) (int, error) { return n * factor, nil }))
+		reg.Register("hold", step.Func(func(context.Context, any) (string, error) { return "held", nil }))
+		reg.Register("release", step.Func(func(context.Context, any) (string, error) { return "released", nil }))
+		reg.Register("seal", step.Func(func(context.Context, any) (string, error) {
+			return "", step.Terminal(errors.New("tape ran out"))
+		}))
+		return reg
+	}
+	h := orchestratortest.New(t, mkReg(2), []*workflow.Definition{def})
+	run := h.Run("pack", map[string][]int{"items": {1, 2, 3}})
+	rec, err := verify.Record(context.Background(), h.Store, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]verify.Outcome{}
+	for _, c := range check(t, rec, mkReg(2), nil, nil) {
+		outcomes[c.Name()] = c.Outcome
+	}
+	for _, name := range []string{"box#1 attempt 1", "box#2 attempt 1", "box#3 attempt 1", "hold attempt 1", "hold~ attempt 1", "seal attempt 1"} {
+		if outcomes[name] != verify.Pass {
+			t.Errorf("%s: %q, want pass (all: %v)", name, outcomes[name], outcomes)
+		}
+	}
+	var failed []string
+	for _, c := range check(t, rec, mkReg(3), nil, nil) {
+		if c.Outcome == verify.Fail {
+			failed = append(failed, c.Name())
+		}
+	}
+	if got := strings.Join(failed, ", "); got != "box#1 attempt 1, box#2 attempt 1, box#3 attempt 1" {
+		t.Errorf("with box tripling: failed %q, want the three items", got)
+	}
+}
