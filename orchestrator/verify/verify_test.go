@@ -252,8 +252,9 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-// TestMapItemsAndCompensations re-executes map items and compensations,
-// each as the journal names it (step#item, step~).
+// TestMapItemsAndCompensations replays a run with a map step and a saga and
+// re-executes its items and compensation, each named as the journal names
+// it (step#item, step~).
 func TestMapItemsAndCompensations(t *testing.T) {
 	def := workflow.New("pack", workflow.Version("1"), workflow.OnFailure(workflow.OnFailureCompensate),
 		workflow.Map("box", "box", "input.items"),
@@ -275,6 +276,17 @@ func TestMapItemsAndCompensations(t *testing.T) {
 	rec, err := verify.Record(context.Background(), h.Store, run.ID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := verify.Replay(rec, def); err != nil {
+		t.Errorf("replay of a map and a compensation: %v", err)
+	}
+	wider := workflow.New("pack", workflow.Version("2"), workflow.OnFailure(workflow.OnFailureCompensate),
+		workflow.Map("box", "box", "input.items", workflow.MaxConcurrency(1)),
+		workflow.Step("hold", "hold", workflow.After("box"), workflow.CompensateWith("release")),
+		workflow.Step("seal", "seal", workflow.After("hold")),
+	).MustBuild()
+	if err := verify.Replay(rec, wider); !errors.Is(err, verify.ErrDrift) {
+		t.Errorf("replay with one item at a time: %v, want a drift", err)
 	}
 	outcomes := map[string]verify.Outcome{}
 	for _, c := range check(t, rec, mkReg(2), nil, nil) {
