@@ -194,9 +194,10 @@ func openReader(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.rdb, err = openReadPool(path, o); err != nil {
 		return nil, err
 	}
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.closeDBs()
+			opened.closeDBs()
 		}
 	}()
 	var version int
