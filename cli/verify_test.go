@@ -151,6 +151,12 @@ func TestVerifyCLIErrors(t *testing.T) {
 	if _, err := ordoOut(t, db, "verify"); err == nil || !strings.Contains(err.Error(), "--workflow") {
 		t.Errorf("nothing selected: %v", err)
 	}
+	garbage := filepath.Join(t.TempDir(), "garbage.db")
+	os.WriteFile(garbage, []byte("not a journal"), 0o644)
+	if _, err := ordoOut(t, garbage, "verify", "--workflow", "order"); err == nil || !strings.Contains(err.Error(), "not a database") ||
+		!strings.Contains(err.Error(), garbage) {
+		t.Errorf("a file that is not a journal: %v", err)
+	}
 }
 
 func TestReplayCLI(t *testing.T) {
