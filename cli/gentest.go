@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,11 +63,9 @@ and returns the step registry (default: the App's Setup).`,
 				return err
 			}
 			if pkg == "" {
-				abs, err := filepath.Abs(out)
-				if err != nil {
+				if pkg, err = packageOf(out); err != nil {
 					return err
 				}
-				pkg = verify.PackageName(filepath.Base(abs))
 			}
 			if err := writeGenerated(out, recs, verify.TestSource{Package: pkg, SetupImport: imp, SetupFunc: fn}); err != nil {
 				return err
@@ -106,6 +107,29 @@ func recordings(ctx context.Context, store journal.Store, c *code, runs []string
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// packageOf is the package of the Go files already in dir (tests of an
+// external test package count as their package), else a name made from
+// the directory's.
+func packageOf(dir string) (string, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if filepath.Base(f) == genTestFile {
+			continue
+		}
+		ast, err := parser.ParseFile(fset, f, nil, parser.PackageClauseOnly)
+		if err != nil {
+			return "", fmt.Errorf("--out %s: %w", dir, err)
+		}
+		return strings.TrimSuffix(ast.Name.Name, "_test"), nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return verify.PackageName(filepath.Base(abs)), nil
 }
 
 func writeGenerated(dir string, recs []*verify.Recording, src verify.TestSource) error {

@@ -219,3 +219,14 @@ func TestVerifyOverHTTP(t *testing.T) {
 		t.Errorf("a changed HTTP step: %v\n%s", err, out)
 	}
 }
+
+func TestGenTestPackageName(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := packageOf(filepath.Join(dir, "2nd-regress")); err != nil || got != "recorded2ndregress" {
+		t.Errorf("new directory: %q %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, "steps.go"), []byte("package shop\n"), 0o644)
+	if got, err := packageOf(dir); err != nil || got != "shop" {
+		t.Errorf("beside package shop: %q %v", got, err)
+	}
+}
