@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/ordoflow/ordo/visualizer"
 )
 
-func uiCmd(g *globals) *cobra.Command {
+func uiCmd(g *Env) *cobra.Command {
 	var addr, target, region string
 	cmd := &cobra.Command{
 		Use:   "ui",
@@ -34,15 +34,15 @@ browsers.`,
 			ctx := cmd.Context()
 			var apiHandler http.Handler
 			if target == "" {
-				a, err := g.openApp(ctx, os.Stderr)
+				a, err := g.Open(ctx)
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (is `ordo dev` running on it? then use --api http://its-address)", err)
 				}
 				defer a.Close()
-				if _, err := a.rt.Resume(ctx); err != nil {
+				if _, err := a.Resume(ctx); err != nil {
 					return err
 				}
-				apiHandler = api.New(a.rt.Engine, a.rt, a.rt.Poke)
+				apiHandler = api.New(a.Engine, a.Runtime, a.Poke)
 			} else {
 				h, err := remoteAPI(ctx, target, region)
 				if err != nil {
