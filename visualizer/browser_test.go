@@ -44,11 +44,16 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 		}
 		return map[string]any{"charged": in["amount"]}, nil
 	}))
+	reg.Register("reserve", step.Func(func(ctx context.Context, in any) (map[string]any, error) {
+		return map[string]any{"reserved": in}, nil
+	}))
 	reg.Register("ship", step.Func(func(ctx context.Context, in map[string]any) (string, error) { return "shipped", nil }))
 	def := workflow.New("pay", workflow.Key("input.id"),
 		workflow.Step("check", "check"),
+		workflow.Map("reserve", "reserve", "input.items", workflow.After("check")),
 		workflow.Step("charge", "charge", workflow.After("check")),
-		workflow.Step("ship", "ship", workflow.After("charge")),
+		workflow.Step("ship", "ship", workflow.After("charge", "reserve")),
+		workflow.Pass("gift", `"wrapped"`, workflow.After("ship"), workflow.When("input.amount > 1000")),
 	).MustBuild(workflow.Functions(reg.Has))
 	store, err := sqlitejournal.New(ctx, filepath.Join(t.TempDir(), "ordo.db"))
 	if err != nil {
@@ -70,7 +75,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 
 func (f *fixture) start(t *testing.T, id string, amount int, want journal.Status) string {
 	t.Helper()
-	st, err := f.rt.Start(context.Background(), orchestrator.StartRequest{Workflow: "pay", Input: []byte(fmt.Sprintf(`{"id":%q,"amount":%d}`, id, amount))})
+	st, err := f.rt.Start(context.Background(), orchestrator.StartRequest{Workflow: "pay", Input: []byte(fmt.Sprintf(`{"id":%q,"amount":%d,"items":["tv","cable","mount"]}`, id, amount))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +226,7 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		chromedp.Click(in(`.preview-btn`)),
 		chromedp.WaitVisible(in(`.preview .err`)),
 		chromedp.WaitVisible(in(`textarea.input.invalid`)),
-		chromedp.SetValue(in(`textarea.input`), `{"id": "p-2", "amount": 50}`),
+		chromedp.SetValue(in(`textarea.input`), `{"id": "p-2", "amount": 50, "items": ["tv", "cable", "mount"]}`),
 		chromedp.SetValue(chromedp.CSS(`#by`), "alice"),
 		chromedp.Click(in(`.preview-btn`)),
 		chromedp.WaitVisible(in(`.diff .add`)),
@@ -246,7 +251,9 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 	run(t, ctx, "completed run",
 		chromedp.Navigate(f.srv.URL+"/#/run/"+bad),
 		chromedp.WaitVisible(node("charge", "succeeded")),
-		chromedp.WaitVisible(node("ship", "succeeded")))
+		chromedp.WaitVisible(node("reserve", "succeeded")),
+		chromedp.WaitVisible(node("ship", "succeeded")),
+		chromedp.WaitVisible(node("gift", "skipped")))
 }
 
 func TestBrowserViewerSeesNoActions(t *testing.T) {
