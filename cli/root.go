@@ -39,6 +39,10 @@ type App struct {
 	// Env that opens the journal and the runtime the way the built-in
 	// commands do.
 	Commands []func(env *Env) *cobra.Command
+	// Setup names the function generated tests call to register the
+	// definitions and get the step registry, as "import/path.Func" (see
+	// ordo gen-test --setup and workflows.Setup).
+	Setup string
 }
 
 // Main runs the CLI for app with the process's arguments until it finishes
@@ -73,7 +77,8 @@ func Command(app App) *cobra.Command {
 	root.PersistentFlags().StringVar(&env.db, "db", def, "journal file (SQLite); env ORDO_DB")
 	root.PersistentFlags().BoolVarP(&env.verbose, "verbose", "v", false, "log engine activity to stderr")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
-		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env))
+		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env),
+		verifyCmd(env), replayCmd(env), genTestCmd(env))
 	root.AddCommand(uiCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
