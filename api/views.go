@@ -144,6 +144,18 @@ func (s *Server) filteredRuns(ctx context.Context, q journal.Query, def, key str
 	return out, q.Cursor, nil
 }
 
+// unwrap finds the journal under wrappers (such as a metrics observer)
+// that implement Unwrap, for its optional interfaces.
+func unwrap(st journal.Store) journal.Store {
+	for {
+		w, ok := st.(interface{ Unwrap() journal.Store })
+		if !ok {
+			return st
+		}
+		st = w.Unwrap()
+	}
+}
+
 func row(r journal.Run) RunRow {
 	key := r.ID
 	if len(r.ID) > len(r.Workflow) {
@@ -165,7 +177,7 @@ func rows(runs []journal.Run, keep func(journal.Run) bool) []RunRow {
 // countRuns counts runs per status: exactly with a StatusCounter, else by
 // listing up to countCap runs (exact is then false when the cap was hit).
 func (s *Server) countRuns(ctx context.Context, q journal.Query) (map[journal.Status]int, bool, error) {
-	if c, ok := s.engine.Store().(StatusCounter); ok {
+	if c, ok := unwrap(s.engine.Store()).(StatusCounter); ok {
 		counts, err := c.CountRuns(ctx, q)
 		return counts, true, err
 	}

@@ -156,7 +156,7 @@ type DefinitionCounter interface {
 
 // inFlight counts the runs not finished per definition hash.
 func (s *Server) inFlight(ctx context.Context, workflow string) (map[string]int, error) {
-	if c, ok := s.engine.Store().(DefinitionCounter); ok {
+	if c, ok := unwrap(s.engine.Store()).(DefinitionCounter); ok {
 		return c.CountInFlight(ctx, workflow)
 	}
 	perHash := map[string]int{}

@@ -28,11 +28,13 @@ func devCmd(g *Env) *cobra.Command {
 		Short: "Run the embedded orchestrator with its HTTP API until interrupted",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			metrics := g.prometheus()
 			a, err := g.Open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			runsGauge(metrics, a.Store)
 			n, err := a.Resume(ctx)
 			if err != nil {
 				return err
@@ -41,8 +43,8 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke)), ReadHeaderTimeout: 10 * time.Second}
-			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
+			srv := &http.Server{Handler: withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke))), ReadHeaderTimeout: 10 * time.Second}
+			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs, UI on http://%[3]s/, metrics at /metrics\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
 				t := time.NewTicker(2 * time.Second)

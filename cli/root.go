@@ -12,6 +12,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -93,6 +94,8 @@ type Env struct {
 	app     App
 	db      string
 	verbose bool
+	// observers see every commit of the runtime Open starts (metrics).
+	observers []observe.Observer
 }
 
 // DB returns the journal file the command works on (--db or ORDO_DB).
@@ -162,7 +165,7 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 		}
 	}
 	log := g.Logger()
-	rt := embedded.New(store, reg, embedded.WithLogger(log))
+	rt := embedded.New(g.observed(store), reg, embedded.WithLogger(log))
 	g.registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
 		rt.Close()

@@ -32,6 +32,7 @@ it talks to a deployed API and signs every call with your AWS credentials
 browsers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			metrics := g.prometheus()
 			var apiHandler http.Handler
 			if target == "" {
 				a, err := g.Open(ctx)
@@ -39,6 +40,7 @@ browsers.`,
 					return fmt.Errorf("%w (is `ordo dev` running on it? then use --api http://its-address)", err)
 				}
 				defer a.Close()
+				runsGauge(metrics, a.Store)
 				if _, err := a.Resume(ctx); err != nil {
 					return err
 				}
@@ -54,7 +56,7 @@ browsers.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: visualizer.Guard(visualizer.Mount(apiHandler)), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: visualizer.Guard(withMetrics(metrics, visualizer.Mount(apiHandler))), ReadHeaderTimeout: 10 * time.Second}
 			from := "journal " + g.db
 			if target != "" {
 				from = "API " + target
