@@ -22,13 +22,18 @@ import (
 )
 
 func devCmd(g *Env) *cobra.Command {
-	var addr string
+	var addr, traces string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded orchestrator with its HTTP API until interrupted",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			metrics := g.prometheus()
+			stopTraces, err := g.traceTo(traces)
+			if err != nil {
+				return err
+			}
+			defer stopTraces()
 			a, err := g.Open(ctx)
 			if err != nil {
 				return err
@@ -73,6 +78,7 @@ func devCmd(g *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&traces, "traces", "", "write an OpenTelemetry trace per run (commits, steps, effects) to this file, as JSON lines")
 	return cmd
 }
 

@@ -94,8 +94,10 @@ type Env struct {
 	app     App
 	db      string
 	verbose bool
-	// observers see every commit of the runtime Open starts (metrics).
+	// observers see every commit of the runtime Open starts (metrics,
+	// traces); tracer, when set, traces its steps and effects too.
 	observers []observe.Observer
+	tracer    *observe.Tracer
 }
 
 // DB returns the journal file the command works on (--db or ORDO_DB).
@@ -165,7 +167,7 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 		}
 	}
 	log := g.Logger()
-	rt := embedded.New(g.observed(store), reg, embedded.WithLogger(log))
+	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log))
 	g.registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
 		rt.Close()
@@ -193,8 +195,8 @@ func (g *Env) registerEffects(x *effect.Executor, log *slog.Logger) {
 		log.Debug("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
 		return nil
 	})
-	x.Handle(effect.AnyKind, logIt)
+	x.Handle(effect.AnyKind, g.tracedEffect(logIt))
 	for kind, h := range g.app.Effects {
-		x.Handle(kind, h)
+		x.Handle(kind, g.tracedEffect(h))
 	}
 }

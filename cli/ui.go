@@ -18,7 +18,7 @@ import (
 )
 
 func uiCmd(g *Env) *cobra.Command {
-	var addr, target, region string
+	var addr, target, region, traces string
 	cmd := &cobra.Command{
 		Use:   "ui",
 		Short: "Serve the web UI over the journal (--db), a running `ordo dev` or a deployed API (--api)",
@@ -33,6 +33,11 @@ browsers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			metrics := g.prometheus()
+			stopTraces, err := g.traceTo(traces)
+			if err != nil {
+				return err
+			}
+			defer stopTraces()
 			var apiHandler http.Handler
 			if target == "" {
 				a, err := g.Open(ctx)
@@ -76,6 +81,7 @@ browsers.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "listen address (loopback)")
 	cmd.Flags().StringVar(&target, "api", os.Getenv("ORDO_API"), "an API to read and operate through (http://… for `ordo dev`, https://… for a deployed API); default: the journal --db")
+	cmd.Flags().StringVar(&traces, "traces", "", "without --api: write an OpenTelemetry trace per run to this file, as JSON lines")
 	cmd.Flags().StringVar(&region, "region", "", "with an https --api: the AWS region to sign for (default: from the Function URL, else the SDK's)")
 	return cmd
 }
