@@ -162,4 +162,3 @@ func Inject(ctx context.Context) string {
 func Extract(ctx context.Context, traceparent string) context.Context {
 	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": strings.TrimSpace(traceparent)})
 }
-
