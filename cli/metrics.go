@@ -8,6 +8,7 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/observe/prom"
 )
 
 // observed wraps store so the Env's observers see its commits.
@@ -21,14 +22,14 @@ func (g *Env) observed(store *sqlitejournal.Store) journal.Store {
 // prometheus makes the runtime Open starts report to Prometheus collectors
 // (runs, steps, retries, effects; runs per status read from the journal at
 // each scrape), and returns them.
-func (g *Env) prometheus() *observe.Prometheus {
-	p := observe.NewPrometheus()
+func (g *Env) prometheus() *prom.Prometheus {
+	p := prom.New()
 	g.observers = append(g.observers, observe.NewTally(p))
 	return p
 }
 
 // withMetrics serves p at /metrics and everything else with h.
-func withMetrics(p *observe.Prometheus, h http.Handler) http.Handler {
+func withMetrics(p *prom.Prometheus, h http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", p.Handler())
 	mux.Handle("/", p.CountRequests(h))
@@ -37,7 +38,7 @@ func withMetrics(p *observe.Prometheus, h http.Handler) http.Handler {
 
 // runsGauge adds the runs-per-status gauge when the journal counts runs in
 // one query.
-func runsGauge(p *observe.Prometheus, store journal.Store) {
+func runsGauge(p *prom.Prometheus, store journal.Store) {
 	if c, ok := store.(api.StatusCounter); ok {
 		p.RunsByStatus(func(ctx context.Context) (map[journal.Status]int, error) {
 			return c.CountRuns(ctx, journal.Query{})

@@ -112,7 +112,7 @@ func (g *Env) Logger() *slog.Logger {
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(observe.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
 func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {

@@ -3,7 +3,7 @@
 // appended commit, so whatever drives runs (the embedded runtime, the
 // orchestrator Lambda, an operator's resubmit) is observed the same way.
 //
-//   - Prometheus counts runs started and ended (completed, failed,
+//   - Package prom counts runs started and ended (completed, failed,
 //     cancelled, in review), step latencies, retries and effect outcomes,
 //     and gauges the runs per status (served at /metrics by `ordo dev` and
 //     `ordo ui`).

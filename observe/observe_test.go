@@ -14,6 +14,7 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
 	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/observe/prom"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -81,7 +82,7 @@ func effectDone(t *testing.T, rt *embedded.Runtime, run string) bool {
 }
 
 func TestPrometheusCountsWhatTheJournalSays(t *testing.T) {
-	p := observe.NewPrometheus()
+	p := prom.New()
 	rt := runtime(t, observe.NewTally(p))
 	drive(t, rt, `{"id":"ok"}`, journal.StatusCompleted)
 	drive(t, rt, `{"id":"bad","bad":true}`, journal.StatusReview)

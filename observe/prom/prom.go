@@ -1,4 +1,8 @@
-package observe
+// Package prom serves ordo's metrics to Prometheus: an observe.Metrics
+// whose collectors count runs started and ended, step latencies, retries
+// and effect outcomes, and gauge the runs per status. It is apart from
+// package observe so the Lambdas, which write EMF, do not link it.
+package prom
 
 import (
 	"context"
@@ -10,9 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/observe"
 )
 
-// Prometheus is Metrics as Prometheus collectors, on its own registry
+// Prometheus is observe.Metrics as Prometheus collectors, on its own registry
 // (with the Go and process collectors).
 type Prometheus struct {
 	reg      *prometheus.Registry
@@ -24,8 +29,8 @@ type Prometheus struct {
 	requests *prometheus.CounterVec
 }
 
-// NewPrometheus returns the collectors, registered.
-func NewPrometheus() *Prometheus {
+// New returns the collectors, registered.
+func New() *Prometheus {
 	p := &Prometheus{
 		reg: prometheus.NewRegistry(),
 		started: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ordo_runs_started_total",
@@ -47,15 +52,15 @@ func NewPrometheus() *Prometheus {
 	return p
 }
 
-// RunStarted implements Metrics.
+// RunStarted implements observe.Metrics.
 func (p *Prometheus) RunStarted(wf string) { p.started.WithLabelValues(wf).Inc() }
 
-// RunEnded implements Metrics.
+// RunEnded implements observe.Metrics.
 func (p *Prometheus) RunEnded(wf string, st journal.Status) {
 	p.ended.WithLabelValues(wf, string(st)).Inc()
 }
 
-// StepFinished implements Metrics.
+// StepFinished implements observe.Metrics.
 func (p *Prometheus) StepFinished(wf, step string, ok bool, took time.Duration) {
 	outcome := "succeeded"
 	if !ok {
@@ -64,10 +69,10 @@ func (p *Prometheus) StepFinished(wf, step string, ok bool, took time.Duration) 
 	p.latency.WithLabelValues(wf, step, outcome).Observe(took.Seconds())
 }
 
-// Retry implements Metrics.
+// Retry implements observe.Metrics.
 func (p *Prometheus) Retry(wf, step string) { p.retries.WithLabelValues(wf, step).Inc() }
 
-// Effect implements Metrics.
+// Effect implements observe.Metrics.
 func (p *Prometheus) Effect(wf, outcome string) { p.effects.WithLabelValues(wf, outcome).Inc() }
 
 // RunsByStatus adds a gauge of the runs per status, read from count at
@@ -106,3 +111,5 @@ func (g *statusGauge) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(n), string(st))
 	}
 }
+
+var _ observe.Metrics = (*Prometheus)(nil)
