@@ -4,6 +4,7 @@
 // serves it in AWS.
 //
 //	POST /v1/runs                      {"workflow","input","key"} → {"run","created","status"}
+//	                                   header Idempotency-Key: retries with the same key start one run
 //	GET  /v1/runs?workflow=&status=&limit=&cursor=              → {"runs":[…],"next"}
 //	GET  /v1/runs/{workflow}/{key}                              → {"run":{…},"events":[…]}
 //	POST /v1/runs/{workflow}/{key}/resubmit  {"by","step","input","state","reason"}
@@ -14,6 +15,15 @@
 //	GET  /v1/definitions?name=                                  → [{hash,name,version,created}]
 //	POST /v1/definitions                     YAML or JSON body  → {"name","version","hash"}
 //	GET  /v1/definitions/{hash}/graph?format=dot|mermaid
+//	GET  /v1/review?kind=&resolved=&limit=&cursor=               → {"items":[…],"next"}
+//	GET  /v1/review/{id}                                        → a review item
+//	POST /v1/review/{id}/resolve         {"action","by","note","body"} → the resolved item
+//
+// Review items are what needs an operator and is not a run: triggers that
+// could not be decoded (kind malformed-trigger: action "discard", or
+// "resubmit" with an optional edited "body") and effects that failed on
+// their last delivery (kind failed-effect: "redispatch", the default, or
+// "discard"). Runs in review are listed with GET /v1/runs?status=review.
 //
 // Errors are JSON {"error": "..."} with 400 for bad input, 404 for unknown
 // runs/workflows, 409 for operations the run's status forbids.
@@ -25,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -32,6 +43,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/review"
 )
 
 // Starter starts a run and gets it driven (the embedded runtime drives it in
@@ -40,15 +52,22 @@ type Starter interface {
 	Start(ctx context.Context, req orchestrator.StartRequest) (orchestrator.Started, error)
 }
 
-// Poker gets a run driven again after an operator changed it.
-type Poker interface{ Poke(run string) }
+// Scheduler gets runs driven: the runtime's one place that schedules
+// drives (the embedded runtime drives them in process; in AWS a
+// continuation message goes to the orchestrator's queue). The API asks it
+// for the runs each command reports as needing a drive; it never drives a
+// run itself.
+type Scheduler interface {
+	Schedule(ctx context.Context, runs ...string) error
+}
 
 // Server is the API handler.
 type Server struct {
 	engine    *orchestrator.Engine
 	starter   Starter
-	poke      func(string)
+	sched     Scheduler
 	functions func(string) bool
+	redeliver review.Redeliverer
 	mux       *http.ServeMux
 }
 
@@ -64,10 +83,10 @@ func WithFunctions(registered func(name string) bool) Option {
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-// New returns the API over engine; starter starts runs and poke (may be nil)
-// gets a resubmitted run driven.
-func New(engine *orchestrator.Engine, starter Starter, poke func(run string), opts ...Option) *Server {
-	s := &Server{engine: engine, starter: starter, poke: poke, mux: http.NewServeMux()}
+// New returns the API over engine; starter starts runs and sched gets the
+// runs that commands change driven.
+func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...Option) *Server {
+	s := &Server{engine: engine, starter: starter, sched: sched, mux: http.NewServeMux()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -81,6 +100,9 @@ func New(engine *orchestrator.Engine, starter Starter, poke func(run string), op
 	s.mux.HandleFunc("POST /v1/definitions", s.push)
 	s.mux.HandleFunc("GET /v1/definitions/{hash}/graph", s.graph)
 	s.routeViews()
+	s.mux.HandleFunc("GET /v1/review", s.listReview)
+	s.mux.HandleFunc("GET /v1/review/{id...}", s.showReview)
+	s.mux.HandleFunc("POST /v1/review/{id...}", s.resolveReview)
 	return s
 }
 
@@ -102,7 +124,12 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, errors.New(`"workflow" is required`))
 		return
 	}
-	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: "api"})
+	trigger, err := startTrigger(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: trigger})
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
@@ -115,8 +142,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Status: journal.Status(r.URL.Query().Get("status")),
-		Cursor: r.URL.Query().Get("cursor")}
+	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Cursor: r.URL.Query().Get("cursor")}
+	if st := r.URL.Query().Get("status"); st != "" {
+		var err error
+		if q.Status, err = journal.ParseStatus(st); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
@@ -185,10 +218,12 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		if !decode(w, r, &ev) {
 			return
 		}
-		if err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload); err != nil {
+		rec, err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload)
+		if err != nil {
 			writeErr(w, status(err), err)
 			return
 		}
+		s.schedule(r.Context(), rec)
 		writeJSON(w, http.StatusAccepted, map[string]any{"run": run, "event": ev.Name})
 		return
 	}
@@ -196,20 +231,19 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &b) {
 		return
 	}
+	var rec orchestrator.Receipt
 	var err error
 	if action == "resubmit" {
-		err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
+		rec, err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
 			Input: b.Input, State: b.State, Reason: b.Reason})
 	} else {
-		err = s.engine.Cancel(r.Context(), run, b.By, b.Reason)
+		rec, err = s.engine.Cancel(r.Context(), run, b.By, b.Reason)
 	}
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
-	if s.poke != nil {
-		s.poke(run)
-	}
+	s.schedule(r.Context(), rec)
 	writeJSON(w, http.StatusOK, map[string]any{"run": run, "action": action})
 }
 
@@ -227,10 +261,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := step.Response{Result: step.Result{Output: b.Output, State: b.State, Effects: b.Effects}, Error: b.Error}
-	if err := s.engine.Complete(r.Context(), r.PathValue("token"), resp); err != nil {
+	rec, err := s.engine.Complete(r.Context(), r.PathValue("token"), resp)
+	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
+	s.schedule(r.Context(), rec)
 	writeJSON(w, http.StatusOK, map[string]any{"completed": true})
 }
 
@@ -309,9 +345,12 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, journal.ErrNotFound), errors.Is(err, orchestrator.ErrUnknownWorkflow), errors.Is(err, orchestrator.ErrUnknownDefinition):
 		return http.StatusNotFound
-	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited):
+	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited),
+		errors.Is(err, journal.ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, orchestrator.ErrBadInput):
+	case errors.Is(err, errNoRedeliverer):
+		return http.StatusNotImplemented
+	case errors.Is(err, orchestrator.ErrBadInput), errors.Is(err, review.ErrBadAction):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
@@ -327,4 +366,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeErr(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// schedule asks the runtime to drive the runs a command left needing a
+// drive. The command is journaled either way, so a failure is logged, not
+// returned: repeating the command would repeat its effect.
+func (s *Server) schedule(ctx context.Context, rec orchestrator.Receipt) {
+	if s.sched == nil || len(rec.Wake) == 0 {
+		return
+	}
+	if err := s.sched.Schedule(ctx, rec.Wake...); err != nil {
+		slog.Default().Warn("command journaled but its run not scheduled; it is driven on its next wake-up", "runs", rec.Wake, "err", err)
+	}
 }

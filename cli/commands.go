@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/api"
@@ -48,7 +49,7 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke))), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a})))), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs, UI on http://%[3]s/, metrics at /metrics\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
@@ -122,16 +123,11 @@ func startCmd(g *Env) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli"})
+			st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli:" + uuid.NewString()})
 			if err != nil {
 				return err
 			}
-			wctx, cancel := context.WithTimeout(ctx, wait)
-			defer cancel()
-			status, err := a.Wait(wctx, st.Run)
-			if errors.Is(err, context.DeadlineExceeded) {
-				status, err = "running (still; it resumes with `ordo dev`)", nil
-			}
+			status, err := a.settle(ctx, st.Run, wait)
 			if err != nil {
 				return err
 			}
@@ -140,7 +136,7 @@ func startCmd(g *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "{}", "run input: JSON or @file")
-	cmd.Flags().StringVarP(&key, "key", "k", "", "run key (default: the workflow's key expression over the input)")
+	cmd.Flags().StringVarP(&key, "key", "k", "", "run key: starting the same key again reports the existing run (default: the workflow's key expression over the input, else a new id)")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to drive the run before returning")
 	return cmd
 }
@@ -157,7 +153,12 @@ func runsCmd(g *Env) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			runs, _, err := s.Runs(cmd.Context(), journal.Query{Workflow: wf, Status: journal.Status(status), Limit: limit})
+			q, err := g.runsQuery(cmd.Context(), s, wf, status)
+			if err != nil {
+				return err
+			}
+			q.Limit = limit
+			runs, _, err := s.Runs(cmd.Context(), q)
 			if err != nil {
 				return err
 			}

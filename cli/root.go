@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -79,8 +80,7 @@ func Command(app App) *cobra.Command {
 	root.PersistentFlags().BoolVarP(&env.verbose, "verbose", "v", false, "log engine activity to stderr")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
 		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env),
-		verifyCmd(env), replayCmd(env), genTestCmd(env))
-	root.AddCommand(uiCmd(env))
+		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
 	}
@@ -117,6 +117,9 @@ func (g *Env) Logger() *slog.Logger {
 
 func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
 	s, err := sqlitejournal.New(ctx, g.db)
+	if errors.Is(err, sqlitejournal.ErrLocked) {
+		return nil, fmt.Errorf("open journal %s: %w (a running `ordo dev` takes write commands with --addr or ORDO_ADDR)", g.db, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
 	}

@@ -44,7 +44,8 @@ func main() {
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	emf := observe.NewEMF() // effect outcomes, as EMF log lines
-	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"]), observe.NewTally(emf))
+	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf))
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),

@@ -10,6 +10,8 @@
 // Environment (declared in template.yaml):
 //
 //	ORDO_TABLE                   the journal table
+//	ORDO_PAYLOAD_BUCKET          the bucket large commits are offloaded to (optional:
+//	                             without it, a commit over a DynamoDB item fails its step)
 //	ORDO_ORCHESTRATOR_QUEUE_URL  the orchestrator's own queue (continuations, timers, API starts)
 //	ORDO_EFFECTS_QUEUE_URL       the effects queue
 //	ORDO_RESOURCE_PREFIX         "<stack>-": step Lambdas are "<stack>-<function>";

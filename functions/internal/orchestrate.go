@@ -136,6 +136,9 @@ func (o *Orchestrator) HandleKinesis(ctx context.Context, ev events.KinesisEvent
 // process handles one record. A nil error means the record's work is safely
 // journaled or handed on; an error means "redeliver it".
 func (o *Orchestrator) process(ctx context.Context, channel, trigger string, body []byte) error {
+	if c, ok := redelivery(body); ok {
+		channel, trigger, body = c.Channel, c.Trigger, c.Input
+	}
 	msg, err := o.decoder.Decode(channel, trigger, body)
 	if errors.Is(err, ErrMalformed) {
 		return o.review(ctx, channel, trigger, body, err)
@@ -143,9 +146,11 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	if err != nil {
 		return err
 	}
+	// Every command below only journals and reports the run as needing a
+	// drive: this record's drive, at the end, is the one that drives it.
 	switch {
 	case msg.Event != "":
-		err := o.engine.Signal(ctx, msg.Run, msg.Event, msg.Input)
+		_, err := o.engine.Signal(ctx, msg.Run, msg.Event, msg.Input)
 		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, orchestrator.ErrFinished) || errors.Is(err, journal.ErrNotFound) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
@@ -155,7 +160,7 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	case msg.Token != "":
 		run, _, _, err := orchestrator.ParseCallbackToken(msg.Token)
 		if err == nil {
-			err = o.engine.Complete(ctx, msg.Token, step.Response{Result: step.Result{Output: msg.Input}, Error: msg.Failure})
+			_, err = o.engine.Complete(ctx, msg.Token, step.Response{Result: step.Result{Output: msg.Input}, Error: msg.Failure})
 		}
 		if errors.Is(err, orchestrator.ErrNotAwaited) {
 			o.log.Info("callback for an attempt no longer awaited; dropped", "trigger", trigger, "err", err)
@@ -182,11 +187,17 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		if !st.Created {
 			o.log.Info("duplicate start; the run exists", "run", run, "trigger", trigger)
 		}
+		if !st.NeedsDrive(run) {
+			return nil // deferred (its turn comes with a drive of the run before it), or settled
+		}
 	}
 	return o.drive(ctx, run)
 }
 
-// drive advances run and schedules its next turn.
+// drive advances run and schedules what comes next: the run's next turn (a
+// continuation now, or a delayed one at its wake-up time) and the other
+// runs the Drive left needing a drive. This is the one place the
+// orchestrator schedules drives.
 func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	out, err := o.engine.Drive(ctx, run)
 	if errors.Is(err, journal.ErrNotFound) {
@@ -196,40 +207,40 @@ func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	if err != nil {
 		return err
 	}
+	// Use a fresh context: the invocation's may be about to expire.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	errs := []error{o.conts.Schedule(sctx, out.Wake...)}
 	switch {
 	case out.Continue:
-		// Use a fresh context: the invocation's is about to expire.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		return o.conts.Continue(sctx, run, 0)
+		errs = append(errs, o.conts.Continue(sctx, run, 0))
 	case !out.WakeAt.IsZero():
-		return o.conts.Continue(ctx, run, out.WakeAt.Sub(o.now()))
+		errs = append(errs, o.conts.Continue(sctx, run, out.WakeAt.Sub(o.now())))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// MalformedWorkflow is the workflow name under which malformed records are
-// journaled (run id "_malformed/<trigger>", status review).
-const MalformedWorkflow = "_malformed"
-
-// review journals a record that cannot be processed, with the reason, as a
-// run in review: visible with `ordo runs --status review`, never lost.
+// review records a record that cannot be processed as a review item
+// (journal.ReviewMalformedTrigger) with the reason: listed by `ordo review
+// list` and GET /v1/review, never lost, never a run. A redelivery of the
+// record finds its item and adds nothing.
 func (o *Orchestrator) review(ctx context.Context, channel, trigger string, body []byte, cause error) error {
-	input := json.RawMessage(body)
+	reviews, ok := o.store.(journal.Reviews)
+	if !ok {
+		return fmt.Errorf("record malformed %s: %T has no review items (journal.Reviews): %w", trigger, o.store, cause)
+	}
+	payload := json.RawMessage(body)
 	if !json.Valid(body) {
-		input, _ = json.Marshal(string(body))
+		payload, _ = json.Marshal(string(body))
 	}
-	now := o.now()
-	run := orchestrator.RunID(MalformedWorkflow, trigger)
-	_, err := o.store.Append(ctx, journal.Commit{Run: run, After: 0, Status: journal.StatusReview,
-		Workflow: MalformedWorkflow, DefHash: "none", At: now, Events: []journal.Event{{Kind: journal.NeedsReview, At: now,
-			Workflow: MalformedWorkflow, Trigger: trigger, Input: input, Reason: cause.Error()}}})
-	if errors.Is(err, journal.ErrConflict) {
-		return nil // recorded by an earlier delivery
-	}
+	it := journal.ReviewItem{ID: journal.ReviewID(journal.ReviewMalformedTrigger, trigger), Kind: journal.ReviewMalformedTrigger,
+		Reason: cause.Error(), Payload: payload, Source: channel, Created: o.now()}
+	created, err := reviews.PutReview(ctx, it)
 	if err != nil {
 		return fmt.Errorf("record malformed %s: %w", trigger, err)
 	}
-	o.log.Warn("malformed record sent to review", "run", run, "channel", channel, "reason", cause.Error())
+	if created {
+		o.log.Warn("malformed record sent to review", "item", it.ID, "channel", channel, "reason", cause.Error())
+	}
 	return nil
 }

@@ -44,14 +44,13 @@ func main() {
 	// run (spans go to the global OpenTelemetry provider, e.g. a collector
 	// layer; without one only the traceparent reaches the steps).
 	emf, tracer := observe.NewEMF(), observe.NewTracer(otel.GetTracerProvider())
-	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"]),
-		observe.NewTally(emf), tracer)
+	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	engine := orchestrator.New(store,
 		tracer.Invoker(internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
-		orchestrator.WithWaker(conts),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second))
 	if _, err := workflows.Setup(ctx, engine); err != nil {

@@ -7,8 +7,10 @@
 // see infra/env.sh and infra/start.sh for DynamoDB Local + kumo):
 //
 //   - creates the AWS::DynamoDB::Table (keys, GSIs/LSIs, streams, TTL),
-//     AWS::SQS::Queue (attributes, RedrivePolicy to a DLQ) and
-//     AWS::Kinesis::Stream resources, reusing ones that already exist;
+//     AWS::SQS::Queue (attributes, RedrivePolicy to a DLQ),
+//     AWS::Kinesis::Stream and AWS::S3::Bucket (on kumo's S3, named in lower
+//     case; its settings are not applied) resources, reusing ones that
+//     already exist;
 //   - resolves each AWS::Serverless::Function's environment (Globals
 //     included): !Ref/!GetAtt/!Sub of those resources become the emulator's
 //     table names, queue URLs, ARNs and stream names;

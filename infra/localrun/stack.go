@@ -192,6 +192,17 @@ func (s *Stack) up(ctx, runCtx context.Context) error {
 		}
 		s.add(res, r)
 	}
+	for _, id := range sortedKeys(t.Buckets) {
+		name, err := s.bucketName(id, t.Buckets[id])
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", id, err)
+		}
+		r, err := s.cl.createBucket(ctx, id, name)
+		if err != nil {
+			return err
+		}
+		s.add(res, r)
+	}
 	for _, r := range s.resources {
 		if q := t.Queues[r.LogicalID]; r.Type == "AWS::SQS::Queue" && q.RedrivePolicy != nil {
 			if err := s.cl.setRedrive(ctx, r, q.RedrivePolicy, res); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -282,7 +283,7 @@ func (s *Store) migrate(ctx context.Context, memory bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, q := range schema {
+	for _, q := range slices.Concat(schema, streamSchema) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}

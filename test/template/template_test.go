@@ -660,6 +660,10 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		for _, idx := range []string{dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
 			out = append(out, "dynamodb:Query !Sub ${JournalTable.Arn}/index/"+idx)
 		}
+		// Offloaded commits: read and written, under their prefix only.
+		for _, a := range []string{"s3:GetObject", "s3:PutObject"} {
+			out = append(out, a+" !Sub ${PayloadBucket.Arn}/commits/*")
+		}
 		return out
 	}
 	want := map[string][]string{
@@ -667,7 +671,9 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
-		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
+		// The API hands starts and resubmitted triggers to the orchestrator,
+		// and re-dispatches failed effects from review.
+		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 	}
 	for _, id := range tp.ofType("AWS::Serverless::Function") {
 		if reg.Has(tp.codeDir(id)) {
