@@ -124,3 +124,19 @@ func scrape(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+func TestWrapKeepsStreamsAndReviews(t *testing.T) {
+	inner := memjournal.New()
+	w := observe.Wrap(inner)
+	_, innerStreams := journal.Store(inner).(journal.Streams)
+	_, innerReviews := journal.Store(inner).(journal.Reviews)
+	if _, ok := w.(journal.Streams); ok != innerStreams {
+		t.Errorf("wrapped store is Streams: %v, the journal: %v", ok, innerStreams)
+	}
+	if _, ok := w.(journal.Reviews); ok != innerReviews {
+		t.Errorf("wrapped store is Reviews: %v, the journal: %v", ok, innerReviews)
+	}
+	if u, ok := w.(interface{ Unwrap() journal.Store }); !ok || u.Unwrap() != journal.Store(inner) {
+		t.Error("the wrapped store does not unwrap to the journal")
+	}
+}

@@ -21,9 +21,64 @@ type Store struct {
 	observers []Observer
 }
 
-// Wrap returns store reporting its commits to observers.
-func Wrap(store journal.Store, observers ...Observer) *Store {
-	return &Store{Store: store, observers: observers}
+// Wrap returns store reporting its commits to observers. The result
+// implements journal.Streams and journal.Reviews when store does (internal
+// streams and review items are not runs: they are passed through
+// unobserved).
+func Wrap(store journal.Store, observers ...Observer) journal.Store {
+	w := &Store{Store: store, observers: observers}
+	streams, isStreams := store.(journal.Streams)
+	reviews, isReviews := store.(journal.Reviews)
+	switch {
+	case isStreams && isReviews:
+		return struct {
+			*Store
+			streamer
+			reviewer
+		}{w, streamer{streams}, reviewer{reviews}}
+	case isStreams:
+		return struct {
+			*Store
+			streamer
+		}{w, streamer{streams}}
+	case isReviews:
+		return struct {
+			*Store
+			reviewer
+		}{w, reviewer{reviews}}
+	}
+	return w
+}
+
+// streamer and reviewer pass a journal's optional ports through (an
+// embedded journal.Reviews would be a field named Reviews, hiding its
+// method of that name).
+type streamer struct{ s journal.Streams }
+
+func (x streamer) AppendStream(ctx context.Context, stream string, after int64, events []journal.Event) (int64, error) {
+	return x.s.AppendStream(ctx, stream, after, events)
+}
+
+func (x streamer) ReadStream(ctx context.Context, stream string) ([]journal.Event, error) {
+	return x.s.ReadStream(ctx, stream)
+}
+
+type reviewer struct{ r journal.Reviews }
+
+func (x reviewer) PutReview(ctx context.Context, it journal.ReviewItem) (bool, error) {
+	return x.r.PutReview(ctx, it)
+}
+
+func (x reviewer) Review(ctx context.Context, id string) (journal.ReviewItem, error) {
+	return x.r.Review(ctx, id)
+}
+
+func (x reviewer) Reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.ReviewItem, string, error) {
+	return x.r.Reviews(ctx, q)
+}
+
+func (x reviewer) ResolveReview(ctx context.Context, id string, res journal.Resolution) (journal.ReviewItem, error) {
+	return x.r.ResolveReview(ctx, id, res)
 }
 
 // Append implements journal.Store.
