@@ -39,6 +39,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -68,6 +69,7 @@ type Server struct {
 	sched     Scheduler
 	functions func(string) bool
 	redeliver review.Redeliverer
+	names     func() []string
 	mux       *http.ServeMux
 }
 
@@ -78,6 +80,12 @@ type Option func(*Server)
 // step functions.
 func WithFunctions(registered func(name string) bool) Option {
 	return func(s *Server) { s.functions = registered }
+}
+
+// WithFunctionNames lets a push that names a function the deployment
+// cannot invoke answer with the closest names among those names returns.
+func WithFunctionNames(names func() []string) Option {
+	return func(s *Server) { s.names = names }
 }
 
 // maxBody bounds request bodies.
@@ -291,6 +299,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := workflow.Load(body, "request", opts...)
 	if err != nil {
+		if s.names != nil {
+			err = suggest.FunctionHints(err, s.names())
+		}
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordoflow/ordo/api"
@@ -44,5 +45,8 @@ func main() {
 		os.Exit(1)
 	}
 	starter := internal.NewQueueStarter(engine, conts, log)
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver))))
+	// Pushed definitions may name only step functions that are deployed
+	// ("<stack>-<function>", the orchestrator's naming convention).
+	deployed := internal.NewDeployedFunctions(lambdasvc.NewFromConfig(cfg), os.Getenv("ORDO_RESOURCE_PREFIX"))
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver), api.WithFunctions(deployed.Has))))
 }
