@@ -289,3 +289,49 @@ func TestBrowserViewerSeesNoActions(t *testing.T) {
 		t.Errorf("a viewer sees a cancel button on the run page")
 	}
 }
+
+func TestBrowserReviewItems(t *testing.T) {
+	f := newFixture(t, nil)
+	reviews, ok := f.rt.Engine.Store().(journal.Reviews)
+	if !ok {
+		t.Fatalf("%T keeps no review items", f.rt.Engine.Store())
+	}
+	ctx := context.Background()
+	now := time.Now()
+	for _, it := range []journal.ReviewItem{
+		{ID: "failed-effect/e-1", Kind: journal.ReviewFailedEffect, Reason: "smtp: 550 mailbox unavailable", Run: "pay/p-9",
+			Payload: []byte(`{"id":"e-1","kind":"email"}`), Created: now},
+		{ID: "malformed-trigger/sqs:m-1", Kind: journal.ReviewMalformedTrigger, Reason: "no workflow named", Source: "sqs:orders",
+			Payload: []byte(`{"orderId":"o-1"}`), Created: now},
+	} {
+		if _, err := reviews.PutReview(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bctx := browser(t)
+	effect := `.other[data-item="failed-effect/e-1"]`
+	trigger := `.other[data-item="malformed-trigger/sqs:m-1"]`
+	run(t, bctx, "review items",
+		chromedp.Navigate(f.srv.URL+"/#/review"),
+		chromedp.WaitVisible(chromedp.CSS(effect+" .redispatch")),
+		chromedp.WaitVisible(chromedp.CSS(trigger+" textarea.body")),
+		// This server has no redeliverer: resubmitting says so, and the
+		// item stays open.
+		chromedp.Click(chromedp.CSS(trigger+" .resubmit-item")),
+		chromedp.WaitVisible(chromedp.CSS(`#flash .error`)),
+		chromedp.SetValue(chromedp.CSS(`#by`), "bob"),
+		chromedp.Click(chromedp.CSS(effect+" .discard")),
+		chromedp.WaitVisible(chromedp.CSS(`#flash .ok`)),
+		chromedp.WaitNotPresent(chromedp.CSS(effect)))
+	msg := value(t, bctx, "flash", chromedp.Text(chromedp.CSS(`#flash`)))
+	if !strings.Contains(msg, "discard") {
+		t.Errorf("flash %q", msg)
+	}
+	got, err := reviews.Review(ctx, "failed-effect/e-1")
+	if err != nil || got.Resolution == nil || got.Resolution.Action != journal.ResolutionDiscarded || got.Resolution.By != "bob" {
+		t.Errorf("failed-effect/e-1 after discard: %+v %v", got.Resolution, err)
+	}
+	if got, _ := reviews.Review(ctx, "malformed-trigger/sqs:m-1"); got.Resolution != nil {
+		t.Errorf("the trigger was resolved although it could not be resubmitted: %+v", got.Resolution)
+	}
+}

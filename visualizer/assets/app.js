@@ -482,9 +482,51 @@ async function reviewPage(_, params) {
       h('button', { class: 'danger', id: 'bulk-cancel', onclick: () => bulkAct('cancel') }, 'Cancel selected')],
     h('span', { class: 'muted' }, `${items.length} run(s) in review`),
     params.get('run') && h('a', { href: '#/review' }, 'show all'));
+  const others = await otherItems();
   fill(main(), h('h1', {}, 'Review queue'), bulk,
-    items.length ? items.map(reviewItem) : h('p', { class: 'muted', id: 'review-empty' }, 'Nothing needs review.'),
-    r.next ? h('button', { onclick: () => { const p = new URLSearchParams(params); p.set('cursor', r.next); location.hash = '#/review?' + p; } }, 'more →') : null);
+    items.length ? items.map(reviewItem) : h('p', { class: 'muted', id: 'review-empty' }, 'No run needs review.'),
+    r.next ? h('button', { onclick: () => { const p = new URLSearchParams(params); p.set('cursor', r.next); location.hash = '#/review?' + p; } }, 'more →') : null,
+    others && [h('h2', {}, 'Failed effects and malformed triggers'),
+      others.length ? others.map(otherItem) : h('p', { class: 'muted', id: 'items-empty' }, 'None open.')]);
+}
+
+// otherItems lists the open review items that are not runs, or null when
+// the journal keeps none.
+async function otherItems() {
+  try {
+    return (await get('/v1/review?limit=100')).items;
+  } catch (e) {
+    if (e.status === 501 || e.status === 404) return null;
+    throw e;
+  }
+}
+
+function otherItem(it) {
+  const trigger = it.kind === 'malformed-trigger';
+  const note = h('input', { class: 'note', placeholder: 'note', size: 30 });
+  const body = trigger ? h('textarea', { class: 'body', spellcheck: 'false' }, pretty(it.payload)) : null;
+  const act = async action => {
+    const req = { action, by: by(), note: note.value };
+    if (action === 'resubmit') {
+      const p = parseField(body, 'body');
+      if (p.error) { flash(p.error); return; }
+      if (JSON.stringify(p.value) !== JSON.stringify(it.payload)) req.body = p.value;
+    }
+    try {
+      await post('/v1/review/' + it.id.split('/').map(encodeURIComponent).join('/') + '/resolve', req);
+      await route();
+      flash(`${it.id}: ${action} done`, 'ok');
+    } catch (e) { flash(e.message); }
+  };
+  return h('div', { class: 'review-item other', 'data-item': it.id },
+    h('div', { class: 'row' }, h('b', {}, it.id), badge(it.kind), h('span', { class: 'muted' }, when(it.created)),
+      it.run && ['run ', runLink(it.run)], it.source && h('span', { class: 'muted' }, 'from ' + it.source)),
+    h('p', { class: 'err' }, it.reason),
+    trigger ? [h('div', { class: 'muted' }, 'body (JSON, editable before resubmitting)'), body] : h('pre', {}, pretty(it.payload)),
+    canOperate() && h('div', { class: 'row' }, note,
+      trigger ? h('button', { class: 'primary resubmit-item', onclick: () => act('resubmit') }, 'Resubmit')
+        : h('button', { class: 'primary redispatch', onclick: () => act('redispatch') }, 'Redispatch'),
+      h('button', { class: 'danger discard', onclick: () => act('discard') }, 'Discard')));
 }
 
 function reviewItem(it) {
