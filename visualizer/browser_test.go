@@ -335,3 +335,37 @@ func TestBrowserReviewItems(t *testing.T) {
 		t.Errorf("the trigger was resolved although it could not be resubmitted: %+v", got.Resolution)
 	}
 }
+
+func TestBrowserDefinitionsAndDiff(t *testing.T) {
+	f := newFixture(t, nil)
+	v1, _ := f.rt.Engine.Workflow("pay")
+	f.start(t, "d-1", 500, journal.StatusReview) // one run in flight on v1
+	v2 := workflow.New("pay", workflow.Version("2"), workflow.Key("input.id"),
+		workflow.Step("check", "check"),
+		workflow.Step("charge", "charge", workflow.After("check"), workflow.Timeout(time.Minute)),
+		workflow.Step("ship", "ship", workflow.After("charge")),
+		workflow.Step("notify", "ship", workflow.After("ship")),
+	).MustBuild()
+	if err := f.rt.Engine.Register(context.Background(), v2); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	run(t, ctx, "definitions page",
+		chromedp.Navigate(f.srv.URL+"/#/definitions"),
+		chromedp.WaitVisible(css(`#definitions tr[data-hash=%q]`, v1.Hash())),
+		chromedp.WaitVisible(css(`#definitions tr[data-hash=%q]`, v2.Hash())))
+	inFlight := value(t, ctx, "in flight", chromedp.Text(css(`#definitions tr[data-hash=%q] td:last-child`, v1.Hash())))
+	if inFlight != "1" {
+		t.Errorf("v1 has %q runs in flight, want 1", inFlight)
+	}
+	run(t, ctx, "definition graph",
+		chromedp.Navigate(f.srv.URL+"/#/definition/"+v2.Hash()),
+		chromedp.WaitVisible(css(`#dag g.node[data-step="notify"]`)))
+	run(t, ctx, "diff",
+		chromedp.Navigate(f.srv.URL+"/#/diff/"+v1.Hash()+"/"+v2.Hash()),
+		chromedp.WaitVisible(node("notify", "added")),
+		chromedp.WaitVisible(node("reserve", "removed")),
+		chromedp.WaitVisible(node("charge", "changed")),
+		chromedp.WaitVisible(node("check", "same")),
+		chromedp.WaitVisible(chromedp.CSS(`.diff .add`)))
+}
