@@ -119,7 +119,7 @@ func (s *Server) filteredRuns(ctx context.Context, q journal.Query, def, key str
 		return []RunRow{}, "", nil
 	}
 	keep := func(r journal.Run) bool {
-		return strings.HasPrefix(r.DefHash, def) && (key == "" || strings.Contains(r.ID[len(r.Workflow)+1:], key))
+		return strings.HasPrefix(r.DefHash, def) && (key == "" || strings.Contains(row(r).Key, key))
 	}
 	want := q.Limit
 	if def == "" && key == "" {
@@ -157,9 +157,9 @@ func unwrap(st journal.Store) journal.Store {
 }
 
 func row(r journal.Run) RunRow {
-	key := r.ID
-	if len(r.ID) > len(r.Workflow) {
-		key = r.ID[len(r.Workflow)+1:]
+	key, ok := strings.CutPrefix(r.ID, r.Workflow+"/")
+	if !ok {
+		key = r.ID
 	}
 	return RunRow{Run: r, Key: key}
 }
