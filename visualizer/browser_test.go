@@ -222,7 +222,9 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 	item := fmt.Sprintf(`.review-item[data-run=%q]`, bad)
 	in := func(sel string) chromedp.CSS { return chromedp.CSS(item + " " + sel) }
 	run(t, ctx, "review page",
-		chromedp.Navigate(f.srv.URL+"/#/review"),
+		// From the run page's link to this run's entry in the queue.
+		chromedp.Navigate(f.srv.URL+"/#/run/"+bad),
+		chromedp.Click(chromedp.CSS(`a[href^="#/review?run="]`)),
 		chromedp.WaitVisible(chromedp.CSS(item)),
 		chromedp.Click(in(`summary`)),
 		chromedp.SetValue(in(`textarea.input`), `{"id": "p-2", "amount": `),

@@ -473,9 +473,17 @@ async function reviewPage(_, params) {
   const q = new URLSearchParams({ limit: params.get('limit') || '50' });
   if (params.get('workflow')) q.set('workflow', params.get('workflow'));
   if (params.get('cursor')) q.set('cursor', params.get('cursor'));
-  const r = await get('/v1/views/review?' + q);
-  let items = r.items;
-  if (params.get('run')) items = items.filter(it => it.run === params.get('run'));
+  let r, items;
+  if (params.get('run')) {
+    // One run, wherever it is in the queue: its view has what the item needs.
+    const v = await get('/v1/views/run?' + new URLSearchParams({ id: params.get('run') }));
+    r = { next: '' };
+    items = v.run.status !== 'review' ? [] : [{ run: v.run.id, key: v.key, updated: v.run.updated, reason: v.reason,
+      failed: v.steps.filter(x => x.status === 'review'), state: v.state, seq: v.last }];
+  } else {
+    r = await get('/v1/views/review?' + q);
+    items = r.items;
+  }
   const bulk = h('div', { class: 'toolbar' },
     canOperate() && [
       h('button', { id: 'bulk-resubmit', onclick: () => bulkAct('resubmit') }, 'Resubmit selected'),
