@@ -49,13 +49,19 @@ func runContext(ctx context.Context, run string) context.Context {
 	return trace.ContextWithRemoteSpanContext(ctx, rt)
 }
 
-// Committed implements Observer: one span per commit, named for what the
-// commit decided, with the events' kinds as span events.
+// Committed implements Observer: one span per commit ("trigger <id>" for
+// the run's first, then "orchestrator.commit"), with the events' kinds as
+// span events.
 func (t *Tracer) Committed(ctx context.Context, c journal.Commit, seq int64) {
 	ctx = runContext(ctx, c.Run)
-	_, span := t.t.Start(ctx, "orchestrator.commit", trace.WithTimestamp(c.At),
-		trace.WithAttributes(attribute.String("ordo.run", c.Run), attribute.String("ordo.workflow", Workflow(c)),
-			attribute.Int64("ordo.seq", seq), attribute.String("ordo.status", string(c.Status))))
+	// The first commit is the trigger accepted: the run's start.
+	name, attrs := "orchestrator.commit", []attribute.KeyValue{attribute.String("ordo.run", c.Run),
+		attribute.String("ordo.workflow", Workflow(c)), attribute.Int64("ordo.seq", seq), attribute.String("ordo.status", string(c.Status))}
+	if len(c.Events) > 0 && c.Events[0].Kind == journal.RunStarted {
+		name = "trigger " + c.Events[0].Trigger
+		attrs = append(attrs, attribute.String("ordo.trigger", c.Events[0].Trigger), attribute.String("ordo.parent", c.Events[0].Parent))
+	}
+	_, span := t.t.Start(ctx, strings.TrimSpace(name), trace.WithTimestamp(c.At), trace.WithAttributes(attrs...))
 	for _, e := range c.Events {
 		attrs := []attribute.KeyValue{}
 		if e.Step != "" {
