@@ -99,7 +99,7 @@ async function loadRole() {
     if (me && me.role) session.role = me.role;
     if (me && me.name && !$('#by').value) $('#by').value = me.name;
   } catch { /* an API without roles lets the UI act; it refuses what it must */ }
-  $('#role').textContent = session.role;
+  $('#role').textContent = 'role: ' + session.role;
   document.body.dataset.role = session.role;
 }
 
