@@ -6,6 +6,7 @@ const STATUSES = ['running', 'waiting', 'review', 'deferred', 'completed', 'fail
 const STEP_STATUSES = ['pending', 'running', 'retrying', 'waiting', 'succeeded', 'failed', 'review', 'skipped',
   'deferred', 'compensating', 'compensated'];
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const MOVING = new Set(['running', 'waiting', 'deferred']);
 
 // ---- DOM helpers -------------------------------------------------------
 
@@ -301,7 +302,9 @@ async function runPage(rest, params) {
     st.view = v;
     renderRun(st, load);
     const following = !st.at || st.at >= v.last;
-    if (!TERMINAL.has(v.run.status) && following) live(() => load().catch(e => flash(e.message)), 2000);
+    // Runs that move on their own are followed; one in review waits for an
+    // operator, so it is not redrawn under theirs.
+    if (MOVING.has(v.run.status) && following) live(() => load().catch(e => flash(e.message)), 2000);
   };
   st.reload = load;
   await load();
