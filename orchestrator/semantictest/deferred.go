@@ -205,7 +205,7 @@ func (s *gatedStore) Append(ctx context.Context, c journal.Commit) (int64, error
 func testDeferredReleasedBeforeCreated(t *testing.T, h *Harness) {
 	gated := &gatedStore{Store: h.Store, run: "deferred/slow", gate: make(chan struct{})}
 	h.RT.Close()
-	h = newHarness(t, gated)
+	h = h.on(t, gated)
 	h.DefineDeferred()
 	r1 := h.Start("deferred", `{"id": "first", "account": "A"}`)
 	h.Scheduled(r1, "hold", 1)
