@@ -2,6 +2,7 @@ package lambdatest
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -175,7 +176,29 @@ func (s *Stack) newOrchestrator() handler {
 		}
 	}
 	h := internal.NewOrchestrator(engine, s.conts, prefix, cfg.Log)
-	return h.HandleSQS
+	// The Lambda runtime hands the handler the event as JSON.
+	return func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			panic(err)
+		}
+		out, err := h.Handle(ctx, raw)
+		if err != nil {
+			cfg.Log.Error("orchestrator invocation failed", "err", err)
+			return failAll(ev)
+		}
+		resp, _ := out.(events.SQSEventResponse)
+		return resp
+	}
+}
+
+// failAll reports every record of ev as failed (an invocation error).
+func failAll(ev events.SQSEvent) events.SQSEventResponse {
+	var resp events.SQSEventResponse
+	for _, r := range ev.Records {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+	}
+	return resp
 }
 
 func (s *Stack) newEffects() handler {
