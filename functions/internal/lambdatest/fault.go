@@ -135,8 +135,10 @@ func processOf(ctx context.Context) *Process {
 // Crash kills ctx's process at point k if the dice say so (or it is
 // already dead), returning ErrCrashed; nil otherwise. Without a process in
 // ctx (a client call, not a handler) nothing crashes.
-func (f *Faults) Crash(ctx context.Context, k Kind) error {
-	p := processOf(ctx)
+func (f *Faults) Crash(ctx context.Context, k Kind) error { return f.CrashProcess(processOf(ctx), k) }
+
+// CrashProcess is Crash for the process p (nil: nothing crashes).
+func (f *Faults) CrashProcess(p *Process, k Kind) error {
 	if p == nil {
 		return nil
 	}
@@ -244,11 +246,28 @@ func timeoutError() error { return &smithyhttp.RequestSendError{Err: timeout{}} 
 type Store struct {
 	journal.Store
 	Faults *Faults
+	// Process, when set, is the process every call belongs to (a whole
+	// runtime, as in the embedded one); otherwise it is ctx's.
+	Process *Process
+}
+
+func (s Store) process(ctx context.Context) *Process {
+	if s.Process != nil {
+		return s.Process
+	}
+	return processOf(ctx)
+}
+
+func (s Store) alive(ctx context.Context) error {
+	if p := s.process(ctx); p != nil && p.dead.Load() {
+		return ErrCrashed
+	}
+	return nil
 }
 
 // Append implements journal.Store.
 func (s Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
-	if err := alive(ctx); err != nil {
+	if err := s.alive(ctx); err != nil {
 		return 0, err
 	}
 	if s.Faults.hit(StoreFailure) {
@@ -258,7 +277,7 @@ func (s Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err != nil {
 		return seq, err
 	}
-	if err := s.Faults.Crash(ctx, CrashAfterAppend); err != nil {
+	if err := s.Faults.CrashProcess(s.process(ctx), CrashAfterAppend); err != nil {
 		return 0, err
 	}
 	if s.Faults.hit(StoreLostAnswer) {
@@ -269,7 +288,7 @@ func (s Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 
 // Load implements journal.Store.
 func (s Store) Load(ctx context.Context, run string) (journal.Run, []journal.Event, error) {
-	if err := alive(ctx); err != nil {
+	if err := s.alive(ctx); err != nil {
 		return journal.Run{}, nil, err
 	}
 	return s.Store.Load(ctx, run)
@@ -277,8 +296,15 @@ func (s Store) Load(ctx context.Context, run string) (journal.Run, []journal.Eve
 
 // Since implements journal.Store.
 func (s Store) Since(ctx context.Context, run string, after int64) ([]journal.Event, error) {
-	if err := alive(ctx); err != nil {
+	if err := s.alive(ctx); err != nil {
 		return nil, err
 	}
 	return s.Store.Since(ctx, run, after)
 }
+
+// NewProcess returns a live process (for Store.Process).
+func NewProcess() *Process { return &Process{} }
+
+// Hit reports whether a fault of kind k is injected now (and counts it),
+// for injection points outside this package.
+func (f *Faults) Hit(k Kind) bool { return f.hit(k) }
