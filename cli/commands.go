@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -20,19 +20,19 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-func devCmd(g *globals) *cobra.Command {
+func devCmd(g *Env) *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded orchestrator with its HTTP API until interrupted",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, os.Stderr)
+			a, err := g.Open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			n, err := a.rt.Resume(ctx)
+			n, err := a.Resume(ctx)
 			if err != nil {
 				return err
 			}
@@ -40,7 +40,7 @@ func devCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: api.New(a.rt.Engine, a.rt, a.rt.Poke), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: api.New(a.Engine, a.Runtime, a.Poke), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
@@ -51,7 +51,7 @@ func devCmd(g *globals) *cobra.Command {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						if err := a.rt.Engine.Refresh(ctx); err != nil && ctx.Err() == nil {
+						if err := a.Engine.Refresh(ctx); err != nil && ctx.Err() == nil {
 							fmt.Fprintln(os.Stderr, "ordo dev:", err)
 						}
 					}
@@ -95,7 +95,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func startCmd(g *globals) *cobra.Command {
+func startCmd(g *Env) *cobra.Command {
 	var input, key string
 	var wait time.Duration
 	cmd := &cobra.Command{
@@ -108,18 +108,18 @@ func startCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := g.openApp(ctx, os.Stderr)
+			a, err := g.Open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			st, err := a.rt.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli"})
+			st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli"})
 			if err != nil {
 				return err
 			}
 			wctx, cancel := context.WithTimeout(ctx, wait)
 			defer cancel()
-			status, err := a.rt.Wait(wctx, st.Run)
+			status, err := a.Wait(wctx, st.Run)
 			if errors.Is(err, context.DeadlineExceeded) {
 				status, err = "running (still; it resumes with `ordo dev`)", nil
 			}
@@ -136,7 +136,7 @@ func startCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func runsCmd(g *globals) *cobra.Command {
+func runsCmd(g *Env) *cobra.Command {
 	var wf, status, format string
 	var limit int
 	cmd := &cobra.Command{
@@ -179,7 +179,7 @@ func printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-func showCmd(g *globals) *cobra.Command {
+func showCmd(g *Env) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "show RUN",
@@ -268,7 +268,7 @@ func short(hash string) string {
 	return truncate(strings.TrimPrefix(hash, "sha256:"), 12)
 }
 
-func graphCmd(g *globals) *cobra.Command {
+func graphCmd(g *Env) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "graph WORKFLOW|FILE",
@@ -281,13 +281,13 @@ func graphCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else {
-				a, err := g.openApp(cmd.Context(), os.Stderr)
+				a, err := g.Open(cmd.Context())
 				if err != nil {
 					return err
 				}
 				defer a.Close()
 				var ok bool
-				if d, ok = a.rt.Engine.Workflow(args[0]); !ok {
+				if d, ok = a.Engine.Workflow(args[0]); !ok {
 					return fmt.Errorf("no workflow or file named %q", args[0])
 				}
 			}
@@ -306,23 +306,23 @@ func graphCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func definitionsCmd(g *globals) *cobra.Command {
+func definitionsCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "definitions", Short: "Push and list workflow definitions"}
 	push := &cobra.Command{
 		Use:   "push FILE",
 		Short: "Validate a YAML/JSON definition and store it; new runs of its workflow use it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			d, err := workflow.LoadFile(args[0], workflow.Functions(a.reg.Has))
+			d, err := workflow.LoadFile(args[0], workflow.Functions(a.Registry.Has))
 			if err != nil {
 				return err
 			}
-			if err := a.rt.Engine.Register(cmd.Context(), d); err != nil {
+			if err := a.Engine.Register(cmd.Context(), d); err != nil {
 				return err
 			}
 			fmt.Printf("pushed %s version %s (%s)\n", d.Name, d.Version, short(d.Hash()))
@@ -333,12 +333,12 @@ func definitionsCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List stored definitions, newest first, with runs in flight on each",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			defs, err := a.store.Definitions(cmd.Context(), "")
+			defs, err := a.Store.Definitions(cmd.Context(), "")
 			if err != nil {
 				return err
 			}
@@ -346,7 +346,7 @@ func definitionsCmd(g *globals) *cobra.Command {
 			for _, st := range []journal.Status{journal.StatusRunning, journal.StatusWaiting, journal.StatusReview} {
 				cursor := ""
 				for {
-					runs, next, err := a.store.Runs(cmd.Context(), journal.Query{Status: st, Cursor: cursor, Limit: 1000})
+					runs, next, err := a.Store.Runs(cmd.Context(), journal.Query{Status: st, Cursor: cursor, Limit: 1000})
 					if err != nil {
 						return err
 					}
@@ -362,7 +362,7 @@ func definitionsCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, "WORKFLOW\tVERSION\tHASH\tIN FLIGHT\tSTORED\tCURRENT")
 			for _, d := range defs {
 				cur := ""
-				if w, ok := a.rt.Engine.Workflow(d.Name); ok && w.Hash() == d.Hash {
+				if w, ok := a.Engine.Workflow(d.Name); ok && w.Hash() == d.Hash {
 					cur = "*"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.Name, d.Version, short(d.Hash), inflight[d.Hash], d.Created.Format(time.RFC3339), cur)

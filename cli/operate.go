@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -65,8 +65,8 @@ func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]a
 
 // direct opens the journal, applies op, then drives run until it settles
 // or the wait elapses, and prints where it stands.
-func (o *opFlags) direct(ctx context.Context, g *globals, run string, op func(*app) error) error {
-	a, err := g.openApp(ctx, os.Stderr)
+func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runtime) error) error {
+	a, err := g.Open(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,10 +74,10 @@ func (o *opFlags) direct(ctx context.Context, g *globals, run string, op func(*a
 	if err := op(a); err != nil {
 		return err
 	}
-	a.rt.Poke(run)
+	a.Poke(run)
 	wctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
-	status, err := a.rt.Wait(wctx, run)
+	status, err := a.Wait(wctx, run)
 	if errors.Is(err, context.DeadlineExceeded) {
 		status, err = "still in flight (it resumes with `ordo dev`)", nil
 	}
@@ -96,7 +96,7 @@ func runPath(run, action string) (string, error) {
 	return "/v1/runs/" + url.PathEscape(wf) + "/" + key + "/" + action, nil
 }
 
-func cancelCmd(g *globals) *cobra.Command {
+func cancelCmd(g *Env) *cobra.Command {
 	var o opFlags
 	var by, reason string
 	cmd := &cobra.Command{
@@ -114,8 +114,8 @@ func cancelCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Cancel(cmd.Context(), args[0], by, reason)
+			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
+				return a.Engine.Cancel(cmd.Context(), args[0], by, reason)
 			})
 		},
 	}
@@ -125,7 +125,7 @@ func cancelCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func resubmitCmd(g *globals) *cobra.Command {
+func resubmitCmd(g *Env) *cobra.Command {
 	var o opFlags
 	var by, stepName, input, state, reason string
 	cmd := &cobra.Command{
@@ -155,8 +155,8 @@ func resubmitCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
+			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
+				return a.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
 					Input: in, State: st, Reason: reason})
 			})
 		},
@@ -170,7 +170,7 @@ func resubmitCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func eventCmd(g *globals) *cobra.Command {
+func eventCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "event", Short: "Deliver external events to runs"}
 	var o opFlags
 	var payload string
@@ -193,8 +193,8 @@ func eventCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Signal(cmd.Context(), args[0], args[1], p)
+			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
+				return a.Engine.Signal(cmd.Context(), args[0], args[1], p)
 			})
 		},
 	}
@@ -204,7 +204,7 @@ func eventCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func callbackCmd(g *globals) *cobra.Command {
+func callbackCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "callback", Short: "Complete or heartbeat an async step's callback token"}
 	var o opFlags
 	var output, errMsg, kind string
@@ -239,8 +239,8 @@ func callbackCmd(g *globals) *cobra.Command {
 				fmt.Printf("run %s: callback completed\n", run)
 				return nil
 			}
-			return o.direct(cmd.Context(), g, run, func(a *app) error {
-				return a.rt.Engine.Complete(cmd.Context(), args[0], resp)
+			return o.direct(cmd.Context(), g, run, func(a *Runtime) error {
+				return a.Engine.Complete(cmd.Context(), args[0], resp)
 			})
 		},
 	}
@@ -259,12 +259,12 @@ func callbackCmd(g *globals) *cobra.Command {
 				_, err := ho.post(cmd.Context(), "/v1/callbacks/"+args[0]+"/heartbeat", map[string]any{})
 				return err
 			}
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			return a.rt.Engine.Heartbeat(cmd.Context(), args[0])
+			return a.Engine.Heartbeat(cmd.Context(), args[0])
 		},
 	}
 	ho.register(heartbeat)
