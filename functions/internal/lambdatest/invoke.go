@@ -13,8 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/steplambda"
 )
 
 // Functions is an in-process Lambda Invoke endpoint for the real SDK
@@ -117,7 +117,7 @@ func (f *Functions) serve(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(f.ctx, cancel)
 	defer stop()
-	out, err := lambda.NewHandler(internal.StepHandler(h)).Invoke(ctx, payload)
+	out, err := lambda.NewHandler(steplambda.NewHandler(h)).Invoke(ctx, payload)
 	if err == nil && f.faults.hit(FunctionTimeout) {
 		// The function ran (its work may be done) but its answer is lost:
 		// Lambda reports the timeout as an unhandled function error.
