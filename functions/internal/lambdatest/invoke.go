@@ -20,7 +20,7 @@ import (
 // Functions is an in-process Lambda Invoke endpoint for the real SDK
 // client: POST /2015-03-31/functions/{prefix}{name}/invocations runs the
 // step function name from a registry through the step Lambdas' own handler
-// (internal.StepHandler behind aws-lambda-go's lambda.NewHandler), and
+// (steplambda.NewHandler behind aws-lambda-go's lambda.NewHandler), and
 // counts every invocation by attempt. A handler error comes back with
 // X-Amz-Function-Error: Unhandled, as Lambda does.
 type Functions struct {
