@@ -26,7 +26,7 @@ func ordo(t *testing.T, db string, args ...string) error {
 
 func head(t *testing.T, db, run string) (journal.Run, []journal.Event) {
 	t.Helper()
-	s, err := sqlitejournal.New(context.Background(), db)
+	s, err := sqlitejournal.New(context.Background(), db, sqlitejournal.ReadOnly())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: api.New(a.Engine, a.Runtime, a.Poke), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: api.New(a.Engine, a.Runtime, a.Runtime), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
@@ -143,7 +143,7 @@ func runsCmd(g *Env) *cobra.Command {
 		Use:   "runs",
 		Short: "List runs, most recently updated first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -186,7 +186,7 @@ func showCmd(g *Env) *cobra.Command {
 		Short: "Show a run's timeline: every event, each step's input, output and state",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}

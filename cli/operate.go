@@ -63,8 +63,9 @@ func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]a
 	return out, nil
 }
 
-// direct opens the journal, applies op, then drives run until it settles
-// or the wait elapses, and prints where it stands.
+// direct opens the journal, applies op through the runtime (which
+// schedules the run's drive), waits until it settles or the wait elapses,
+// and prints where it stands.
 func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runtime) error) error {
 	a, err := g.Open(ctx)
 	if err != nil {
@@ -74,7 +75,6 @@ func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runti
 	if err := op(a); err != nil {
 		return err
 	}
-	a.Poke(run)
 	wctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
 	status, err := a.Wait(wctx, run)
@@ -115,7 +115,7 @@ func cancelCmd(g *Env) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
-				return a.Engine.Cancel(cmd.Context(), args[0], by, reason)
+				return a.Cancel(cmd.Context(), args[0], by, reason)
 			})
 		},
 	}
@@ -156,7 +156,7 @@ func resubmitCmd(g *Env) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
-				return a.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
+				return a.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
 					Input: in, State: st, Reason: reason})
 			})
 		},
@@ -194,7 +194,7 @@ func eventCmd(g *Env) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
-				return a.Engine.Signal(cmd.Context(), args[0], args[1], p)
+				return a.Signal(cmd.Context(), args[0], args[1], p)
 			})
 		},
 	}
@@ -240,7 +240,7 @@ func callbackCmd(g *Env) *cobra.Command {
 				return nil
 			}
 			return o.direct(cmd.Context(), g, run, func(a *Runtime) error {
-				return a.Engine.Complete(cmd.Context(), args[0], resp)
+				return a.Complete(cmd.Context(), args[0], resp)
 			})
 		},
 	}

@@ -112,6 +112,16 @@ func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
 	return s, nil
 }
 
+// openReader opens the journal read-only: it works while another process
+// (ordo dev) writes to it.
+func (g *Env) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
+	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+	}
+	return s, nil
+}
+
 // Runtime is the embedded runtime over the journal with the App's steps,
 // definitions and effect handlers. Close it when done.
 type Runtime struct {

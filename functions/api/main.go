@@ -35,11 +35,11 @@ func main() {
 	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
 	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
-	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log), orchestrator.WithWaker(conts))
+	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
 	starter := internal.NewQueueStarter(engine, conts, log)
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke)))
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter)))
 }
