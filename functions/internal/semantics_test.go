@@ -2,6 +2,7 @@ package internal_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestSemanticsAWS(t *testing.T) {
 	semantictest.Run(t, func(t *testing.T) journal.Store {
 		c := dynamotest.Client(t)
 		return dynamojournal.New(c, dynamotest.Table(t, c))
-	}, semantictest.WithRuntime(awsRuntime))
+	}, semantictest.WithRuntime(awsRuntime), semantictest.WithPatience(time.Minute))
 }
 
 func awsRuntime(t *testing.T, store journal.Store, reg *step.Registry, log *slog.Logger) *semantictest.Runtime {
@@ -51,12 +52,43 @@ func (c scheduler) Start(ctx context.Context, req orchestrator.StartRequest) (or
 	return c.s.Starter.Start(ctx, req)
 }
 
-func (c scheduler) Poke(run string) { c.s.Starter.Poke(run) }
+func (c scheduler) Poke(run string) { _ = c.s.Starter.Schedule(context.Background(), run) }
 
+// scheduled returns what hands the runs a command left needing a drive to
+// the orchestrator, as the API Lambda does.
+func (c scheduler) scheduled(ctx context.Context) func(orchestrator.Receipt, error) error {
+	return func(rec orchestrator.Receipt, err error) error {
+		if err != nil {
+			return err
+		}
+		return c.s.Starter.Schedule(ctx, rec.Wake...)
+	}
+}
+
+func (c scheduler) Signal(ctx context.Context, run, name string, payload json.RawMessage) error {
+	return c.scheduled(ctx)(c.s.Engine.Signal(ctx, run, name, payload))
+}
+
+func (c scheduler) Complete(ctx context.Context, token string, resp step.Response) error {
+	return c.scheduled(ctx)(c.s.Engine.Complete(ctx, token, resp))
+}
+
+func (c scheduler) Resubmit(ctx context.Context, res orchestrator.Resubmission) error {
+	return c.scheduled(ctx)(c.s.Engine.Resubmit(ctx, res))
+}
+
+func (c scheduler) Cancel(ctx context.Context, run, by, reason string) error {
+	return c.scheduled(ctx)(c.s.Engine.Cancel(ctx, run, by, reason))
+}
+
+// Wait polls the journal until run is settled and its decision says it
+// will make no more progress on its own (a failed run's compensations, for
+// one, run after its status is failed).
 func (c scheduler) Wait(ctx context.Context, run string) (journal.Status, error) {
+	poll := 5 * time.Millisecond
 	for {
-		head, _, err := c.store.Load(ctx, run)
-		if err == nil && (head.Status.Terminal() || head.Status == journal.StatusReview) {
+		head, events, err := c.store.Load(ctx, run)
+		if err == nil && (head.Status.Terminal() || head.Status == journal.StatusReview) && c.done(ctx, head, events) {
 			return head.Status, nil
 		}
 		select {
@@ -65,9 +97,20 @@ func (c scheduler) Wait(ctx context.Context, run string) (journal.Status, error)
 				return "", err
 			}
 			return "", ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(poll*2, 100*time.Millisecond) // a load reads the whole journal
 	}
+}
+
+// done reports whether the run's next decision is to do nothing more.
+func (c scheduler) done(ctx context.Context, head journal.Run, events []journal.Event) bool {
+	def, err := c.s.Engine.Definition(ctx, head.DefHash)
+	if err != nil {
+		return true // not a workflow run (a deferral queue): its status is all there is
+	}
+	d, err := orchestrator.Decide(def, events, time.Now())
+	return err == nil && d.Done && len(d.Events) == 0 && len(d.Start) == 0 && len(d.InFlight) == 0
 }
 
 // Resume has nothing to do: every unfinished run has a message on its way.

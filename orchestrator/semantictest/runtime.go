@@ -2,8 +2,10 @@ package semantictest
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
@@ -11,19 +13,26 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
-// Runtime is what the suite runs workflows on: an engine for the
-// commands an operator or a client sends (register, signal, complete,
-// resubmit, cancel), and the Scheduler that gets runs driven.
+// Runtime is what the suite runs workflows on: an engine (definitions,
+// reads, heartbeats) and the Scheduler through which runs are started,
+// operated and driven.
 type Runtime struct {
 	Engine *orchestrator.Engine
 	Scheduler
 }
 
-// Scheduler gets runs driven: the embedded runtime's goroutines, or the
-// orchestrator Lambda's queue and handlers.
+// Scheduler runs the engine's commands and gets the runs they leave
+// needing a drive driven: the embedded runtime's goroutines, or the
+// orchestrator Lambda's queue and handlers. *embedded.Runtime is one.
 type Scheduler interface {
 	// Start starts a run (or finds the one with its key) and gets it driven.
 	Start(ctx context.Context, req orchestrator.StartRequest) (orchestrator.Started, error)
+	// Signal, Complete, Resubmit and Cancel run the engine's command and
+	// get the runs it names driven.
+	Signal(ctx context.Context, run, name string, payload json.RawMessage) error
+	Complete(ctx context.Context, token string, resp step.Response) error
+	Resubmit(ctx context.Context, res orchestrator.Resubmission) error
+	Cancel(ctx context.Context, run, by, reason string) error
 	// Poke gets run driven (again).
 	Poke(run string)
 	// Wait blocks until run is completed, failed, cancelled or in review.
@@ -45,12 +54,20 @@ func Embedded(_ *testing.T, store journal.Store, reg *step.Registry, log *slog.L
 	return &Runtime{Engine: rt.Engine, Scheduler: rt}
 }
 
+var _ Scheduler = (*embedded.Runtime)(nil)
+
 // Option configures Run.
 type Option func(*config)
 
 type config struct {
-	runtime NewRuntime
+	runtime  NewRuntime
+	patience time.Duration
 }
+
+// WithPatience sets how long each wait and poll of the suite may take
+// (default 20s): a runtime whose every step is a network round trip needs
+// longer for the suite's largest runs on a loaded machine.
+func WithPatience(d time.Duration) Option { return func(c *config) { c.patience = d } }
 
 // WithRuntime runs the suite on the runtimes newRuntime builds (default:
 // Embedded). The AWS wiring (functions/internal) runs it this way, with

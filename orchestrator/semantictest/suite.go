@@ -48,7 +48,7 @@ const patience = 20 * time.Second
 // store no other subtest sees, released with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) journal.Store, opts ...Option) {
 	t.Helper()
-	cfg := config{runtime: Embedded}
+	cfg := config{runtime: Embedded, patience: patience}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -72,7 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) journal.Store, opts ...Option
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					tc.fn(t, newHarnessOn(t, newStore(t), cfg.runtime))
+					tc.fn(t, newHarnessOn(t, newStore(t), cfg))
 				})
 			}
 		})
@@ -96,29 +96,31 @@ type Harness struct {
 	// a known problem may lower it.
 	Patience time.Duration
 
-	newRuntime NewRuntime
+	cfg config
 }
 
 // NewHarness returns a running runtime over store with an empty registry;
 // it is closed when t ends.
 func NewHarness(t *testing.T, store journal.Store) *Harness { return newHarness(t, store) }
 
-func newHarness(t *testing.T, store journal.Store) *Harness { return newHarnessOn(t, store, Embedded) }
+func newHarness(t *testing.T, store journal.Store) *Harness {
+	return newHarnessOn(t, store, config{runtime: Embedded, patience: patience})
+}
 
-func newHarnessOn(t *testing.T, store journal.Store, newRuntime NewRuntime) *Harness {
+func newHarnessOn(t *testing.T, store journal.Store, cfg config) *Harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.patience)
 	t.Cleanup(cancel)
 	reg := step.NewRegistry()
-	h := &Harness{T: t, Ctx: ctx, Store: store, Reg: reg, Patience: patience, newRuntime: newRuntime}
-	h.RT = newRuntime(t, store, reg, logger(t))
+	h := &Harness{T: t, Ctx: ctx, Store: store, Reg: reg, Patience: cfg.patience, cfg: cfg}
+	h.RT = cfg.runtime(t, store, reg, logger(t))
 	t.Cleanup(func() { h.RT.Close() })
 	return h
 }
 
 // on returns a fresh harness of the same kind of runtime over store.
 func (h *Harness) on(t *testing.T, store journal.Store) *Harness {
-	return newHarnessOn(t, store, h.newRuntime)
+	return newHarnessOn(t, store, h.cfg)
 }
 
 // logger discards the runtime's logs unless ORDO_SEMANTIC_LOG is set.

@@ -122,7 +122,7 @@ func Start(cfg Config) (*Stack, error) {
 	s.lambda = awslambda.New(awslambda.Options{Region: "us-east-1", Credentials: creds,
 		BaseEndpoint: aws.String(s.Functions.URL()), APIOptions: apiOpts})
 	s.conts = internal.NewContinuations(s.sqs, s.Queues.QueueURL(prefix+OrchestratorQueue))
-	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log), orchestrator.WithWaker(s.conts))
+	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log))
 	s.Starter = internal.NewQueueStarter(s.Engine, s.conts, cfg.Log)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range cfg.Drivers {
@@ -167,7 +167,6 @@ func (s *Stack) newOrchestrator() handler {
 		internal.NewLambdaInvoker(s.lambda, prefix),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(s.sqs, s.Queues.QueueURL(prefix+EffectsQueue))),
 		orchestrator.WithLogger(cfg.Log),
-		orchestrator.WithWaker(s.conts),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second))
 	if cfg.Setup != nil {
