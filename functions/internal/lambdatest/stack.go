@@ -48,10 +48,14 @@ type Config struct {
 	Copies int
 	// Batch is the largest SQS batch handed to a handler (default 3).
 	Batch int
-	// Timeout is each orchestrator invocation's deadline (default 15s; the
-	// engine hands off 5s before it).
+	// Timeout is each orchestrator invocation's deadline (default 60s, the
+	// orchestrator's Timeout in template.yaml; the engine hands off 5s
+	// before it).
 	Timeout time.Duration
-	// Visibility is the queues' visibility timeout (default 500ms).
+	// Visibility is the queues' visibility timeout (default 500ms). Far
+	// shorter than template.yaml's (6x the orchestrator's timeout) on
+	// purpose: a message comes back while its first handler still runs, so
+	// two containers drive one run at once.
 	Visibility time.Duration
 	// Effects are handlers registered on the effects Lambda's executor
 	// beside the built-in kinds (by kind).
@@ -101,7 +105,7 @@ func Start(cfg Config) (*Stack, error) {
 		cfg.Batch = 3
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 15 * time.Second
+		cfg.Timeout = 60 * time.Second
 	}
 	if cfg.Visibility <= 0 {
 		cfg.Visibility = 500 * time.Millisecond
