@@ -87,5 +87,5 @@ func TestSoakAWS(t *testing.T) {
 		Elapsed: time.Since(began)}
 	check(ctx, t, clean, os, heads, calls.counts(), recv, rep)
 	t.Logf("queues: %+v; %d cold starts, %d crashed invocations", qs, cold, crashes)
-	finish(t, rep)
+	finish(ctx, t, clean, rep)
 }

@@ -139,7 +139,7 @@ func TestSoakEmbedded(t *testing.T) {
 	rep := &report{Runtime: "embedded (SQLite)", Runs: n, Faults: faults, Duplicates: dups, Elapsed: time.Since(began)}
 	check(ctx, t, final.store, os, heads, calls.counts(), recv, rep)
 	t.Logf("%d restarts after crashes", restarts)
-	finish(t, rep)
+	finish(ctx, t, final.store, rep)
 }
 
 // startUntilAccepted starts a run as a client would: retrying until the

@@ -371,10 +371,27 @@ func checkListings(ctx context.Context, store journal.Store, os []order, heads m
 }
 
 // finish logs the report, prints its line for `make soak`, and fails the
-// test with its problems.
-func finish(t *testing.T, rep *report) {
+// test with its problems, logging the journal of the first runs named in
+// them.
+func finish(ctx context.Context, t *testing.T, store journal.Store, rep *report) {
 	t.Helper()
 	fmt.Println(rep.String())
+	dumped := map[string]bool{}
+	for _, p := range rep.Problems {
+		run, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(p, "attempt "), "run "), " ")
+		run = strings.TrimSuffix(run, ":")
+		if len(dumped) == 3 || dumped[run] {
+			continue
+		}
+		dumped[run] = true
+		if _, events, err := store.Load(ctx, run); err == nil {
+			t.Logf("journal of %s:", run)
+			for _, e := range events {
+				t.Logf("  %3d %-16s %s#%d[%d] comp=%v effect=%s effects=%d err=%v due=%s", e.Seq, e.Kind, e.Step, e.Attempt,
+					e.Index, e.Compensation, e.EffectID, len(e.Effects), e.Error, e.Due.Format("15:04:05.000"))
+			}
+		}
+	}
 	for i, p := range rep.Problems {
 		if i == 20 {
 			t.Errorf("... and %d more problems", len(rep.Problems)-20)
