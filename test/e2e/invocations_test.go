@@ -16,6 +16,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
 	"github.com/ordoflow/ordo/steplambda"
 )
 
@@ -64,13 +65,14 @@ func invocations(run string) map[attempt]int {
 func perAttempt(t *testing.T, runs ...string) (attempts, invoked int, doubled []string) {
 	t.Helper()
 	for _, run := range runs {
-		_, events, err := store.Load(context.Background(), run)
+		head, events, err := store.Load(context.Background(), run)
 		if err != nil {
 			t.Fatalf("load %s: %v", run, err)
 		}
+		tasks := taskSteps(t, head.DefHash)
 		calls := invocations(run)
 		for _, e := range events {
-			if e.Kind != journal.StepScheduled {
+			if e.Kind != journal.StepScheduled || !tasks[e.Step] {
 				continue
 			}
 			a := attempt{run, e.Step, e.Attempt, e.Index, e.Compensation}
@@ -175,4 +177,25 @@ func TestResubmitThroughTheAPIFunction(t *testing.T) {
 		t.Fatalf("resubmitted run: %s, want completed", head.Status)
 	}
 	onePerAttempt(t, "resubmit through the API", run)
+}
+
+// taskSteps names the task steps (the ones a Lambda runs) of the stored
+// definition with hash.
+func taskSteps(t *testing.T, hash string) map[string]bool {
+	t.Helper()
+	stored, err := store.Definition(context.Background(), hash)
+	if err != nil {
+		t.Fatalf("definition %s: %v", hash, err)
+	}
+	def, err := workflow.Load(stored.JSON, stored.Name+"@"+stored.Version)
+	if err != nil {
+		t.Fatalf("definition %s: %v", hash, err)
+	}
+	tasks := map[string]bool{}
+	for _, n := range def.Steps {
+		if n.StepType() == workflow.TypeTask {
+			tasks[n.Name] = true
+		}
+	}
+	return tasks
 }
