@@ -695,6 +695,26 @@ func decideCases() []decideCase {
 			},
 		},
 		{
+			// A pass step's expressions read the run input: an operator's
+			// edited input is the input they read.
+			name: "review/resubmitted pass step reads the edited input",
+			def: workflow.New("w",
+				workflow.Pass("p", `{"n": input.n + 1}`, workflow.ErrorIf(`input.n == 1 ? "bad order" : ""`, true)),
+			).MustBuild(),
+			events: []journal.Event{started(`{"n":1}`), unleased(scheduled("p", 1, `{"n":1}`)),
+				failed("p", 1, "bad order", "pass", true),
+				{Kind: journal.NeedsReview, Step: "p", Attempt: 1, Reason: "step p failed: bad order"},
+				{Kind: journal.Resubmitted, Step: "p", By: "ops", Input: json.RawMessage(`{"n":4}`)}},
+			want: orchestrator.Decision{
+				Events: []journal.Event{
+					unleased(scheduled("p", 2, `{"n":4}`)), succeeded("p", 2, `{"n":5}`),
+					{Kind: journal.RunCompleted, Output: json.RawMessage(`{}`)},
+				},
+				Status: journal.StatusCompleted,
+				Done:   true,
+			},
+		},
+		{
 			name: "review/resubmitted step gets a fresh retry budget",
 			def:  retryDef,
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`), failed("a", 1, "flaky", "io", false),
@@ -1057,7 +1077,7 @@ func TestRunStateIncremental(t *testing.T) {
 		}
 		now = now.Add(time.Second)
 	}
-	if rs.Status != journal.StatusCompleted {
-		t.Fatalf("status %s, want completed", rs.Status)
+	if st := rs.Snapshot().Status; st != journal.StatusCompleted {
+		t.Fatalf("status %s, want completed", st)
 	}
 }
