@@ -24,6 +24,13 @@ import (
 // journal on DynamoDB Local. Every construct must behave as it does
 // embedded.
 func TestSemanticsAWS(t *testing.T) {
+	if race {
+		// Ten thousand HTTP invocations and three engines per subtest take
+		// minutes under the detector; scripts/test.sh runs this suite
+		// without it first, and the race pass covers the handler code in
+		// this package's own tests.
+		t.Skip("the AWS-mode semantics suite runs without -race (scripts/test.sh runs it before the race pass)")
+	}
 	dynamotest.Client(t) // skip the whole suite at once without the stack
 	semantictest.Run(t, func(t *testing.T) journal.Store {
 		c := dynamotest.Client(t)

@@ -80,7 +80,7 @@ func TestSoakAWS(t *testing.T) {
 		}
 	}
 	heads := settle(ctx, t, clean, os, 10*time.Minute)
-	awaitEffects(ctx, t, clean, os, recv, 2*time.Minute)
+	awaitEffects(ctx, t, clean, os, recv, time.Minute)
 	qs := s.Queues.Stats()
 	cold, crashes := s.Counts()
 	rep := &report{Runtime: "AWS wiring (DynamoDB Local)", Runs: n, Faults: faults, Duplicates: qs.Duplicates,
