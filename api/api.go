@@ -35,9 +35,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 
+	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -51,16 +53,23 @@ type Starter interface {
 	Start(ctx context.Context, req orchestrator.StartRequest) (orchestrator.Started, error)
 }
 
-// Poker gets a run driven again after an operator changed it.
-type Poker interface{ Poke(run string) }
+// Scheduler gets runs driven: the runtime's one place that schedules
+// drives (the embedded runtime drives them in process; in AWS a
+// continuation message goes to the orchestrator's queue). The API asks it
+// for the runs each command reports as needing a drive; it never drives a
+// run itself.
+type Scheduler interface {
+	Schedule(ctx context.Context, runs ...string) error
+}
 
 // Server is the API handler.
 type Server struct {
 	engine    *orchestrator.Engine
 	starter   Starter
-	poke      func(string)
+	sched     Scheduler
 	functions func(string) bool
 	redeliver review.Redeliverer
+	names     func() []string
 	mux       *http.ServeMux
 }
 
@@ -73,13 +82,19 @@ func WithFunctions(registered func(name string) bool) Option {
 	return func(s *Server) { s.functions = registered }
 }
 
+// WithFunctionNames lets a push that names a function the deployment
+// cannot invoke answer with the closest names among those names returns.
+func WithFunctionNames(names func() []string) Option {
+	return func(s *Server) { s.names = names }
+}
+
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-// New returns the API over engine; starter starts runs and poke (may be nil)
-// gets a resubmitted run driven.
-func New(engine *orchestrator.Engine, starter Starter, poke func(run string), opts ...Option) *Server {
-	s := &Server{engine: engine, starter: starter, poke: poke, mux: http.NewServeMux()}
+// New returns the API over engine; starter starts runs and sched gets the
+// runs that commands change driven.
+func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...Option) *Server {
+	s := &Server{engine: engine, starter: starter, sched: sched, mux: http.NewServeMux()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -211,10 +226,12 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		if !decode(w, r, &ev) {
 			return
 		}
-		if err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload); err != nil {
+		rec, err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload)
+		if err != nil {
 			writeErr(w, status(err), err)
 			return
 		}
+		s.schedule(r.Context(), rec)
 		writeJSON(w, http.StatusAccepted, map[string]any{"run": run, "event": ev.Name})
 		return
 	}
@@ -222,20 +239,19 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &b) {
 		return
 	}
+	var rec orchestrator.Receipt
 	var err error
 	if action == "resubmit" {
-		err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
+		rec, err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
 			Input: b.Input, State: b.State, Reason: b.Reason})
 	} else {
-		err = s.engine.Cancel(r.Context(), run, b.By, b.Reason)
+		rec, err = s.engine.Cancel(r.Context(), run, b.By, b.Reason)
 	}
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
-	if s.poke != nil {
-		s.poke(run)
-	}
+	s.schedule(r.Context(), rec)
 	writeJSON(w, http.StatusOK, map[string]any{"run": run, "action": action})
 }
 
@@ -253,10 +269,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := step.Response{Result: step.Result{Output: b.Output, State: b.State, Effects: b.Effects}, Error: b.Error}
-	if err := s.engine.Complete(r.Context(), r.PathValue("token"), resp); err != nil {
+	rec, err := s.engine.Complete(r.Context(), r.PathValue("token"), resp)
+	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
+	s.schedule(r.Context(), rec)
 	writeJSON(w, http.StatusOK, map[string]any{"completed": true})
 }
 
@@ -281,6 +299,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := workflow.Load(body, "request", opts...)
 	if err != nil {
+		if s.names != nil {
+			err = suggest.FunctionHints(err, s.names())
+		}
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
@@ -356,4 +377,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeErr(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// schedule asks the runtime to drive the runs a command left needing a
+// drive. The command is journaled either way, so a failure is logged, not
+// returned: repeating the command would repeat its effect.
+func (s *Server) schedule(ctx context.Context, rec orchestrator.Receipt) {
+	if s.sched == nil || len(rec.Wake) == 0 {
+		return
+	}
+	if err := s.sched.Schedule(ctx, rec.Wake...); err != nil {
+		slog.Default().Warn("command journaled but its run not scheduled; it is driven on its next wake-up", "runs", rec.Wake, "err", err)
+	}
 }

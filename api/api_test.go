@@ -43,7 +43,7 @@ func newServer(t *testing.T) (*httptest.Server, *embedded.Runtime, chan string) 
 	if err := rt.Engine.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke, api.WithFunctions(reg.Has)))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithFunctions(reg.Has)))
 	t.Cleanup(srv.Close)
 	return srv, rt, tokens
 }

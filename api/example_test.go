@@ -25,7 +25,7 @@ func Example() {
 	if err := rt.Engine.Register(context.Background(), def); err != nil {
 		panic(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt))
 	defer srv.Close()
 
 	resp, err := http.Post(srv.URL+"/v1/runs", "application/json", strings.NewReader(`{"workflow":"hello","input":{"id":"x"}}`))

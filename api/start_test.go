@@ -29,7 +29,7 @@ func keylessServer(t *testing.T) (*httptest.Server, journal.Store) {
 	if err := rt.Engine.Register(context.Background(), note, keyed); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt))
 	t.Cleanup(srv.Close)
 	return srv, store
 }

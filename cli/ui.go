@@ -42,7 +42,7 @@ browsers.`,
 				if _, err := a.Resume(ctx); err != nil {
 					return err
 				}
-				apiHandler = api.New(a.Engine, a.Runtime, a.Poke)
+				apiHandler = api.New(a.Engine, a.Runtime, a.Runtime)
 			} else {
 				h, err := remoteAPI(ctx, target, region)
 				if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -22,8 +23,12 @@ type Invocation struct {
 	Function string
 	Attempt  int
 	Input    json.RawMessage
-	// Timeout bounds the attempt (0: none beyond the engine's own).
+	// Timeout bounds the attempt (its step's timeout, or DefaultStepTimeout;
+	// 0 for async steps and child runs, which finish by other means).
 	Timeout time.Duration
+	// Lease is when the attempt's result is due (its StepScheduled.Due):
+	// until then no driver invokes it again (zero: no lease).
+	Lease time.Time
 	// Index is the 1-based map item (0: the step itself).
 	Index int
 	// Async steps finish by callback: the function gets Token and the run
@@ -48,11 +53,17 @@ type Decision struct {
 	// commit succeeds.
 	Start []Invocation
 	// InFlight lists work scheduled by earlier decisions that has no result
-	// yet. An engine resuming a run (after a crash, a redelivery or a
-	// continuation) starts it again; idempotency keys and child run ids are
-	// stable, so a repeat is harmless.
+	// yet. An engine never invokes it again: a live lease means another
+	// driver (or an earlier one) owns it, and Decide fails an attempt whose
+	// lease expired. Child runs are the exception: starting one again is a
+	// no-op, so an engine resuming a run makes sure they exist.
 	InFlight []Invocation
-	// WakeAt is when a retry, timer or timeout falls due (zero: none).
+	// Dispatch lists journaled effects not yet dispatched (the outbox): the
+	// engine sends them and journals EffectDispatched for each one sent.
+	// While any remains, WakeAt asks for a decision that sends them again.
+	Dispatch []journal.Effect
+	// WakeAt is when a retry, timer, timeout or lease falls due, or when
+	// undispatched effects are to be sent again (zero: none).
 	WakeAt time.Time
 	// Done is true once the run will make no more progress on its own:
 	// completed, failed or cancelled (with its compensations done), waiting
@@ -103,6 +114,7 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		if !d.Done {
 			rs.collect(&d)
 		}
+		rs.collectDispatch(now, &d)
 	}()
 	if rs.Status == journal.StatusReview || rs.Status == journal.StatusDeferred {
 		return d
@@ -121,6 +133,11 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		}
 	}
 	for f, due := range rs.timers {
+		if f.step >= 0 && !now.Before(due) {
+			rs.dirty[f.step] = true
+		}
+	}
+	for f, due := range rs.leases {
 		if f.step >= 0 && !now.Before(due) {
 			rs.dirty[f.step] = true
 		}
@@ -194,6 +211,11 @@ func (rs *RunState) collect(d *Decision) {
 			d.WakeAt = due
 		}
 	}
+	for f, due := range rs.leases {
+		if (running || f == compFlight && rs.compensating) && (d.WakeAt.IsZero() || due.Before(d.WakeAt)) {
+			d.WakeAt = due
+		}
+	}
 	if t := rs.Def.Timeout.D(); t > 0 && rs.Status == journal.StatusRunning {
 		if deadline := rs.clockFrom().Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
 			d.WakeAt = deadline
@@ -213,8 +235,7 @@ func (rs *RunState) inflightInvocation(f flight) (Invocation, bool) {
 	s, n := rs.steps[f.step], &rs.Def.Steps[f.step]
 	if f.item > 0 {
 		it := s.Items[f.item-1]
-		return Invocation{Step: n.Name, Function: n.Function, Attempt: it.Attempt, Input: it.Input,
-			Timeout: n.Timeout.D(), Index: f.item}, true
+		return rs.itemInvocation(n, f.item, it.Attempt, it.Input, rs.leases[f]), true
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
@@ -270,13 +291,18 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 				return
 			}
 		}
+		if due, ok := rs.leases[flight{i, 0}]; ok && !now.Before(due) {
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
+				Error: &journal.Error{Message: leaseExpired(n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+			return
+		}
 		if due, ok := rs.timers[flight{i, 0}]; ok && !now.Before(due) {
 			msg := fmt.Sprintf("step %s timed out after %s", n.Name, n.Timeout.D())
 			if n.StepType() == workflow.TypeEvent {
 				msg = fmt.Sprintf("step %s: event %q did not arrive within %s", n.Name, n.Event, n.Timeout.D())
 			}
 			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
-				Error: &journal.Error{Message: msg, Kind: "timeout"}})
+				Error: &journal.Error{Message: msg, Kind: step.KindTimeout}})
 		}
 	case PhaseFailed:
 		if s.failedPending {
@@ -291,6 +317,10 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	input := rs.Input
 	if o := rs.Steps[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
+		// and is the input the step's own expressions read.
+		if v, err := workflow.DecodeJSON(o); err == nil {
+			vars.Input = v
+		}
 	} else if n.Input != "" && n.StepType() != workflow.TypeMap {
 		v, err := rs.Def.Eval(n.Name, "input", vars)
 		if err == nil {
@@ -303,7 +333,11 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
+		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input}
+		if !n.Async {
+			ev.Due = now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		}
+		emit(ev)
 		s := rs.Steps[n.Name]
 		inv := rs.invocation(n, s)
 		d.Start = append(d.Start, inv)
@@ -347,7 +381,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 			}
 			if msg, _ := v.(string); msg != "" {
 				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
-					Error: &journal.Error{Message: msg, Kind: "pass", Terminal: n.Terminal}})
+					Error: &journal.Error{Message: msg, Kind: step.KindPass, Terminal: n.Terminal}})
 				return
 			}
 		}
@@ -366,7 +400,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	case workflow.TypeFail:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
-			Error: &journal.Error{Message: n.Message, Kind: "fail", Terminal: true}})
+			Error: &journal.Error{Message: n.Message, Kind: step.KindFail, Terminal: true}})
 	case workflow.TypeWait:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		due := now.Add(n.Duration.D())
@@ -397,6 +431,18 @@ func orEmpty(l []any) []any {
 // fails the step past its tolerance, starts items up to the concurrency
 // bound, and completes the step when every item is done.
 func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event), d *Decision) {
+	var expired []int
+	for f, due := range rs.leases {
+		if f.step == s.idx && f.item > 0 && !now.Before(due) {
+			expired = append(expired, f.item)
+		}
+	}
+	slices.Sort(expired)
+	for _, idx := range expired {
+		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Index: idx, Attempt: s.Items[idx-1].Attempt,
+			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), n.Timeout.D(),
+				rs.leases[flight{s.idx, idx}]), Kind: step.KindTimeout}})
+	}
 	p := rs.Def.RetryPolicy(n)
 	for _, idx := range slices.Clone(s.itemFailed) {
 		it := &s.Items[idx-1]
@@ -416,7 +462,7 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 			}
 		}
 		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt, Error: &journal.Error{
-			Message: fmt.Sprintf("step %s: %d of %d items failed%s", n.Name, s.failed, total, last), Kind: "map", Terminal: true}})
+			Message: fmt.Sprintf("step %s: %d of %d items failed%s", n.Name, s.failed, total, last), Kind: step.KindMap, Terminal: true}})
 		return
 	}
 	// Items whose retry is due.
@@ -429,9 +475,9 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 	slices.Sort(due)
 	for _, idx := range due {
 		it := s.Items[idx-1]
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt, Input: it.Input})
-		d.Start = append(d.Start, Invocation{Step: n.Name, Function: n.Function, Attempt: it.Attempt, Input: it.Input,
-			Timeout: n.Timeout.D(), Index: idx})
+		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt, Input: it.Input, Due: lease})
+		d.Start = append(d.Start, rs.itemInvocation(n, idx, it.Attempt, it.Input, lease))
 	}
 	limit := n.MaxConcurrency
 	if limit <= 0 {
@@ -450,13 +496,13 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 			}
 			if err != nil {
 				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
-					Error: &journal.Error{Message: fmt.Sprintf("item %d: %v", idx, err), Kind: "expression", Terminal: true}})
+					Error: &journal.Error{Message: fmt.Sprintf("item %d: %v", idx, err), Kind: step.KindExpression, Terminal: true}})
 				return
 			}
 		}
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input})
-		d.Start = append(d.Start, Invocation{Step: n.Name, Function: n.Function, Attempt: 1, Input: input,
-			Timeout: n.Timeout.D(), Index: idx})
+		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input, Due: lease})
+		d.Start = append(d.Start, rs.itemInvocation(n, idx, 1, input, lease))
 	}
 	if s.done == len(s.Items) {
 		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt})
@@ -480,7 +526,7 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt})
 	}
 	emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
-		Error: &journal.Error{Message: err.Error(), Kind: "expression", Terminal: true}})
+		Error: &journal.Error{Message: err.Error(), Kind: step.KindExpression, Terminal: true}})
 }
 
 // afterFailure retries a failed attempt, or ends the step: the run goes to
@@ -533,9 +579,15 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 				}
 			}
 			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.Input), "output": orNull(s.Output)})
-			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true})
+			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,
+				Due: now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)})
 			d.Start = append(d.Start, rs.compInvocation(rs.comp))
 			return
+		}
+		if due, ok := rs.leases[compFlight]; ok && c.Phase == PhaseRunning && !now.Before(due) {
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: c.Attempt, Compensation: true,
+				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+			continue
 		}
 		if c.Phase != PhaseFailed || !c.failedPending {
 			return // running, or waiting to retry
@@ -561,7 +613,45 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 func (rs *RunState) compInvocation(c *StepState) Invocation {
 	n := &rs.Def.Steps[c.idx]
 	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.Attempt, Input: c.Input,
-		Timeout: n.Timeout.D(), Compensation: true}
+		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
+}
+
+func (rs *RunState) itemInvocation(n *workflow.Node, idx, attempt int, input json.RawMessage, lease time.Time) Invocation {
+	return Invocation{Step: n.Name, Function: n.Function, Attempt: attempt, Input: input,
+		Timeout: stepTimeout(n.Timeout.D()), Lease: lease, Index: idx}
+}
+
+// leaseExpired explains the failure of an attempt whose lease ran out.
+func leaseExpired(what string, timeout time.Duration, lease time.Time) string {
+	return fmt.Sprintf("step %s timed out: no result within %s (its lease expired at %s)",
+		what, stepTimeout(timeout), lease.UTC().Format(time.RFC3339))
+}
+
+// Outbox. An effect journaled and not yet dispatched is sent again by the
+// next decision; the wake-up that brings that decision backs off with the
+// effect's age: one second, then the age itself, at most a minute.
+const (
+	redispatchMin = time.Second
+	redispatchMax = time.Minute
+)
+
+// collectDispatch fills the decision's Dispatch list and its wake-up for
+// undispatched effects.
+func (rs *RunState) collectDispatch(now time.Time, d *Decision) {
+	if len(rs.undispatched) == 0 {
+		return
+	}
+	oldest := rs.undispatched[0].at
+	for _, p := range rs.undispatched {
+		d.Dispatch = append(d.Dispatch, p.effect)
+		if p.at.Before(oldest) {
+			oldest = p.at
+		}
+	}
+	due := now.Add(min(max(now.Sub(oldest), redispatchMin), redispatchMax))
+	if d.WakeAt.IsZero() || due.Before(d.WakeAt) {
+		d.WakeAt = due
+	}
 }
 
 func orNull(b json.RawMessage) json.RawMessage {
@@ -592,7 +682,8 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 }
 
 func (rs *RunState) invocation(n *workflow.Node, s *StepState) Invocation {
-	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.Attempt, Input: s.Input, Timeout: n.Timeout.D()}
+	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.Attempt, Input: s.Input,
+		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
 		inv.Async, inv.Timeout = true, 0
 		inv.Token = CallbackToken(RunID(rs.Workflow, rs.Key), n.Name, s.Attempt)

@@ -104,12 +104,16 @@ type RunState struct {
 	outputs map[string]any // name -> {"output": v, "skipped": bool}
 	started bool
 
-	steps     []*StepState           // by definition position
-	dirty     map[int]bool           // steps to look at in the next decision
-	timers    map[flight]time.Time   // retries, waits and timeouts that fall due
-	inflight  map[flight]bool        // attempts scheduled without a result
-	remaining int                    // steps neither succeeded nor skipped
-	signals   map[string][]signalRec // external events by name
+	steps    []*StepState         // by definition position
+	dirty    map[int]bool         // steps to look at in the next decision
+	timers   map[flight]time.Time // retries, waits and timeouts that fall due
+	inflight map[flight]bool      // attempts scheduled without a result
+	leases   map[flight]time.Time // when the result of an attempt in flight is due
+	// undispatched are journaled effects not yet handed to the effects
+	// executor (no EffectDispatched, nor an outcome), in journal order.
+	undispatched []pendingEffect
+	remaining    int                    // steps neither succeeded nor skipped
+	signals      map[string][]signalRec // external events by name
 	// Compensation (sagas): completed steps with a compensation, newest
 	// last; compensating is true while they are being undone.
 	compStack    []int
@@ -129,6 +133,12 @@ func (rs *RunState) clockFrom() time.Time {
 	return rs.Started
 }
 
+// pendingEffect is an effect journaled at At and not yet dispatched.
+type pendingEffect struct {
+	effect journal.Effect
+	at     time.Time
+}
+
 type signalRec struct {
 	payload  json.RawMessage
 	consumed bool
@@ -138,7 +148,7 @@ type signalRec struct {
 func NewRunState(def *workflow.Definition) *RunState {
 	rs := &RunState{Def: def, Steps: make(map[string]*StepState, len(def.Steps)),
 		state: map[string]any{}, outputs: map[string]any{}, dirty: map[int]bool{},
-		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, signals: map[string][]signalRec{},
+		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, leases: map[flight]time.Time{}, signals: map[string][]signalRec{},
 		steps: make([]*StepState, len(def.Steps)), remaining: len(def.Steps)}
 	for i, s := range def.Steps {
 		st := &StepState{Phase: PhasePending, idx: i}
@@ -212,271 +222,6 @@ func (rs *RunState) setPhase(s *StepState, p Phase) {
 	rs.dirty[s.idx] = true
 }
 
-// Apply folds one event into the state.
-func (rs *RunState) Apply(e *journal.Event) error {
-	if e.Seq > rs.Seq {
-		rs.Seq = e.Seq
-	}
-	if !rs.started && e.Kind != journal.RunStarted {
-		return fmt.Errorf("%w: first event is %s, want RunStarted", ErrCorruptJournal, e.Kind)
-	}
-	if e.Compensation {
-		return rs.applyCompensation(e)
-	}
-	switch e.Kind {
-	case journal.RunStarted:
-		if rs.started {
-			return fmt.Errorf("%w: second RunStarted", ErrCorruptJournal)
-		}
-		rs.started = true
-		rs.Workflow, rs.DefHash, rs.Key, rs.Trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
-		rs.Started, rs.Input, rs.Status = e.At, e.Input, journal.StatusRunning
-		rs.Parent, rs.ParentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
-		in, err := workflow.DecodeJSON(e.Input)
-		if err != nil {
-			return fmt.Errorf("%w: run input: %v", ErrCorruptJournal, err)
-		}
-		rs.input = in
-		if len(e.State) > 0 {
-			if err := rs.patch(e.State); err != nil {
-				return err
-			}
-		}
-		for i, n := range rs.Def.Steps {
-			if len(n.After) == 0 {
-				rs.dirty[i] = true
-			}
-		}
-	case journal.StepScheduled:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			it, err := rs.item(s, e)
-			if err != nil {
-				return err
-			}
-			if it.Phase == PhasePending {
-				s.busy++
-				s.next = max(s.next, e.Index)
-			}
-			it.Phase, it.Attempt, it.Input = PhaseRunning, e.Attempt, e.Input
-			delete(rs.timers, flight{s.idx, e.Index})
-			rs.inflight[flight{s.idx, e.Index}] = true
-			return nil
-		}
-		s.Phase, s.Attempt, s.Input, s.failedPending, s.Error = PhaseRunning, e.Attempt, e.Input, false, nil
-		delete(rs.timers, flight{s.idx, 0})
-		rs.dirty[s.idx] = true
-		n := rs.node(s)
-		switch n.StepType() {
-		case workflow.TypeTask:
-			rs.inflight[flight{s.idx, 0}] = true
-		case workflow.TypeMap:
-			if err := rs.startItems(s, e); err != nil {
-				return err
-			}
-		}
-	case journal.SubRunStarted:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		s.Child = e.Child
-		rs.inflight[flight{s.idx, 0}] = true
-	case journal.StepSucceeded, journal.SubRunCompleted:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			return rs.itemDone(s, e)
-		}
-		if e.Kind == journal.SubRunCompleted && e.Child != s.Child {
-			return nil // a stale child's completion
-		}
-		if s.Phase != PhaseRunning && s.Phase != PhaseWaiting || e.Attempt != s.Attempt {
-			return nil // a late duplicate of an attempt already decided
-		}
-		delete(rs.inflight, flight{s.idx, 0})
-		delete(rs.timers, flight{s.idx, 0})
-		if e.Kind == journal.SubRunCompleted && e.Error != nil {
-			s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
-			rs.dirty[s.idx] = true
-			return nil
-		}
-		out := e.Output
-		var v any
-		if rs.node(s).StepType() == workflow.TypeMap {
-			v, out = rs.mapOutput(s)
-		} else if v, err = workflow.DecodeJSON(e.Output); err != nil {
-			return fmt.Errorf("%w: step %q output: %v", ErrCorruptJournal, e.Step, err)
-		}
-		if n := rs.node(s); n.StepType() == workflow.TypeEvent {
-			rs.consume(n.Event)
-		}
-		s.Output, s.Error, s.failedPending = out, nil, false
-		rs.setPhase(s, PhaseSucceeded)
-		rs.outputs[e.Step] = map[string]any{"output": v, "skipped": false}
-		if len(e.State) > 0 {
-			if err := rs.patch(e.State); err != nil {
-				return fmt.Errorf("step %q: %w", e.Step, err)
-			}
-		}
-		rs.Outstanding = append(rs.Outstanding, e.Effects...)
-		if rs.node(s).Compensate != "" {
-			rs.compStack = append(rs.compStack, s.idx)
-		}
-	case journal.StepFailed:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			return rs.itemFailed(s, e)
-		}
-		if s.Phase != PhaseRunning || e.Attempt != s.Attempt {
-			return nil
-		}
-		delete(rs.inflight, flight{s.idx, 0})
-		delete(rs.timers, flight{s.idx, 0})
-		rs.dropItems(s)
-		s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
-		rs.dirty[s.idx] = true
-	case journal.StepSkipped:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		rs.setPhase(s, PhaseSkipped)
-		// Expressions may test a skipped step: steps.x.skipped, and its
-		// output reads as null.
-		rs.outputs[e.Step] = map[string]any{"output": nil, "skipped": true}
-	case journal.ItemFailed:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		it, err := rs.item(s, e)
-		if err != nil {
-			return err
-		}
-		if it.Phase == PhaseFailed && rs.unmarkItem(s, e.Index) {
-			s.busy--
-			s.done++
-			s.failed++
-			rs.dirty[s.idx] = true
-		}
-	case journal.RetryScheduled:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			it, err := rs.item(s, e)
-			if err != nil {
-				return err
-			}
-			rs.unmarkItem(s, e.Index)
-			it.Phase, it.Attempt, it.Due = PhaseRetrying, e.Attempt, e.Due
-			rs.timers[flight{s.idx, e.Index}] = e.Due
-			rs.dirty[s.idx] = true // a retry due at once runs in this decision
-			return nil
-		}
-		s.Phase, s.Attempt, s.Due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
-		rs.timers[flight{s.idx, 0}] = e.Due
-		rs.dirty[s.idx] = true
-	case journal.TimerStarted:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		s.Due = e.Due
-		if rs.node(s).StepType() == workflow.TypeWait {
-			s.Phase = PhaseWaiting
-		}
-		rs.timers[flight{s.idx, 0}] = e.Due
-		rs.dirty[s.idx] = true
-	case journal.TimerFired:
-		// The wait step's StepSucceeded follows in the same commit.
-		if _, err := rs.step(e); err != nil {
-			return err
-		}
-	case journal.EventReceived:
-		rs.signals[e.Name] = append(rs.signals[e.Name], signalRec{payload: e.Input})
-		for i := range rs.Def.Steps {
-			if n := &rs.Def.Steps[i]; n.StepType() == workflow.TypeEvent && n.Event == e.Name && rs.steps[i].Phase == PhaseRunning {
-				rs.dirty[i] = true
-			}
-		}
-	case journal.EffectSucceeded, journal.EffectFailed:
-		for i, ef := range rs.Outstanding {
-			if ef.ID == e.EffectID {
-				rs.Outstanding = append(rs.Outstanding[:i:i], rs.Outstanding[i+1:]...)
-				break
-			}
-		}
-	case journal.NeedsReview:
-		rs.Status, rs.Reason = journal.StatusReview, e.Reason
-		if e.Step != "" {
-			if s, ok := rs.Steps[e.Step]; ok {
-				s.failedPending = false
-			}
-		}
-	case journal.Resubmitted:
-		if e.Step != "" {
-			if _, err := rs.step(e); err != nil {
-				return err
-			}
-		}
-		rs.Status, rs.Reason, rs.resubmitted = journal.StatusRunning, "", e.At
-		if rs.compensating {
-			// Resubmitting a failed compensation resumes undoing; the run
-			// keeps the status it ended with.
-			rs.Status = rs.endStatus
-			if rs.comp != nil && rs.comp.Phase == PhaseFailed {
-				rs.comp.Phase, rs.comp.base = PhasePending, rs.comp.Attempt
-			}
-			return nil
-		}
-		if len(e.State) > 0 {
-			if err := rs.patch(e.State); err != nil {
-				return err
-			}
-		}
-		for i, s := range rs.steps {
-			name := rs.Def.Steps[i].Name
-			if s.Phase == PhaseFailed || name == e.Step {
-				rs.setPhase(s, PhasePending)
-				s.Error, s.Due, s.failedPending, s.base = nil, time.Time{}, false, s.Attempt
-				delete(rs.timers, flight{i, 0})
-				if len(e.Input) > 0 && name == e.Step {
-					s.Input, s.override = e.Input, e.Input
-				}
-			}
-		}
-	case journal.Deferred:
-		rs.Status = journal.StatusDeferred
-	case journal.Released:
-		if rs.Status == journal.StatusDeferred {
-			rs.Status = journal.StatusRunning
-		}
-	case journal.Cancelled:
-		rs.Status, rs.Reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
-		rs.compensating = len(rs.compStack) > 0
-	case journal.RunCompleted:
-		rs.Status, rs.Output = journal.StatusCompleted, e.Output
-	case journal.RunFailed:
-		rs.Status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
-		if e.Error != nil {
-			rs.Reason = e.Error.Message
-		}
-		rs.compensating = len(rs.compStack) > 0
-	}
-	return nil
-}
-
 // unmarkItem removes item index from the failures awaiting a decision.
 func (rs *RunState) unmarkItem(s *StepState, index int) bool {
 	for i, x := range s.itemFailed {
@@ -494,6 +239,7 @@ func (rs *RunState) dropItems(s *StepState) {
 	for i := range s.Items {
 		delete(rs.inflight, flight{s.idx, i + 1})
 		delete(rs.timers, flight{s.idx, i + 1})
+		delete(rs.leases, flight{s.idx, i + 1})
 	}
 }
 
@@ -523,7 +269,8 @@ func (rs *RunState) itemDone(s *StepState, e *journal.Event) error {
 	s.busy--
 	s.done++
 	delete(rs.inflight, flight{s.idx, e.Index})
-	rs.Outstanding = append(rs.Outstanding, e.Effects...)
+	delete(rs.leases, flight{s.idx, e.Index})
+	rs.journaled(e)
 	rs.dirty[s.idx] = true
 	return nil
 }
@@ -538,6 +285,7 @@ func (rs *RunState) itemFailed(s *StepState, e *journal.Event) error {
 	}
 	it.Phase, it.Error = PhaseFailed, e.Error
 	delete(rs.inflight, flight{s.idx, e.Index})
+	delete(rs.leases, flight{s.idx, e.Index})
 	s.itemFailed = append(s.itemFailed, e.Index)
 	rs.dirty[s.idx] = true
 	return nil
@@ -596,13 +344,15 @@ func (rs *RunState) applyCompensation(e *journal.Event) error {
 	case journal.StepScheduled:
 		c.Phase, c.Attempt, c.Input, c.Error = PhaseRunning, e.Attempt, e.Input, nil
 		delete(rs.timers, flight{-1, s.idx})
+		rs.leases[compFlight] = leaseOf(e, rs.node(s).Timeout.D())
 	case journal.StepSucceeded:
 		if c.Phase != PhaseRunning || c.Attempt != e.Attempt {
 			return nil
 		}
+		delete(rs.leases, compFlight)
 		rs.compStack = rs.compStack[:len(rs.compStack)-1]
 		rs.comp = nil
-		rs.Outstanding = append(rs.Outstanding, e.Effects...)
+		rs.journaled(e)
 		if len(rs.compStack) == 0 {
 			rs.compensating = false
 		}
@@ -610,6 +360,7 @@ func (rs *RunState) applyCompensation(e *journal.Event) error {
 		if c.Phase != PhaseRunning || c.Attempt != e.Attempt {
 			return nil
 		}
+		delete(rs.leases, compFlight)
 		c.Phase, c.Error, c.failedPending = PhaseFailed, e.Error, true
 	case journal.RetryScheduled:
 		c.Phase, c.Attempt, c.Due, c.failedPending = PhaseRetrying, e.Attempt, e.Due, false

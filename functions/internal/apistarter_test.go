@@ -56,7 +56,7 @@ func newAPI(t *testing.T) (internal.FunctionURLFunc, *controlQueue, journal.Stor
 	}
 	q := &controlQueue{}
 	starter := internal.NewQueueStarter(engine, internal.NewContinuations(q, "https://sqs.test/1/ordo-orchestrator"), nil)
-	return internal.FunctionURLHandler(api.New(engine, starter, starter.Poke)), q, store
+	return internal.FunctionURLHandler(api.New(engine, starter, starter)), q, store
 }
 
 func post(t *testing.T, h internal.FunctionURLFunc, path, body string) events.LambdaFunctionURLResponse {

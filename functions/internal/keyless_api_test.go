@@ -28,7 +28,7 @@ func TestAPIKeylessStarts(t *testing.T) {
 	}
 	q := &controlQueue{}
 	starter := internal.NewQueueStarter(engine, internal.NewContinuations(q, "https://sqs.test/1/ordo-orchestrator"), nil)
-	h := internal.FunctionURLHandler(api.New(engine, starter, starter.Poke))
+	h := internal.FunctionURLHandler(api.New(engine, starter, starter))
 	startNote := func(idem string) (int, string) {
 		t.Helper()
 		headers := map[string]string{"content-type": "application/json"}

@@ -45,7 +45,6 @@ func main() {
 		internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"]),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
-		orchestrator.WithWaker(conts),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second))
 	if _, err := workflows.Setup(ctx, engine); err != nil {

@@ -20,6 +20,13 @@
 //     emulator (kumo) and runs the real bootstrap against kumo's Runtime API
 //     (AWS_LAMBDA_RUNTIME_API=<kumo>/_runtime/<name>), restarting it with
 //     backoff whenever it exits (a handler panic ends the process);
+//   - runs Node functions (Runtime nodejs20.x, Handler FILE.EXPORT, no
+//     build) from their CodeUri directory with the local node, driven by
+//     localrun's runtime-interface client (noderuntime.js), which plays the
+//     managed runtime's part against the same runtime API;
+//   - runs the functions of more templates (Options.Templates: a team's own
+//     stack of step functions) beside the main one's, with their
+//     PlatformStack parameter set to the stack name;
 //   - polls each SQS and Kinesis event source the way AWS's pollers do and
 //     invokes the function with events.SQSEvent / events.KinesisEvent
 //     batches, honouring ReportBatchItemFailures (SQS: delete only the

@@ -268,3 +268,28 @@ func TestUpEndToEnd(t *testing.T) {
 		waitFor("ok-after-panic handled", 15*time.Second, func() bool { n, _ := count("ok-after-panic"); return n == 1 })
 	})
 }
+
+// TestParseNodeFunction reads a team template's Node function: its handler
+// and runtime, and its name from the PlatformStack parameter.
+func TestParseNodeFunction(t *testing.T) {
+	tm, err := ParseTemplate("../../test/e2e/testdata/nodestep/template.yaml", map[string]string{"PlatformStack": "plat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Functions) != 1 {
+		t.Fatalf("%d functions", len(tm.Functions))
+	}
+	f := tm.Functions[0]
+	if !f.IsNode() || f.Handler != "index.handler" || handler(f) != "index.handler" || f.CodeURI != "./" {
+		t.Fatalf("function %+v", f)
+	}
+	if got, err := (resolver{}).resolve(f.Name); err != nil || got != "plat-js-greet" {
+		t.Fatalf("name %q (%v), want plat-js-greet", got, err)
+	}
+	dir := t.TempDir()
+	bad := dir + "/t.yaml"
+	os.WriteFile(bad, []byte("Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: nodejs20.x\n      Handler: bootstrap\n      CodeUri: ./\n"), 0o644)
+	if _, err := ParseTemplate(bad, nil); err == nil || !strings.Contains(err.Error(), "index.handler") {
+		t.Fatalf("a Node function without FILE.EXPORT handler: %v", err)
+	}
+}

@@ -111,7 +111,9 @@ func run(m *testing.M) int {
 	name := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e8)
 	t0 := time.Now()
 	stack, err = localrun.Up(ctx, localrun.Options{Template: "../../template.yaml", StackName: name, Log: logs,
-		Config: &cfg, SQSWaitSeconds: 1, Concurrency: 8,
+		// A team's stack beside the platform's, with a step in JavaScript.
+		Templates: []string{"testdata/nodestep/template.yaml"},
+		Config:    &cfg, SQSWaitSeconds: 1, Concurrency: 8,
 		Parameters: map[string]string{"LogLevel": "info"}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: local up: %v\n%s", err, logs)
