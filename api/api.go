@@ -68,8 +68,8 @@ type Server struct {
 	starter   Starter
 	sched     Scheduler
 	functions func(string) bool
-	names     func() []string
 	redeliver review.Redeliverer
+	names     func() []string
 	mux       *http.ServeMux
 }
 

@@ -192,20 +192,23 @@ func runsCmd(g *Env) *cobra.Command {
 	return cmd
 }
 
-// listRuns lists runs through the API at addr, or from the journal a read
-// command reads (with the filters checked against what exists).
+// listRuns lists runs through the API at addr, or from the journal; flags
+// are checked first, so a typo is an error rather than an empty table.
 func (g *Env) listRuns(cmd *cobra.Command, addr, wf, status string, limit int) ([]journal.Run, error) {
 	ctx := cmd.Context()
-	q := journal.Query{Workflow: wf, Status: journal.Status(status), Limit: limit}
 	if addr != "" {
+		q, err := g.runsQuery(ctx, nil, "", status)
+		if err != nil {
+			return nil, err
+		}
 		c, err := newAPIClient(ctx, addr)
 		if err != nil {
 			return nil, err
 		}
 		v := url.Values{}
-		v.Set("workflow", q.Workflow)
+		v.Set("workflow", wf)
 		v.Set("status", string(q.Status))
-		v.Set("limit", fmt.Sprint(q.Limit))
+		v.Set("limit", fmt.Sprint(limit))
 		var out struct {
 			Runs []journal.Run `json:"runs"`
 		}
@@ -216,7 +219,8 @@ func (g *Env) listRuns(cmd *cobra.Command, addr, wf, status string, limit int) (
 		return nil, err
 	}
 	defer done()
-	if q, err = g.runsQuery(ctx, s, wf, status); err != nil {
+	q, err := g.runsQuery(ctx, s, wf, status)
+	if err != nil {
 		return nil, err
 	}
 	q.Limit = limit

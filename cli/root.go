@@ -175,16 +175,6 @@ func (g *Env) stepURLs() (stephttp.Mapping, error) {
 	return m, nil
 }
 
-// openReader opens the journal read-only: it works while another process
-// (ordo dev) writes to it.
-func (g *Env) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
-	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
-	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
-	}
-	return s, nil
-}
-
 // Runtime is the embedded runtime over the journal with the App's steps,
 // definitions and effect handlers. Close it when done.
 type Runtime struct {

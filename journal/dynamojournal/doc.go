@@ -57,7 +57,9 @@
 // A writer that stops between the two writes has not acknowledged its
 // message either, so the redelivery's Load repairs the head. Until then,
 // listings (Runs) may show the run in its previous status or not at all;
-// Load and the journal are never wrong.
+// Load and the journal are never wrong. For what redelivery gave up on (a
+// message moved to a dead-letter queue during an outage), RepairHeads
+// finds and writes lagging heads, reading only unsettled runs.
 //
 // A Store that does not know a run's workflow (it neither started nor
 // loaded it) updates only the head's moving fields; if the head is missing
