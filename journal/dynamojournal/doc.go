@@ -102,6 +102,9 @@
 // the WF# and ST# index partitions. An AppendStream is a consistent
 // GetItem of the commit it follows and a conditional PutItem; review items
 // are listed from the RV#open and RV#resolved partitions, oldest first.
+// Those two partitions are not write-sharded: review items are rare, and a
+// flood of malformed messages beyond about 1,000 new items per second is
+// throttled (the messages are redelivered, not lost).
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded

@@ -107,7 +107,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]journal.Event,
 // PutReview implements journal.Reviews.
 func (s *Store) PutReview(ctx context.Context, it journal.ReviewItem) (bool, error) {
 	if err := s.writable(); err != nil {
-		return false, err
+		return false, fmt.Errorf("sqlitejournal: put review %s: %w", it.ID, err)
 	}
 	if err := it.Validate(); err != nil {
 		return false, fmt.Errorf("sqlitejournal: put review: %w", err)
