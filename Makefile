@@ -53,6 +53,10 @@ bench-short: ## a seconds-long smoke run of the benchmarks (tiny N, one iteratio
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./orchestrator/... ./journal/...
 	$(GO) run ./bench/cmd/ordo-bench -n 40 -k 1,5 -c 8 -low-n 10 -scale-c 1,8 -decide-max 200 -aws-n 5 -aws-k 2 -aws-c 2
 
+.PHONY: soak
+soak: ## 1,000 order runs (SOAK_RUNS) with random faults and duplicated messages, embedded and on the Lambdas' wiring; prints the counts (docs/RELIABILITY.md)
+	scripts/soak.sh
+
 .PHONY: stack-up
 stack-up: ## install and start the local AWS stack (DynamoDB Local + kumo)
 	infra/install.sh && infra/start.sh

@@ -52,6 +52,13 @@ func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchIn
 
 func newTestOrchestrator(t *testing.T) (*Orchestrator, *memjournal.Store, *fakeSQS) {
 	t.Helper()
+	return newTestOrchestratorOn(t, func(s journal.Store) journal.Store { return s })
+}
+
+// newTestOrchestratorOn is newTestOrchestrator with the engine's journal
+// wrapped by wrap (to inject failures).
+func newTestOrchestratorOn(t *testing.T, wrap func(journal.Store) journal.Store) (*Orchestrator, *memjournal.Store, *fakeSQS) {
+	t.Helper()
 	reg := step.NewRegistry()
 	reg.Register("echo", step.Func(func(ctx context.Context, in map[string]any) (map[string]any, error) {
 		if in["boom"] == true {
@@ -71,7 +78,7 @@ func newTestOrchestrator(t *testing.T) (*Orchestrator, *memjournal.Store, *fakeS
 	store := memjournal.New()
 	q := &fakeSQS{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := orchestrator.New(store, embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log),
+	eng := orchestrator.New(wrap(store), embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log),
 		orchestrator.WithDispatcher(NewSQSDispatcher(q, "effects")))
 	if err := eng.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
@@ -152,20 +159,40 @@ func TestRetryRidesOnDelayedContinuation(t *testing.T) {
 	}
 }
 
+// failingStore fails every append to one run.
+type failingStore struct {
+	journal.Store
+	run string
+}
+
+var errInjected = errors.New("injected: journal unavailable")
+
+func (s failingStore) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	if c.Run == s.run {
+		return 0, errInjected
+	}
+	return s.Store.Append(ctx, c)
+}
+
 func TestKinesisStopsAtFirstFailure(t *testing.T) {
-	o, store, _ := newTestOrchestrator(t)
+	o, store, _ := newTestOrchestratorOn(t, func(s journal.Store) journal.Store { return failingStore{s, "greet/k2"} })
 	ctx := context.Background()
 	rec := func(seq, data string) events.KinesisEventRecord {
 		return events.KinesisEventRecord{EventSource: "aws:kinesis", EventSourceArn: "arn:aws:kinesis:us-east-1:000000000000:stream/ordo-orders",
 			Kinesis: events.KinesisRecord{SequenceNumber: seq, Data: []byte(data)}}
 	}
-	resp := o.HandleKinesis(ctx, events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{"id":"k1"}`), rec("2", `{"id":"k2"}`)}})
-	if len(resp.BatchItemFailures) != 0 {
-		t.Fatal(resp)
+	resp := o.HandleKinesis(ctx, events.KinesisEvent{Records: []events.KinesisEventRecord{
+		rec("1", `{"id":"k1"}`), rec("2", `{"id":"k2"}`), rec("3", `{"id":"k3"}`)}})
+	want := []events.KinesisBatchItemFailure{{ItemIdentifier: "2"}}
+	if !slices.Equal(resp.BatchItemFailures, want) {
+		t.Fatalf("batch failures = %+v, want %+v (the shard resumes from the failed record)", resp.BatchItemFailures, want)
 	}
-	for _, run := range []string{"greet/k1", "greet/k2"} {
-		if head, _, err := store.Load(ctx, run); err != nil || head.Status != journal.StatusCompleted {
-			t.Fatalf("%s: %+v %v", run, head, err)
+	if head, _, err := store.Load(ctx, "greet/k1"); err != nil || head.Status != journal.StatusCompleted {
+		t.Errorf("greet/k1 (before the failure): %+v %v, want completed", head, err)
+	}
+	for _, run := range []string{"greet/k2", "greet/k3"} {
+		if _, _, err := store.Load(ctx, run); !errors.Is(err, journal.ErrNotFound) {
+			t.Errorf("%s (the failed record and the one after it): %v, want not started (ErrNotFound)", run, err)
 		}
 	}
 }
