@@ -196,6 +196,8 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		chromedp.WaitVisible(node("ship", "pending")),
 		chromedp.Click(node("charge", "review")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-detail="charge"] .attempt[data-attempt="1"]`)),
+		chromedp.Click(chromedp.CSS(`#gen-test`)),
+		chromedp.WaitVisible(chromedp.CSS(`#gen-test[data-bytes]`)),
 		shot(t, "run.png"))
 
 	// The state slider: the first commit (the start) has nothing scheduled,

@@ -17,7 +17,8 @@
 //	ORDO_EFFECTS_QUEUE_URL       the effects queue (orchestrator; api: failed effects re-dispatched
 //	                             from review)
 //	ORDO_RESOURCE_PREFIX         "<stack>-": step Lambdas are "<stack>-<function>";
-//	                             trigger queues/streams "<stack>-<channel>"
+//	                             trigger queues/streams "<stack>-<channel>"; the API
+//	                             accepts definitions naming deployed step Lambdas only
 //	ORDO_NOTIFICATIONS_QUEUE_URL the queue "email" effects go to (effects function)
 //	ORDO_EVENTS_STREAM           the stream "publish" effects go to (effects function)
 //	ORDO_EFFECTS_MAX_RECEIVE     the effects queue's maxReceiveCount: a failure on that

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/format"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -101,26 +102,28 @@ func GenerateTest(src TestSource) ([]byte, error) {
 	return format.Source(b.Bytes())
 }
 
-// Shape summarises the path a run took: each step result (step, item,
-// outcome and error kind) in journal order, and how it ended. Runs of the
-// same shape exercise the same code paths of the definition; picking one
-// of each makes a small, thorough set of recordings.
+// Shape summarises the path a run took: the set of its step results
+// (step, compensation, outcome and error kind) and how it ended. Runs of
+// the same shape exercise the same code paths of the definition, whatever
+// order parallel branches finished in; one of each makes a small, thorough
+// set of recordings.
 func (rec *Recording) Shape() string {
-	var b strings.Builder
+	var parts []string
 	for _, e := range rec.Events() {
 		switch e.Kind {
 		case "StepSucceeded", "StepFailed", "StepSkipped", "NeedsReview", "RunCompleted", "RunFailed", "Cancelled":
 		default:
 			continue
 		}
-		fmt.Fprintf(&b, "%s:%s", e.Kind, e.Step)
+		p := string(e.Kind) + ":" + e.Step
 		if e.Compensation {
-			b.WriteString("~")
+			p += "~"
 		}
 		if e.Error != nil {
-			fmt.Fprintf(&b, ":%s:%t", e.Error.Kind, e.Error.Terminal)
+			p += fmt.Sprintf(":%s:%t", e.Error.Kind, e.Error.Terminal)
 		}
-		b.WriteString(" ")
+		parts = append(parts, p)
 	}
-	return b.String()
+	slices.Sort(parts)
+	return strings.Join(slices.Compact(parts), " ")
 }

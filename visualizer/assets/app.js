@@ -334,7 +334,7 @@ function renderRun(st, load) {
       h('dt', {}, 'started'), h('dd', {}, when(v.run.created)),
       h('dt', {}, 'updated'), h('dd', {}, when(v.run.updated)),
       v.reason && [h('dt', {}, 'reason'), h('dd', { class: 'err' }, v.reason)]),
-    runActions(v));
+    runActions(v), h('div', { class: 'toolbar' }, recordingButton(v)));
 
   const slider = h('input', { type: 'range', id: 'slider', min: 0, max: seqs.length - 1, value: idx, step: 1 });
   slider.addEventListener('change', () => go(seqs[Number(slider.value)]));
@@ -360,6 +360,30 @@ function renderRun(st, load) {
     legend(STEP_STATUSES), sliderBox);
   const right = h('div', { class: 'panel', id: 'detail' }, st.step && steps[st.step] ? stepDetail(steps[st.step], st, load) : runDetail(v));
   fill(main(), head, h('div', { class: 'grid' }, left, right), timeline(st, go), effectsTable(v));
+}
+
+// recordingButton downloads the run as a golden journal: saved in the
+// testdata of a directory made by `ordo gen-test`, go test checks the run
+// against the current definitions and step code.
+function recordingButton(v) {
+  const btn = h('button', {
+    id: 'gen-test', title: 'Download this run as a golden journal for a gen-test directory\'s testdata',
+    onclick: async () => {
+      const path = '/v1/recordings/' + v.run.id.split('/').map(encodeURIComponent).join('/');
+      try {
+        const resp = await fetch(path);
+        if (!resp.ok) throw new Error(`GET ${path}: ${resp.status} ${await resp.text()}`);
+        const blob = await resp.blob();
+        const a = h('a', { href: URL.createObjectURL(blob), download: v.run.id.replace(/[^A-Za-z0-9._-]/g, '_') + '.json' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        URL.revokeObjectURL(a.href);
+        btn.dataset.bytes = String(blob.size);
+      } catch (e) { flash(e.message); }
+    },
+  }, 'Download as regression test');
+  return btn;
 }
 
 function runActions(v) {
