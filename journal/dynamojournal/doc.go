@@ -93,6 +93,8 @@
 //	                                                gsi2pk  DEFS            gsi2sk <created>#<hash>
 //	stream      STREAM#<name> seq, 19 digits        ev (B), at (S): an internal stream's commit
 //	            (journal.Streams); no index attributes
+//	snapshot    RUN#<run id>  #SNAP (before commit  seq (N), data (B, gzipped) or blob (S3 key), z;
+//	            1: Load and Since never read it)    (journal.Snapshots) no index attributes
 //	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
 //	item        (journal.Reviews)                   gsi2pk  RV#<status>     gsi2sk <created>#<id>
 //

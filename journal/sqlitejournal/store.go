@@ -194,9 +194,10 @@ func openReader(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.rdb, err = openReadPool(path, o); err != nil {
 		return nil, err
 	}
+	opened := s // s is nil once an error is returned
 	defer func() {
 		if err != nil {
-			s.closeDBs()
+			opened.closeDBs()
 		}
 	}()
 	var version int
@@ -226,8 +227,10 @@ func openReadPool(path string, o options) (*sql.DB, error) {
 	return db, nil
 }
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version. Version 2 added the
+// snapshots table (snapshot.go); opening a version 1 file for writing
+// creates it.
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS runs (
@@ -283,7 +286,7 @@ func (s *Store) migrate(ctx context.Context, memory bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, q := range slices.Concat(schema, streamSchema) {
+	for _, q := range slices.Concat(schema, streamSchema, snapshotSchema) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
