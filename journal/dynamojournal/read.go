@@ -40,7 +40,7 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 		return journal.Run{}, nil, err
 	}
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
-		TableName:                &s.table,
+		TableName: &s.table,
 		// From commit 1 on: the commits, then HEAD; not the snapshot
 		// (skSnapshot sorts first).
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk >= :first"),
