@@ -1,0 +1,110 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ordoflow/ordo/journal"
+)
+
+// DefaultSnapshotEvery is how many events a run's state takes between two
+// snapshots when the journal keeps them (journal.Snapshots).
+const DefaultSnapshotEvery = 500
+
+// WithSnapshotEvery sets how many events a run takes between two snapshots
+// of its folded state (default DefaultSnapshotEvery; 0 or less: none).
+// Snapshots are written only when the Store implements journal.Snapshots:
+// after a Drive's commit, best effort (a failed write is logged and costs
+// only a longer cold load). A cold load then reads the latest snapshot and
+// the commits after it (Store.Since) instead of the whole journal; a
+// snapshot of another format, of another definition or that does not
+// decode is ignored and the run is folded in full.
+func WithSnapshotEvery(n int) Option { return func(e *Engine) { e.snapEvery = max(n, 0) } }
+
+// snapshots is the Store's snapshot port, or nil when the engine does not
+// use one.
+func (e *Engine) snapshots() journal.Snapshots {
+	if e.snapEvery <= 0 {
+		return nil
+	}
+	s, _ := e.store.(journal.Snapshots)
+	return s
+}
+
+// loadSnapshot returns run's state from its latest snapshot and the
+// commits after it, or ok false when there is none to use (the caller
+// folds the whole journal).
+func (e *Engine) loadSnapshot(ctx context.Context, run string) (rs *RunState, ok bool) {
+	snaps := e.snapshots()
+	if snaps == nil {
+		return nil, false
+	}
+	seq, data, err := snaps.LatestSnapshot(ctx, run)
+	if err != nil {
+		if !errors.Is(err, journal.ErrNotFound) {
+			e.log.Warn("run snapshot unreadable; folding the whole journal", "run", run, "err", err)
+		}
+		return nil, false
+	}
+	rs, err = e.restore(ctx, run, seq, data)
+	if err != nil {
+		e.log.Warn("run snapshot not used; folding the whole journal", "run", run, "seq", seq, "err", err)
+		return nil, false
+	}
+	return rs, true
+}
+
+// restore decodes a snapshot taken after commit seq and applies the
+// commits after it.
+func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte) (*RunState, error) {
+	var peek struct {
+		DefHash string `json:"defHash"`
+	}
+	if err := json.Unmarshal(data, &peek); err != nil {
+		return nil, fmt.Errorf("%w: %v", errSnapshot, err)
+	}
+	def, err := e.Definition(ctx, peek.DefHash)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := decodeState(def, data)
+	if err != nil {
+		return nil, err
+	}
+	if rs.Seq != seq {
+		return nil, fmt.Errorf("%w: holds commit %d, stored as %d", errSnapshot, rs.Seq, seq)
+	}
+	events, err := e.store.Since(ctx, run, seq)
+	if err != nil {
+		return nil, err
+	}
+	for i := range events {
+		if err := rs.Apply(&events[i]); err != nil {
+			return nil, err
+		}
+		rs.Seq = events[i].Seq
+	}
+	rs.unsnapped = len(events)
+	return rs, nil
+}
+
+// snapshotAfter counts the events of a commit just appended to rs and,
+// past the engine's interval, stores a snapshot of rs, best effort.
+func (e *Engine) snapshotAfter(ctx context.Context, run string, rs *RunState, events int) {
+	rs.unsnapped += events
+	snaps := e.snapshots()
+	if snaps == nil || rs.unsnapped < e.snapEvery {
+		return
+	}
+	data, err := encodeState(rs)
+	if err == nil {
+		err = snaps.PutSnapshot(ctx, run, rs.Seq, data)
+	}
+	if err != nil {
+		e.log.Warn("run snapshot not written; a cold load folds more commits", "run", run, "seq", rs.Seq, "err", err)
+		return
+	}
+	rs.unsnapped = 0
+}
