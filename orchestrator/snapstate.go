@@ -19,7 +19,8 @@ import (
 // every field, private ones included; derived values (the parsed input,
 // step outputs, the state document) are stored as JSON written so that
 // workflow.DecodeJSON reads back the same types (an integral float keeps
-// its ".0"). Bump snapshotFormat on any change to what is stored: a
+// its ".0"); journaled JSON (inputs, outputs, payloads) is embedded as
+// is. Bump snapshotFormat on any change to what is stored: a
 // snapshot of another format is ignored and the run is folded in full.
 const snapshotFormat = 1
 
@@ -34,9 +35,9 @@ type snapRun struct {
 	Key           string                  `json:"key,omitempty"`
 	Trigger       string                  `json:"trigger,omitempty"`
 	Started       time.Time               `json:"started"`
-	Input         []byte                  `json:"input,omitempty"`
+	Input         json.RawMessage         `json:"input,omitempty"`
 	Status        journal.Status          `json:"status"`
-	Output        []byte                  `json:"output,omitempty"`
+	Output        json.RawMessage         `json:"output,omitempty"`
 	Reason        string                  `json:"reason,omitempty"`
 	Parent        string                  `json:"parent,omitempty"`
 	ParentStep    string                  `json:"parentStep,omitempty"`
@@ -61,36 +62,39 @@ type snapRun struct {
 	Compensating  bool                    `json:"compensating,omitempty"`
 	EndStatus     journal.Status          `json:"endStatus,omitempty"`
 	Resubmitted   time.Time               `json:"resubmitted"`
+	// Events is how many events the state folds (the snapshot interval
+	// grows with it).
+	Events int `json:"events"`
 }
 
 type snapStep struct {
-	Phase         Phase          `json:"phase"`
-	Attempt       int            `json:"attempt,omitempty"`
-	Due           time.Time      `json:"due"`
-	Input         []byte         `json:"input,omitempty"`
-	Output        []byte         `json:"output,omitempty"`
-	Error         *journal.Error `json:"error,omitempty"`
-	Items         []snapItem     `json:"items,omitempty"`
-	HasItems      bool           `json:"hasItems,omitempty"`
-	Child         string         `json:"child,omitempty"`
-	FailedPending bool           `json:"failedPending,omitempty"`
-	Base          int            `json:"base,omitempty"`
-	Override      []byte         `json:"override,omitempty"`
-	Idx           int            `json:"idx"`
-	Next          int            `json:"next,omitempty"`
-	Busy          int            `json:"busy,omitempty"`
-	Done          int            `json:"done,omitempty"`
-	Failed        int            `json:"failed,omitempty"`
-	ItemFailed    []int          `json:"itemFailed,omitempty"`
+	Phase         Phase           `json:"phase"`
+	Attempt       int             `json:"attempt,omitempty"`
+	Due           time.Time       `json:"due"`
+	Input         json.RawMessage `json:"input,omitempty"`
+	Output        json.RawMessage `json:"output,omitempty"`
+	Error         *journal.Error  `json:"error,omitempty"`
+	Items         []snapItem      `json:"items,omitempty"`
+	HasItems      bool            `json:"hasItems,omitempty"`
+	Child         string          `json:"child,omitempty"`
+	FailedPending bool            `json:"failedPending,omitempty"`
+	Base          int             `json:"base,omitempty"`
+	Override      json.RawMessage `json:"override,omitempty"`
+	Idx           int             `json:"idx"`
+	Next          int             `json:"next,omitempty"`
+	Busy          int             `json:"busy,omitempty"`
+	Done          int             `json:"done,omitempty"`
+	Failed        int             `json:"failed,omitempty"`
+	ItemFailed    []int           `json:"itemFailed,omitempty"`
 }
 
 type snapItem struct {
-	Phase   Phase          `json:"phase"`
-	Attempt int            `json:"attempt,omitempty"`
-	Due     time.Time      `json:"due"`
-	Input   []byte         `json:"input,omitempty"`
-	Output  []byte         `json:"output,omitempty"`
-	Error   *journal.Error `json:"error,omitempty"`
+	Phase   Phase           `json:"phase"`
+	Attempt int             `json:"attempt,omitempty"`
+	Due     time.Time       `json:"due"`
+	Input   json.RawMessage `json:"input,omitempty"`
+	Output  json.RawMessage `json:"output,omitempty"`
+	Error   *journal.Error  `json:"error,omitempty"`
 }
 
 type snapFlight struct {
@@ -105,8 +109,8 @@ type snapEffect struct {
 }
 
 type snapSignal struct {
-	Payload  []byte `json:"payload,omitempty"`
-	Consumed bool   `json:"consumed,omitempty"`
+	Payload  json.RawMessage `json:"payload,omitempty"`
+	Consumed bool            `json:"consumed,omitempty"`
 }
 
 // encodeState encodes rs in the snapshot format.
@@ -116,7 +120,8 @@ func encodeState(rs *RunState) ([]byte, error) {
 		Parent: rs.Parent, ParentStep: rs.ParentStep, ParentAttempt: rs.parentAttempt, Outstanding: rs.Outstanding,
 		Seq: rs.Seq, HasInput: rs.input != nil, InputValue: valueJSON(rs.input), State: valueJSON(rs.state),
 		Outputs: valueJSON(rs.outputs), Started2: rs.started, Remaining: rs.remaining, CompStack: rs.compStack,
-		Compensating: rs.compensating, EndStatus: rs.endStatus, Resubmitted: rs.resubmitted}
+		Compensating: rs.compensating, EndStatus: rs.endStatus, Resubmitted: rs.resubmitted,
+		Events: rs.snapEvents + rs.unsnapped}
 	for _, st := range rs.steps {
 		s.Steps = append(s.Steps, encodeStep(st))
 	}
@@ -204,6 +209,7 @@ func decodeState(def *workflow.Definition, data []byte) (*RunState, error) {
 	rs.Parent, rs.ParentStep, rs.parentAttempt = s.Parent, s.ParentStep, s.ParentAttempt
 	rs.Outstanding, rs.Seq, rs.started, rs.remaining = s.Outstanding, s.Seq, s.Started2, s.Remaining
 	rs.compStack, rs.compensating, rs.endStatus, rs.resubmitted = s.CompStack, s.Compensating, s.EndStatus, s.Resubmitted
+	rs.snapEvents = s.Events
 	var err error
 	if s.HasInput {
 		if rs.input, err = workflow.DecodeJSON(s.InputValue); err != nil {

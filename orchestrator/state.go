@@ -121,9 +121,9 @@ type RunState struct {
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
-	// unsnapped counts the events applied since the state was loaded or
-	// last snapshotted (not part of a snapshot).
-	unsnapped int
+	// snapEvents is how many events the last snapshot (or the one the
+	// state was loaded from) folds; unsnapped counts those applied since.
+	snapEvents, unsnapped int
 }
 
 // clockFrom is when the run's timeout started counting: its start, or its
