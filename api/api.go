@@ -166,6 +166,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
+	if err := s.knownWorkflow(r.Context(), q.Workflow); err != nil {
+		writeErr(w, status(err), err)
+		return
+	}
 	runs, next, err := s.engine.Store().Runs(r.Context(), q)
 	if err != nil {
 		writeErr(w, status(err), err)

@@ -126,3 +126,14 @@ func TestListRejectsUnknownStatus(t *testing.T) {
 		t.Fatalf("status=reveiw: %d %v, want 400 listing the statuses", code, out)
 	}
 }
+
+func TestListRejectsUnknownWorkflow(t *testing.T) {
+	srv, _ := keylessServer(t)
+	code, out := call(t, srv, "GET", "/v1/runs?workflow=nte", "")
+	if msg, _ := out["error"].(string); code != http.StatusBadRequest || !strings.Contains(msg, `"nte"`) || !strings.Contains(msg, "keyed, note") {
+		t.Fatalf("workflow=nte: %d %v, want 400 listing the workflows", code, out)
+	}
+	if code, out := call(t, srv, "GET", "/v1/runs?workflow=note", ""); code != http.StatusOK {
+		t.Fatalf("workflow=note: %d %v", code, out)
+	}
+}

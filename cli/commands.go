@@ -166,6 +166,9 @@ func runsCmd(g *Env) *cobra.Command {
 		Use:   "runs",
 		Short: "List runs, most recently updated first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := parseStatus(status); err != nil {
+				return err
+			}
 			runs, err := g.listRuns(cmd, addr, wf, status, limit)
 			if err != nil {
 				return err

@@ -16,9 +16,9 @@ import (
 	"github.com/ordoflow/ordo/stephttp"
 )
 
-// PlatformFunctions are the platform stack's own functions: named
+// platformFunctions are the platform stack's own functions: named
 // "<stack>-<name>" like step functions, but never invokable as steps.
-var PlatformFunctions = []string{"orchestrator", "effects", "api"}
+var platformFunctions = []string{"orchestrator", "effects", "api"}
 
 // function is one step function a deployment can invoke.
 type function struct{ Name, Where string }
@@ -83,7 +83,7 @@ func lambdaFunctions(ctx context.Context, prefix string) ([]function, error) {
 		return nil, err
 	}
 	platform := map[string]bool{}
-	for _, p := range PlatformFunctions {
+	for _, p := range platformFunctions {
 		platform[prefix+p] = true
 	}
 	var out []function

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordoflow/ordo/infra/localrun"
 	"github.com/ordoflow/ordo/journal"
 )
 
@@ -30,6 +31,19 @@ func TestInitProject(t *testing.T) {
 	err := run(t, App{}, "init", dir)
 	if err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("init into a non-empty directory: %v", err)
+	}
+	// Its template deploys the steps as "<platform stack>-<function>", the
+	// names the platform's orchestrator invokes.
+	tmpl, err := localrun.ParseTemplate(filepath.Join(dir, "template.yaml"), map[string]string{"PlatformStack": "plat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range tmpl.Functions {
+		names = append(names, f.Name+" "+f.CodeURI)
+	}
+	if got := strings.Join(names, ", "); got != "plat-concession-approve functions/concession-approve/, plat-concession-receive functions/concession-receive/" {
+		t.Fatalf("the scaffolded template's functions: %s", got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -44,6 +44,9 @@ and a Makefile with dev and test. NAME is DIR's base name unless --name says.`,
 				return err
 			}
 			fmt.Printf("ordo init: wrote %d files into %s; next: cd %s && go mod tidy && make test && make dev\n", len(files), args[0], args[0])
+			if _, v := goVersions(); v == "v0.0.0" && p.Replace == "" {
+				fmt.Println("ordo init: this ordo is not a released version, so go.mod requires v0.0.0: pass --ordo <checkout> (a replace directive) or set the version in go.mod")
+			}
 			return nil
 		},
 	}

@@ -74,8 +74,8 @@ func init() {
 
 // Apply folds one event into the state.
 func (rs *RunState) Apply(e *journal.Event) error {
-	if e.Seq > rs.Seq {
-		rs.Seq = e.Seq
+	if e.Seq > rs.seq {
+		rs.seq = e.Seq
 	}
 	if !rs.started && e.Kind != journal.RunStarted {
 		return fmt.Errorf("%w: first event is %s, want RunStarted", ErrCorruptJournal, e.Kind)
@@ -94,9 +94,9 @@ func (rs *RunState) applyRunStarted(e *journal.Event) error {
 		return fmt.Errorf("%w: second RunStarted", ErrCorruptJournal)
 	}
 	rs.started = true
-	rs.Workflow, rs.DefHash, rs.Key, rs.Trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
-	rs.Started, rs.Input, rs.Status = e.At, e.Input, journal.StatusRunning
-	rs.Parent, rs.ParentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
+	rs.wfName, rs.defHash, rs.key, rs.trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
+	rs.startedAt, rs.inputJSON, rs.status = e.At, e.Input, journal.StatusRunning
+	rs.parent, rs.parentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
 	in, err := workflow.DecodeJSON(e.Input)
 	if err != nil {
 		return fmt.Errorf("%w: run input: %v", ErrCorruptJournal, err)
@@ -107,7 +107,7 @@ func (rs *RunState) applyRunStarted(e *journal.Event) error {
 			return err
 		}
 	}
-	for i, n := range rs.Def.Steps {
+	for i, n := range rs.def.Steps {
 		if len(n.After) == 0 {
 			rs.dirty[i] = true
 		}
@@ -126,18 +126,19 @@ func (rs *RunState) applyScheduled(e *journal.Event) error {
 		if err != nil {
 			return err
 		}
-		if it.Phase == PhasePending {
+		if it.phase == PhasePending {
 			s.busy++
 			s.next = max(s.next, e.Index)
 		}
-		it.Phase, it.Attempt, it.Input = PhaseRunning, e.Attempt, e.Input
+		it.phase, it.attempt, it.input = PhaseRunning, e.Attempt, e.Input
 		f := flight{s.idx, e.Index}
 		delete(rs.timers, f)
 		rs.inflight[f] = true
 		rs.leases[f] = leaseOf(e, n.Timeout.D())
 		return nil
 	}
-	s.Phase, s.Attempt, s.Input, s.failedPending, s.Error = PhaseRunning, e.Attempt, e.Input, false, nil
+	s.phase, s.attempt, s.input, s.failedPending, s.failure = PhaseRunning, e.Attempt, e.Input, false, nil
+	s.scheduledAt, s.finishedAt = e.At, time.Time{}
 	f := flight{s.idx, 0}
 	delete(rs.timers, f)
 	delete(rs.leases, f)
@@ -161,7 +162,7 @@ func (rs *RunState) applySubRunStarted(e *journal.Event) error {
 	if err != nil {
 		return err
 	}
-	s.Child = e.Child
+	s.child = e.Child
 	rs.inflight[flight{s.idx, 0}] = true
 	return nil
 }
@@ -175,15 +176,15 @@ func (rs *RunState) applySucceeded(e *journal.Event) error {
 	if e.Index > 0 {
 		return rs.itemDone(s, e)
 	}
-	if e.Kind == journal.SubRunCompleted && e.Child != s.Child {
+	if e.Kind == journal.SubRunCompleted && e.Child != s.child {
 		return nil // a stale child's completion
 	}
-	if s.Phase != PhaseRunning && s.Phase != PhaseWaiting || e.Attempt != s.Attempt {
+	if s.phase != PhaseRunning && s.phase != PhaseWaiting || e.Attempt != s.attempt {
 		return nil // a late duplicate of an attempt already decided
 	}
 	rs.endAttempt(s)
 	if e.Kind == journal.SubRunCompleted && e.Error != nil {
-		s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
+		s.phase, s.failure, s.failedPending = PhaseFailed, e.Error, true
 		rs.dirty[s.idx] = true
 		return nil
 	}
@@ -198,7 +199,7 @@ func (rs *RunState) applySucceeded(e *journal.Event) error {
 	if n.StepType() == workflow.TypeEvent {
 		rs.consume(n.Event)
 	}
-	s.Output, s.Error, s.failedPending = out, nil, false
+	s.output, s.failure, s.failedPending, s.finishedAt = out, nil, false, e.At
 	rs.setPhase(s, PhaseSucceeded)
 	rs.outputs[e.Step] = map[string]any{"output": v, "skipped": false}
 	if len(e.State) > 0 {
@@ -214,7 +215,7 @@ func (rs *RunState) applySucceeded(e *journal.Event) error {
 }
 
 // endAttempt forgets what an attempt in flight of s held.
-func (rs *RunState) endAttempt(s *StepState) {
+func (rs *RunState) endAttempt(s *stepState) {
 	f := flight{s.idx, 0}
 	delete(rs.inflight, f)
 	delete(rs.timers, f)
@@ -224,7 +225,7 @@ func (rs *RunState) endAttempt(s *StepState) {
 // journaled records the effects of a result event: outstanding until their
 // outcome is journaled, undispatched until they are sent.
 func (rs *RunState) journaled(e *journal.Event) {
-	rs.Outstanding = append(rs.Outstanding, e.Effects...)
+	rs.outstanding = append(rs.outstanding, e.Effects...)
 	for _, ef := range e.Effects {
 		rs.undispatched = append(rs.undispatched, pendingEffect{effect: ef, at: e.At})
 	}
@@ -238,12 +239,12 @@ func (rs *RunState) applyFailed(e *journal.Event) error {
 	if e.Index > 0 {
 		return rs.itemFailed(s, e)
 	}
-	if s.Phase != PhaseRunning || e.Attempt != s.Attempt {
+	if s.phase != PhaseRunning || e.Attempt != s.attempt {
 		return nil
 	}
 	rs.endAttempt(s)
 	rs.dropItems(s)
-	s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
+	s.phase, s.failure, s.failedPending, s.finishedAt = PhaseFailed, e.Error, true, e.At
 	rs.dirty[s.idx] = true
 	return nil
 }
@@ -254,6 +255,7 @@ func (rs *RunState) applySkipped(e *journal.Event) error {
 		return err
 	}
 	rs.setPhase(s, PhaseSkipped)
+	s.finishedAt = e.At
 	// Expressions may test a skipped step: steps.x.skipped, and its
 	// output reads as null.
 	rs.outputs[e.Step] = map[string]any{"output": nil, "skipped": true}
@@ -269,7 +271,7 @@ func (rs *RunState) applyItemFailed(e *journal.Event) error {
 	if err != nil {
 		return err
 	}
-	if it.Phase == PhaseFailed && rs.unmarkItem(s, e.Index) {
+	if it.phase == PhaseFailed && rs.unmarkItem(s, e.Index) {
 		s.busy--
 		s.done++
 		s.failed++
@@ -289,12 +291,12 @@ func (rs *RunState) applyRetry(e *journal.Event) error {
 			return err
 		}
 		rs.unmarkItem(s, e.Index)
-		it.Phase, it.Attempt, it.Due = PhaseRetrying, e.Attempt, e.Due
+		it.phase, it.attempt, it.due = PhaseRetrying, e.Attempt, e.Due
 		rs.timers[flight{s.idx, e.Index}] = e.Due
 		rs.dirty[s.idx] = true // a retry due at once runs in this decision
 		return nil
 	}
-	s.Phase, s.Attempt, s.Due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
+	s.phase, s.attempt, s.due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 	rs.timers[flight{s.idx, 0}] = e.Due
 	rs.dirty[s.idx] = true
 	return nil
@@ -305,9 +307,9 @@ func (rs *RunState) applyTimerStarted(e *journal.Event) error {
 	if err != nil {
 		return err
 	}
-	s.Due = e.Due
+	s.due = e.Due
 	if rs.node(s).StepType() == workflow.TypeWait {
-		s.Phase = PhaseWaiting
+		s.phase = PhaseWaiting
 	}
 	rs.timers[flight{s.idx, 0}] = e.Due
 	rs.dirty[s.idx] = true
@@ -323,8 +325,8 @@ func (rs *RunState) applyTimerFired(e *journal.Event) error {
 
 func (rs *RunState) applyEventReceived(e *journal.Event) error {
 	rs.signals[e.Name] = append(rs.signals[e.Name], signalRec{payload: e.Input})
-	for i := range rs.Def.Steps {
-		if n := &rs.Def.Steps[i]; n.StepType() == workflow.TypeEvent && n.Event == e.Name && rs.steps[i].Phase == PhaseRunning {
+	for i := range rs.def.Steps {
+		if n := &rs.def.Steps[i]; n.StepType() == workflow.TypeEvent && n.Event == e.Name && rs.steps[i].phase == PhaseRunning {
 			rs.dirty[i] = true
 		}
 	}
@@ -339,9 +341,9 @@ func (rs *RunState) applyEffectDispatched(e *journal.Event) error {
 // applyEffectOutcome folds EffectSucceeded and EffectFailed: an effect with
 // an outcome is neither outstanding nor to be dispatched.
 func (rs *RunState) applyEffectOutcome(e *journal.Event) error {
-	for i, ef := range rs.Outstanding {
+	for i, ef := range rs.outstanding {
 		if ef.ID == e.EffectID {
-			rs.Outstanding = append(rs.Outstanding[:i:i], rs.Outstanding[i+1:]...)
+			rs.outstanding = append(rs.outstanding[:i:i], rs.outstanding[i+1:]...)
 			break
 		}
 	}
@@ -359,9 +361,9 @@ func (rs *RunState) dispatched(id string) {
 }
 
 func (rs *RunState) applyNeedsReview(e *journal.Event) error {
-	rs.Status, rs.Reason = journal.StatusReview, e.Reason
+	rs.status, rs.reason = journal.StatusReview, e.Reason
 	if e.Step != "" {
-		if s, ok := rs.Steps[e.Step]; ok {
+		if s, ok := rs.byName[e.Step]; ok {
 			s.failedPending = false
 		}
 	}
@@ -374,13 +376,13 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 			return err
 		}
 	}
-	rs.Status, rs.Reason, rs.resubmitted = journal.StatusRunning, "", e.At
+	rs.status, rs.reason, rs.resubmitted = journal.StatusRunning, "", e.At
 	if rs.compensating {
 		// Resubmitting a failed compensation resumes undoing; the run
 		// keeps the status it ended with.
-		rs.Status = rs.endStatus
-		if rs.comp != nil && rs.comp.Phase == PhaseFailed {
-			rs.comp.Phase, rs.comp.base = PhasePending, rs.comp.Attempt
+		rs.status = rs.endStatus
+		if rs.comp != nil && rs.comp.phase == PhaseFailed {
+			rs.comp.phase, rs.comp.base = PhasePending, rs.comp.attempt
 		}
 		return nil
 	}
@@ -390,13 +392,13 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 		}
 	}
 	for i, s := range rs.steps {
-		name := rs.Def.Steps[i].Name
-		if s.Phase == PhaseFailed || name == e.Step {
+		name := rs.def.Steps[i].Name
+		if s.phase == PhaseFailed || name == e.Step {
 			rs.setPhase(s, PhasePending)
-			s.Error, s.Due, s.failedPending, s.base = nil, time.Time{}, false, s.Attempt
+			s.failure, s.due, s.failedPending, s.base = nil, time.Time{}, false, s.attempt
 			rs.endAttempt(s)
 			if len(e.Input) > 0 && name == e.Step {
-				s.Input, s.override = e.Input, e.Input
+				s.input, s.override = e.Input, e.Input
 			}
 		}
 	}
@@ -404,32 +406,32 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 }
 
 func (rs *RunState) applyDeferred(*journal.Event) error {
-	rs.Status = journal.StatusDeferred
+	rs.status = journal.StatusDeferred
 	return nil
 }
 
 func (rs *RunState) applyReleased(*journal.Event) error {
-	if rs.Status == journal.StatusDeferred {
-		rs.Status = journal.StatusRunning
+	if rs.status == journal.StatusDeferred {
+		rs.status = journal.StatusRunning
 	}
 	return nil
 }
 
 func (rs *RunState) applyCancelled(e *journal.Event) error {
-	rs.Status, rs.Reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
+	rs.status, rs.reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
 	rs.compensating = len(rs.compStack) > 0
 	return nil
 }
 
 func (rs *RunState) applyRunCompleted(e *journal.Event) error {
-	rs.Status, rs.Output = journal.StatusCompleted, e.Output
+	rs.status, rs.output = journal.StatusCompleted, e.Output
 	return nil
 }
 
 func (rs *RunState) applyRunFailed(e *journal.Event) error {
-	rs.Status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
+	rs.status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
 	if e.Error != nil {
-		rs.Reason = e.Error.Message
+		rs.reason = e.Error.Message
 	}
 	rs.compensating = len(rs.compStack) > 0
 	return nil

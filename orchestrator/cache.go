@@ -61,7 +61,7 @@ func (c *stateCache) drop(run string) {
 // catchUp applies to rs the commits appended after rs.Seq. It reports
 // false when rs cannot be brought up to date (the caller reloads).
 func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
-	events, err := e.store.Since(ctx, run, rs.Seq)
+	events, err := e.store.Since(ctx, run, rs.seq)
 	if err != nil {
 		return false
 	}
@@ -95,9 +95,9 @@ func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool,
 	if err != nil {
 		return nil, false, fmt.Errorf("load %s: %w", run, err)
 	}
-	rs.Seq = head.Seq
-	if n := len(events); n > 0 && events[n-1].Seq > rs.Seq {
-		rs.Seq = events[n-1].Seq
+	rs.seq = head.Seq
+	if n := len(events); n > 0 && events[n-1].Seq > rs.seq {
+		rs.seq = events[n-1].Seq
 	}
 	rs.unsnapped = len(events)
 	return rs, true, nil

@@ -84,12 +84,12 @@ func Decide(def *workflow.Definition, events []journal.Event, now time.Time) (De
 // Settled reports whether the run will make no more progress on its own.
 func (rs *RunState) Settled() bool {
 	switch {
-	case rs.Status == journal.StatusReview, rs.Status == journal.StatusDeferred:
+	case rs.status == journal.StatusReview, rs.status == journal.StatusDeferred:
 		return true
 	case rs.compensating:
 		return false
 	}
-	return rs.Status.Terminal()
+	return rs.status.Terminal()
 }
 
 // Decide decides what happens next at time now and applies the decision's
@@ -105,10 +105,10 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		d.Events = append(d.Events, e)
 		_ = rs.Apply(&d.Events[len(d.Events)-1]) // decider events are always valid
 	}
-	startStatus := rs.Status
+	startStatus := rs.status
 	defer func() {
-		if rs.Status != startStatus {
-			d.Status = rs.Status
+		if rs.status != startStatus {
+			d.Status = rs.status
 		}
 		d.Done = rs.Settled()
 		if !d.Done {
@@ -116,17 +116,17 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		}
 		rs.collectDispatch(now, &d)
 	}()
-	if rs.Status == journal.StatusReview || rs.Status == journal.StatusDeferred {
+	if rs.status == journal.StatusReview || rs.status == journal.StatusDeferred {
 		return d
 	}
 	if rs.compensating {
 		rs.decideCompensation(now, emit, &d)
 		return d
 	}
-	if rs.Status.Terminal() {
+	if rs.status.Terminal() {
 		return d
 	}
-	if t := rs.Def.Timeout.D(); t > 0 {
+	if t := rs.def.Timeout.D(); t > 0 {
 		if deadline := rs.clockFrom().Add(t); !now.Before(deadline) {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: fmt.Sprintf("run timed out after %s", t)})
 			return d
@@ -147,9 +147,9 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 	// joins it, one dirtied by a later step waits for the next pass. Steps
 	// dirty but not ready are no-ops, so the decision is the same whatever
 	// extra steps a fold left dirty: incremental and from-scratch agree.
-	for len(rs.dirty) > 0 && rs.Status == journal.StatusRunning {
+	for len(rs.dirty) > 0 && rs.status == journal.StatusRunning {
 		pass := rs.sortedDirty()
-		for k := 0; k < len(pass) && rs.Status == journal.StatusRunning; k++ {
+		for k := 0; k < len(pass) && rs.status == journal.StatusRunning; k++ {
 			i := pass[k]
 			rs.decideStep(i, now, emit, &d)
 			for j := range rs.dirty {
@@ -166,7 +166,7 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		rs.decideCompensation(now, emit, &d)
 		return d
 	}
-	if rs.Status == journal.StatusRunning && rs.remaining == 0 {
+	if rs.status == journal.StatusRunning && rs.remaining == 0 {
 		out, err := rs.runOutput()
 		if err != nil {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: "run output: " + err.Error()})
@@ -183,7 +183,7 @@ func (rs *RunState) collect(d *Decision) {
 	for _, inv := range d.Start {
 		started[rs.flightOf(inv)] = true
 	}
-	running := rs.Status == journal.StatusRunning
+	running := rs.status == journal.StatusRunning
 	var flights []flight
 	for f := range rs.inflight {
 		if running && !started[f] {
@@ -201,7 +201,7 @@ func (rs *RunState) collect(d *Decision) {
 			d.InFlight = append(d.InFlight, inv)
 		}
 	}
-	if c := rs.comp; rs.compensating && c != nil && c.Phase == PhaseRunning {
+	if c := rs.comp; rs.compensating && c != nil && c.phase == PhaseRunning {
 		if inv := rs.compInvocation(c); !slices.ContainsFunc(d.Start, func(x Invocation) bool { return x.Compensation }) {
 			d.InFlight = append(d.InFlight, inv)
 		}
@@ -216,7 +216,7 @@ func (rs *RunState) collect(d *Decision) {
 			d.WakeAt = due
 		}
 	}
-	if t := rs.Def.Timeout.D(); t > 0 && rs.Status == journal.StatusRunning {
+	if t := rs.def.Timeout.D(); t > 0 && rs.status == journal.StatusRunning {
 		if deadline := rs.clockFrom().Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
 			d.WakeAt = deadline
 		}
@@ -227,39 +227,39 @@ func (rs *RunState) flightOf(inv Invocation) flight {
 	if inv.Compensation {
 		return flight{-1, -1}
 	}
-	return flight{rs.Steps[inv.Step].idx, inv.Index}
+	return flight{rs.byName[inv.Step].idx, inv.Index}
 }
 
 // inflightInvocation rebuilds the invocation of an attempt in flight.
 func (rs *RunState) inflightInvocation(f flight) (Invocation, bool) {
-	s, n := rs.steps[f.step], &rs.Def.Steps[f.step]
+	s, n := rs.steps[f.step], &rs.def.Steps[f.step]
 	if f.item > 0 {
-		it := s.Items[f.item-1]
-		return rs.itemInvocation(n, f.item, it.Attempt, it.Input, rs.leases[f]), true
+		it := s.items[f.item-1]
+		return rs.itemInvocation(n, f.item, it.attempt, it.input, rs.leases[f]), true
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
 		return rs.invocation(n, s), true
 	case workflow.TypeSub:
-		return Invocation{Step: n.Name, Attempt: s.Attempt, Input: s.Input, Workflow: n.Workflow, Child: s.Child}, true
+		return Invocation{Step: n.Name, Attempt: s.attempt, Input: s.input, Workflow: n.Workflow, Child: s.child}, true
 	}
 	return Invocation{}, false
 }
 
 // decideStep advances step i if it can.
 func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d *Decision) {
-	s, n := rs.steps[i], &rs.Def.Steps[i]
-	switch s.Phase {
+	s, n := rs.steps[i], &rs.def.Steps[i]
+	switch s.phase {
 	case PhasePending:
 		for _, a := range n.After {
-			if p := rs.Steps[a].Phase; p != PhaseSucceeded && p != PhaseSkipped {
+			if p := rs.byName[a].phase; p != PhaseSucceeded && p != PhaseSkipped {
 				return
 			}
 		}
 		if n.When != "" {
-			ok, err := rs.Def.Eval(n.Name, "when", rs.vars(s.Attempt+1))
+			ok, err := rs.def.Eval(n.Name, "when", rs.vars(s.attempt+1))
 			if err != nil {
-				rs.failDefinition(n, s.Attempt+1, err, emit)
+				rs.failDefinition(n, s.attempt+1, err, emit)
 				return
 			}
 			if b, _ := ok.(bool); !b {
@@ -267,15 +267,15 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 				return
 			}
 		}
-		rs.schedule(n, s.Attempt+1, now, emit, d)
+		rs.schedule(n, s.attempt+1, now, emit, d)
 	case PhaseRetrying:
-		if !now.Before(s.Due) {
-			rs.schedule(n, s.Attempt, now, emit, d)
+		if !now.Before(s.due) {
+			rs.schedule(n, s.attempt, now, emit, d)
 		}
 	case PhaseWaiting:
-		if !now.Before(s.Due) {
-			emit(journal.Event{Kind: journal.TimerFired, Step: n.Name, Attempt: s.Attempt})
-			emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: json.RawMessage(`null`)})
+		if !now.Before(s.due) {
+			emit(journal.Event{Kind: journal.TimerFired, Step: n.Name, Attempt: s.attempt})
+			emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.attempt, Output: json.RawMessage(`null`)})
 		}
 	case PhaseRunning:
 		switch n.StepType() {
@@ -287,12 +287,12 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 				if len(payload) == 0 {
 					payload = json.RawMessage(`null`)
 				}
-				emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: payload, Name: n.Event})
+				emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.attempt, Output: payload, Name: n.Event})
 				return
 			}
 		}
 		if due, ok := rs.leases[flight{i, 0}]; ok && !now.Before(due) {
-			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
 				Error: &journal.Error{Message: leaseExpired(n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
 			return
 		}
@@ -301,7 +301,7 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 			if n.StepType() == workflow.TypeEvent {
 				msg = fmt.Sprintf("step %s: event %q did not arrive within %s", n.Name, n.Event, n.Timeout.D())
 			}
-			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
 				Error: &journal.Error{Message: msg, Kind: step.KindTimeout}})
 		}
 	case PhaseFailed:
@@ -314,15 +314,15 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 // schedule starts attempt of step n.
 func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit func(journal.Event), d *Decision) {
 	vars := rs.vars(attempt)
-	input := rs.Input
-	if o := rs.Steps[n.Name].override; len(o) > 0 {
+	input := rs.inputJSON
+	if o := rs.byName[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
 		// and is the input the step's own expressions read.
 		if v, err := workflow.DecodeJSON(o); err == nil {
 			vars.Input = v
 		}
 	} else if n.Input != "" && n.StepType() != workflow.TypeMap {
-		v, err := rs.Def.Eval(n.Name, "input", vars)
+		v, err := rs.def.Eval(n.Name, "input", vars)
 		if err == nil {
 			input, err = json.Marshal(v)
 		}
@@ -338,14 +338,14 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 			ev.Due = now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
 		}
 		emit(ev)
-		s := rs.Steps[n.Name]
+		s := rs.byName[n.Name]
 		inv := rs.invocation(n, s)
 		d.Start = append(d.Start, inv)
 		if n.Async && n.Timeout > 0 {
 			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
 		}
 	case workflow.TypeMap:
-		v, err := rs.Def.Eval(n.Name, "items", vars)
+		v, err := rs.def.Eval(n.Name, "items", vars)
 		var list []any
 		if err == nil {
 			var ok bool
@@ -359,9 +359,9 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		items, _ := json.Marshal(orEmpty(list))
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: items})
-		rs.advanceMap(n, rs.Steps[n.Name], now, emit, d)
+		rs.advanceMap(n, rs.byName[n.Name], now, emit, d)
 	case workflow.TypeSub:
-		child := RunID(n.Workflow, RunID(rs.Workflow, rs.Key)+"/"+n.Name+"/"+strconv.Itoa(attempt))
+		child := RunID(n.Workflow, RunID(rs.wfName, rs.key)+"/"+n.Name+"/"+strconv.Itoa(attempt))
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		emit(journal.Event{Kind: journal.SubRunStarted, Step: n.Name, Attempt: attempt, Child: child, Name: n.Workflow})
 		d.Start = append(d.Start, Invocation{Step: n.Name, Attempt: attempt, Input: input, Workflow: n.Workflow, Child: child})
@@ -370,11 +370,11 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		if n.Timeout > 0 {
 			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
 		}
-		rs.decideStep(rs.Steps[n.Name].idx, now, emit, d) // an event that arrived early
+		rs.decideStep(rs.byName[n.Name].idx, now, emit, d) // an event that arrived early
 	case workflow.TypePass:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		if n.Error != "" {
-			v, err := rs.Def.Eval(n.Name, "error", vars)
+			v, err := rs.def.Eval(n.Name, "error", vars)
 			if err != nil {
 				rs.failDefinition(n, attempt, err, emit)
 				return
@@ -387,7 +387,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		out := json.RawMessage(`null`)
 		if n.Output != "" {
-			v, err := rs.Def.Eval(n.Name, "output", vars)
+			v, err := rs.def.Eval(n.Name, "output", vars)
 			if err == nil {
 				out, err = json.Marshal(v)
 			}
@@ -405,7 +405,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		due := now.Add(n.Duration.D())
 		if n.Until != "" {
-			v, err := rs.Def.Eval(n.Name, "until", vars)
+			v, err := rs.def.Eval(n.Name, "until", vars)
 			var t time.Time
 			if err == nil {
 				t, err = asTime(v)
@@ -430,7 +430,7 @@ func orEmpty(l []any) []any {
 // advanceMap decides a running map step: retries or gives up failed items,
 // fails the step past its tolerance, starts items up to the concurrency
 // bound, and completes the step when every item is done.
-func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event), d *Decision) {
+func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event), d *Decision) {
 	var expired []int
 	for f, due := range rs.leases {
 		if f.step == s.idx && f.item > 0 && !now.Before(due) {
@@ -439,29 +439,29 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 	}
 	slices.Sort(expired)
 	for _, idx := range expired {
-		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Index: idx, Attempt: s.Items[idx-1].Attempt,
+		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Index: idx, Attempt: s.items[idx-1].attempt,
 			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), n.Timeout.D(),
 				rs.leases[flight{s.idx, idx}]), Kind: step.KindTimeout}})
 	}
-	p := rs.Def.RetryPolicy(n)
+	p := rs.def.RetryPolicy(n)
 	for _, idx := range slices.Clone(s.itemFailed) {
-		it := &s.Items[idx-1]
-		retryable := it.Error != nil && !it.Error.Terminal && !slices.Contains(p.NonRetryable, it.Error.Kind)
-		if retryable && it.Attempt < p.MaxAttempts {
-			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt + 1,
-				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.Attempt)), Error: it.Error})
+		it := &s.items[idx-1]
+		retryable := it.failure != nil && !it.failure.Terminal && !slices.Contains(p.NonRetryable, it.failure.Kind)
+		if retryable && it.attempt < p.MaxAttempts {
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.attempt + 1,
+				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.attempt)), Error: it.failure})
 		} else {
-			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.Attempt, Error: it.Error})
+			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.attempt, Error: it.failure})
 		}
 	}
-	if total := len(s.Items); s.failed > max(n.ToleratedFailures, int(n.ToleratedFailurePercent*float64(total)/100)) {
+	if total := len(s.items); s.failed > max(n.ToleratedFailures, int(n.ToleratedFailurePercent*float64(total)/100)) {
 		last := ""
-		for i := range s.Items {
-			if it := s.Items[i]; it.Phase == PhaseFailed && it.Error != nil {
-				last = fmt.Sprintf("; item %d: %s", i+1, it.Error.Message)
+		for i := range s.items {
+			if it := s.items[i]; it.phase == PhaseFailed && it.failure != nil {
+				last = fmt.Sprintf("; item %d: %s", i+1, it.failure.Message)
 			}
 		}
-		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt, Error: &journal.Error{
+		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt, Error: &journal.Error{
 			Message: fmt.Sprintf("step %s: %d of %d items failed%s", n.Name, s.failed, total, last), Kind: step.KindMap, Terminal: true}})
 		return
 	}
@@ -474,28 +474,28 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 	}
 	slices.Sort(due)
 	for _, idx := range due {
-		it := s.Items[idx-1]
+		it := s.items[idx-1]
 		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt, Input: it.Input, Due: lease})
-		d.Start = append(d.Start, rs.itemInvocation(n, idx, it.Attempt, it.Input, lease))
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.attempt, Input: it.input, Due: lease})
+		d.Start = append(d.Start, rs.itemInvocation(n, idx, it.attempt, it.input, lease))
 	}
 	limit := n.MaxConcurrency
 	if limit <= 0 {
 		limit = workflow.DefaultMaxConcurrency
 	}
-	for s.busy < limit && s.next < len(s.Items) {
+	for s.busy < limit && s.next < len(s.items) {
 		idx := s.next + 1
-		input := s.Items[s.next].Input
+		input := s.items[s.next].input
 		if n.Input != "" {
 			item, _ := workflow.DecodeJSON(input)
 			vars := rs.vars(1)
 			vars.Item, vars.Index = item, s.next
-			v, err := rs.Def.Eval(n.Name, "input", vars)
+			v, err := rs.def.Eval(n.Name, "input", vars)
 			if err == nil {
 				input, err = json.Marshal(v)
 			}
 			if err != nil {
-				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
+				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
 					Error: &journal.Error{Message: fmt.Sprintf("item %d: %v", idx, err), Kind: step.KindExpression, Terminal: true}})
 				return
 			}
@@ -504,8 +504,8 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input, Due: lease})
 		d.Start = append(d.Start, rs.itemInvocation(n, idx, 1, input, lease))
 	}
-	if s.done == len(s.Items) {
-		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt})
+	if s.done == len(s.items) {
+		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.attempt})
 	}
 }
 
@@ -522,7 +522,7 @@ func asTime(v any) (time.Time, error) {
 // failDefinition records an expression that failed to evaluate: retrying
 // cannot fix it, so the step fails terminally.
 func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emit func(journal.Event)) {
-	if rs.Steps[n.Name].Phase != PhaseRunning {
+	if rs.byName[n.Name].phase != PhaseRunning {
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt})
 	}
 	emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
@@ -531,30 +531,30 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 
 // afterFailure retries a failed attempt, or ends the step: the run goes to
 // review, or (OnFailureCompensate) fails and undoes its completed steps.
-func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event)) {
-	p := rs.Def.RetryPolicy(n)
-	retryable := s.Error != nil && !s.Error.Terminal && !slices.Contains(p.NonRetryable, s.Error.Kind)
-	tries := s.Attempt - s.base // attempts since the step was (re)submitted
+func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event)) {
+	p := rs.def.RetryPolicy(n)
+	retryable := s.failure != nil && !s.failure.Terminal && !slices.Contains(p.NonRetryable, s.failure.Kind)
+	tries := s.attempt - s.base // attempts since the step was (re)submitted
 	if retryable && tries < p.MaxAttempts {
-		next := s.Attempt + 1
+		next := s.attempt + 1
 		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: next,
-			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.Error})
+			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.failure})
 		return
 	}
 	reason := fmt.Sprintf("step %s failed", n.Name)
-	if s.Error != nil {
-		reason += ": " + s.Error.Message
+	if s.failure != nil {
+		reason += ": " + s.failure.Message
 	}
 	if retryable {
-		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.Error.Message)
+		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.failure.Message)
 	}
-	if rs.Def.OnFailure == workflow.OnFailureCompensate {
+	if rs.def.OnFailure == workflow.OnFailureCompensate {
 		s.failedPending = false
-		emit(journal.Event{Kind: journal.RunFailed, Step: n.Name, Attempt: s.Attempt, Reason: reason,
-			Error: &journal.Error{Message: reason, Kind: errKind(s.Error), Terminal: true}})
+		emit(journal.Event{Kind: journal.RunFailed, Step: n.Name, Attempt: s.attempt, Reason: reason,
+			Error: &journal.Error{Message: reason, Kind: errKind(s.failure), Terminal: true}})
 		return
 	}
-	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.Attempt, Reason: reason, Error: s.Error})
+	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.attempt, Reason: reason, Error: s.failure})
 }
 
 func errKind(e *journal.Error) string {
@@ -566,53 +566,53 @@ func errKind(e *journal.Error) string {
 
 // decideCompensation undoes completed steps, newest first, one at a time.
 func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), d *Decision) {
-	for rs.compensating && rs.Status != journal.StatusReview {
+	for rs.compensating && rs.status != journal.StatusReview {
 		top := rs.compStack[len(rs.compStack)-1]
-		n, s := &rs.Def.Steps[top], rs.steps[top]
+		n, s := &rs.def.Steps[top], rs.steps[top]
 		c := rs.comp
-		if c == nil || c.Phase == PhasePending || c.Phase == PhaseRetrying && !now.Before(c.Due) {
+		if c == nil || c.phase == PhasePending || c.phase == PhaseRetrying && !now.Before(c.due) {
 			attempt := 1
 			if c != nil {
-				attempt = c.Attempt
-				if c.Phase == PhasePending {
+				attempt = c.attempt
+				if c.phase == PhasePending {
 					attempt++
 				}
 			}
-			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.Input), "output": orNull(s.Output)})
+			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.input), "output": orNull(s.output)})
 			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,
 				Due: now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)})
 			d.Start = append(d.Start, rs.compInvocation(rs.comp))
 			return
 		}
-		if due, ok := rs.leases[compFlight]; ok && c.Phase == PhaseRunning && !now.Before(due) {
-			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: c.Attempt, Compensation: true,
+		if due, ok := rs.leases[compFlight]; ok && c.phase == PhaseRunning && !now.Before(due) {
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: c.attempt, Compensation: true,
 				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
 			continue
 		}
-		if c.Phase != PhaseFailed || !c.failedPending {
+		if c.phase != PhaseFailed || !c.failedPending {
 			return // running, or waiting to retry
 		}
-		p := rs.Def.RetryPolicy(n)
-		tries := c.Attempt - c.base
-		if c.Error != nil && !c.Error.Terminal && tries < p.MaxAttempts {
-			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.Attempt + 1, Compensation: true,
-				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.Error})
+		p := rs.def.RetryPolicy(n)
+		tries := c.attempt - c.base
+		if c.failure != nil && !c.failure.Terminal && tries < p.MaxAttempts {
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.attempt + 1, Compensation: true,
+				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.failure})
 			return
 		}
 		c.failedPending = false
 		msg := "failed"
-		if c.Error != nil {
-			msg = c.Error.Message
+		if c.failure != nil {
+			msg = c.failure.Message
 		}
-		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.Attempt, Error: c.Error,
+		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.attempt, Error: c.failure,
 			Reason: fmt.Sprintf("compensation of step %s failed: %s", n.Name, msg)})
 		return
 	}
 }
 
-func (rs *RunState) compInvocation(c *StepState) Invocation {
-	n := &rs.Def.Steps[c.idx]
-	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.Attempt, Input: c.Input,
+func (rs *RunState) compInvocation(c *stepState) Invocation {
+	n := &rs.def.Steps[c.idx]
+	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
 		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
 }
 
@@ -670,7 +670,7 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 	}
 	if p.Jitter {
 		h := fnv.New64a()
-		fmt.Fprintf(h, "%s/%s/%s/%d", rs.DefHash, rs.Key, step, attempt)
+		fmt.Fprintf(h, "%s/%s/%s/%d", rs.defHash, rs.key, step, attempt)
 		d *= float64(h.Sum64()%10000) / 10000
 	}
 	if d >= math.MaxInt64 {
@@ -681,21 +681,21 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 	return time.Duration(d)
 }
 
-func (rs *RunState) invocation(n *workflow.Node, s *StepState) Invocation {
-	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.Attempt, Input: s.Input,
+func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
+	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
 		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
 		inv.Async, inv.Timeout = true, 0
-		inv.Token = CallbackToken(RunID(rs.Workflow, rs.Key), n.Name, s.Attempt)
+		inv.Token = CallbackToken(RunID(rs.wfName, rs.key), n.Name, s.attempt)
 	}
 	return inv
 }
 
 func (rs *RunState) runOutput() (json.RawMessage, error) {
-	if rs.Def.Output == "" {
+	if rs.def.Output == "" {
 		return rs.StateJSON(), nil
 	}
-	v, err := rs.Def.Eval("", "output", rs.vars(0))
+	v, err := rs.def.Eval("", "output", rs.vars(0))
 	if err != nil {
 		return nil, err
 	}

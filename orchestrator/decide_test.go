@@ -1077,7 +1077,7 @@ func TestRunStateIncremental(t *testing.T) {
 		}
 		now = now.Add(time.Second)
 	}
-	if rs.Status != journal.StatusCompleted {
-		t.Fatalf("status %s, want completed", rs.Status)
+	if st := rs.Snapshot().Status; st != journal.StatusCompleted {
+		t.Fatalf("status %s, want completed", st)
 	}
 }

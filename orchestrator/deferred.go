@@ -157,11 +157,11 @@ func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run stri
 // run, and makes sure that run is released; the Receipt names it when it
 // needs a drive.
 func (e *Engine) release(ctx context.Context, run string, rs *RunState) (Receipt, error) {
-	key, err := deferKey(rs.Def, rs.input)
+	key, err := deferKey(rs.def, rs.input)
 	if err != nil {
 		return Receipt{}, err
 	}
-	id := QueueStream(rs.Def.Name, key)
+	id := QueueStream(rs.def.Name, key)
 	var next string
 	for {
 		q, err := e.loadQueue(ctx, id)
@@ -195,12 +195,12 @@ func (e *Engine) release(ctx context.Context, run string, rs *RunState) (Receipt
 		return Receipt{}, nil // its start has not created it yet; that start will find it acquired
 	case err != nil:
 		return Receipt{}, fmt.Errorf("release %s to %s: %w", run, next, err)
-	case nrs.Status.Terminal():
+	case nrs.status.Terminal():
 		// Cancelled while it waited: it hands the key on in turn.
 		return e.release(ctx, next, nrs)
 	}
 	err = e.operate(ctx, next, func(n *RunState) (journal.Event, journal.Status, error) {
-		if n.Status != journal.StatusDeferred {
+		if n.status != journal.StatusDeferred {
 			return journal.Event{}, "", errSkip
 		}
 		return journal.Event{Kind: journal.Released, Child: id}, journal.StatusRunning, nil
@@ -225,7 +225,7 @@ func (e *Engine) releaseIfAcquired(ctx context.Context, queue string, st Started
 	}
 	e.cache.drop(st.Run)
 	err = e.operate(ctx, st.Run, func(n *RunState) (journal.Event, journal.Status, error) {
-		if n.Status != journal.StatusDeferred {
+		if n.status != journal.StatusDeferred {
 			return journal.Event{}, "", errSkip
 		}
 		return journal.Event{Kind: journal.Released, Child: queue}, journal.StatusRunning, nil

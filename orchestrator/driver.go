@@ -96,7 +96,7 @@ type attemptResult struct {
 
 func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold bool) *driver {
 	d := &driver{e: e, ctx: ctx, run: run, rs: rs, cold: cold,
-		results: make(chan attemptResult, len(rs.Def.Steps)+workflow.DefaultMaxConcurrency),
+		results: make(chan attemptResult, len(rs.def.Steps)+workflow.DefaultMaxConcurrency),
 		running: map[string]bool{}, sent: map[string]bool{}, flushed: time.Now()}
 	d.stepCtx, d.cancelSteps = context.WithCancel(context.WithoutCancel(ctx))
 	if dl, ok := ctx.Deadline(); ok {
@@ -163,7 +163,7 @@ func (d *driver) loop() (Outcome, error) {
 			// ctx ended: results of attempts still running are lost with this
 			// Drive (their leases expire); rs may hold results not journaled,
 			// so report no effects from it.
-			return Outcome{Status: d.rs.Status, Continue: true, Wake: d.wake}, nil
+			return Outcome{Status: d.rs.status, Continue: true, Wake: d.wake}, nil
 		}
 	}
 }
@@ -176,7 +176,7 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	if len(events) == 0 {
 		return false, nil
 	}
-	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.Seq, Events: events, Status: dec.Status, At: now})
+	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
 	switch {
 	case errors.Is(err, journal.ErrConflict):
 		return true, d.reload()
@@ -185,7 +185,7 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	case err != nil:
 		return false, fmt.Errorf("drive %s: %w", d.run, err)
 	}
-	d.rs.Seq = seq
+	d.rs.seq = seq
 	d.pending = nil
 	d.e.snapshotAfter(d.ctx, d.run, d.rs, len(events))
 	return false, nil
@@ -314,7 +314,7 @@ func (d *driver) startChild(inv Invocation) error {
 // settled.
 func (d *driver) stopping(dec Decision) (bool, Outcome) {
 	if dec.Done {
-		return true, Outcome{Status: d.rs.Status, Done: true, WakeAt: dec.WakeAt}
+		return true, Outcome{Status: d.rs.status, Done: true, WakeAt: dec.WakeAt}
 	}
 	return false, Outcome{}
 }
@@ -329,7 +329,7 @@ func (d *driver) handOff() (Outcome, error) {
 			return Outcome{}, err
 		}
 		if !retry && !d.flush() {
-			return d.outcome(Outcome{Status: d.rs.Status, Continue: true}), nil
+			return d.outcome(Outcome{Status: d.rs.status, Continue: true}), nil
 		}
 	}
 }
@@ -344,13 +344,13 @@ func (d *driver) idle(now time.Time, dec Decision) (bool, Outcome) {
 	if !dec.WakeAt.IsZero() && dec.WakeAt.Sub(now) <= d.e.inline {
 		return false, Outcome{}
 	}
-	return true, Outcome{Status: d.rs.Status, WakeAt: dec.WakeAt}
+	return true, Outcome{Status: d.rs.status, WakeAt: dec.WakeAt}
 }
 
 // outcome completes out with the run's outstanding effects and the runs to
 // wake, and keeps the state for the next Drive.
 func (d *driver) outcome(out Outcome) Outcome {
-	out.Effects = slices.Clone(d.rs.Outstanding)
+	out.Effects = slices.Clone(d.rs.outstanding)
 	out.Wake = d.wake
 	d.e.cache.put(d.run, d.rs)
 	return out
@@ -369,7 +369,7 @@ func (d *driver) start(invs []Invocation) error {
 		return nil
 	}
 	// The goroutines get values: rs itself is replaced on a reload.
-	state, wf := d.rs.StateJSON(), d.rs.Workflow
+	state, wf := d.rs.StateJSON(), d.rs.wfName
 	for _, inv := range invs {
 		if inv.Workflow != "" {
 			if err := d.startChild(inv); err != nil {
@@ -474,17 +474,17 @@ func (rs *RunState) undispatchedHas(id string) bool {
 
 // awaits reports whether ev is the result an attempt in flight waits for.
 func (rs *RunState) awaits(ev *journal.Event) bool {
-	s, ok := rs.Steps[ev.Step]
+	s, ok := rs.byName[ev.Step]
 	switch {
 	case !ok:
 		return false
 	case ev.Compensation:
-		return rs.comp != nil && rs.comp.idx == s.idx && rs.comp.Phase == PhaseRunning && rs.comp.Attempt == ev.Attempt
+		return rs.comp != nil && rs.comp.idx == s.idx && rs.comp.phase == PhaseRunning && rs.comp.attempt == ev.Attempt
 	case ev.Index > 0:
-		return s.Phase == PhaseRunning && ev.Index <= len(s.Items) &&
-			s.Items[ev.Index-1].Phase == PhaseRunning && s.Items[ev.Index-1].Attempt == ev.Attempt
+		return s.phase == PhaseRunning && ev.Index <= len(s.items) &&
+			s.items[ev.Index-1].phase == PhaseRunning && s.items[ev.Index-1].attempt == ev.Attempt
 	}
-	return s.Phase == PhaseRunning && s.Attempt == ev.Attempt
+	return s.phase == PhaseRunning && s.attempt == ev.Attempt
 }
 
 // attemptKey names an attempt among those a Drive has running.

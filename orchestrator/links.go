@@ -56,30 +56,30 @@ func (e *Engine) startChild(ctx context.Context, parent string, inv Invocation) 
 // are idempotent, so a redelivered or resumed Drive repeats them safely.
 // It returns the runs that then need a drive.
 func (e *Engine) settle(ctx context.Context, run string, rs *RunState) ([]string, error) {
-	if !rs.Status.Terminal() {
+	if !rs.status.Terminal() {
 		return nil, nil // review or deferred: not over yet
 	}
 	var wake []string
-	if rs.Parent != "" {
+	if rs.parent != "" {
 		r, err := e.notifyParent(ctx, run, rs)
 		if err != nil {
 			return wake, err
 		}
 		wake = append(wake, r.Wake...)
 	}
-	if rs.Status == journal.StatusCancelled {
+	if rs.status == journal.StatusCancelled {
 		// A cancelled parent cancels the children it still waits for.
 		for i, s := range rs.steps {
-			if rs.Def.Steps[i].StepType() == workflow.TypeSub && s.Phase == PhaseRunning && s.Child != "" {
-				r, err := e.Cancel(ctx, s.Child, "parent "+run, "parent cancelled")
+			if rs.def.Steps[i].StepType() == workflow.TypeSub && s.phase == PhaseRunning && s.child != "" {
+				r, err := e.Cancel(ctx, s.child, "parent "+run, "parent cancelled")
 				if err != nil && !errors.Is(err, ErrFinished) && !errors.Is(err, journal.ErrNotFound) {
-					return wake, fmt.Errorf("cancel child %s of %s: %w", s.Child, run, err)
+					return wake, fmt.Errorf("cancel child %s of %s: %w", s.child, run, err)
 				}
 				wake = append(wake, r.Wake...)
 			}
 		}
 	}
-	if rs.Def.DeferredKey != "" {
+	if rs.def.DeferredKey != "" {
 		r, err := e.release(ctx, run, rs)
 		return append(wake, r.Wake...), err
 	}
@@ -87,15 +87,15 @@ func (e *Engine) settle(ctx context.Context, run string, rs *RunState) ([]string
 }
 
 func (e *Engine) notifyParent(ctx context.Context, run string, rs *RunState) (Receipt, error) {
-	ev := journal.Event{Kind: journal.SubRunCompleted, Step: rs.ParentStep, Attempt: rs.parentAttempt, Child: run,
-		Output: rs.Output}
-	if rs.Status != journal.StatusCompleted {
+	ev := journal.Event{Kind: journal.SubRunCompleted, Step: rs.parentStep, Attempt: rs.parentAttempt, Child: run,
+		Output: rs.output}
+	if rs.status != journal.StatusCompleted {
 		ev.Output = nil
-		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.Status, rs.Reason),
-			Kind: step.KindChildPrefix + string(rs.Status), Terminal: rs.Status == journal.StatusCancelled}
+		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.status, rs.reason),
+			Kind: step.KindChildPrefix + string(rs.status), Terminal: rs.status == journal.StatusCancelled}
 	}
-	err := e.operate(ctx, rs.Parent, func(p *RunState) (journal.Event, journal.Status, error) {
-		if !p.awaits(&journal.Event{Step: ev.Step, Attempt: ev.Attempt}) || p.Steps[ev.Step].Child != run {
+	err := e.operate(ctx, rs.parent, func(p *RunState) (journal.Event, journal.Status, error) {
+		if !p.awaits(&journal.Event{Step: ev.Step, Attempt: ev.Attempt}) || p.byName[ev.Step].child != run {
 			return journal.Event{}, "", errSkip // reported before, or the parent moved on
 		}
 		return ev, "", nil
@@ -104,9 +104,9 @@ func (e *Engine) notifyParent(ctx context.Context, run string, rs *RunState) (Re
 		return Receipt{}, nil
 	}
 	if err != nil {
-		return Receipt{}, fmt.Errorf("report child %s to %s: %w", run, rs.Parent, err)
+		return Receipt{}, fmt.Errorf("report child %s to %s: %w", run, rs.parent, err)
 	}
-	return wakeOne(rs.Parent), nil
+	return wakeOne(rs.parent), nil
 }
 
 // errSkip tells operate that there is nothing to append.
@@ -123,8 +123,8 @@ func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawM
 		return Receipt{}, fmt.Errorf("%w: signal %s: payload is not JSON", ErrBadInput, run)
 	}
 	err := e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status.Terminal() {
-			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.Status)
+		if rs.status.Terminal() {
+			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.status)
 		}
 		return journal.Event{Kind: journal.EventReceived, Name: name, Input: payload}, "", nil
 	})
@@ -168,7 +168,7 @@ func (e *Engine) Heartbeat(ctx context.Context, token string) error {
 		if !rs.awaits(&ev) {
 			return journal.Event{}, "", fmt.Errorf("heartbeat %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
 		}
-		n := rs.Def.Step(stepName)
+		n := rs.def.Step(stepName)
 		if n.Timeout <= 0 {
 			return journal.Event{}, "", errSkip
 		}

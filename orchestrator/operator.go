@@ -41,11 +41,11 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 		return Receipt{}, fmt.Errorf("%w: resubmit %s: state is not JSON", ErrBadInput, r.Run)
 	}
 	err := e.operate(ctx, r.Run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status != journal.StatusReview {
-			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.Status)
+		if rs.status != journal.StatusReview {
+			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.status)
 		}
 		if r.Step != "" {
-			if _, ok := rs.Steps[r.Step]; !ok {
+			if _, ok := rs.byName[r.Step]; !ok {
 				return journal.Event{}, "", fmt.Errorf("resubmit %s: unknown step %q", r.Run, r.Step)
 			}
 		}
@@ -65,8 +65,8 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 // compensates and cancels its children there.
 func (e *Engine) Cancel(ctx context.Context, run, by, reason string) (Receipt, error) {
 	err := e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status.Terminal() {
-			return journal.Event{}, "", fmt.Errorf("cancel %s: %w (status %s)", run, ErrFinished, rs.Status)
+		if rs.status.Terminal() {
+			return journal.Event{}, "", fmt.Errorf("cancel %s: %w (status %s)", run, ErrFinished, rs.status)
 		}
 		return journal.Event{Kind: journal.Cancelled, By: by, Reason: reason}, journal.StatusCancelled, nil
 	})
@@ -122,13 +122,13 @@ func (rs *RunState) reclaimable(reason string, now time.Time) []journal.Event {
 	for _, f := range flights {
 		switch {
 		case f == compFlight:
-			if c := rs.comp; c != nil && c.Phase == PhaseRunning {
-				fail(rs.Def.Steps[c.idx].Name, 0, c.Attempt, true)
+			if c := rs.comp; c != nil && c.phase == PhaseRunning {
+				fail(rs.def.Steps[c.idx].Name, 0, c.attempt, true)
 			}
 		case f.item > 0:
-			fail(rs.Def.Steps[f.step].Name, f.item, rs.steps[f.step].Items[f.item-1].Attempt, false)
+			fail(rs.def.Steps[f.step].Name, f.item, rs.steps[f.step].items[f.item-1].attempt, false)
 		default:
-			fail(rs.Def.Steps[f.step].Name, 0, rs.steps[f.step].Attempt, false)
+			fail(rs.def.Steps[f.step].Name, 0, rs.steps[f.step].attempt, false)
 		}
 	}
 	return out
@@ -147,7 +147,7 @@ func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (jou
 			return err
 		}
 		ev.At = e.now()
-		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
+		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
 		if errors.Is(err, journal.ErrConflict) {
 			continue
 		}
@@ -171,7 +171,7 @@ func (e *Engine) operateMany(ctx context.Context, run string, f func(*RunState) 
 		if err != nil {
 			return err
 		}
-		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: events, At: e.now()})
+		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: events, At: e.now()})
 		if errors.Is(err, journal.ErrConflict) {
 			continue
 		}

@@ -73,8 +73,8 @@ func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte
 	if err != nil {
 		return nil, err
 	}
-	if rs.Seq != seq {
-		return nil, fmt.Errorf("%w: holds commit %d, stored as %d", errSnapshot, rs.Seq, seq)
+	if rs.seq != seq {
+		return nil, fmt.Errorf("%w: holds commit %d, stored as %d", errSnapshot, rs.seq, seq)
 	}
 	events, err := e.store.Since(ctx, run, seq)
 	if err != nil {
@@ -84,7 +84,7 @@ func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte
 		if err := rs.Apply(&events[i]); err != nil {
 			return nil, err
 		}
-		rs.Seq = events[i].Seq
+		rs.seq = events[i].Seq
 	}
 	rs.unsnapped = len(events)
 	return rs, nil
@@ -105,10 +105,10 @@ func (e *Engine) snapshotAfter(ctx context.Context, run string, rs *RunState, ev
 	}
 	data, err := encodeState(rs)
 	if err == nil {
-		err = snaps.PutSnapshot(ctx, run, rs.Seq, data)
+		err = snaps.PutSnapshot(ctx, run, rs.seq, data)
 	}
 	if err != nil {
-		e.log.Warn("run snapshot not written; a cold load folds more commits", "run", run, "seq", rs.Seq, "err", err)
+		e.log.Warn("run snapshot not written; a cold load folds more commits", "run", run, "seq", rs.seq, "err", err)
 		return
 	}
 	rs.snapEvents, rs.unsnapped = rs.snapEvents+rs.unsnapped, 0
@@ -132,7 +132,7 @@ func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", run, err)
 	}
-	if err := snaps.PutSnapshot(ctx, run, rs.Seq, data); err != nil {
+	if err := snaps.PutSnapshot(ctx, run, rs.seq, data); err != nil {
 		return fmt.Errorf("snapshot %s: %w", run, err)
 	}
 	rs.snapEvents, rs.unsnapped = rs.snapEvents+rs.unsnapped, 0

@@ -86,6 +86,8 @@ type snapStep struct {
 	Done          int             `json:"done,omitempty"`
 	Failed        int             `json:"failed,omitempty"`
 	ItemFailed    []int           `json:"itemFailed,omitempty"`
+	ScheduledAt   time.Time       `json:"scheduledAt"`
+	FinishedAt    time.Time       `json:"finishedAt"`
 }
 
 type snapItem struct {
@@ -115,10 +117,10 @@ type snapSignal struct {
 
 // encodeState encodes rs in the snapshot format.
 func encodeState(rs *RunState) ([]byte, error) {
-	s := snapRun{Format: snapshotFormat, Workflow: rs.Workflow, DefHash: rs.DefHash, Key: rs.Key, Trigger: rs.Trigger,
-		Started: rs.Started, Input: rs.Input, Status: rs.Status, Output: rs.Output, Reason: rs.Reason,
-		Parent: rs.Parent, ParentStep: rs.ParentStep, ParentAttempt: rs.parentAttempt, Outstanding: rs.Outstanding,
-		Seq: rs.Seq, HasInput: rs.input != nil, InputValue: valueJSON(rs.input), State: valueJSON(rs.state),
+	s := snapRun{Format: snapshotFormat, Workflow: rs.wfName, DefHash: rs.defHash, Key: rs.key, Trigger: rs.trigger,
+		Started: rs.startedAt, Input: rs.inputJSON, Status: rs.status, Output: rs.output, Reason: rs.reason,
+		Parent: rs.parent, ParentStep: rs.parentStep, ParentAttempt: rs.parentAttempt, Outstanding: rs.outstanding,
+		Seq: rs.seq, HasInput: rs.input != nil, InputValue: valueJSON(rs.input), State: valueJSON(rs.state),
 		Outputs: valueJSON(rs.outputs), Started2: rs.started, Remaining: rs.remaining, CompStack: rs.compStack,
 		Compensating: rs.compensating, EndStatus: rs.endStatus, Resubmitted: rs.resubmitted,
 		Events: rs.snapEvents + rs.unsnapped}
@@ -158,12 +160,13 @@ func encodeState(rs *RunState) ([]byte, error) {
 	return json.Marshal(s)
 }
 
-func encodeStep(st *StepState) snapStep {
-	s := snapStep{Phase: st.Phase, Attempt: st.Attempt, Due: st.Due, Input: st.Input, Output: st.Output, Error: st.Error,
-		HasItems: st.Items != nil, Child: st.Child, FailedPending: st.failedPending, Base: st.base, Override: st.override,
-		Idx: st.idx, Next: st.next, Busy: st.busy, Done: st.done, Failed: st.failed, ItemFailed: st.itemFailed}
-	for _, it := range st.Items {
-		s.Items = append(s.Items, snapItem{Phase: it.Phase, Attempt: it.Attempt, Due: it.Due, Input: it.Input, Output: it.Output, Error: it.Error})
+func encodeStep(st *stepState) snapStep {
+	s := snapStep{Phase: st.phase, Attempt: st.attempt, Due: st.due, Input: st.input, Output: st.output, Error: st.failure,
+		HasItems: st.items != nil, Child: st.child, FailedPending: st.failedPending, Base: st.base, Override: st.override,
+		Idx: st.idx, Next: st.next, Busy: st.busy, Done: st.done, Failed: st.failed, ItemFailed: st.itemFailed,
+		ScheduledAt: st.scheduledAt, FinishedAt: st.finishedAt}
+	for _, it := range st.items {
+		s.Items = append(s.Items, snapItem{Phase: it.phase, Attempt: it.attempt, Due: it.due, Input: it.input, Output: it.output, Error: it.failure})
 	}
 	return s
 }
@@ -204,10 +207,10 @@ func decodeState(def *workflow.Definition, data []byte) (*RunState, error) {
 		return nil, fmt.Errorf("%w: %d steps, the definition has %d", errSnapshot, len(s.Steps), len(def.Steps))
 	}
 	rs := NewRunState(def)
-	rs.Workflow, rs.DefHash, rs.Key, rs.Trigger = s.Workflow, s.DefHash, s.Key, s.Trigger
-	rs.Started, rs.Input, rs.Status, rs.Output, rs.Reason = s.Started, s.Input, s.Status, s.Output, s.Reason
-	rs.Parent, rs.ParentStep, rs.parentAttempt = s.Parent, s.ParentStep, s.ParentAttempt
-	rs.Outstanding, rs.Seq, rs.started, rs.remaining = s.Outstanding, s.Seq, s.Started2, s.Remaining
+	rs.wfName, rs.defHash, rs.key, rs.trigger = s.Workflow, s.DefHash, s.Key, s.Trigger
+	rs.startedAt, rs.inputJSON, rs.status, rs.output, rs.reason = s.Started, s.Input, s.Status, s.Output, s.Reason
+	rs.parent, rs.parentStep, rs.parentAttempt = s.Parent, s.ParentStep, s.ParentAttempt
+	rs.outstanding, rs.seq, rs.started, rs.remaining = s.Outstanding, s.Seq, s.Started2, s.Remaining
 	rs.compStack, rs.compensating, rs.endStatus, rs.resubmitted = s.CompStack, s.Compensating, s.EndStatus, s.Resubmitted
 	rs.snapEvents = s.Events
 	var err error
@@ -270,14 +273,14 @@ func decodeState(def *workflow.Definition, data []byte) (*RunState, error) {
 	return rs, nil
 }
 
-func decodeStep(s snapStep) StepState {
-	st := StepState{Phase: s.Phase, Attempt: s.Attempt, Due: s.Due, Input: s.Input, Output: s.Output, Error: s.Error,
-		Child: s.Child, failedPending: s.FailedPending, base: s.Base, override: s.Override, idx: s.Idx,
+func decodeStep(s snapStep) stepState {
+	st := stepState{phase: s.Phase, attempt: s.Attempt, due: s.Due, input: s.Input, output: s.Output, failure: s.Error,
+		child: s.Child, scheduledAt: s.ScheduledAt, finishedAt: s.FinishedAt, failedPending: s.FailedPending, base: s.Base, override: s.Override, idx: s.Idx,
 		next: s.Next, busy: s.Busy, done: s.Done, failed: s.Failed, itemFailed: s.ItemFailed}
 	if s.HasItems {
-		st.Items = make([]ItemState, len(s.Items))
+		st.items = make([]itemState, len(s.Items))
 		for i, it := range s.Items {
-			st.Items[i] = ItemState{Phase: it.Phase, Attempt: it.Attempt, Due: it.Due, Input: it.Input, Output: it.Output, Error: it.Error}
+			st.items[i] = itemState{phase: it.Phase, attempt: it.Attempt, due: it.Due, input: it.Input, output: it.Output, failure: it.Error}
 		}
 	}
 	return st

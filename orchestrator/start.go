@@ -133,7 +133,7 @@ func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *work
 	if err != nil {
 		return Started{}, fmt.Errorf("start %s: %w", run, err)
 	}
-	rs.Seq = seq
+	rs.seq = seq
 	e.cache.store(run, cached{rs: rs, fresh: true})
 	e.log.Debug("run started", "run", run, "workflow", def.Name, "defHash", def.Hash())
 	return Started{Run: run, Created: true, Status: status}, nil

@@ -57,7 +57,9 @@
 // A writer that stops between the two writes has not acknowledged its
 // message either, so the redelivery's Load repairs the head. Until then,
 // listings (Runs) may show the run in its previous status or not at all;
-// Load and the journal are never wrong.
+// Load and the journal are never wrong. For what redelivery gave up on (a
+// message moved to a dead-letter queue during an outage), RepairHeads
+// finds and writes lagging heads, reading only unsettled runs.
 //
 // A Store that does not know a run's workflow (it neither started nor
 // loaded it) updates only the head's moving fields; if the head is missing
@@ -102,6 +104,9 @@
 // the WF# and ST# index partitions. An AppendStream is a consistent
 // GetItem of the commit it follows and a conditional PutItem; review items
 // are listed from the RV#open and RV#resolved partitions, oldest first.
+// Those two partitions are not write-sharded: review items are rare, and a
+// flood of malformed messages beyond about 1,000 new items per second is
+// throttled (the messages are redelivered, not lost).
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded

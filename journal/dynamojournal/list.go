@@ -273,12 +273,15 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 // cursor is a page position: the index and the listing's last partition
 // (which names its status or workflow), After (the sort key of the last
 // run returned, where every partition continues) and Open (the partitions
-// not read to their end, as indexes into the listing's partitions).
+// not read to their end, as indexes into the listing's partitions). A
+// query of one partition (review items) has Index and Key instead: the
+// key of the last item read, as DynamoDB's ExclusiveStartKey.
 type cursor struct {
-	Index string `json:"i"`
-	Last  string `json:"l"`
-	After string `json:"a"`
-	Open  []int  `json:"o"`
+	Index string            `json:"i"`
+	Last  string            `json:"l,omitempty"`
+	After string            `json:"a,omitempty"`
+	Open  []int             `json:"o,omitempty"`
+	Key   map[string]string `json:"k,omitempty"`
 }
 
 func encodeCursor(l listing, after string, open []string) string {
@@ -297,7 +300,7 @@ func decodeCursor(s string, l listing) (open []string, after string, err error) 
 	if err != nil {
 		return nil, "", err
 	}
-	if c.Index != l.ix.name || c.Last != l.partitions[len(l.partitions)-1] {
+	if c.Index != l.ix.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
 		return nil, "", errors.New("invalid cursor: it belongs to another query")
 	}
 	// After is a sort key "<time>#<run id>".

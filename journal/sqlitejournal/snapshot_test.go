@@ -15,10 +15,10 @@ func TestSnapshots(t *testing.T) {
 	journaltest.RunSnapshots(t, func(t *testing.T) journaltest.WithSnapshots { return newStore(t) })
 }
 
-// A journal written by a build before snapshots (schema version 1, no
+// A journal written by a build before snapshots (schema version 2, no
 // snapshots table) is refused by a reader until a writer opens it, which
 // adds the table; its runs are kept.
-func TestSnapshotsMigrateVersion1(t *testing.T) {
+func TestSnapshotsMigrateVersion2(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	s, err := sqlitejournal.New(ctx, path)
@@ -36,7 +36,7 @@ func TestSnapshotsMigrateVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TABLE snapshots", "PRAGMA user_version = 1"} {
+	for _, q := range []string{"DROP TABLE snapshots", "PRAGMA user_version = 2"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -47,9 +47,9 @@ func TestSnapshotsMigrateVersion1(t *testing.T) {
 
 	if r, err := sqlitejournal.New(ctx, path, sqlitejournal.ReadOnly()); err == nil {
 		r.Close()
-		t.Fatal("a reader opened a version 1 journal")
-	} else if !strings.Contains(err.Error(), "schema version 1") {
-		t.Fatalf("reader of a version 1 journal: %v", err)
+		t.Fatal("a reader opened a version 2 journal")
+	} else if !strings.Contains(err.Error(), "schema version 2") {
+		t.Fatalf("reader of a version 2 journal: %v", err)
 	}
 	s, err = sqlitejournal.New(ctx, path)
 	if err != nil {

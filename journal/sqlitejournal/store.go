@@ -194,7 +194,7 @@ func openReader(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.rdb, err = openReadPool(path, o); err != nil {
 		return nil, err
 	}
-	opened := s // s is nil once an error is returned
+	opened := s // the returns below set s to nil
 	defer func() {
 		if err != nil {
 			opened.closeDBs()
@@ -227,10 +227,10 @@ func openReadPool(path string, o options) (*sql.DB, error) {
 	return db, nil
 }
 
-// schemaVersion is stored in PRAGMA user_version. Version 2 added the
-// snapshots table (snapshot.go); opening a version 1 file for writing
-// creates it.
-const schemaVersion = 2
+// schemaVersion is stored in PRAGMA user_version. 2 added the internal
+// streams and review items (streamSchema), 3 the snapshots table
+// (snapshotSchema). Opening an older file for writing creates them.
+const schemaVersion = 3
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS runs (

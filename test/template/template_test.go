@@ -675,7 +675,7 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
 		// The API hands starts and resubmitted triggers to the orchestrator,
 		// re-dispatches failed effects from review, and checks that pushed
-		// definitions name deployed functions.
+		// definitions name deployed step functions.
 		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
