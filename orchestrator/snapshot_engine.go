@@ -2,7 +2,6 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -59,17 +58,15 @@ func (e *Engine) loadSnapshot(ctx context.Context, run string) (rs *RunState, ok
 // restore decodes a snapshot taken after commit seq and applies the
 // commits after it.
 func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte) (*RunState, error) {
-	var peek struct {
-		DefHash string `json:"defHash"`
-	}
-	if err := json.Unmarshal(data, &peek); err != nil {
-		return nil, fmt.Errorf("%w: %v", errSnapshot, err)
-	}
-	def, err := e.Definition(ctx, peek.DefHash)
+	s, err := parseSnapshot(data)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := decodeState(def, data)
+	def, err := e.Definition(ctx, s.DefHash)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.state(def)
 	if err != nil {
 		return nil, err
 	}

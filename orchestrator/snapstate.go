@@ -193,6 +193,15 @@ func sortFlights(fs []snapFlight) {
 // errSnapshot when the snapshot is of another format, another definition,
 // or does not decode.
 func decodeState(def *workflow.Definition, data []byte) (*RunState, error) {
+	s, err := parseSnapshot(data)
+	if err != nil {
+		return nil, err
+	}
+	return s.state(def)
+}
+
+// parseSnapshot decodes a snapshot of this build's format.
+func parseSnapshot(data []byte) (*snapRun, error) {
 	var s snapRun
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", errSnapshot, err)
@@ -200,6 +209,11 @@ func decodeState(def *workflow.Definition, data []byte) (*RunState, error) {
 	if s.Format != snapshotFormat {
 		return nil, fmt.Errorf("%w: format %d, this build reads %d", errSnapshot, s.Format, snapshotFormat)
 	}
+	return &s, nil
+}
+
+// state builds the RunState s holds, of a run of def.
+func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 	if s.DefHash != def.Hash() {
 		return nil, fmt.Errorf("%w: of definition %s, not %s", errSnapshot, s.DefHash, def.Hash())
 	}
@@ -213,8 +227,8 @@ func decodeState(def *workflow.Definition, data []byte) (*RunState, error) {
 	rs.outstanding, rs.seq, rs.started, rs.remaining = s.Outstanding, s.Seq, s.Started2, s.Remaining
 	rs.compStack, rs.compensating, rs.endStatus, rs.resubmitted = s.CompStack, s.Compensating, s.EndStatus, s.Resubmitted
 	rs.snapEvents = s.Events
-	var err error
 	if s.HasInput {
+		var err error
 		if rs.input, err = workflow.DecodeJSON(s.InputValue); err != nil {
 			return nil, fmt.Errorf("%w: input: %v", errSnapshot, err)
 		}
