@@ -217,10 +217,12 @@ func simulate(t *testing.T, w workload) (writes, reads load, runs float64, sizes
 			writes.add(byST, StatusPartition(endStatus, run, w.shards), float64(it.entry))
 			// Reads: the first drive after Start catches up with one
 			// strongly consistent Query (1 RCU up to 4 KB); a cold drive
-			// loads the whole run (K+1 commits and the head).
+			// asks for the run's snapshot (a consistent GetItem, 1 RCU;
+			// runs this short have none) and loads the whole run (K+1
+			// commits and the head).
 			reads.add(table, RunPartition(run), 1)
 			if float64(j%100) < w.coldShare*100 {
-				reads.add(table, RunPartition(run), math.Ceil(float64((k+1)*it.commitBytes+it.headBytes)/4096))
+				reads.add(table, RunPartition(run), 1+math.Ceil(float64((k+1)*it.commitBytes+it.headBytes)/4096))
 			}
 		}
 	}
