@@ -261,6 +261,11 @@ func TestOrdersFromSQSComplete(t *testing.T) {
 		}
 		waitEffects(t, "order/"+id)
 	}
+	var runs []string
+	for _, id := range cases {
+		runs = append(runs, "order/"+id)
+	}
+	onePerAttempt(t, "happy path, 4 orders", runs...)
 }
 
 // TestLargeOrderOffloadedToS3 sends an order carrying about 120 KB of
@@ -345,20 +350,21 @@ func TestOrderFromKinesisCompletes(t *testing.T) {
 	}
 }
 
+// TestDuplicateTriggersMakeOneRun sends one order message three times:
+// one run, each step succeeded once, each attempt invoked once. Not
+// parallel: it waits until every delivery has been handled (the queues
+// drained) before it counts.
 func TestDuplicateTriggersMakeOneRun(t *testing.T) {
 	needStack(t)
-	t.Parallel()
 	id := fmt.Sprintf("dup-%d", time.Now().UnixNano())
 	body := string(sampleOrder(t, 2, id))
 	sendSQS(t, "OrdersQueue", body, body, body)
-	head, events := settle(t, "order/"+id, 2*time.Minute)
+	head, _ := settle(t, "order/"+id, 2*time.Minute)
 	if head.Status != journal.StatusCompleted {
 		t.Fatalf("status %s", head.Status)
 	}
-	// Give the later duplicates time to be processed too, then check the
-	// journal holds one run whose steps each ran once.
-	time.Sleep(2 * time.Second)
-	_, events, _ = store.Load(context.Background(), "order/"+id)
+	quiesce(t, time.Minute)
+	_, events, _ := store.Load(context.Background(), "order/"+id)
 	if n := count(events, journal.RunStarted, ""); n != 1 {
 		t.Fatalf("RunStarted %d times, want 1", n)
 	}
@@ -367,6 +373,7 @@ func TestDuplicateTriggersMakeOneRun(t *testing.T) {
 			t.Errorf("step %s succeeded %d times, want 1", s, n)
 		}
 	}
+	onePerAttempt(t, "the same SQS order delivered 3 times", "order/"+id)
 }
 
 func TestMalformedMessageGoesToReviewAndBatchCompletes(t *testing.T) {
@@ -405,8 +412,9 @@ func TestMalformedMessageGoesToReviewAndBatchCompletes(t *testing.T) {
 // (counted by an SDK middleware inside the real Lambda).
 func TestCallsPerStep(t *testing.T) {
 	needStack(t)
-	// Not parallel: it reads the orchestrator's call totals for its own orders.
-	time.Sleep(3 * time.Second) // let other tests' stragglers settle
+	// Not parallel: it reads the orchestrator's call totals for its own
+	// orders, once earlier tests' deliveries are all handled.
+	quiesce(t, time.Minute)
 	before := totals()
 	const n = 10
 	base := fmt.Sprintf("cost-%d", time.Now().UnixNano())
@@ -420,8 +428,17 @@ func TestCallsPerStep(t *testing.T) {
 		_, events := settle(t, fmt.Sprintf("order/%s-%d", base, i), 2*time.Minute)
 		steps += count(events, journal.StepSucceeded, "")
 	}
-	time.Sleep(2 * time.Second)
-	after := totals()
+	quiesce(t, time.Minute)
+	// The orchestrator logs its call counts as each invocation ends; the
+	// last lines may still be on their way through the log pipe.
+	var after map[string]int64
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		after = totals()
+		if after["Lambda.Invoke"]-before["Lambda.Invoke"] >= int64(steps) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	per := map[string]float64{}
 	for k, v := range after {
 		if d := v - before[k]; d > 0 {
@@ -466,21 +483,9 @@ func totals() map[string]int64 {
 func TestRunsThroughTheAPIFunction(t *testing.T) {
 	needStack(t)
 	t.Parallel()
-	fn := resource(t, "ApiFunction").Name
-	client := lambda.NewFromConfig(cfg)
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
-		payload, _ := json.Marshal(events.LambdaFunctionURLRequest{RawPath: path, Body: body,
-			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}})
-		out, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: payload})
-		if err != nil || out.FunctionError != nil {
-			t.Fatalf("invoke %s %s: %v %s", method, path, err, out.Payload)
-		}
-		var resp events.LambdaFunctionURLResponse
-		if err := json.Unmarshal(out.Payload, &resp); err != nil {
-			t.Fatalf("%s %s: response %s: %v", method, path, out.Payload, err)
-		}
-		return resp.StatusCode, resp.Body
+		return apiCall(t, method, path, body)
 	}
 	id := fmt.Sprintf("api-%d", time.Now().UnixNano())
 	body, _ := json.Marshal(map[string]any{"workflow": "order", "input": json.RawMessage(sampleOrder(t, 5, id))})
@@ -490,10 +495,30 @@ func TestRunsThroughTheAPIFunction(t *testing.T) {
 	if head, _ := settle(t, "order/"+id, 2*time.Minute); head.Status != journal.StatusCompleted {
 		t.Fatalf("run started through the API: %s, want completed", head.Status)
 	}
+	onePerAttempt(t, "a run started through the API", "order/"+id)
 	if code, resp := call("GET", "/v1/runs/order/"+id, ""); code != 200 || !strings.Contains(resp, `"completed"`) {
 		t.Fatalf("show: %d %s", code, resp)
 	}
 	if code, resp := call("POST", "/v1/runs", `{"input":{}}`); code != 400 || !strings.Contains(resp, "workflow") {
 		t.Fatalf("bad start: %d %s, want 400 naming the missing workflow", code, resp)
 	}
+}
+
+// apiCall calls the API Lambda as its Function URL would (a
+// LambdaFunctionURLRequest through the real Invoke API) and returns the
+// status and body of its response.
+func apiCall(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	fn := resource(t, "ApiFunction").Name
+	payload, _ := json.Marshal(events.LambdaFunctionURLRequest{RawPath: path, Body: body,
+		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}})
+	out, err := lambda.NewFromConfig(cfg).Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: payload})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("invoke %s %s: %v %s", method, path, err, out.Payload)
+	}
+	var resp events.LambdaFunctionURLResponse
+	if err := json.Unmarshal(out.Payload, &resp); err != nil {
+		t.Fatalf("%s %s: response %s: %v", method, path, out.Payload, err)
+	}
+	return resp.StatusCode, resp.Body
 }
