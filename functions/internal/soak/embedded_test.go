@@ -93,16 +93,18 @@ func TestSoakEmbedded(t *testing.T) {
 			case <-tick.C:
 			}
 			if p := cur.Load(); p.proc.Crashed() {
+				// As a process manager would: the new runtime resumes the
+				// journal before it accepts anything (Resume's contract).
 				mu.Lock()
 				_ = p.rt.Close()
 				_ = p.store.Close()
 				np := boot()
-				cur.Store(np)
-				restarts++
-				mu.Unlock()
 				if _, err := np.rt.Resume(ctx); err != nil {
 					t.Errorf("resume: %v", err)
 				}
+				cur.Store(np)
+				restarts++
+				mu.Unlock()
 			}
 		}
 	})
