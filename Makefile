@@ -21,6 +21,10 @@ test: ## every test: unit, conformance (SQLite + DynamoDB Local), semantics, end
 test-unit: ## tests that need no local AWS stack (the rest skip, saying why)
 	$(GO) test -count=1 ./...
 
+.PHONY: verify-coverage
+verify-coverage: ## coverage of the OMS step code by tests generated from the demo's recorded runs (docs/verify.md)
+	scripts/verify-coverage.sh
+
 .PHONY: race
 race: ## the core packages under the race detector
 	$(GO) test -race -count=1 ./journal/... ./orchestrator/... ./api/...

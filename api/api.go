@@ -4,6 +4,7 @@
 // serves it in AWS.
 //
 //	POST /v1/runs                      {"workflow","input","key"} → {"run","created","status"}
+//	                                   header Idempotency-Key: retries with the same key start one run
 //	GET  /v1/runs?workflow=&status=&limit=&cursor=              → {"runs":[…],"next"}
 //	GET  /v1/runs/{workflow}/{key}                              → {"run":{…},"events":[…]}
 //	POST /v1/runs/{workflow}/{key}/resubmit  {"by","step","input","state","reason"}
@@ -14,6 +15,15 @@
 //	GET  /v1/definitions?name=                                  → [{hash,name,version,created}]
 //	POST /v1/definitions                     YAML or JSON body  → {"name","version","hash"}
 //	GET  /v1/definitions/{hash}/graph?format=dot|mermaid
+//	GET  /v1/review?kind=&resolved=&limit=&cursor=               → {"items":[…],"next"}
+//	GET  /v1/review/{id}                                        → a review item
+//	POST /v1/review/{id}/resolve         {"action","by","note","body"} → the resolved item
+//
+// Review items are what needs an operator and is not a run: triggers that
+// could not be decoded (kind malformed-trigger: action "discard", or
+// "resubmit" with an optional edited "body") and effects that failed on
+// their last delivery (kind failed-effect: "redispatch", the default, or
+// "discard"). Runs in review are listed with GET /v1/runs?status=review.
 //
 // Errors are JSON {"error": "..."} with 400 for bad input, 404 for unknown
 // runs/workflows, 409 for operations the run's status forbids.
@@ -29,10 +39,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/review"
 )
 
 // Starter starts a run and gets it driven (the embedded runtime drives it in
@@ -56,6 +68,8 @@ type Server struct {
 	starter   Starter
 	sched     Scheduler
 	functions func(string) bool
+	redeliver review.Redeliverer
+	names     func() []string
 	mux       *http.ServeMux
 }
 
@@ -66,6 +80,12 @@ type Option func(*Server)
 // step functions.
 func WithFunctions(registered func(name string) bool) Option {
 	return func(s *Server) { s.functions = registered }
+}
+
+// WithFunctionNames lets a push that names a function the deployment
+// cannot invoke answer with the closest names among those names returns.
+func WithFunctionNames(names func() []string) Option {
+	return func(s *Server) { s.names = names }
 }
 
 // maxBody bounds request bodies.
@@ -84,9 +104,14 @@ func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...
 	s.mux.HandleFunc("POST /v1/runs/{workflow}/{key...}", s.operate)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}", s.complete)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}/heartbeat", s.heartbeat)
+	s.mux.HandleFunc("GET /v1/recordings/{workflow}/{key...}", s.recording)
 	s.mux.HandleFunc("GET /v1/definitions", s.definitions)
 	s.mux.HandleFunc("POST /v1/definitions", s.push)
 	s.mux.HandleFunc("GET /v1/definitions/{hash}/graph", s.graph)
+	s.routeViews()
+	s.mux.HandleFunc("GET /v1/review", s.listReview)
+	s.mux.HandleFunc("GET /v1/review/{id...}", s.showReview)
+	s.mux.HandleFunc("POST /v1/review/{id...}", s.resolveReview)
 	return s
 }
 
@@ -108,7 +133,12 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, errors.New(`"workflow" is required`))
 		return
 	}
-	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: "api"})
+	trigger, err := startTrigger(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: trigger})
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
@@ -121,8 +151,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Status: journal.Status(r.URL.Query().Get("status")),
-		Cursor: r.URL.Query().Get("cursor")}
+	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Cursor: r.URL.Query().Get("cursor")}
+	if st := r.URL.Query().Get("status"); st != "" {
+		var err error
+		if q.Status, err = journal.ParseStatus(st); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
@@ -130,6 +166,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.Limit = n
+	}
+	if err := s.knownWorkflow(r.Context(), q.Workflow); err != nil {
+		writeErr(w, status(err), err)
+		return
 	}
 	runs, next, err := s.engine.Store().Runs(r.Context(), q)
 	if err != nil {
@@ -264,6 +304,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := workflow.Load(body, "request", opts...)
 	if err != nil {
+		if s.names != nil {
+			err = suggest.FunctionHints(err, s.names())
+		}
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
@@ -318,9 +361,12 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, journal.ErrNotFound), errors.Is(err, orchestrator.ErrUnknownWorkflow), errors.Is(err, orchestrator.ErrUnknownDefinition):
 		return http.StatusNotFound
-	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited):
+	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited),
+		errors.Is(err, journal.ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, orchestrator.ErrBadInput):
+	case errors.Is(err, errNoRedeliverer):
+		return http.StatusNotImplemented
+	case errors.Is(err, orchestrator.ErrBadInput), errors.Is(err, review.ErrBadAction):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

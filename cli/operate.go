@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -30,37 +26,19 @@ type opFlags struct {
 }
 
 func (o *opFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) to send this to; default: act on --db directly")
+	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) or the platform's API URL (https://…, SigV4-signed) to send this to; default: act on --db directly; env ORDO_ADDR")
 	cmd.Flags().DurationVar(&o.wait, "wait", 30*time.Second, "without --addr: how long to drive the run afterwards")
 }
 
-// post sends body to the dev server's API path and returns its answer.
+// post sends body to the API path of the server --addr names and returns
+// its answer.
 func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]any, error) {
-	b, err := json.Marshal(body)
+	c, err := newAPIClient(ctx, o.addr)
 	if err != nil {
 		return nil, err
 	}
-	u := (&url.URL{Scheme: "http", Host: o.addr, Path: path}).String()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
 	var out map[string]any
-	_ = json.Unmarshal(data, &out)
-	if resp.StatusCode >= 300 {
-		if msg, ok := out["error"].(string); ok {
-			return nil, fmt.Errorf("%s: %s", resp.Status, msg)
-		}
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(data)))
-	}
-	return out, nil
+	return out, c.postJSON(ctx, path, body, &out)
 }
 
 // direct opens the journal, applies op through the runtime (which
@@ -75,12 +53,7 @@ func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runti
 	if err := op(a); err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, o.wait)
-	defer cancel()
-	status, err := a.Wait(wctx, run)
-	if errors.Is(err, context.DeadlineExceeded) {
-		status, err = "still in flight (it resumes with `ordo dev`)", nil
-	}
+	status, err := a.settle(ctx, run, o.wait)
 	if err != nil {
 		return err
 	}

@@ -2,20 +2,24 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/stephttp"
 )
 
 // App is what a team's main hands the CLI: its step functions, its
@@ -39,6 +43,10 @@ type App struct {
 	// Env that opens the journal and the runtime the way the built-in
 	// commands do.
 	Commands []func(env *Env) *cobra.Command
+	// Setup names the function generated tests call to register the
+	// definitions and get the step registry, as "import/path.Func" (see
+	// ordo gen-test --setup and workflows.Setup).
+	Setup string
 }
 
 // Main runs the CLI for app with the process's arguments until it finishes
@@ -72,8 +80,13 @@ func Command(app App) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&env.db, "db", def, "journal file (SQLite); env ORDO_DB")
 	root.PersistentFlags().BoolVarP(&env.verbose, "verbose", "v", false, "log engine activity to stderr")
+	root.PersistentFlags().StringVar(&env.journal, "journal", os.Getenv("ORDO_JOURNAL"),
+		"journal read commands read: dynamodb://TABLE or sqlite:FILE (default --db; ORDO_TABLE selects dynamodb://$ORDO_TABLE); env ORDO_JOURNAL")
+	root.PersistentFlags().StringVar(&env.steps, "steps", os.Getenv("ORDO_STEPS"),
+		"YAML file mapping function names to HTTP URLs of steps served elsewhere (docs/steps.md); env ORDO_STEPS, or ORDO_STEP_URLS=NAME=URL,...")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
-		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env))
+		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env), functionsCmd(env), initCmd(), pullCmd(env),
+		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
 	}
@@ -87,6 +100,12 @@ type Env struct {
 	app     App
 	db      string
 	verbose bool
+	steps   string
+	journal string
+	// observers see every commit of the runtime Open starts (metrics,
+	// traces); tracer, when set, traces its steps and effects too.
+	observers []observe.Observer
+	tracer    *observe.Tracer
 }
 
 // DB returns the journal file the command works on (--db or ORDO_DB).
@@ -101,25 +120,64 @@ func (g *Env) Logger() *slog.Logger {
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(observe.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
 func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
-	s, err := sqlitejournal.New(ctx, g.db)
+	if strings.HasPrefix(g.journal, "dynamodb://") {
+		return nil, fmt.Errorf("--journal %s: this command runs workflows in-process on a SQLite journal; to act on a deployed platform use --addr with its API URL", g.journal)
+	}
+	return g.openStoreAt(ctx, g.db)
+}
+
+func (g *Env) openStoreAt(ctx context.Context, path string) (*sqlitejournal.Store, error) {
+	s, err := sqlitejournal.New(ctx, path)
+	if errors.Is(err, sqlitejournal.ErrLocked) {
+		return nil, fmt.Errorf("open journal %s: %w (a running `ordo dev` takes write commands with --addr or ORDO_ADDR)", path, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// openReader opens the journal read-only: it works while another process
-// (ordo dev) writes to it.
-func (g *Env) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
-	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
-	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+// Registry returns the step functions this CLI can invoke: the App's Go
+// steps and the steps served over HTTP (--steps, ORDO_STEP_URLS).
+func (g *Env) Registry() (*step.Registry, error) {
+	reg := step.NewRegistry()
+	if g.app.Register != nil {
+		g.app.Register(reg)
 	}
-	return s, nil
+	m, err := g.stepURLs()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// stepURLs merges the --steps file and ORDO_STEP_URLS.
+func (g *Env) stepURLs() (stephttp.Mapping, error) {
+	m, err := stephttp.ParseEnv(os.Getenv("ORDO_STEP_URLS"))
+	if err != nil {
+		return nil, err
+	}
+	if g.steps == "" {
+		return m, nil
+	}
+	f, err := stephttp.LoadFile(g.steps)
+	if err != nil {
+		return nil, err
+	}
+	for name, u := range f {
+		if prev, dup := m[name]; dup && prev != u {
+			return nil, fmt.Errorf("step %s: ORDO_STEP_URLS says %s, %s says %s", name, prev, g.steps, u)
+		}
+		m[name] = u
+	}
+	return m, nil
 }
 
 // Runtime is the embedded runtime over the journal with the App's steps,
@@ -144,9 +202,10 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := step.NewRegistry()
-	if g.app.Register != nil {
-		g.app.Register(reg)
+	reg, err := g.Registry()
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
 	var defs []*workflow.Definition
 	if g.app.Definitions != nil {
@@ -156,7 +215,7 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 		}
 	}
 	log := g.Logger()
-	rt := embedded.New(store, reg, embedded.WithLogger(log))
+	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log))
 	g.registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
 		rt.Close()
@@ -184,8 +243,8 @@ func (g *Env) registerEffects(x *effect.Executor, log *slog.Logger) {
 		log.Debug("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
 		return nil
 	})
-	x.Handle(effect.AnyKind, logIt)
+	x.Handle(effect.AnyKind, g.tracedEffect(logIt))
 	for kind, h := range g.app.Effects {
-		x.Handle(kind, h)
+		x.Handle(kind, g.tracedEffect(h))
 	}
 }

@@ -26,5 +26,6 @@ func main() {
 		Register:    workflows.Register,
 		Definitions: workflows.Definitions,
 		Commands:    []func(*cli.Env) *cobra.Command{demoCmd},
+		Setup:       "github.com/ordoflow/ordo/workflows.Setup",
 	})
 }

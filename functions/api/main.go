@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordoflow/ordo/api"
@@ -23,7 +24,7 @@ import (
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_EFFECTS_QUEUE_URL")
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
@@ -33,13 +34,19 @@ func main() {
 		log.Error("aws config", "err", err)
 		os.Exit(1)
 	}
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
-	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+	sqsClient := sqs.NewFromConfig(cfg)
+	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
 	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
 	starter := internal.NewQueueStarter(engine, conts, log)
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter)))
+	// Pushed definitions may name only step functions that are deployed
+	// ("<stack>-<function>", the orchestrator's naming convention).
+	deployed := internal.NewDeployedFunctions(lambdasvc.NewFromConfig(cfg), os.Getenv("ORDO_RESOURCE_PREFIX"))
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver), api.WithFunctions(deployed.Has))))
 }

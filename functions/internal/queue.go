@@ -41,8 +41,10 @@ const (
 
 // Control is a message on the orchestrator's own queue.
 type Control struct {
-	// Ordo is the operation: ControlContinue, ControlStart, ControlEvent or
-	// ControlComplete.
+	// Ordo is the operation: ControlContinue, ControlStart, ControlEvent,
+	// ControlComplete or ControlRedeliver (process Input as a record from
+	// Channel with the id Trigger: a malformed trigger resubmitted from
+	// review).
 	Ordo     string          `json:"ordo"`
 	Run      string          `json:"run,omitempty"`
 	Workflow string          `json:"workflow,omitempty"`
@@ -51,6 +53,10 @@ type Control struct {
 	Name     string          `json:"name,omitempty"`
 	Token    string          `json:"token,omitempty"`
 	Error    *step.Failure   `json:"error,omitempty"`
+	// Channel and Trigger name where a "redeliver" message's Input first
+	// came from (see Redeliverer).
+	Channel string `json:"channel,omitempty"`
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // maxDelay is SQS's longest message delay; longer waits chain messages.

@@ -98,3 +98,18 @@ func (a *alternating) Definition(ctx context.Context, hash string) (journal.Defi
 func (a *alternating) Definitions(ctx context.Context, name string) ([]journal.Definition, error) {
 	return a.next().Definitions(ctx, name)
 }
+
+func TestInternalStreams(t *testing.T) {
+	journaltest.RunInternal(t, func(t *testing.T) journaltest.Internal { return newStore(t) })
+}
+
+func TestInternalStreamsMemory(t *testing.T) {
+	journaltest.RunInternal(t, func(t *testing.T) journaltest.Internal {
+		s, err := sqlitejournal.New(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

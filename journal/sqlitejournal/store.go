@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -193,9 +194,10 @@ func openReader(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.rdb, err = openReadPool(path, o); err != nil {
 		return nil, err
 	}
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.closeDBs()
+			opened.closeDBs()
 		}
 	}()
 	var version int
@@ -225,8 +227,9 @@ func openReadPool(path string, o options) (*sql.DB, error) {
 	return db, nil
 }
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version. 2 added the internal
+// streams and review items (streamSchema).
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS runs (
@@ -282,7 +285,7 @@ func (s *Store) migrate(ctx context.Context, memory bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, q := range schema {
+	for _, q := range slices.Concat(schema, streamSchema) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
