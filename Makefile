@@ -47,11 +47,13 @@ bench: ## Go benchmarks (-benchmem, benchstat-ready) + the ordo-bench table and 
 	@mkdir -p $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./orchestrator/... ./journal/... | tee $(BENCH_OUT)/gobench.txt
 	$(GO) run ./bench/cmd/ordo-bench -n $(BENCH_N) -c $(BENCH_C) -charts docs/bench | tee $(BENCH_OUT)/ordo-bench.md
+	$(GO) test -run '^$$' -bench ColdDrive -benchtime 3x ./bench/colddrive/ | tee $(BENCH_OUT)/colddrive.txt
 
 .PHONY: bench-short
 bench-short: ## a seconds-long smoke run of the benchmarks (tiny N, one iteration each)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./orchestrator/... ./journal/...
 	$(GO) run ./bench/cmd/ordo-bench -n 40 -k 1,5 -c 8 -low-n 10 -scale-c 1,8 -decide-max 200 -aws-n 5 -aws-k 2 -aws-c 2
+	$(GO) test -run '^$$' -bench 'ColdDrive/.*/events=100$$' -benchtime 1x ./bench/colddrive/
 
 .PHONY: soak
 soak: ## 1,000 order runs (SOAK_RUNS) with random faults and duplicated messages, embedded and on the Lambdas' wiring; prints the counts (docs/RELIABILITY.md)

@@ -13,11 +13,14 @@
 //
 // Internal streams (Streams: deferral queues) and review items (Reviews:
 // malformed triggers, failed effects) are kept apart from runs, in a key
-// space of their own: they never show up in Load or Runs.
+// space of their own: they never show up in Load or Runs. So are
+// snapshots (Snapshots: a run's latest folded state, which a cold process
+// loads with the commits after it instead of the whole journal).
 //
 // Backends: sqlitejournal (embedded, the default) and dynamojournal
 // (production). Both pass the conformance suites in journaltest (Run for
-// Store, RunInternal for Streams and Reviews).
+// Store, RunInternal for Streams and Reviews, RunSnapshots for
+// Snapshots).
 //
 // # Errors
 //

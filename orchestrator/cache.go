@@ -70,6 +70,7 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 			return false
 		}
 	}
+	rs.unsnapped += len(events)
 	return true
 }
 
@@ -78,6 +79,9 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
 	if c, ok := e.cache.take(run); ok && (c.fresh || e.catchUp(ctx, run, c.rs)) {
 		return c.rs, false, nil
+	}
+	if rs, ok := e.loadSnapshot(ctx, run); ok {
+		return rs, true, nil
 	}
 	head, events, err := e.store.Load(ctx, run)
 	if err != nil {
@@ -95,5 +99,6 @@ func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool,
 	if n := len(events); n > 0 && events[n-1].Seq > rs.seq {
 		rs.seq = events[n-1].Seq
 	}
+	rs.unsnapped = len(events)
 	return rs, true, nil
 }

@@ -187,6 +187,7 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	}
 	d.rs.seq = seq
 	d.pending = nil
+	d.e.snapshotAfter(d.ctx, d.run, d.rs, len(events))
 	return false, nil
 }
 

@@ -45,6 +45,9 @@ type Engine struct {
 	// effectsEvery bounds how long journaled effects wait to be sent while
 	// a Drive runs on.
 	effectsEvery time.Duration
+	// snapEvery is the number of events between two snapshots of a run's
+	// state (WithSnapshotEvery; 0: none).
+	snapEvery int
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -89,7 +92,7 @@ func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline 
 func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 	e := &Engine{store: store, invoker: invoker, now: time.Now, log: slog.Default(),
 		margin: 2 * time.Second, latest: map[string]*workflow.Definition{}, byHash: map[string]*workflow.Definition{},
-		cache: newStateCache(1 << 14), effectsEvery: time.Second}
+		cache: newStateCache(1 << 14), effectsEvery: time.Second, snapEvery: DefaultSnapshotEvery}
 	for _, o := range opts {
 		o(e)
 	}

@@ -49,8 +49,15 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 				return journal.Event{}, "", fmt.Errorf("resubmit %s: unknown step %q", r.Run, r.Step)
 			}
 		}
+		// Resubmitting a failed compensation resumes undoing under the
+		// status the run ended with (applyResubmitted): the head says so
+		// too, so that it moves when the compensations settle.
+		status := journal.StatusRunning
+		if rs.compensating {
+			status = rs.endStatus
+		}
 		return journal.Event{Kind: journal.Resubmitted, Step: r.Step, Input: r.Input, State: r.State,
-			By: r.By, Reason: r.Reason}, journal.StatusRunning, nil
+			By: r.By, Reason: r.Reason}, status, nil
 	})
 	if err != nil {
 		return Receipt{}, err

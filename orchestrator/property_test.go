@@ -141,6 +141,9 @@ func TestDecideProperties(t *testing.T) {
 			if i == bound {
 				t.Fatalf("run did not finish within %d decisions", bound)
 			}
+			if rapid.IntRange(0, 2).Draw(t, "snapshot") == 0 {
+				sim.rs = snapshotRoundTrip(t, def, sim.rs)
+			}
 			d, err := orchestrator.Decide(def, sim.events, sim.now)
 			if err != nil {
 				t.Fatalf("Decide: %v", err)

@@ -124,6 +124,9 @@ type RunState struct {
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
+	// snapEvents is how many events the last snapshot (or the one the
+	// state was loaded from) folds; unsnapped counts those applied since.
+	snapEvents, unsnapped int
 }
 
 // clockFrom is when the run's timeout started counting: its start, or its

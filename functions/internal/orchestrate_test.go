@@ -26,11 +26,12 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// fakeSQS records sent messages.
+// fakeSQS records sent messages; batches fail while failBatch is set.
 type fakeSQS struct {
-	mu     sync.Mutex
-	bodies []string
-	delays []int32
+	mu        sync.Mutex
+	bodies    []string
+	delays    []int32
+	failBatch error
 }
 
 func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
@@ -44,6 +45,9 @@ func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failBatch != nil {
+		return nil, f.failBatch
+	}
 	for _, e := range in.Entries {
 		f.bodies = append(f.bodies, aws.ToString(e.MessageBody))
 	}
@@ -321,4 +325,66 @@ func TestRedeliveredTriggerInvokesEachAttemptOnce(t *testing.T) {
 	if diff := cmp.Diff(calls, map[string]int{"a#1": 1, "b#1": 1}); diff != "" {
 		t.Errorf("invocations per attempt (-got +want):\n%s", diff)
 	}
+}
+
+// TestEffectsResentAfterFailedSendOnLastCommit fails the send of a run's
+// effects on its last commit: the handler hands the run on with a delayed
+// continuation, and that continuation sends them and journals them as
+// dispatched.
+func TestEffectsResentAfterFailedSendOnLastCommit(t *testing.T) {
+	o, store, q := newTestOrchestrator(t)
+	ctx := context.Background()
+	q.failBatch = errors.New("effects queue unavailable")
+	if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		sqsRecord("m1", `{"workflow":"greet","input":{"id":"e1"}}`)}}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch failures: %+v", resp)
+	}
+	head, evs, err := store.Load(ctx, "greet/e1")
+	if err != nil || head.Status != journal.StatusCompleted {
+		t.Fatalf("run: %+v %v, want completed", head, err)
+	}
+	if n := count(evs, journal.EffectDispatched); n != 0 {
+		t.Fatalf("%d EffectDispatched journaled while the queue failed", n)
+	}
+	q.mu.Lock()
+	var cont string
+	for i, b := range q.bodies {
+		if strings.Contains(b, `"ordo":"continue"`) && q.delays[i] >= 1 {
+			cont = b
+		}
+	}
+	q.failBatch = nil
+	q.mu.Unlock()
+	if cont == "" {
+		t.Fatalf("no delayed continuation sent; messages %v", q.bodies)
+	}
+	if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "c1", Body: cont,
+		EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:ordo-orchestrator"}}}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("continuation failed: %+v", resp)
+	}
+	_, evs, _ = store.Load(ctx, "greet/e1")
+	if n := count(evs, journal.EffectDispatched); n != 2 {
+		t.Errorf("%d EffectDispatched journaled, want 2 (one per step's effect)", n)
+	}
+	q.mu.Lock()
+	sent := 0
+	for _, b := range q.bodies {
+		if strings.Contains(b, `"effect"`) {
+			sent++
+		}
+	}
+	q.mu.Unlock()
+	if sent != 2 {
+		t.Errorf("%d effect messages sent, want 2", sent)
+	}
+}
+
+func count(events []journal.Event, kind journal.Kind) int {
+	n := 0
+	for _, e := range events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
 }

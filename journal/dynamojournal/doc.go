@@ -59,7 +59,11 @@
 // writes has not acknowledged its message either, so the redelivery's Load
 // repairs the head. Until then,
 // listings (Runs) may show the run in its previous status or not at all;
-// Load and the journal are never wrong. For what redelivery gave up on (a
+// Load and the journal are never wrong. A process that loads the run from
+// a snapshot (journal.Snapshots: LatestSnapshot, then Since) does not call
+// Load, and Since pays only the head writes its own Store owes, so a head
+// left behind by a writer that stopped waits for the run's next status
+// change or any Load (a listing's reader, the CLI, the API). For what redelivery gave up on (a
 // message moved to a dead-letter queue during an outage), RepairHeads
 // finds and writes lagging heads, reading only unsettled runs.
 //
@@ -97,6 +101,8 @@
 //	                                                gsi2pk  DEFS            gsi2sk <created>#<hash>
 //	stream      STREAM#<name> seq, 19 digits        ev (B), at (S): an internal stream's commit
 //	            (journal.Streams); no index attributes
+//	snapshot    RUN#<run id>  #SNAP (before commit  seq (N), data (B, gzipped) or blob (S3 key), z;
+//	            1: Load and Since never read it)    (journal.Snapshots) no index attributes
 //	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
 //	item        (journal.Reviews)                   gsi2pk  RV#<status>     gsi2sk <created>#<id>
 //

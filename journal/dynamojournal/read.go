@@ -40,11 +40,14 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 		return journal.Run{}, nil, err
 	}
 	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
-		TableName:                &s.table,
-		KeyConditionExpression:   aws.String("#pk = :pk"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		TableName: &s.table,
+		// From commit 1 on: the commits, then HEAD; not the snapshot
+		// (skSnapshot sorts first).
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk >= :first"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runKey(run)},
+			":pk":    &types.AttributeValueMemberS{Value: runKey(run)},
+			":first": &types.AttributeValueMemberS{Value: seqKey(1)},
 		},
 		ConsistentRead: aws.Bool(true),
 	})

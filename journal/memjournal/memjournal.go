@@ -23,6 +23,9 @@ type Store struct {
 
 	internalOnce sync.Once
 	in           *internal // streams and review items (streams.go)
+
+	snapMu sync.Mutex
+	snaps  map[string]snapshot // by run (snapshot.go)
 }
 
 type run struct {

@@ -228,8 +228,9 @@ func openReadPool(path string, o options) (*sql.DB, error) {
 }
 
 // schemaVersion is stored in PRAGMA user_version. 2 added the internal
-// streams and review items (streamSchema).
-const schemaVersion = 2
+// streams and review items (streamSchema), 3 the snapshots table
+// (snapshotSchema). Opening an older file for writing creates them.
+const schemaVersion = 3
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS runs (
@@ -285,7 +286,7 @@ func (s *Store) migrate(ctx context.Context, memory bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, q := range slices.Concat(schema, streamSchema) {
+	for _, q := range slices.Concat(schema, streamSchema, snapshotSchema) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}

@@ -66,7 +66,8 @@ import (
 // TestRecordedRuns checks every recorded run in testdata against the
 // current code: the definition must decide what the journal recorded, and
 // each step attempt, re-executed, must give what it gave then. Add runs
-// with ordo gen-test; stub a step with h.Stub before VerifyGolden.
+// with ordo gen-test; each recording carries its verify configuration
+// (volatile fields, steps not re-executed).
 func TestRecordedRuns(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

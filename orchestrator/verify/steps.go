@@ -222,11 +222,11 @@ func stateAt(def *workflow.Definition, events []journal.Event, seq int64) (json.
 			break
 		}
 	}
-	rs, err := orchestrator.Fold(def, events[:end])
+	snap, err := orchestrator.FoldAt(def, events, end)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return rs.StateJSON(), nil
+	return snap.State, nil
 }
 
 // effectStep names an attempt in idempotency keys, as the engine does.

@@ -308,3 +308,93 @@ func NewProcess() *Process { return &Process{} }
 // Hit reports whether a fault of kind k is injected now (and counts it),
 // for injection points outside this package.
 func (f *Faults) Hit(k Kind) bool { return f.hit(k) }
+
+// errNoStreams is what the wrapper answers when the store it wraps has no
+// internal streams.
+var errNoStreams = errors.New("lambdatest: the wrapped journal has no internal streams (journal.Streams)")
+
+// errNoReviews is what the wrapper answers when the store it wraps has no
+// review items.
+var errNoReviews = errors.New("lambdatest: the wrapped journal has no review items (journal.Reviews)")
+
+// AppendStream implements journal.Streams (when the wrapped store does),
+// with the same faults as Append.
+func (s Store) AppendStream(ctx context.Context, stream string, after int64, events []journal.Event) (int64, error) {
+	st, ok := s.Store.(journal.Streams)
+	if !ok {
+		return 0, errNoStreams
+	}
+	if err := s.alive(ctx); err != nil {
+		return 0, err
+	}
+	if s.Faults.hit(StoreFailure) {
+		return 0, errors.New("lambdatest: injected stream write failure")
+	}
+	seq, err := st.AppendStream(ctx, stream, after, events)
+	if err != nil {
+		return seq, err
+	}
+	if err := s.Faults.CrashProcess(s.process(ctx), CrashAfterAppend); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// ReadStream implements journal.Streams (when the wrapped store does).
+func (s Store) ReadStream(ctx context.Context, stream string) ([]journal.Event, error) {
+	st, ok := s.Store.(journal.Streams)
+	if !ok {
+		return nil, errNoStreams
+	}
+	if err := s.alive(ctx); err != nil {
+		return nil, err
+	}
+	return st.ReadStream(ctx, stream)
+}
+
+// PutReview implements journal.Reviews (when the wrapped store does).
+func (s Store) PutReview(ctx context.Context, it journal.ReviewItem) (bool, error) {
+	r, ok := s.Store.(journal.Reviews)
+	if !ok {
+		return false, errNoReviews
+	}
+	if err := s.alive(ctx); err != nil {
+		return false, err
+	}
+	return r.PutReview(ctx, it)
+}
+
+// Review implements journal.Reviews (when the wrapped store does).
+func (s Store) Review(ctx context.Context, id string) (journal.ReviewItem, error) {
+	r, ok := s.Store.(journal.Reviews)
+	if !ok {
+		return journal.ReviewItem{}, errNoReviews
+	}
+	return r.Review(ctx, id)
+}
+
+// Reviews implements journal.Reviews (when the wrapped store does).
+func (s Store) Reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.ReviewItem, string, error) {
+	r, ok := s.Store.(journal.Reviews)
+	if !ok {
+		return nil, "", errNoReviews
+	}
+	return r.Reviews(ctx, q)
+}
+
+// ResolveReview implements journal.Reviews (when the wrapped store does).
+func (s Store) ResolveReview(ctx context.Context, id string, res journal.Resolution) (journal.ReviewItem, error) {
+	r, ok := s.Store.(journal.Reviews)
+	if !ok {
+		return journal.ReviewItem{}, errNoReviews
+	}
+	if err := s.alive(ctx); err != nil {
+		return journal.ReviewItem{}, err
+	}
+	return r.ResolveReview(ctx, id, res)
+}
+
+var (
+	_ journal.Streams = Store{}
+	_ journal.Reviews = Store{}
+)

@@ -50,18 +50,20 @@ func TestSoakEmbedded(t *testing.T) {
 	recv := &receiver{deliveries: map[string]int{}}
 
 	var cur atomic.Pointer[process]
-	alive := func() *lambdatest.Process { return cur.Load().proc }
-	reg := countingRegistry(calls,
-		func(step.Request) error { return faults.CrashProcess(alive(), lambdatest.CrashBeforeInvoke) },
-		func(step.Request) error {
-			if err := faults.CrashProcess(alive(), lambdatest.CrashAfterInvoke); err != nil {
-				return err
-			}
-			if faults.Hit(lambdatest.FunctionTimeout) {
-				return errors.New("injected: the function timed out after doing its work")
-			}
-			return nil
-		})
+	// Each process has its own registry: its steps crash with it.
+	registry := func(proc *lambdatest.Process) *step.Registry {
+		return countingRegistry(calls,
+			func(step.Request) error { return faults.CrashProcess(proc, lambdatest.CrashBeforeInvoke) },
+			func(step.Request) error {
+				if err := faults.CrashProcess(proc, lambdatest.CrashAfterInvoke); err != nil {
+					return err
+				}
+				if faults.Hit(lambdatest.FunctionTimeout) {
+					return errors.New("injected: the function timed out after doing its work")
+				}
+				return nil
+			})
+	}
 	boot := func() *process {
 		st, err := sqlitejournal.New(ctx, path)
 		if err != nil {
@@ -69,7 +71,7 @@ func TestSoakEmbedded(t *testing.T) {
 		}
 		p := &process{proc: lambdatest.NewProcess(), store: st}
 		store := lambdatest.Store{Store: st, Faults: faults, Process: p.proc}
-		p.rt = embedded.New(store, reg, embedded.WithLogger(log))
+		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log))
 		p.rt.Effects.Handle("email", recv)
 		p.rt.Effects.Handle("publish", recv)
 		if _, err := workflows.Setup(ctx, p.rt.Engine); err != nil {
@@ -93,16 +95,18 @@ func TestSoakEmbedded(t *testing.T) {
 			case <-tick.C:
 			}
 			if p := cur.Load(); p.proc.Crashed() {
+				// As a process manager would: the new runtime resumes the
+				// journal before it accepts anything (Resume's contract).
 				mu.Lock()
 				_ = p.rt.Close()
 				_ = p.store.Close()
 				np := boot()
-				cur.Store(np)
-				restarts++
-				mu.Unlock()
 				if _, err := np.rt.Resume(ctx); err != nil {
 					t.Errorf("resume: %v", err)
 				}
+				cur.Store(np)
+				restarts++
+				mu.Unlock()
 			}
 		}
 	})

@@ -1,0 +1,134 @@
+package dynamojournal
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ordoflow/ordo/journal"
+)
+
+var _ journal.Snapshots = (*Store)(nil)
+
+// skSnapshot is the sort key of a run's snapshot item in the run's
+// partition. It sorts before every commit ("0…"), and Load reads from
+// commit 1 on, so neither Load nor Since ever reads it; it carries no index
+// attributes, so listings never see it.
+const skSnapshot = "#SNAP"
+
+// attrSnapData holds a snapshot's data (B), always gzipped (the engine's
+// state compresses well), or attrBlob its S3 key when the item would be
+// over the offload threshold and the Store has a bucket.
+const attrSnapData = "data"
+
+// PutSnapshot implements journal.Snapshots: one conditional PutItem of the
+// item (RUN#<run>, #SNAP) that replaces only an older snapshot. Data is
+// gzipped; with a bucket (WithS3) a snapshot whose item would be over the
+// offload threshold goes to S3 like a large commit. Without one, a
+// snapshot over the item limit fails with journal.ErrTooLarge.
+func (s *Store) PutSnapshot(ctx context.Context, run string, seq int64, data []byte) error {
+	if err := journal.ValidateSnapshot(run, seq, data); err != nil {
+		return fmt.Errorf("dynamojournal: %w", err)
+	}
+	if err := s.putSnapshot(ctx, run, seq, data); err != nil {
+		return fmt.Errorf("dynamojournal: snapshot of %s after commit %d: %w", run, seq, err)
+	}
+	return nil
+}
+
+func (s *Store) putSnapshot(ctx context.Context, run string, seq int64, data []byte) error {
+	z, err := compress(data)
+	if err != nil {
+		return err
+	}
+	item := map[string]types.AttributeValue{
+		attrPK:       &types.AttributeValueMemberS{Value: runKey(run)},
+		attrSK:       &types.AttributeValueMemberS{Value: skSnapshot},
+		attrSeq:      &types.AttributeValueMemberN{Value: strconv.FormatInt(seq, 10)},
+		attrZip:      &types.AttributeValueMemberS{Value: zipGzip},
+		attrSnapData: &types.AttributeValueMemberB{Value: z},
+	}
+	if n := itemSize(item); s.opts.s3 != nil && n > min(s.opts.offloadAbove, s.opts.maxItemSize) {
+		b := &blob{body: z, key: blobKey(z)}
+		if err := s.putBlob(ctx, b); err != nil {
+			return err
+		}
+		delete(item, attrSnapData)
+		item[attrBlob] = &types.AttributeValueMemberS{Value: b.key}
+	} else if n > s.opts.maxItemSize {
+		return fmt.Errorf("%d bytes gzipped, item limit %d, no S3 bucket (WithS3): %w", len(z), s.opts.maxItemSize, journal.ErrTooLarge)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &s.table,
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #seq < :seq"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#seq": attrSeq},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":seq": item[attrSeq]},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil // a snapshot at or after seq is stored
+	}
+	return err
+}
+
+// LatestSnapshot implements journal.Snapshots: one strongly consistent
+// GetItem (and an S3 GET when the snapshot was offloaded).
+func (s *Store) LatestSnapshot(ctx context.Context, run string) (int64, []byte, error) {
+	seq, data, err := s.latestSnapshot(ctx, run)
+	if err != nil {
+		return 0, nil, fmt.Errorf("dynamojournal: snapshot of %s: %w", run, err)
+	}
+	return seq, data, nil
+}
+
+func (s *Store) latestSnapshot(ctx context.Context, run string) (int64, []byte, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table,
+		Key: map[string]types.AttributeValue{
+			attrPK: &types.AttributeValueMemberS{Value: runKey(run)},
+			attrSK: &types.AttributeValueMemberS{Value: skSnapshot},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(out.Item) == 0 {
+		return 0, nil, journal.ErrNotFound
+	}
+	seq, err := strconv.ParseInt(num(out.Item, attrSeq), 10, 64)
+	if err != nil {
+		return 0, nil, fmt.Errorf("seq: %w", err)
+	}
+	var z []byte
+	if b, _ := out.Item[attrSnapData].(*types.AttributeValueMemberB); b != nil {
+		z = b.Value
+	} else if key := str(out.Item, attrBlob); key != "" {
+		if z, err = s.getBlob(ctx, key); err != nil {
+			return 0, nil, err
+		}
+	} else {
+		return 0, nil, errors.New("snapshot item has no data")
+	}
+	if zip := str(out.Item, attrZip); zip != zipGzip {
+		return 0, nil, fmt.Errorf("unknown compression %q", zip)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return 0, nil, fmt.Errorf("gunzip: %w", err)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return 0, nil, fmt.Errorf("gunzip: %w", err)
+	}
+	return seq, data, nil
+}

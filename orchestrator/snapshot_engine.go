@@ -1,0 +1,137 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ordoflow/ordo/journal"
+)
+
+// DefaultSnapshotEvery is how many events a run's state takes between two
+// snapshots when the journal keeps them (journal.Snapshots).
+const DefaultSnapshotEvery = 500
+
+// WithSnapshotEvery sets how many events a run takes between two snapshots
+// of its folded state (default DefaultSnapshotEvery; 0 or less: none).
+// Snapshots are written only when the Store implements journal.Snapshots:
+// after a Drive's commit, best effort (a failed write is logged and costs
+// only a longer cold load). A cold load then reads the latest snapshot and
+// the commits after it (Store.Since) instead of the whole journal; a
+// snapshot of another format, of another definition or that does not
+// decode is ignored and the run is folded in full.
+func WithSnapshotEvery(n int) Option { return func(e *Engine) { e.snapEvery = max(n, 0) } }
+
+// snapshots is the Store's snapshot port, or nil when the engine does not
+// use one.
+func (e *Engine) snapshots() journal.Snapshots {
+	if e.snapEvery <= 0 {
+		return nil
+	}
+	s, _ := e.store.(journal.Snapshots)
+	return s
+}
+
+// loadSnapshot returns run's state from its latest snapshot and the
+// commits after it, or ok false when there is none to use (the caller
+// folds the whole journal).
+func (e *Engine) loadSnapshot(ctx context.Context, run string) (rs *RunState, ok bool) {
+	snaps := e.snapshots()
+	if snaps == nil {
+		return nil, false
+	}
+	seq, data, err := snaps.LatestSnapshot(ctx, run)
+	if err != nil {
+		if !errors.Is(err, journal.ErrNotFound) {
+			e.log.Warn("run snapshot unreadable; folding the whole journal", "run", run, "err", err)
+		}
+		return nil, false
+	}
+	rs, err = e.restore(ctx, run, seq, data)
+	if err != nil {
+		e.log.Warn("run snapshot not used; folding the whole journal", "run", run, "seq", seq, "err", err)
+		return nil, false
+	}
+	return rs, true
+}
+
+// restore decodes a snapshot taken after commit seq and applies the
+// commits after it.
+func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte) (*RunState, error) {
+	s, err := parseSnapshot(data)
+	if err != nil {
+		return nil, err
+	}
+	def, err := e.Definition(ctx, s.DefHash)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.state(def)
+	if err != nil {
+		return nil, err
+	}
+	if rs.seq != seq {
+		return nil, fmt.Errorf("%w: holds commit %d, stored as %d", errSnapshot, rs.seq, seq)
+	}
+	events, err := e.store.Since(ctx, run, seq)
+	if err != nil {
+		return nil, err
+	}
+	for i := range events {
+		if err := rs.Apply(&events[i]); err != nil {
+			return nil, err
+		}
+		rs.seq = events[i].Seq
+	}
+	rs.unsnapped = len(events)
+	return rs, nil
+}
+
+// snapshotAfter counts the events of a commit just appended to rs and,
+// past the engine's interval, stores a snapshot of rs, best effort. The
+// interval is the engine's, or a quarter of the events the state folds if
+// that is more: encoding a state costs about its size, which grows with
+// the run in map steps, so a fixed interval would make long runs
+// quadratic; this way snapshots cost O(1) per event, and a cold load reads
+// at most a quarter of the run's events past its snapshot.
+func (e *Engine) snapshotAfter(ctx context.Context, run string, rs *RunState, events int) {
+	rs.unsnapped += events
+	snaps := e.snapshots()
+	if snaps == nil || rs.unsnapped < max(e.snapEvery, (rs.snapEvents+rs.unsnapped)/4) {
+		return
+	}
+	data, err := encodeState(rs)
+	if err == nil {
+		err = snaps.PutSnapshot(ctx, run, rs.seq, data)
+	}
+	if err != nil {
+		e.log.Warn("run snapshot not written; a cold load folds more commits", "run", run, "seq", rs.seq, "err", err)
+		return
+	}
+	rs.snapEvents, rs.unsnapped = rs.snapEvents+rs.unsnapped, 0
+}
+
+// WriteSnapshot stores a snapshot of run's state now, whatever the
+// interval: for tools that prepare runs for cold loads (after an upgrade,
+// before a peak) and for benchmarks. It fails when the Store keeps no
+// snapshots or snapshots are off (WithSnapshotEvery(0)).
+func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
+	snaps := e.snapshots()
+	if snaps == nil {
+		return fmt.Errorf("snapshot %s: the journal keeps no snapshots, or snapshots are off", run)
+	}
+	rs, _, err := e.load(ctx, run)
+	if err != nil {
+		return err
+	}
+	defer e.cache.put(run, rs)
+	data, err := encodeState(rs)
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", run, err)
+	}
+	if err := snaps.PutSnapshot(ctx, run, rs.seq, data); err != nil {
+		return fmt.Errorf("snapshot %s: %w", run, err)
+	}
+	rs.snapEvents, rs.unsnapped = rs.snapEvents+rs.unsnapped, 0
+	return nil
+}

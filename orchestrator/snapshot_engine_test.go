@@ -1,0 +1,199 @@
+package orchestrator_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// snapWorkflow doubles input.items in a map step, five at a time, then
+// waits for the event "go"; its output is the doubled items.
+var snapWorkflow = workflow.New("snap",
+	workflow.Key("input.id"),
+	workflow.DefaultRetryPolicy(fastRetry),
+	workflow.Map("each", "double", "input.items", workflow.MaxConcurrency(5)),
+	workflow.Await("gate", "go", workflow.After("each")),
+	workflow.Output("steps.each.output"),
+).MustBuild()
+
+var snapHandlers = handlers(map[string]step.HandlerFunc{
+	"double": func(_ context.Context, req step.Request) (step.Result, error) {
+		var n float64
+		if err := json.Unmarshal(req.Input, &n); err != nil {
+			return step.Result{}, err
+		}
+		return step.Result{Output: json.RawMessage(fmt.Sprint(2 * n))}, nil
+	},
+})
+
+// snapStore counts how runs are read, and can hand out a given snapshot in
+// place of the stored one.
+type snapStore struct {
+	*memjournal.Store
+	loads, sinces atomic.Int64
+	fake          []byte // returned by LatestSnapshot when set
+}
+
+func (s *snapStore) Load(ctx context.Context, run string) (journal.Run, []journal.Event, error) {
+	s.loads.Add(1)
+	return s.Store.Load(ctx, run)
+}
+
+func (s *snapStore) Since(ctx context.Context, run string, after int64) ([]journal.Event, error) {
+	s.sinces.Add(1)
+	return s.Store.Since(ctx, run, after)
+}
+
+func (s *snapStore) LatestSnapshot(ctx context.Context, run string) (int64, []byte, error) {
+	seq, data, err := s.Store.LatestSnapshot(ctx, run)
+	if s.fake != nil {
+		return seq, s.fake, err
+	}
+	return seq, data, err
+}
+
+// startSnapRun runs snapWorkflow over 40 items up to its gate on a first
+// engine that snapshots every 20 events, and returns the run.
+func startSnapRun(t *testing.T, ctx context.Context, store *snapStore) string {
+	t.Helper()
+	e1 := newEngine(t, store, snapHandlers, snapWorkflow, orchestrator.WithSnapshotEvery(20))
+	items := make([]string, 40)
+	for i := range items {
+		items[i] = fmt.Sprint(i + 1)
+	}
+	st, err := e1.Start(ctx, orchestrator.StartRequest{Workflow: "snap",
+		Input: json.RawMessage(`{"id":"s1","items":[` + strings.Join(items, ",") + `]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := driveToGate(t, ctx, e1, st.Run); out.Status.Terminal() || out.Continue || !out.WakeAt.IsZero() {
+		t.Fatalf("first engine: %+v, want the run parked at its gate", out)
+	}
+	seq, _, err := store.Store.LatestSnapshot(ctx, st.Run)
+	head, _ := load(t, store.Store, st.Run)
+	if err != nil || seq < 2 || head.Seq-seq > 20 {
+		t.Fatalf("snapshot after commit %d of %d: %v", seq, head.Seq, err)
+	}
+	return st.Run
+}
+
+// driveToGate drives run until it has nothing to do but wait for its
+// event (or ends).
+func driveToGate(t *testing.T, ctx context.Context, e *orchestrator.Engine, run string) orchestrator.Outcome {
+	t.Helper()
+	for range 10000 {
+		out, err := e.Drive(ctx, run)
+		if err != nil {
+			t.Fatalf("Drive %s: %v", run, err)
+		}
+		if out.Status.Terminal() || (!out.Continue && out.WakeAt.IsZero()) {
+			return out
+		}
+	}
+	t.Fatalf("run %s never reached its gate", run)
+	return orchestrator.Outcome{}
+}
+
+// finish drives the run to its end on a cold engine (a new process) and
+// checks the journal: each item scheduled and done once, the doubled items
+// as the output.
+func finish(t *testing.T, ctx context.Context, store *snapStore, run string) {
+	t.Helper()
+	e2 := newEngine(t, store, snapHandlers, snapWorkflow, orchestrator.WithSnapshotEvery(20))
+	if _, err := e2.Signal(ctx, run, "go", json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	out := driveToEnd(t, ctx, e2, run)
+	if out.Status != journal.StatusCompleted {
+		t.Fatalf("second engine: status %s", out.Status)
+	}
+	_, events := load(t, store.Store, run)
+	seen := map[string]bool{}
+	for _, e := range events {
+		if e.Kind == journal.StepScheduled || e.Kind == journal.StepSucceeded {
+			k := fmt.Sprintf("%s %s#%d@%d", e.Kind, e.Step, e.Index, e.Attempt)
+			if seen[k] {
+				t.Errorf("%s journaled twice", k)
+			}
+			seen[k] = true
+		}
+	}
+	want := make([]string, 40)
+	for i := range want {
+		want[i] = fmt.Sprint(2 * (i + 1))
+	}
+	last := events[len(events)-1]
+	if w := "[" + strings.Join(want, ",") + "]"; last.Kind != journal.RunCompleted || string(last.Output) != w {
+		t.Fatalf("last event %s %s, want RunCompleted %s", last.Kind, last.Output, w)
+	}
+}
+
+// A cold engine loads a run from its snapshot and the commits after it,
+// never the whole journal, and finishes it as a full fold would.
+func TestColdDriveFromSnapshot(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := &snapStore{Store: memjournal.New()}
+	run := startSnapRun(t, ctx, store)
+	store.loads.Store(0)
+	finish(t, ctx, store, run)
+	if n := store.loads.Load(); n != 0 {
+		t.Errorf("the cold engine loaded the whole journal %d times", n)
+	}
+	if store.sinces.Load() == 0 {
+		t.Error("the cold engine never read commits after the snapshot")
+	}
+}
+
+// A snapshot of another format, of another definition, that does not
+// decode, or that is not JSON at all, is ignored: the run is folded in
+// full and finishes the same.
+func TestBadSnapshotFallsBackToFold(t *testing.T) {
+	t.Parallel()
+	for name, fake := range map[string]string{
+		"older format":     `{"format":0,"defHash":"` + snapWorkflow.Hash() + `"}`,
+		"newer format":     `{"format":99,"defHash":"` + snapWorkflow.Hash() + `"}`,
+		"other definition": `{"format":1,"defHash":"sha256:nope"}`,
+		"corrupt":          `{"format":1,"defHash":"` + snapWorkflow.Hash() + `","steps":[{"idx":7}]}`,
+		"truncated":        `{"format":1,"defHash":"` + snapWorkflow.Hash() + `","steps":[{"pha`,
+		"not JSON":         "\x1f\x8b\x08garbage",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t)
+			store := &snapStore{Store: memjournal.New()}
+			run := startSnapRun(t, ctx, store)
+			store.fake = []byte(fake)
+			store.loads.Store(0)
+			finish(t, ctx, store, run)
+			if store.loads.Load() == 0 {
+				t.Error("the bad snapshot was used: the journal was never loaded in full")
+			}
+		})
+	}
+}
+
+// WithSnapshotEvery(0) writes no snapshot.
+func TestSnapshotsOff(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := &snapStore{Store: memjournal.New()}
+	e := newEngine(t, store, snapHandlers, snapWorkflow, orchestrator.WithSnapshotEvery(0))
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "snap", Input: json.RawMessage(`{"id":"s0","items":[1,2,3,4,5,6,7,8,9,10,11,12]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	driveToGate(t, ctx, e, st.Run)
+	if _, _, err := store.Store.LatestSnapshot(ctx, st.Run); err == nil {
+		t.Fatal("a snapshot was written with snapshots off")
+	}
+}
