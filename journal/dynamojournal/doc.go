@@ -48,14 +48,16 @@
 // head write that landed, and a repeated repair are all no-ops.
 //
 // Every run reaches its status listing. If the head write fails, Append
-// returns an error matching ErrHeadPending (the commit is written; the
-// head is not), so the message that drove it is not acknowledged and comes
-// back. The Store owes the head write: its next Append, Since or Load of
-// the run pays it, and any Load on any Store that finds the head missing
-// or behind the commits writes it (one UpdateItem, only when it lags);
-// each of them fails with ErrHeadPending while the write keeps failing.
-// A writer that stops between the two writes has not acknowledged its
-// message either, so the redelivery's Load repairs the head. Until then,
+// still returns the commit's sequence: the commit landed, and its caller
+// must go on to dispatch the effects and steps it decided (an error there
+// would leave them to a recovery the engine does not make for every run).
+// The Store owes the head write: its next Append, Since or Load of the run
+// pays it, and any Load on any Store that finds the head missing or behind
+// the commits writes it (one UpdateItem, only when it lags); Since and
+// Load fail with ErrHeadPending while the write keeps failing, so the
+// message that drove them comes back. A writer that stops between the two
+// writes has not acknowledged its message either, so the redelivery's Load
+// repairs the head. Until then,
 // listings (Runs) may show the run in its previous status or not at all;
 // Load and the journal are never wrong. A process that loads the run from
 // a snapshot (journal.Snapshots: LatestSnapshot, then Since) does not call
@@ -195,7 +197,7 @@
 //	commit events over 16 MiB (WithMaxCommitSize)          journal.ErrTooLarge
 //	unknown definition hash                                journal.ErrNotFound
 //	cursor from another query, or not a cursor             an error (no sentinel)
-//	commit written, head write failed (retry repairs it)  ErrHeadPending
+//	Since or Load of a run whose head write keeps failing  ErrHeadPending
 //
 // Like any
 // conflict, ErrConflict means "load and decide again", which is always

@@ -33,12 +33,12 @@ import (
 //
 // The first commit (c.After == 0) and a status change then move the run
 // head with one UpdateItem that never moves it backwards (its seq must be
-// lower than the commit's). The commit is the truth, but the head write is
-// part of the guarantee that a run reaches its status listing: if it
-// fails, Append returns an error matching ErrHeadPending (the commit is
-// written; the caller's message is redelivered), and the head is written
-// by the next Append, Since or Load of the run on this Store, or by the next
-// Load on any Store, each of which fails the same way until it succeeds.
+// lower than the commit's). The commit is the truth: if that head write
+// fails, Append still returns the commit's sequence (the commit landed, and
+// its caller must dispatch what it decided), and the Store owes the head
+// write: the next Append, Since or Load of the run on this Store writes
+// it, as does the next Load on any Store (Since and Load fail with
+// ErrHeadPending while they cannot), and RepairHeads finds what is left.
 func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	seq, err := s.append(ctx, c)
 	if err != nil {
@@ -88,9 +88,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 		h = &headState{seq: seq, status: string(status), updated: fmtTime(at)}
 	}
 	if h != nil {
-		if err := s.moveHead(ctx, c.Run, *h); err != nil {
-			return 0, fmt.Errorf("commit %d is written, but %w", seq, err)
-		}
+		// The commit landed: the caller must go on to dispatch what it
+		// decided, so a failed head write is owed, not an error here.
+		_ = s.moveHead(ctx, c.Run, *h)
 	}
 	return seq, nil
 }
@@ -146,11 +146,12 @@ func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types
 	return nil
 }
 
-// ErrHeadPending is returned (wrapped) by Append, Since and Load when a
-// run's commits are written but the write of its head, which listings
-// read, failed: the run may be missing from its status listing until a
-// later call writes it. The journal itself is consistent; retrying the
-// operation (redelivering the message that drove it) repairs the head.
+// ErrHeadPending is returned (wrapped) by Since and Load when a run's
+// commits are written but the write of its head, which listings read,
+// failed and failed again on this call: the run may be missing from its
+// status listing until a later call writes it. The journal itself is
+// consistent; retrying the operation (redelivering the message that drove
+// it) repairs the head.
 var ErrHeadPending = errors.New("dynamojournal: run head not written")
 
 // errNoHead reports a head write that needed the run's fixed fields to
