@@ -111,7 +111,7 @@ func TestBadRequestsNameTheProblem(t *testing.T) {
 		{"GET", "/v1/runs/greet/missing", ``, 404, "not found"},
 		{"POST", "/v1/runs/greet/missing/cancel", `{}`, 404, "not found"},
 		{"POST", "/v1/runs/greet/a/jump", `{}`, 404, "unknown operation"},
-		{"POST", "/v1/callbacks/not-a-token", `{}`, 400, "malformed callback token"},
+		{"POST", "/v1/callbacks/not-a-token", `{}`, 400, "malformed token"},
 		{"POST", "/v1/definitions", "name: x\nsteps:\n  - name: a\n    function: nope\n", 400, `function "nope" is not registered`},
 		{"GET", "/v1/definitions/sha256:nope/graph", ``, 404, "unknown definition"},
 	} {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -47,6 +48,8 @@ type Engine struct {
 	// a Drive runs on.
 	effectsEvery time.Duration
 	waker        Waker
+	// callbacks signs and verifies async steps' callback tokens.
+	callbacks *callback.Keyring
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -91,6 +94,9 @@ func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 		cache: newStateCache(1 << 14), effectsEvery: time.Second}
 	for _, o := range opts {
 		o(e)
+	}
+	if e.callbacks == nil {
+		e.callbacks = ephemeralKeys()
 	}
 	return e
 }
@@ -600,7 +606,7 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 	}
 	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
 		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
-		Index: inv.Index, Token: inv.Token, Compensation: inv.Compensation}
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
 	switch {

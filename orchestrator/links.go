@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -24,7 +26,7 @@ func WithWaker(w Waker) Option { return func(e *Engine) { e.waker = w } }
 
 // ErrNotAwaited is returned when completing or heartbeating a callback
 // token whose attempt no longer waits (finished, timed out, or retried).
-var ErrNotAwaited = errors.New("orchestrator: callback token is not awaited")
+var ErrNotAwaited = errors.New("orchestrator: callback token is void: its attempt is no longer awaited (finished, timed out or retried)")
 
 func (e *Engine) wake(ctx context.Context, run string) {
 	if e.waker == nil {
@@ -130,18 +132,59 @@ func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawM
 	return nil
 }
 
+// WithCallbackKeys sets the keys callback tokens are signed and verified
+// with. Default: a random key of this engine's own, so tokens it hands out
+// are void once it stops; deployments share a key (package callback).
+func WithCallbackKeys(r *callback.Keyring) Option { return func(e *Engine) { e.callbacks = r } }
+
+// ephemeralKeys is the default keyring: a random key no one else holds.
+func ephemeralKeys() *callback.Keyring {
+	k, err := callback.NewKey()
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	r, _ := callback.NewKeyring(k)
+	return r
+}
+
+// callbackToken signs the token of an async invocation ("" otherwise).
+func (e *Engine) callbackToken(run string, inv Invocation) string {
+	if !inv.Async {
+		return ""
+	}
+	return e.callbacks.Sign(callback.Claims{Run: run, Step: inv.Step, Attempt: inv.Attempt})
+}
+
+// verifyToken checks token's signature and returns what it names.
+func (e *Engine) verifyToken(token string) (callback.Claims, error) {
+	c, err := e.callbacks.Verify(token)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	return c, nil
+}
+
 // Complete finishes the async step attempt that token names with resp (a
-// result, or an error that says whether it may be retried).
+// result, or an error that says whether it may be retried). The token must
+// be signed with the engine's keys and its attempt still awaited. A
+// completion brings the step's output (and state patch); effects it carries
+// must be of kinds the step declares (its effects list), else the whole
+// completion is refused: a token holder cannot make the platform send what
+// the step never would.
 func (e *Engine) Complete(ctx context.Context, token string, resp step.Response) error {
-	run, stepName, attempt, err := ParseCallbackToken(token)
+	c, err := e.verifyToken(token)
 	if err != nil {
 		return err
 	}
+	run, stepName, attempt := c.Run, c.Step, c.Attempt
 	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		inv := Invocation{Step: stepName, Attempt: attempt}
 		ev := resultEvent(run, attemptResult{inv: inv, resp: resp}, e.now())
 		if !rs.awaits(&ev) {
 			return journal.Event{}, "", fmt.Errorf("complete %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
+		}
+		if err := declaredEffects(rs.Def.Step(stepName), resp.Effects); err != nil {
+			return journal.Event{}, "", fmt.Errorf("%w: complete %s step %s: %w", ErrBadInput, run, stepName, err)
 		}
 		return ev, "", nil
 	})
@@ -152,13 +195,24 @@ func (e *Engine) Complete(ctx context.Context, token string, resp step.Response)
 	return nil
 }
 
+// declaredEffects refuses effects of kinds step n does not declare.
+func declaredEffects(n *workflow.Node, effects []step.Effect) error {
+	for i, ef := range effects {
+		if n == nil || !slices.Contains(n.Effects, ef.Kind) {
+			return fmt.Errorf("effect %d of kind %q is not declared by the step (effects: %v)", i+1, ef.Kind, n.Effects)
+		}
+	}
+	return nil
+}
+
 // Heartbeat extends the timeout of the async step attempt that token names
 // by the step's Timeout from now.
 func (e *Engine) Heartbeat(ctx context.Context, token string) error {
-	run, stepName, attempt, err := ParseCallbackToken(token)
+	c, err := e.verifyToken(token)
 	if err != nil {
 		return err
 	}
+	run, stepName, attempt := c.Run, c.Step, c.Attempt
 	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		ev := journal.Event{Step: stepName, Attempt: attempt}
 		if !rs.awaits(&ev) {

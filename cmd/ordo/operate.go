@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -224,10 +225,11 @@ func callbackCmd(g *globals) *cobra.Command {
 				}
 				resp.Output = out
 			}
-			run, _, _, err := orchestrator.ParseCallbackToken(args[0])
+			c, err := callback.Peek(args[0])
 			if err != nil {
 				return err
 			}
+			run := c.Run
 			if o.addr != "" {
 				body := map[string]any{"output": resp.Output}
 				if resp.Error != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -79,8 +81,14 @@ func (g *globals) openApp(ctx context.Context, logOut io.Writer) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	keys, err := callback.LoadFile(g.db + ".callback-key")
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	log := g.logger()
-	rt := embedded.New(store, reg, embedded.WithLogger(log))
+	rt := embedded.New(store, reg, embedded.WithLogger(log),
+		embedded.WithEngineOptions(orchestrator.WithCallbackKeys(keys)))
 	registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
 		rt.Close()

@@ -33,9 +33,15 @@ func main() {
 		log.Error("aws config", "err", err)
 		os.Exit(1)
 	}
+	keys, err := internal.CallbackKeys(ctx, cfg, os.Getenv)
+	if err != nil {
+		log.Error("callback keys", "err", err)
+		os.Exit(1)
+	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
 	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
-	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log), orchestrator.WithWaker(conts))
+	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log), orchestrator.WithWaker(conts),
+		orchestrator.WithCallbackKeys(keys))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)

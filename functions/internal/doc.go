@@ -18,5 +18,8 @@
 //	ORDO_EVENTS_STREAM           the stream "publish" effects go to (effects function)
 //	ORDO_EFFECTS_MAX_RECEIVE     the effects queue's maxReceiveCount: a failure on that
 //	                             delivery also goes to the review path
+//	ORDO_CALLBACK_KEY_SECRET     the Secrets Manager secret callback tokens are signed
+//	                             with (orchestrator, api); or else
+//	ORDO_CALLBACK_KEY_PARAMETER  an SSM SecureString parameter holding the keys
 //	ORDO_LOG_LEVEL               debug, info (default), warn, error
 package internal

@@ -38,6 +38,11 @@ func main() {
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	sqsClient := sqs.NewFromConfig(cfg)
+	keys, err := internal.CallbackKeys(ctx, cfg, os.Getenv)
+	if err != nil {
+		log.Error("callback keys", "err", err)
+		os.Exit(1)
+	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	engine := orchestrator.New(store,
@@ -46,7 +51,8 @@ func main() {
 		orchestrator.WithLogger(log),
 		orchestrator.WithWaker(conts),
 		orchestrator.WithInlineWait(2*time.Second),
-		orchestrator.WithDeadlineMargin(5*time.Second))
+		orchestrator.WithDeadlineMargin(5*time.Second),
+		orchestrator.WithCallbackKeys(keys))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)

@@ -230,6 +230,8 @@ func (c *clients) deleteResource(ctx context.Context, r *Resource) error {
 		_, err = c.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(r.URL)})
 	case "AWS::Kinesis::Stream":
 		_, err = c.kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(r.Name), EnforceConsumerDeletion: aws.Bool(true)})
+	case secretTypeName:
+		err = c.deleteSecret(ctx, r)
 	}
 	return err
 }
@@ -248,6 +250,8 @@ func addToResolver(res resolver, r *Resource) {
 		res["GetAtt:"+id+".QueueName"] = r.Name
 	case "AWS::Kinesis::Stream":
 		res["Ref:"+id] = r.Name
+	case secretTypeName:
+		res["Ref:"+id] = r.ARN // a secret's Ref is its ARN
 	case "AWS::Serverless::Function", "AWS::Lambda::Function":
 		res["Ref:"+id] = r.Name
 	}

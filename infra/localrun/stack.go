@@ -192,6 +192,17 @@ func (s *Stack) up(ctx, runCtx context.Context) error {
 		}
 		s.add(res, r)
 	}
+	for _, id := range sortedKeys(t.Secrets) {
+		name, err := s.name(id, t.Secrets[id].Name)
+		if err != nil {
+			return fmt.Errorf("secret %s: %w", id, err)
+		}
+		r, err := s.cl.createSecret(ctx, id, name, t.Secrets[id])
+		if err != nil {
+			return err
+		}
+		s.add(res, r)
+	}
 	for _, r := range s.resources {
 		if q := t.Queues[r.LogicalID]; r.Type == "AWS::SQS::Queue" && q.RedrivePolicy != nil {
 			if err := s.cl.setRedrive(ctx, r, q.RedrivePolicy, res); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/cloudformation/kinesis"
+	"github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	"github.com/awslabs/goformation/v7/cloudformation/sqs"
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
@@ -24,6 +25,7 @@ type Template struct {
 	Tables    map[string]*dynamodb.Table
 	Queues    map[string]*sqs.Queue
 	Streams   map[string]*kinesis.Stream
+	Secrets   map[string]*secretsmanager.Secret
 	Functions []*FunctionSpec
 }
 
@@ -192,6 +194,7 @@ func ParseTemplate(path string, params map[string]string) (*Template, error) {
 		Tables:  cf.GetAllDynamoDBTableResources(),
 		Queues:  cf.GetAllSQSQueueResources(),
 		Streams: cf.GetAllKinesisStreamResources(),
+		Secrets: cf.GetAllSecretsManagerSecretResources(),
 	}
 	if err := t.readFunctions(cf, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -42,7 +42,8 @@ var platformFunctions = []string{"api", "effects", "orchestrator"}
 // variables on behalf of a main package: a main that calls one reads the
 // variable. TestEnvHelpersComplete keeps this list honest.
 var envHelpers = map[string]string{
-	"internal.LogLevel(": "ORDO_LOG_LEVEL",
+	"internal.LogLevel(":     "ORDO_LOG_LEVEL",
+	"internal.CallbackKeys(": "ORDO_CALLBACK_KEY_SECRET",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -651,6 +652,8 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		}
 	}
 
+	// Only the functions that sign or verify callback tokens read the key.
+	const callbackKey = "secretsmanager:GetSecretValue !Ref CallbackKey"
 	journal := func() []string {
 		var out []string
 		for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} {
@@ -663,11 +666,11 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		return out
 	}
 	want := map[string][]string{
-		"OrchestratorFunction": append(journal(),
+		"OrchestratorFunction": append(journal(), callbackKey,
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
-		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
+		"ApiFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
 	}
 	for _, id := range tp.ofType("AWS::Serverless::Function") {
 		if reg.Has(tp.codeDir(id)) {
