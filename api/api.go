@@ -30,6 +30,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -49,14 +50,16 @@ type Server struct {
 	starter   Starter
 	poke      func(string)
 	functions func(string) bool
+	auth      Authenticator
 	mux       *http.ServeMux
 }
 
 // Option configures a Server.
 type Option func(*Server)
 
-// WithFunctions makes pushed definitions be checked against the registered
-// step functions.
+// WithFunctions makes pushed definitions be checked against the functions
+// the deployment can invoke (the step registry; in AWS, the step Lambdas).
+// Without it, pushes are refused.
 func WithFunctions(registered func(name string) bool) Option {
 	return func(s *Server) { s.functions = registered }
 }
@@ -84,7 +87,13 @@ func New(engine *orchestrator.Engine, starter Starter, poke func(run string), op
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Every request is authenticated and checked against its caller's role
+// first.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r, ok := s.authorize(w, r); ok {
+		s.mux.ServeHTTP(w, r)
+	}
+}
 
 type startBody struct {
 	Workflow string          `json:"workflow"`
@@ -197,10 +206,10 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if action == "resubmit" {
-		err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
+		err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: by(r, b.By), Step: b.Step,
 			Input: b.Input, State: b.State, Reason: b.Reason})
 	} else {
-		err = s.engine.Cancel(r.Context(), run, b.By, b.Reason)
+		err = s.engine.Cancel(r.Context(), run, by(r, b.By), b.Reason)
 	}
 	if err != nil {
 		writeErr(w, status(err), err)
@@ -241,23 +250,25 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"extended": true})
 }
 
-// push stores a YAML or JSON definition; new runs of its workflow use it.
+// push stores a YAML or JSON definition whose every function the
+// deployment can invoke; new runs of its workflow use it. Who pushed it is
+// journaled (Engine.Push).
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
 		return
 	}
-	var opts []workflow.BuildOption
-	if s.functions != nil {
-		opts = append(opts, workflow.Functions(s.functions))
+	if s.functions == nil {
+		writeErr(w, http.StatusForbidden, errors.New("this server cannot check a definition's functions (api.WithFunctions): pushes are refused"))
+		return
 	}
-	d, err := workflow.Load(body, "request", opts...)
+	d, err := workflow.Load(body, "request", workflow.Functions(s.functions))
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
-	if err := s.engine.Register(r.Context(), d); err != nil {
+	if err := s.engine.Push(r.Context(), d); err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
@@ -310,6 +321,8 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited):
 		return http.StatusConflict
+	case errors.Is(err, callback.ErrForged):
+		return http.StatusForbidden
 	case errors.Is(err, orchestrator.ErrBadInput):
 		return http.StatusBadRequest
 	}

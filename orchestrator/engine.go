@@ -290,6 +290,7 @@ func orStarted(s *Started) Started {
 // create appends a run's first commit; a conflict means the run exists.
 func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *workflow.Definition, now time.Time,
 	events []journal.Event, status journal.Status) (Started, error) {
+	stamp(ctx, &events[0])
 	seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: 0, Events: events,
 		Status: status, Workflow: def.Name, DefHash: def.Hash(), At: now})
 	if errors.Is(err, journal.ErrConflict) {

@@ -72,6 +72,7 @@ func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (jou
 			return err
 		}
 		ev.At = e.now()
+		stamp(ctx, &ev)
 		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.Seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
 		if errors.Is(err, journal.ErrConflict) {
 			continue

@@ -40,8 +40,13 @@ func devCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: api.New(a.rt.Engine, a.rt, a.rt.Poke), ReadHeaderTimeout: 10 * time.Second}
+			tokens, err := api.LoadTokenFile(tokenFile(g.db))
+			if err != nil {
+				return err
+			}
+			srv := devServer(api.New(a.rt.Engine, a.rt, a.rt.Poke, api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.reg.Has)))
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
+			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
 				t := time.NewTicker(2 * time.Second)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -28,9 +29,11 @@ import (
 type opFlags struct {
 	addr string
 	wait time.Duration
+	g    *globals
 }
 
-func (o *opFlags) register(cmd *cobra.Command) {
+func (o *opFlags) register(cmd *cobra.Command, g *globals) {
+	o.g = g
 	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) to send this to; default: act on --db directly")
 	cmd.Flags().DurationVar(&o.wait, "wait", 30*time.Second, "without --addr: how long to drive the run afterwards")
 }
@@ -47,6 +50,11 @@ func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]a
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	token, err := bearer(o.g.db, api.Operator)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -120,7 +128,7 @@ func cancelCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	o.register(cmd)
+	o.register(cmd, g)
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who cancels (journaled)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (journaled)")
 	return cmd
@@ -162,7 +170,7 @@ func resubmitCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	o.register(cmd)
+	o.register(cmd, g)
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who resubmits (journaled)")
 	cmd.Flags().StringVar(&stepName, "step", "", "restart this step too (default: the failed ones)")
 	cmd.Flags().StringVar(&input, "input", "", "replacement input for --step: JSON or @file")
@@ -199,7 +207,7 @@ func eventCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	o.register(send)
+	o.register(send, g)
 	send.Flags().StringVarP(&payload, "payload", "p", "null", "the event's payload: JSON or @file")
 	cmd.AddCommand(send)
 	return cmd
@@ -246,7 +254,7 @@ func callbackCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	o.register(complete)
+	o.register(complete, g)
 	complete.Flags().StringVar(&output, "output", "null", "the step's output: JSON or @file")
 	complete.Flags().StringVar(&errMsg, "error", "", "fail the attempt with this message instead")
 	complete.Flags().StringVar(&kind, "kind", "", "with --error: the error's kind (retry policies may list it as non-retryable)")
@@ -269,7 +277,7 @@ func callbackCmd(g *globals) *cobra.Command {
 			return a.rt.Engine.Heartbeat(cmd.Context(), args[0])
 		},
 	}
-	ho.register(heartbeat)
+	ho.register(heartbeat, g)
 	cmd.AddCommand(complete, heartbeat)
 	return cmd
 }

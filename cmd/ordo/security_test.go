@@ -1,10 +1,18 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/ordoflow/ordo/api"
+	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -33,5 +41,115 @@ func TestCallbackKeyFileBesideJournal(t *testing.T) {
 	c := callback.Claims{Run: "r/1", Step: "s", Attempt: 1}
 	if _, err := again.Verify(first.Sign(c)); err != nil {
 		t.Fatalf("the key changed between commands: %v", err)
+	}
+}
+
+// startDev runs `ordo dev` on db at a free loopback port until the test
+// ends, and returns its address once it answers.
+func startDev(t *testing.T, db string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	root := newRoot()
+	root.SetArgs([]string{"--db", db, "dev", "--addr", addr})
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ordo dev: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/v1/runs")
+		if err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("ordo dev exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ordo dev did not answer on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDevServerAuthentication(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	order := workflows.SampleOrder(workflows.SampleDeclinedEvery - 1) // declined card: review
+	if err := ordo(t, db, "start", "order", "--input", string(order)); err != nil {
+		t.Fatal(err)
+	}
+	var o map[string]any
+	json.Unmarshal(order, &o)
+	run := "order/" + o["orderId"].(string)
+	addr := startDev(t, db)
+	if fi, err := os.Stat(tokenFile(db)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v, want mode 0600", fi, err)
+	}
+	send := func(method, path, host, origin, ctype, token, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range map[string]string{"Origin": origin, "Content-Type": ctype} {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	cancelPath := "/v1/runs/" + run + "/cancel"
+	// The attack as seen: a cross-site text/plain POST through a rebound DNS name.
+	if got := send("POST", cancelPath, "evil.example:18080", "http://evil.example", "text/plain", "", `{}`); got != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", got)
+	}
+	if got := send("POST", cancelPath, "", "", "application/json", "", `{}`); got != http.StatusUnauthorized {
+		t.Errorf("POST without a token: %d, want 401", got)
+	}
+	if got := send("GET", "/v1/runs", "", "", "", "", ""); got != http.StatusUnauthorized {
+		t.Errorf("GET without a token: %d, want 401", got)
+	}
+	tokens, err := api.LoadTokenFile(tokenFile(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := send("POST", cancelPath, "", "", "application/json", tokens[api.Viewer], `{}`); got != http.StatusForbidden {
+		t.Errorf("cancel as viewer: %d, want 403", got)
+	}
+	if h, _ := head(t, db, run); h.Status != journal.StatusReview {
+		t.Fatalf("refused requests changed the run: %s", h.Status)
+	}
+	// The CLI reads the operator token beside the journal.
+	if err := ordo(t, db, "cancel", "--addr", addr, "--by", "dana", run); err != nil {
+		t.Fatal(err)
+	}
+	_, events := head(t, db, run)
+	last := events[len(events)-1]
+	for _, e := range events {
+		if e.Kind == journal.Cancelled {
+			last = e
+		}
+	}
+	if last.Kind != journal.Cancelled || last.By != "local-operator (for dana)" {
+		t.Fatalf("cancel journaled as %s by %q, want Cancelled by local-operator (for dana)", last.Kind, last.By)
 	}
 }

@@ -1,5 +1,6 @@
 // Command api is the HTTP API Lambda behind a Function URL (IAM auth): it
-// serves package api over the DynamoDB journal. It starts and operates
+// serves package api over the DynamoDB journal, to callers of one role
+// (ORDO_API_ROLE: the template deploys it three times, one URL per role). It starts and operates
 // runs but never drives them: each start or resubmit is handed to the
 // orchestrator through its queue.
 package main
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordoflow/ordo/api"
@@ -23,9 +25,14 @@ import (
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_API_ROLE", "ORDO_RESOURCE_PREFIX")
 	if err != nil {
 		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	role, err := api.ParseRole(env["ORDO_API_ROLE"])
+	if err != nil {
+		log.Error("configuration: ORDO_API_ROLE", "err", err)
 		os.Exit(1)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -33,19 +40,27 @@ func main() {
 		log.Error("aws config", "err", err)
 		os.Exit(1)
 	}
-	keys, err := internal.CallbackKeys(ctx, cfg, os.Getenv)
-	if err != nil {
-		log.Error("callback keys", "err", err)
-		os.Exit(1)
+	// Only roles that may complete callbacks read the signing key; a
+	// viewer's engine keeps a random key of its own and verifies nothing.
+	var engineOpts []orchestrator.Option
+	if role.Allows(api.Operator) {
+		keys, err := internal.CallbackKeys(ctx, cfg, os.Getenv)
+		if err != nil {
+			log.Error("callback keys", "err", err)
+			os.Exit(1)
+		}
+		engineOpts = append(engineOpts, orchestrator.WithCallbackKeys(keys))
 	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
 	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
-	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log), orchestrator.WithWaker(conts),
-		orchestrator.WithCallbackKeys(keys))
+	engine := orchestrator.New(store, internal.NoInvoker{}, append(engineOpts,
+		orchestrator.WithLogger(log), orchestrator.WithWaker(conts))...)
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
 	starter := internal.NewQueueStarter(engine, conts, log)
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke)))
+	steps := internal.NewStepFunctions(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke,
+		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(steps.Has))))
 }

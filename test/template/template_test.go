@@ -205,13 +205,22 @@ func TestFunctionsMatchDirectories(t *testing.T) {
 			t.Errorf("%s: CodeUri %q is not functions/<name>/", id, uri)
 			continue
 		}
-		if other, dup := byDir[dir]; dup {
-			t.Errorf("%s and %s both build functions/%s", id, other, dir)
+		// The API is deployed once per role, named for it.
+		name := dir
+		if role := apiRole(tp, id); role != "" {
+			name += "-" + role
 		}
-		byDir[dir] = id
-		if name, _ := tp.fnProp(id, "FunctionName").(string); name != "!Sub ${AWS::StackName}-"+dir {
-			t.Errorf("%s: FunctionName %q, want !Sub \"${AWS::StackName}-%s\" (the orchestrator invokes ORDO_RESOURCE_PREFIX + name)", id, name, dir)
+		if other, dup := byDir[name]; dup {
+			t.Errorf("%s and %s both build functions/%s", id, other, name)
 		}
+		byDir[name] = id
+		if fn, _ := tp.fnProp(id, "FunctionName").(string); fn != "!Sub ${AWS::StackName}-"+name {
+			t.Errorf("%s: FunctionName %q, want !Sub \"${AWS::StackName}-%s\" (the orchestrator invokes ORDO_RESOURCE_PREFIX + name)", id, fn, name)
+		}
+	}
+	for name, id := range byDir {
+		delete(byDir, name)
+		byDir[tp.codeDir(id)] = id
 	}
 	dirs := functionDirs(t)
 	for _, d := range dirs {
@@ -665,12 +674,25 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		}
 		return out
 	}
+	// A viewer only reads.
+	readJournal := func() []string {
+		var out []string
+		for _, g := range journal() {
+			if !strings.Contains(g, "PutItem") && !strings.Contains(g, "UpdateItem") {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
 	want := map[string][]string{
 		"OrchestratorFunction": append(journal(), callbackKey,
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
-		"ApiFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
+		"ApiViewerFunction":   readJournal(),
+		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
+		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn",
+			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
 	for _, id := range tp.ofType("AWS::Serverless::Function") {
 		if reg.Has(tp.codeDir(id)) {
@@ -824,18 +846,11 @@ func TestJournalTableMatchesDynamojournal(t *testing.T) {
 	}
 }
 
-func TestAPIFunctionURL(t *testing.T) {
-	tp := load(t)
-	url, _ := tp.raw.Resources["ApiFunction"].Properties["FunctionUrlConfig"].(map[string]any)
-	if url["AuthType"] != "AWS_IAM" {
-		t.Errorf("ApiFunction FunctionUrlConfig %v, want AuthType AWS_IAM", url)
-	}
-}
-
 func TestOutputs(t *testing.T) {
 	tp := load(t)
 	for _, o := range []string{"JournalTableName", "OrdersQueueUrl", "OrchestratorQueueUrl", "EffectsQueueUrl",
-		"NotificationsQueueUrl", "OrdersStreamName", "EventsStreamName", "ApiUrl"} {
+		"NotificationsQueueUrl", "OrdersStreamName", "EventsStreamName",
+		"ApiViewerUrl", "ApiOperatorUrl", "ApiAdminUrl", "ApiViewerRoleArn", "ApiOperatorRoleArn", "ApiAdminRoleArn"} {
 		if tp.raw.Outputs[o]["Value"] == nil {
 			t.Errorf("no output %s", o)
 		}
