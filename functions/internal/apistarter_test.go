@@ -71,7 +71,7 @@ func newRoleAPI(t *testing.T, role api.Role) (internal.FunctionURLFunc, *control
 func post(t *testing.T, h internal.FunctionURLFunc, path, body string) events.LambdaFunctionURLResponse {
 	t.Helper()
 	resp, err := h(context.Background(), events.LambdaFunctionURLRequest{RawPath: path, Body: body,
-		Headers:        map[string]string{"content-type": "application/json"},
+		Headers: map[string]string{"content-type": "application/json"},
 		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"},
 			Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{
 				IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: testCaller}}}})
