@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -20,12 +19,14 @@ import (
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 )
 
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM", "ORDO_EFFECTS_MAX_RECEIVE")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM", "ORDO_EFFECTS_MAX_RECEIVE",
+		"ORDO_HTTP_EFFECT_TARGETS")
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
@@ -33,6 +34,11 @@ func main() {
 	maxReceives, err := strconv.Atoi(env["ORDO_EFFECTS_MAX_RECEIVE"])
 	if err != nil {
 		log.Error("configuration: ORDO_EFFECTS_MAX_RECEIVE is not a number", "err", err)
+		os.Exit(1)
+	}
+	targets, err := egress.Parse(env["ORDO_HTTP_EFFECT_TARGETS"])
+	if err != nil {
+		log.Error("configuration: ORDO_HTTP_EFFECT_TARGETS", "err", err)
 		os.Exit(1)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -46,7 +52,8 @@ func main() {
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),
-		HTTP:                  &http.Client{Timeout: 10 * time.Second},
+		HTTPTargets:           targets,
+		HTTPTimeout:           10 * time.Second,
 		NotificationsQueueURL: env["ORDO_NOTIFICATIONS_QUEUE_URL"],
 		EventsStream:          env["ORDO_EVENTS_STREAM"],
 		MaxReceives:           maxReceives,
