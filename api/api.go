@@ -15,8 +15,16 @@
 //	POST /v1/definitions                     YAML or JSON body  → {"name","version","hash"}
 //	GET  /v1/definitions/{hash}/graph?format=dot|mermaid
 //
-// Errors are JSON {"error": "..."} with 400 for bad input, 404 for unknown
-// runs/workflows, 409 for operations the run's status forbids.
+// Every request is authenticated (WithAuthenticator: bearer tokens locally,
+// the IAM caller behind a Function URL) and needs a role: GET and HEAD a
+// Viewer, POST /v1/definitions an Admin, every other POST an Operator.
+// Operators' and admins' actions are journaled with who did them.
+//
+// Errors are JSON {"error": "..."} with 400 for bad input (bad JSON, more
+// after the JSON value, an invalid cursor, a limit over MaxPage, a bad run
+// key), 401 for no or unknown credentials, 403 for a role that may not (or
+// a forged callback token), 404 for unknown runs/workflows, 409 for
+// operations the run's status forbids, 413 for a body over 1 MiB.
 package api
 
 import (
@@ -66,6 +74,9 @@ func WithFunctions(registered func(name string) bool) Option {
 
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
+
+// MaxPage bounds the runs one listing returns (?limit=).
+const MaxPage = 1000
 
 // New returns the API over engine; starter starts runs and poke (may be nil)
 // gets a resubmitted run driven.
@@ -127,8 +138,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		Cursor: r.URL.Query().Get("cursor")}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %q is not a non-negative number", l))
+		if err != nil || n < 0 || n > MaxPage {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %.20q: want a number from 0 to %d", l, MaxPage))
 			return
 		}
 		q.Limit = n
@@ -256,7 +267,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+		writeErr(w, bodyStatus(err), fmt.Errorf("request body: %w", err))
 		return
 	}
 	if s.functions == nil {
@@ -309,10 +320,23 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+		writeErr(w, bodyStatus(err), fmt.Errorf("request body: %w", err))
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeErr(w, http.StatusBadRequest, errors.New("request body: more after the JSON value"))
 		return false
 	}
 	return true
+}
+
+// bodyStatus is 413 for a body over maxBody, else 400.
+func bodyStatus(err error) int {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 func status(err error) int {
@@ -321,6 +345,8 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited):
 		return http.StatusConflict
+	case errors.Is(err, journal.ErrBadCursor):
+		return http.StatusBadRequest
 	case errors.Is(err, callback.ErrForged):
 		return http.StatusForbidden
 	case errors.Is(err, orchestrator.ErrBadInput):

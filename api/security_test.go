@@ -212,3 +212,25 @@ func TestTokenFile(t *testing.T) {
 		t.Fatal("a world-readable token file was accepted")
 	}
 }
+
+func TestBoundedInput(t *testing.T) {
+	srv, _, _ := newServer(t)
+	big := `{"workflow":"greet","input":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+		msg                string
+	}{
+		{"GET", "/v1/runs?limit=9223372036854775807", "", 400, "from 0 to 1000"},
+		{"GET", "/v1/runs?cursor=zzzz", "", 400, "invalid cursor"},
+		{"POST", "/v1/runs", `{"workflow":"greet","input":{"id":"g"}} trailing`, 400, "more after the JSON value"},
+		{"POST", "/v1/runs", `{"workflow":"greet","input":{"id":"g"}}{"workflow":"greet"}`, 400, "more after the JSON value"},
+		{"POST", "/v1/runs", big, 413, "too large"},
+		{"POST", "/v1/runs", `{"workflow":"greet","key":"a\u0000b"}`, 400, "control character"},
+	} {
+		code, out := call(t, srv, tc.method, tc.path, tc.body)
+		if msg, _ := out["error"].(string); code != tc.want || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%s %s: %d %.200v, want %d mentioning %q", tc.method, tc.path, code, out, tc.want, tc.msg)
+		}
+	}
+}

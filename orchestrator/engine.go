@@ -246,6 +246,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 	if key == "" {
 		key = uuid.NewString()
 	}
+	if err := CheckKey(key); err != nil {
+		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
+	}
 	run := RunID(def.Name, key)
 	now := e.now()
 	rs := NewRunState(def)

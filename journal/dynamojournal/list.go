@@ -320,7 +320,7 @@ func decodeCursor(s string, ix index) (map[string]types.AttributeValue, error) {
 	want := []string{attrPK, attrSK, ix.pk, ix.sk}
 	slices.Sort(want)
 	if c.Index != ix.name || !slices.Equal(slices.Sorted(maps.Keys(c.Key)), want) {
-		return nil, errors.New("invalid cursor: it belongs to another query")
+		return nil, fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
 	}
 	key := map[string]types.AttributeValue{}
 	for k, v := range c.Key {
@@ -340,18 +340,18 @@ func decodeMergeCursor(s string) (open []journal.Status, after string, err error
 		return nil, "", err
 	}
 	if c.Index != mergeIndex || len(c.Key) > 0 {
-		return nil, "", errors.New("invalid cursor: it belongs to another query")
+		return nil, "", fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
 	}
 	// After is a sort key "<updated>#<run id>".
 	if t, id, ok := strings.Cut(c.After, "#"); !ok || len(t) != len(timeLayout) || id == "" {
-		return nil, "", fmt.Errorf("invalid cursor: position %q", c.After)
+		return nil, "", fmt.Errorf("%w: position %.40q", journal.ErrBadCursor, c.After)
 	}
 	if len(c.Open) == 0 {
-		return nil, "", errors.New("invalid cursor: no partition left")
+		return nil, "", fmt.Errorf("%w: no partition left", journal.ErrBadCursor)
 	}
 	for i, st := range c.Open {
 		if !slices.Contains(statuses, st) || slices.Contains(c.Open[:i], st) {
-			return nil, "", fmt.Errorf("invalid cursor: status %q", st)
+			return nil, "", fmt.Errorf("%w: status %.40q", journal.ErrBadCursor, st)
 		}
 	}
 	return c.Open, c.After, nil
@@ -364,7 +364,7 @@ func parseCursor(s string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil {
-		return cursor{}, fmt.Errorf("invalid cursor: %w", err)
+		return cursor{}, fmt.Errorf("%w: %w", journal.ErrBadCursor, err)
 	}
 	return c, nil
 }
