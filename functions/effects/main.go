@@ -25,8 +25,7 @@ import (
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM", "ORDO_EFFECTS_MAX_RECEIVE",
-		"ORDO_HTTP_EFFECT_TARGETS")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_NOTIFICATIONS_QUEUE_URL", "ORDO_EVENTS_STREAM", "ORDO_EFFECTS_MAX_RECEIVE")
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
@@ -36,7 +35,8 @@ func main() {
 		log.Error("configuration: ORDO_EFFECTS_MAX_RECEIVE is not a number", "err", err)
 		os.Exit(1)
 	}
-	targets, err := egress.Parse(env["ORDO_HTTP_EFFECT_TARGETS"])
+	// Unset or empty: http effects may go nowhere.
+	targets, err := egress.Parse(os.Getenv("ORDO_HTTP_EFFECT_TARGETS"))
 	if err != nil {
 		log.Error("configuration: ORDO_HTTP_EFFECT_TARGETS", "err", err)
 		os.Exit(1)
