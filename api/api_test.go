@@ -18,7 +18,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-func newServer(t *testing.T) (*httptest.Server, *embedded.Runtime, chan string) {
+func newServer(t testing.TB) (*httptest.Server, *embedded.Runtime, chan string) {
 	t.Helper()
 	reg := step.NewRegistry()
 	tokens := make(chan string, 4)
