@@ -4,6 +4,7 @@
 // serves it in AWS.
 //
 //	POST /v1/runs                      {"workflow","input","key"} → {"run","created","status"}
+//	                                   header Idempotency-Key: retries with the same key start one run
 //	GET  /v1/runs?workflow=&status=&limit=&cursor=              → {"runs":[…],"next"}
 //	GET  /v1/runs/{workflow}/{key}                              → {"run":{…},"events":[…]}
 //	POST /v1/runs/{workflow}/{key}/resubmit  {"by","step","input","state","reason"}
@@ -11,9 +12,19 @@
 //	POST /v1/runs/{workflow}/{key}/events    {"name","payload"}   deliver an external event
 //	POST /v1/callbacks/{token}               {"output","state","effects","error"}   finish an async step
 //	POST /v1/callbacks/{token}/heartbeat                         extend an async step's timeout
+//	GET  /v1/whoami                                             → {"name","role"} of the caller
 //	GET  /v1/definitions?name=                                  → [{hash,name,version,created}]
 //	POST /v1/definitions                     YAML or JSON body  → {"name","version","hash"}
 //	GET  /v1/definitions/{hash}/graph?format=dot|mermaid
+//	GET  /v1/review?kind=&resolved=&limit=&cursor=               → {"items":[…],"next"}
+//	GET  /v1/review/{id}                                        → a review item
+//	POST /v1/review/{id}/resolve         {"action","by","note","body"} → the resolved item
+//
+// Review items are what needs an operator and is not a run: triggers that
+// could not be decoded (kind malformed-trigger: action "discard", or
+// "resubmit" with an optional edited "body") and effects that failed on
+// their last delivery (kind failed-effect: "redispatch", the default, or
+// "discard"). Runs in review are listed with GET /v1/runs?status=review.
 //
 // Every request is authenticated (WithAuthenticator: bearer tokens locally,
 // the IAM caller behind a Function URL) and needs a role: GET and HEAD a
@@ -41,6 +52,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/review"
 )
 
 // Starter starts a run and gets it driven (the embedded runtime drives it in
@@ -59,6 +71,7 @@ type Server struct {
 	poke      func(string)
 	functions func(string) bool
 	auth      Authenticator
+	redeliver review.Redeliverer
 	mux       *http.ServeMux
 }
 
@@ -91,9 +104,14 @@ func New(engine *orchestrator.Engine, starter Starter, poke func(run string), op
 	s.mux.HandleFunc("POST /v1/runs/{workflow}/{key...}", s.operate)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}", s.complete)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}/heartbeat", s.heartbeat)
+	s.mux.HandleFunc("GET /v1/whoami", s.whoami)
 	s.mux.HandleFunc("GET /v1/definitions", s.definitions)
 	s.mux.HandleFunc("POST /v1/definitions", s.push)
 	s.mux.HandleFunc("GET /v1/definitions/{hash}/graph", s.graph)
+	s.routeViews()
+	s.mux.HandleFunc("GET /v1/review", s.listReview)
+	s.mux.HandleFunc("GET /v1/review/{id...}", s.showReview)
+	s.mux.HandleFunc("POST /v1/review/{id...}", s.resolveReview)
 	return s
 }
 
@@ -121,7 +139,12 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, errors.New(`"workflow" is required`))
 		return
 	}
-	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: "api"})
+	trigger, err := startTrigger(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: trigger})
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
@@ -134,8 +157,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Status: journal.Status(r.URL.Query().Get("status")),
-		Cursor: r.URL.Query().Get("cursor")}
+	q := journal.Query{Workflow: r.URL.Query().Get("workflow"), Cursor: r.URL.Query().Get("cursor")}
+	if st := r.URL.Query().Get("status"); st != "" {
+		var err error
+		if q.Status, err = journal.ParseStatus(st); err != nil {
+			writeErr(w, http.StatusBadRequest, err)
+			return
+		}
+	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 || n > MaxPage {
@@ -343,13 +372,16 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, journal.ErrNotFound), errors.Is(err, orchestrator.ErrUnknownWorkflow), errors.Is(err, orchestrator.ErrUnknownDefinition):
 		return http.StatusNotFound
-	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited):
+	case errors.Is(err, orchestrator.ErrNotInReview), errors.Is(err, orchestrator.ErrFinished), errors.Is(err, orchestrator.ErrNotAwaited),
+		errors.Is(err, journal.ErrConflict):
 		return http.StatusConflict
+	case errors.Is(err, errNoRedeliverer):
+		return http.StatusNotImplemented
 	case errors.Is(err, journal.ErrBadCursor):
 		return http.StatusBadRequest
 	case errors.Is(err, callback.ErrForged):
 		return http.StatusForbidden
-	case errors.Is(err, orchestrator.ErrBadInput):
+	case errors.Is(err, orchestrator.ErrBadInput), errors.Is(err, review.ErrBadAction):
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

@@ -144,3 +144,17 @@ func by(r *http.Request, claimed string) string {
 	}
 	return p.Name + " (for " + claimed + ")"
 }
+
+// Fixed authenticates every request as p: for a server only its operator
+// can reach, such as `ordo ui` on a loopback address behind
+// visualizer.Guard, over a journal file the operator may open anyway.
+func Fixed(p Principal) Authenticator {
+	return AuthenticatorFunc(func(*http.Request) (Principal, error) { return p, nil })
+}
+
+// whoami tells the caller who the API takes it for (the UI shows only the
+// actions its role allows).
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	p, _ := PrincipalFrom(r.Context())
+	writeJSON(w, http.StatusOK, map[string]string{"name": p.Name, "role": string(p.Role)})
+}

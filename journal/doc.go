@@ -11,8 +11,13 @@
 // redelivered step result finds its slot taken, and the loser reloads and
 // decides again.
 //
+// Internal streams (Streams: deferral queues) and review items (Reviews:
+// malformed triggers, failed effects) are kept apart from runs, in a key
+// space of their own: they never show up in Load or Runs.
+//
 // Backends: sqlitejournal (embedded, the default) and dynamojournal
-// (production). Both pass the conformance suite in journaltest.
+// (production). Both pass the conformance suites in journaltest (Run for
+// Store, RunInternal for Streams and Reviews).
 //
 // # Errors
 //
@@ -25,6 +30,9 @@
 //	Append after 0 for a run that already exists       ErrConflict
 //	Definition lookup by an unknown hash               ErrNotFound
 //	A commit too large for the backend                 ErrTooLarge
+//	AppendStream after a sequence not the stream's last ErrConflict
+//	Review or ResolveReview of an unknown item         ErrNotFound
+//	ResolveReview of an item resolved already          ErrConflict
 //
 // Errors are wrapped with the run id and operation, so messages name what
 // failed and where.

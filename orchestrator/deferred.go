@@ -10,19 +10,25 @@ import (
 )
 
 // Deferred runs: a workflow with a DeferredKey lets at most one run per key
-// be active. The queue for a key is itself a journal stream (run id
-// "_deferred/<workflow>/<key>") of Deferred (queued), Acquired and Released
-// events, so the journal's conditional appends order concurrent starts, on
-// every backend, with no other locking.
+// be active. The queue for a key is an internal journal stream (see
+// QueueStream and journal.Streams), not a run: Deferred (queued), Acquired
+// and Released events, so the stream's conditional appends order
+// concurrent starts, on every backend, with no other locking.
 
-// DeferredWorkflow is the workflow name of deferral queue streams.
-const DeferredWorkflow = "_deferred"
+// QueueStream is the name of the deferral queue stream of the deferred key
+// key of workflowName.
+func QueueStream(workflowName, key string) string { return "deferred/" + workflowName + "/" + key }
 
-// StatusQueue is the head status of deferral queue streams.
-const StatusQueue journal.Status = "queue"
+// ErrNoStreams is returned when a deferred workflow runs on a journal
+// without internal streams (journal.Streams).
+var ErrNoStreams = errors.New("the journal has no internal streams (journal.Streams), which deferred workflows need")
 
-func queueID(workflowName, key string) string {
-	return RunID(DeferredWorkflow, workflowName+"/"+key)
+// streams returns the journal's internal streams.
+func (e *Engine) streams() (journal.Streams, error) {
+	if s, ok := e.store.(journal.Streams); ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%w: %T", ErrNoStreams, e.store)
 }
 
 // queue is a deferral queue folded from its stream.
@@ -35,14 +41,14 @@ type queue struct {
 
 func (e *Engine) loadQueue(ctx context.Context, id string) (queue, error) {
 	q := queue{known: map[string]bool{}}
-	head, events, err := e.store.Load(ctx, id)
-	if errors.Is(err, journal.ErrNotFound) {
-		return q, nil
-	}
+	streams, err := e.streams()
 	if err != nil {
 		return q, err
 	}
-	q.seq = head.Seq
+	events, err := streams.ReadStream(ctx, id)
+	if err != nil {
+		return q, err
+	}
 	for _, ev := range events {
 		q.seq = max(q.seq, ev.Seq)
 		switch ev.Kind {
@@ -68,13 +74,38 @@ func (e *Engine) loadQueue(ctx context.Context, id string) (queue, error) {
 }
 
 func (e *Engine) appendQueue(ctx context.Context, id string, after int64, events ...journal.Event) error {
-	commit := journal.Commit{Run: id, After: after, Events: events, At: e.now()}
-	if after == 0 {
-		// Its own status keeps the queue out of the runs a restart resumes.
-		commit.Workflow, commit.DefHash, commit.Status = DeferredWorkflow, "none", StatusQueue
+	streams, err := e.streams()
+	if err != nil {
+		return err
 	}
-	_, err := e.store.Append(ctx, commit)
+	_, err = streams.AppendStream(ctx, id, after, events)
 	return err
+}
+
+// Holder returns the run holding the deferred key that the deferred run
+// waits for, and the queue stream; "" when run is not deferred, or the key
+// is free (its release is on its way).
+func (e *Engine) Holder(ctx context.Context, run string) (holder, queueStream string, err error) {
+	_, events, err := e.store.Load(ctx, run)
+	if err != nil {
+		return "", "", err
+	}
+	for _, ev := range events {
+		switch ev.Kind {
+		case journal.Deferred:
+			queueStream = ev.Child
+		case journal.Released:
+			return "", "", nil
+		}
+	}
+	if queueStream == "" {
+		return "", "", nil
+	}
+	q, err := e.loadQueue(ctx, queueStream)
+	if err != nil || q.active == run {
+		return "", queueStream, err
+	}
+	return q.active, queueStream, nil
 }
 
 // enqueue takes run's place in its deferral queue. It returns the queue id
@@ -85,7 +116,7 @@ func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run stri
 	if err != nil {
 		return "", nil, err
 	}
-	id := queueID(def.Name, key)
+	id := QueueStream(def.Name, key)
 	for {
 		if head, _, err := e.store.Load(ctx, run); err == nil {
 			return "", &Started{Run: run, Status: head.Status}, nil
@@ -129,7 +160,7 @@ func (e *Engine) release(ctx context.Context, run string, rs *RunState) error {
 	if err != nil {
 		return err
 	}
-	id := queueID(rs.Def.Name, key)
+	id := QueueStream(rs.Def.Name, key)
 	var next string
 	for {
 		q, err := e.loadQueue(ctx, id)

@@ -17,6 +17,7 @@ trap cleanup EXIT
 # shellcheck source=/dev/null
 . infra/env.sh
 export ORDO_REQUIRE_STACK=1 # tests that need the stack fail instead of skipping
+export ORDO_REQUIRE_BROWSER=1 # so do the UI tests without a Chromium
 
 go vet ./...
 go test -count=1 -timeout 25m ./...

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ordoflow/ordo/cli"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/workflows"
@@ -25,7 +26,7 @@ type demoResult struct {
 	Elapsed                                  time.Duration
 }
 
-func demoCmd(g *globals) *cobra.Command {
+func demoCmd(g *cli.Env) *cobra.Command {
 	var orders, concurrency int
 	var keep bool
 	var cpuProfile string
@@ -44,7 +45,7 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 					return err
 				}
 				defer os.RemoveAll(dir)
-				g.db = filepath.Join(dir, "demo.db")
+				g.SetDB(filepath.Join(dir, "demo.db"))
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -77,8 +78,8 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *globals, orders, concurrency int) (demoResult, error) {
-	a, err := g.openApp(ctx, os.Stderr)
+func runDemo(ctx context.Context, g *cli.Env, orders, concurrency int) (demoResult, error) {
+	a, err := g.Open(ctx)
 	if err != nil {
 		return demoResult{}, err
 	}
@@ -103,10 +104,10 @@ func runDemo(ctx context.Context, g *globals, orders, concurrency int) (demoResu
 			defer wg.Done()
 			for i := range work {
 				t0 := time.Now()
-				st, err := a.rt.Start(ctx, orchestrator.StartRequest{Workflow: "order",
+				st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: "order",
 					Input: workflows.SampleOrder(i), Key: prefix + fmt.Sprint(i)})
 				if err == nil {
-					statuses[i], err = a.rt.Wait(ctx, st.Run)
+					statuses[i], err = a.Wait(ctx, st.Run)
 				}
 				if err != nil {
 					select {

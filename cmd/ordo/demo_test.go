@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/ordoflow/ordo/cli"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -16,7 +19,10 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const n = 80
-	g := &globals{db: filepath.Join(t.TempDir(), "demo.db")}
+	var g *cli.Env
+	cli.Command(cli.App{Register: workflows.Register, Definitions: workflows.Definitions,
+		Commands: []func(*cli.Env) *cobra.Command{func(e *cli.Env) *cobra.Command { g = e; return demoCmd(e) }}})
+	g.SetDB(filepath.Join(t.TempDir(), "demo.db"))
 	res, err := runDemo(ctx, g, n, 16)
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,6 @@
-// Command ordo is the ordo CLI: run the OMS demo, a local dev server, start
-// and inspect runs, draw workflows, manage definitions.
+// Command ordo is the ordo CLI with the sample OMS domain (package
+// workflows): run the OMS demo, a local dev server, start and inspect runs,
+// draw workflows, manage definitions.
 //
 //	ordo demo --orders 300
 //	ordo dev --addr 127.0.0.1:8080
@@ -9,23 +10,22 @@
 //	ordo graph order --format mermaid
 //	ordo definitions push order.yaml
 //
-// The journal is a SQLite file chosen by --db or ORDO_DB (default
-// ./ordo.db).
+// It is the public entry a team's own main calls too (package cli), with
+// the OMS steps and definitions as its App, plus the demo command.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"github.com/spf13/cobra"
+
+	"github.com/ordoflow/ordo/cli"
+	"github.com/ordoflow/ordo/workflows"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newRoot().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "ordo:", err)
-		os.Exit(1)
-	}
+	cli.Main(cli.App{
+		Register:    workflows.Register,
+		Definitions: workflows.Definitions,
+		Commands:    []func(*cli.Env) *cobra.Command{demoCmd},
+		Setup:       "github.com/ordoflow/ordo/workflows.Setup",
+	})
 }

@@ -25,7 +25,7 @@ import (
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_API_ROLE", "ORDO_RESOURCE_PREFIX")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_EFFECTS_QUEUE_URL", "ORDO_API_ROLE", "ORDO_RESOURCE_PREFIX")
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
@@ -52,7 +52,9 @@ func main() {
 		engineOpts = append(engineOpts, orchestrator.WithCallbackKeys(keys))
 	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
-	conts := internal.NewContinuations(sqs.NewFromConfig(cfg), env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	sqsClient := sqs.NewFromConfig(cfg)
+	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
 	engine := orchestrator.New(store, internal.NoInvoker{}, append(engineOpts,
 		orchestrator.WithLogger(log), orchestrator.WithWaker(conts))...)
 	if _, err := workflows.Setup(ctx, engine); err != nil {
@@ -61,6 +63,6 @@ func main() {
 	}
 	starter := internal.NewQueueStarter(engine, conts, log)
 	steps := internal.NewStepFunctions(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke,
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke, api.WithRedeliverer(redeliver),
 		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(steps.Has))))
 }

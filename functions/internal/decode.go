@@ -83,6 +83,8 @@ func (d *Decoder) Decode(channel, trigger string, body []byte) (Message, error) 
 				return Message{}, fmt.Errorf("%w: %s record %s: complete without a token", ErrMalformed, channel, trigger)
 			}
 			return Message{Token: c.Token, Input: c.Input, Failure: c.Error, Trigger: trigger}, nil
+		case ControlRedeliver:
+			return Message{}, fmt.Errorf("%w: %s record %s: a redelivery must come alone, on the orchestrator's queue, with a channel and a trigger", ErrMalformed, channel, trigger)
 		}
 		return Message{}, fmt.Errorf("%w: %s record %s: unknown control %q", ErrMalformed, channel, trigger, c.Ordo)
 	case probe.Workflow != nil && probe.Input != nil:

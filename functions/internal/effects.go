@@ -86,8 +86,8 @@ type EffectsConfig struct {
 //	success already journaled (a redelivery)    skipped; message deleted
 //	handler failed (after the executor's tries) EffectFailed journaled; batch item failure: SQS
 //	                                            retries, then the effects DLQ
-//	... on the last delivery (MaxReceives)      also a review entry _effects/<effect id>
-//	                                            (status review) naming the run and the error
+//	... on the last delivery (MaxReceives)      also a review item failed-effect/<effect id>
+//	                                            naming the run and the error
 //	a retry succeeds after EffectFailed         EffectSucceeded journaled too; message deleted
 //	unknown kind                                EffectFailed journaled (run to review); deleted
 //	journal unavailable                         batch item failure (retried)
@@ -125,29 +125,28 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 	return &Effects{exec: exec, store: store, log: cfg.Log, parallel: 10, now: time.Now, maxReceives: cfg.MaxReceives}
 }
 
-// FailedEffectsWorkflow is the workflow name of review entries for effects
-// that failed on their last delivery (run id "_effects/<effect id>").
-const FailedEffectsWorkflow = "_effects"
-
 // lastDelivery reports whether m will go to the DLQ if it fails again.
 func (x *Effects) lastDelivery(m events.SQSMessage) (int, bool) {
 	n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	return n, err == nil && x.maxReceives > 0 && n >= x.maxReceives
 }
 
-// reviewFailed puts an effect that failed on its last delivery on the review
-// path: an entry in review status naming the run, the effect and the error.
+// reviewFailed puts an effect that failed on its last delivery on the
+// review path: a review item (journal.ReviewFailedEffect) naming the run,
+// the effect and the error, which an operator re-dispatches or discards.
 // It never fails the batch: the message goes to the DLQ either way.
 func (x *Effects) reviewFailed(ctx context.Context, run string, e journal.Effect, receives int, cause error) {
-	now := x.now()
-	input, _ := json.Marshal(e)
-	id := FailedEffectsWorkflow + "/" + e.ID
-	_, err := x.store.Append(ctx, journal.Commit{Run: id, After: 0, Status: journal.StatusReview,
-		Workflow: FailedEffectsWorkflow, DefHash: "none", At: now, Events: []journal.Event{{
-			Kind: journal.NeedsReview, At: now, Workflow: FailedEffectsWorkflow, Child: run, EffectID: e.ID, Input: input,
-			Reason: fmt.Sprintf("effect %s (%s → %s) of run %s failed on delivery %d, its last before the DLQ: %v",
-				e.ID, e.Kind, e.Target, run, receives, cause)}}})
-	if err != nil && !errors.Is(err, journal.ErrConflict) {
+	reviews, ok := x.store.(journal.Reviews)
+	if !ok {
+		x.log.Error("failed effect not put on the review path (it is in the DLQ): the journal has no review items", "run", run, "effect", e.ID)
+		return
+	}
+	payload, _ := json.Marshal(e)
+	_, err := reviews.PutReview(ctx, journal.ReviewItem{ID: journal.ReviewID(journal.ReviewFailedEffect, e.ID),
+		Kind: journal.ReviewFailedEffect, Run: run, Payload: payload, Created: x.now(),
+		Reason: fmt.Sprintf("effect %s (%s → %s) of run %s failed on delivery %d, its last before the DLQ: %v",
+			e.ID, e.Kind, e.Target, run, receives, cause)})
+	if err != nil {
 		x.log.Error("failed effect not put on the review path (it is in the DLQ)", "run", run, "effect", e.ID, "error", err.Error())
 	}
 }

@@ -360,18 +360,24 @@ func TestEffectsLastDeliveryGoesToReview(t *testing.T) {
 		if got := f.handle(t, m); len(got) != 1 {
 			t.Fatalf("delivery %d: batch item failures %v, want m1 (it must reach the DLQ)", receives, got)
 		}
-		runs, _, _ := f.store.Runs(context.Background(), journal.Query{Workflow: internal.FailedEffectsWorkflow})
+		items, _, _ := f.store.Reviews(context.Background(), journal.ReviewQuery{Kind: journal.ReviewFailedEffect})
 		if want := 0; receives == 3 {
 			want = 1
-			if len(runs) != want || runs[0].Status != journal.StatusReview {
-				t.Fatalf("after the last delivery: review entries %+v, want one in review", runs)
+			if len(items) != want || items[0].ID != "failed-effect/"+e.ID || items[0].Run != run {
+				t.Fatalf("after the last delivery: review items %+v, want one for the effect", items)
 			}
-			_, events, _ := f.store.Load(context.Background(), runs[0].ID)
-			if r := events[0].Reason; !strings.Contains(r, e.ID) || !strings.Contains(r, run) || !strings.Contains(r, "delivery 3") {
+			if r := items[0].Reason; !strings.Contains(r, e.ID) || !strings.Contains(r, run) || !strings.Contains(r, "delivery 3") {
 				t.Fatalf("review reason %q does not name the effect, the run and the delivery", r)
 			}
-		} else if len(runs) != want {
-			t.Fatalf("delivery %d: review entries %+v, want none yet", receives, runs)
+			var got journal.Effect
+			if err := json.Unmarshal(items[0].Payload, &got); err != nil || got.ID != e.ID || got.Target != e.Target {
+				t.Fatalf("review payload %s (%v), want the effect", items[0].Payload, err)
+			}
+			if runs, _, _ := f.store.Runs(context.Background(), journal.Query{}); len(runs) != 1 || runs[0].ID != run {
+				t.Fatalf("runs %+v, want only %s (a failed effect is not a run)", runs, run)
+			}
+		} else if len(items) != want {
+			t.Fatalf("delivery %d: review items %+v, want none yet", receives, items)
 		}
 	}
 }

@@ -44,3 +44,12 @@ func DynamoOptions(o *dynamodb.Options) {
 		o.DisableValidateResponseChecksum = true
 	}
 }
+
+// JSONLogger returns a slog JSON logger on stdout (CloudWatch Logs) at
+// level (see LogLevel) and makes it the default, so library code logging
+// through slog.Default joins the same stream.
+func JSONLogger(level slog.Level) *slog.Logger {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	return log
+}

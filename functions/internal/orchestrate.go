@@ -137,6 +137,9 @@ func (o *Orchestrator) HandleKinesis(ctx context.Context, ev events.KinesisEvent
 // process handles one record. A nil error means the record's work is safely
 // journaled or handed on; an error means "redeliver it".
 func (o *Orchestrator) process(ctx context.Context, channel, trigger string, body []byte) error {
+	if c, ok := redelivery(body); ok {
+		channel, trigger, body = c.Channel, c.Trigger, c.Input
+	}
 	msg, err := o.decoder.Decode(channel, trigger, body)
 	if errors.Is(err, ErrMalformed) {
 		return o.review(ctx, channel, trigger, body, err)
@@ -211,28 +214,27 @@ func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	return nil
 }
 
-// MalformedWorkflow is the workflow name under which malformed records are
-// journaled (run id "_malformed/<trigger>", status review).
-const MalformedWorkflow = "_malformed"
-
-// review journals a record that cannot be processed, with the reason, as a
-// run in review: visible with `ordo runs --status review`, never lost.
+// review records a record that cannot be processed as a review item
+// (journal.ReviewMalformedTrigger) with the reason: listed by `ordo review
+// list` and GET /v1/review, never lost, never a run. A redelivery of the
+// record finds its item and adds nothing.
 func (o *Orchestrator) review(ctx context.Context, channel, trigger string, body []byte, cause error) error {
-	input := json.RawMessage(body)
+	reviews, ok := o.store.(journal.Reviews)
+	if !ok {
+		return fmt.Errorf("record malformed %s: %T has no review items (journal.Reviews): %w", trigger, o.store, cause)
+	}
+	payload := json.RawMessage(body)
 	if !json.Valid(body) {
-		input, _ = json.Marshal(string(body))
+		payload, _ = json.Marshal(string(body))
 	}
-	now := o.now()
-	run := orchestrator.RunID(MalformedWorkflow, trigger)
-	_, err := o.store.Append(ctx, journal.Commit{Run: run, After: 0, Status: journal.StatusReview,
-		Workflow: MalformedWorkflow, DefHash: "none", At: now, Events: []journal.Event{{Kind: journal.NeedsReview, At: now,
-			Workflow: MalformedWorkflow, Trigger: trigger, Input: input, Reason: cause.Error()}}})
-	if errors.Is(err, journal.ErrConflict) {
-		return nil // recorded by an earlier delivery
-	}
+	it := journal.ReviewItem{ID: journal.ReviewID(journal.ReviewMalformedTrigger, trigger), Kind: journal.ReviewMalformedTrigger,
+		Reason: cause.Error(), Payload: payload, Source: channel, Created: o.now()}
+	created, err := reviews.PutReview(ctx, it)
 	if err != nil {
 		return fmt.Errorf("record malformed %s: %w", trigger, err)
 	}
-	o.log.Warn("malformed record sent to review", "run", run, "channel", channel, "reason", cause.Error())
+	if created {
+		o.log.Warn("malformed record sent to review", "item", it.ID, "channel", channel, "reason", cause.Error())
+	}
 	return nil
 }

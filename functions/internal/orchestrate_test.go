@@ -104,19 +104,25 @@ func TestSQSBatchWithMalformedRecord(t *testing.T) {
 			t.Fatalf("%s: %+v %v, want completed", run, head, err)
 		}
 	}
-	runs, _, _ := store.Runs(ctx, journal.Query{Workflow: MalformedWorkflow})
-	if len(runs) != 2 {
-		t.Fatalf("malformed runs = %d, want 2 (m2, m4)", len(runs))
+	items, _, _ := store.Reviews(ctx, journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
+	if len(items) != 2 {
+		t.Fatalf("malformed-trigger review items = %d, want 2 (m2, m4)", len(items))
 	}
-	for _, r := range runs {
-		_, evs, _ := store.Load(ctx, r.ID)
-		if r.Status != journal.StatusReview || len(evs) != 1 || !strings.Contains(evs[0].Reason, "malformed message") {
-			t.Fatalf("malformed run %s: %+v %+v", r.ID, r, evs)
+	for _, it := range items {
+		if (it.ID != "malformed-trigger/sqs:m2" && it.ID != "malformed-trigger/sqs:m4") || it.Source != "sqs:orders" ||
+			!strings.Contains(it.Reason, "malformed message") || len(it.Payload) == 0 {
+			t.Fatalf("review item %+v", it)
 		}
+	}
+	if runs, _, _ := store.Runs(ctx, journal.Query{}); len(runs) != 2 {
+		t.Fatalf("runs %+v, want greet/g1 and greet/g2 only (malformed records are not runs)", runs)
 	}
 	// Redelivery of the malformed record is harmless.
 	if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m2", "not json")}}); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("redelivered malformed record failed: %+v", resp)
+	}
+	if items, _, _ = store.Reviews(ctx, journal.ReviewQuery{}); len(items) != 2 {
+		t.Fatalf("review items after a redelivery = %d, want 2", len(items))
 	}
 }
 
@@ -225,9 +231,9 @@ func TestEventAndCallbackMessages(t *testing.T) {
 	// A repeated completion is dropped; an event for an unknown run goes to review.
 	send("m4", `{"ordo":"complete","token":"`+token+`","input":"again"}`)
 	send("m5", `{"ordo":"event","run":"approve/none","name":"approved"}`)
-	runs, _, _ := store.Runs(ctx, journal.Query{Workflow: MalformedWorkflow})
-	if len(runs) != 1 {
-		t.Fatalf("review entries = %d, want 1 (the event for an unknown run)", len(runs))
+	items, _, _ := store.Reviews(ctx, journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
+	if len(items) != 1 || items[0].ID != "malformed-trigger/sqs:m5" {
+		t.Fatalf("review items = %+v, want 1 (the event for an unknown run)", items)
 	}
 }
 
@@ -255,8 +261,8 @@ func TestForgedCallbackMessageGoesToReview(t *testing.T) {
 	if head, _, _ := store.Load(ctx, "approve/x"); head.Status.Terminal() {
 		t.Fatalf("a forged callback finished the run: %s", head.Status)
 	}
-	runs, _, _ := store.Runs(ctx, journal.Query{Workflow: MalformedWorkflow})
-	if len(runs) != 1 {
-		t.Fatalf("review entries = %d, want 1 (the forged callback)", len(runs))
+	items, _, _ := store.Reviews(ctx, journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
+	if len(items) != 1 || items[0].ID != "malformed-trigger/sqs:m2" || !strings.Contains(items[0].Reason, "signature") {
+		t.Fatalf("review items %+v, want one for the forged callback, naming its signature", items)
 	}
 }

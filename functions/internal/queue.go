@@ -26,9 +26,10 @@ type SQSAPI interface {
 // Control is a message on the orchestrator's own queue.
 type Control struct {
 	// Ordo is "continue" (drive Run), "start" (start Workflow), "event"
-	// (deliver the event Name with payload Input to Run) or "complete"
+	// (deliver the event Name with payload Input to Run), "complete"
 	// (finish the async step attempt of Token with Input as output, or
-	// with Error).
+	// with Error) or "redeliver" (process Input as a record from Channel
+	// with the id Trigger: a malformed trigger resubmitted from review).
 	Ordo     string          `json:"ordo"`
 	Run      string          `json:"run,omitempty"`
 	Workflow string          `json:"workflow,omitempty"`
@@ -37,6 +38,10 @@ type Control struct {
 	Name     string          `json:"name,omitempty"`
 	Token    string          `json:"token,omitempty"`
 	Error    *step.Failure   `json:"error,omitempty"`
+	// Channel and Trigger name where a "redeliver" message's Input first
+	// came from (see Redeliverer).
+	Channel string `json:"channel,omitempty"`
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // maxDelay is SQS's longest message delay; longer waits chain messages.

@@ -1,21 +1,11 @@
-// Command order-fraud-check is the Lambda of the OMS step function "order-fraud-check": a
-// step.Request in, a step.Response out (see functions/internal.StepHandler).
+// Command order-fraud-check is the Lambda of the OMS step function "order-fraud-check"
+// (package workflows), deployed as a team deploys its own steps (package
+// steplambda).
 package main
 
 import (
-	"log"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/ordoflow/ordo/functions/internal"
+	"github.com/ordoflow/ordo/steplambda"
 	"github.com/ordoflow/ordo/workflows"
 )
 
-func main() {
-	internal.JSONLogger(internal.LogLevel())
-	h, err := internal.LookupStep(workflows.Register, "order-fraud-check")
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(internal.StepHandler(h))
-}
+func main() { steplambda.StartRegistered(workflows.Register, "order-fraud-check") }

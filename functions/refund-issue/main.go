@@ -1,21 +1,11 @@
-// Command refund-issue is the Lambda of the OMS step function "refund-issue": a
-// step.Request in, a step.Response out (see functions/internal.StepHandler).
+// Command refund-issue is the Lambda of the OMS step function "refund-issue"
+// (package workflows), deployed as a team deploys its own steps (package
+// steplambda).
 package main
 
 import (
-	"log"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/ordoflow/ordo/functions/internal"
+	"github.com/ordoflow/ordo/steplambda"
 	"github.com/ordoflow/ordo/workflows"
 )
 
-func main() {
-	internal.JSONLogger(internal.LogLevel())
-	h, err := internal.LookupStep(workflows.Register, "refund-issue")
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(internal.StepHandler(h))
-}
+func main() { steplambda.StartRegistered(workflows.Register, "refund-issue") }

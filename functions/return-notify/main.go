@@ -1,21 +1,11 @@
-// Command return-notify is the Lambda of the OMS step function "return-notify": a
-// step.Request in, a step.Response out (see functions/internal.StepHandler).
+// Command return-notify is the Lambda of the OMS step function "return-notify"
+// (package workflows), deployed as a team deploys its own steps (package
+// steplambda).
 package main
 
 import (
-	"log"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/ordoflow/ordo/functions/internal"
+	"github.com/ordoflow/ordo/steplambda"
 	"github.com/ordoflow/ordo/workflows"
 )
 
-func main() {
-	internal.JSONLogger(internal.LogLevel())
-	h, err := internal.LookupStep(workflows.Register, "return-notify")
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(internal.StepHandler(h))
-}
+func main() { steplambda.StartRegistered(workflows.Register, "return-notify") }

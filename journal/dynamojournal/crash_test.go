@@ -3,6 +3,8 @@ package dynamojournal_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,9 +21,13 @@ import (
 )
 
 // failHeads makes every UpdateItem (the Store's only use of it is the head
-// write) fail before it is sent while on is set: a writer that stopped
-// between its commit and its head write, as far as the table can tell.
-type failHeads struct{ on atomic.Bool }
+// write) fail before it is sent while on is set, and the next times ones
+// after it: a writer that stopped between its commit and its head write, as
+// far as the table can tell.
+type failHeads struct {
+	on    atomic.Bool
+	times atomic.Int32
+}
 
 func (f *failHeads) option(o *dynamodb.Options) {
 	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
@@ -29,7 +35,7 @@ func (f *failHeads) option(o *dynamodb.Options) {
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
 				middleware.InitializeOutput, middleware.Metadata, error,
 			) {
-				if f.on.Load() && awsmiddleware.GetOperationName(ctx) == "UpdateItem" {
+				if awsmiddleware.GetOperationName(ctx) == "UpdateItem" && (f.on.Load() || f.times.Add(-1) >= 0) {
 					return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("head write lost (test)")
 				}
 				return next.HandleInitialize(ctx, in)
@@ -58,6 +64,19 @@ func rawHead(t *testing.T, c *dynamodb.Client, table, run string) (string, strin
 		t.Fatalf("head item without status or seq: %v", out.Item)
 	}
 	return st.Value, seq.Value
+}
+
+// appendHeadPending appends c, whose head write is failing, and checks that
+// Append reports the commit written and its head pending.
+func appendHeadPending(t *testing.T, s journal.Store, c journal.Commit) {
+	t.Helper()
+	_, err := s.Append(t.Context(), c)
+	if !errors.Is(err, dynamojournal.ErrHeadPending) || !strings.Contains(err.Error(), c.Run) {
+		t.Fatalf("append with a failing head write: got %v, want ErrHeadPending naming %s", err, c.Run)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("commit %d is written", c.After+1)) {
+		t.Errorf("error %q does not say the commit is written", err)
+	}
 }
 
 // TestCrashBetweenCommitAndHead checks that a commit whose head write never
@@ -94,14 +113,14 @@ func TestCrashBetweenCommitAndHead(t *testing.T) {
 
 	// 1. The start's head write is lost: no head item at all.
 	fail.on.Store(true)
-	if seq := mustAppend(t, w, startCommit("run-c")); seq != 1 {
-		t.Fatalf("start: got seq %d", seq)
-	}
+	appendHeadPending(t, w, startCommit("run-c"))
 	if st, _ := rawHead(t, c, table, "run-c"); st != "" {
 		t.Fatalf("head item written (%s) although its write failed", st)
 	}
-	// Load reads the run from its commits, even while the repair fails.
-	load(dynamojournal.New(c, table), "load without a head, repair failing", map[string]int{"Query": 1})
+	// Load fails while the repair fails.
+	if _, _, err := dynamojournal.New(c, table).Load(t.Context(), "run-c"); !errors.Is(err, dynamojournal.ErrHeadPending) {
+		t.Errorf("load while the repair fails: got %v, want ErrHeadPending", err)
+	}
 	fail.on.Store(false)
 	// Another process's Load repairs it...
 	load(dynamojournal.New(c, table), "load without a head", map[string]int{"Query": 1, "UpdateItem": 1})
@@ -118,7 +137,7 @@ func TestCrashBetweenCommitAndHead(t *testing.T) {
 	mv := stepCommit("run-c", 2, `{}`)
 	mv.Status = journal.StatusWaiting
 	fail.on.Store(true)
-	mustAppend(t, w, mv)
+	appendHeadPending(t, w, mv)
 	fail.on.Store(false)
 	if st, seq := rawHead(t, c, table, "run-c"); st != "running" || seq != "1" {
 		t.Fatalf("head after a lost head write: got %s at %s, want running at 1", st, seq)
@@ -147,7 +166,7 @@ func TestCrashBetweenCommitAndHead(t *testing.T) {
 	mv = stepCommit("run-c", 5, `{}`)
 	mv.Status = journal.StatusCompleted
 	fail.on.Store(true)
-	mustAppend(t, dynamojournal.New(c, table), mv)
+	appendHeadPending(t, dynamojournal.New(c, table), mv)
 	fail.on.Store(false)
 	want.Status, want.Seq, want.Updated = journal.StatusCompleted, 6, t0.Add(5*time.Second)
 	load(dynamojournal.New(c, table), "load after a crash", map[string]int{"Query": 1, "UpdateItem": 1})
@@ -168,7 +187,7 @@ func TestColdStatusChangeWithoutHead(t *testing.T) {
 	c := newClient(t, fail.option, n.option)
 	table := newTable(t, c)
 	fail.on.Store(true)
-	mustAppend(t, dynamojournal.New(c, table), startCommit("run-h"))
+	appendHeadPending(t, dynamojournal.New(c, table), startCommit("run-h"))
 	fail.on.Store(false)
 
 	mv := stepCommit("run-h", 1, `{}`)
@@ -196,7 +215,7 @@ func TestHeadNeverMovesBack(t *testing.T) {
 	mv := stepCommit("run-b", 1, `{}`)
 	mv.Status = journal.StatusWaiting
 	fail.on.Store(true)
-	mustAppend(t, slow, mv) // slow owes "waiting at 2"
+	appendHeadPending(t, slow, mv) // slow owes "waiting at 2"
 	fail.on.Store(false)
 
 	fast := dynamojournal.New(c, table)
@@ -237,5 +256,43 @@ func eventuallyListed(t *testing.T, s journal.Store, q journal.Query, run string
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSettledRunReachesListing fails the head write of a run's move to
+// review once, and checks that the run reaches the review listing however
+// the work resumes: the writer's own next read of the run (Since, as a warm
+// engine catches up) or a Load from a fresh Store (a redelivered message in
+// a new container).
+func TestSettledRunReachesListing(t *testing.T) {
+	t.Parallel()
+	for _, resume := range []string{"since", "load elsewhere"} {
+		t.Run(resume, func(t *testing.T) {
+			t.Parallel()
+			var fail failHeads
+			c := newClient(t, fail.option)
+			table := newTable(t, c)
+			w := dynamojournal.New(c, table)
+			mustAppend(t, w, startCommit("run-r"))
+			mv := stepCommit("run-r", 1, `{}`)
+			mv.Status = journal.StatusReview
+			fail.times.Store(1)
+			appendHeadPending(t, w, mv)
+			if st, _ := rawHead(t, c, table, "run-r"); st != "running" {
+				t.Fatalf("head after the failed write: got %q, want running", st)
+			}
+
+			var err error
+			switch resume {
+			case "since":
+				_, err = w.Since(t.Context(), "run-r", 2)
+			case "load elsewhere":
+				_, _, err = dynamojournal.New(c, table).Load(t.Context(), "run-r")
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", resume, err)
+			}
+			eventuallyListed(t, dynamojournal.New(c, table), journal.Query{Status: journal.StatusReview}, "run-r")
+		})
 	}
 }

@@ -45,14 +45,19 @@
 // The head write that follows is conditioned to never move the head
 // backwards (attribute_not_exists(pk) OR seq < :seq, seq being the commit
 // that set the status): a slower writer's older status, an SDK retry of a
-// head write that landed, and a repeated repair are all no-ops. If it
-// fails, or the writer stops between the two writes, the head is missing
-// or stale. Append still returns the commit's sequence (the commit landed)
-// and the Store owes the head write: its next Append of that run pays it.
-// Any Load that finds the head missing or behind the commits writes it (one
-// UpdateItem, only when it lags). The trade-off: after a crash, listings
-// (Runs) may show a run in its previous status, or not at all, until the
-// run is next loaded; Load and the journal are never wrong.
+// head write that landed, and a repeated repair are all no-ops.
+//
+// Every run reaches its status listing. If the head write fails, Append
+// returns an error matching ErrHeadPending (the commit is written; the
+// head is not), so the message that drove it is not acknowledged and comes
+// back. The Store owes the head write: its next Append, Since or Load of
+// the run pays it, and any Load on any Store that finds the head missing
+// or behind the commits writes it (one UpdateItem, only when it lags);
+// each of them fails with ErrHeadPending while the write keeps failing.
+// A writer that stops between the two writes has not acknowledged its
+// message either, so the redelivery's Load repairs the head. Until then,
+// listings (Runs) may show the run in its previous status or not at all;
+// Load and the journal are never wrong.
 //
 // A Store that does not know a run's workflow (it neither started nor
 // loaded it) updates only the head's moving fields; if the head is missing
@@ -86,6 +91,15 @@
 //	definition  DEF#<hash>    DEF                   hash, name, version, json (B), created,
 //	                                                gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
 //	                                                gsi2pk  DEFS            gsi2sk <created>#<hash>
+//	stream      STREAM#<name> seq, 19 digits        ev (B), at (S): an internal stream's commit
+//	            (journal.Streams); no index attributes
+//	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
+//	item        (journal.Reviews)                   gsi2pk  RV#<status>     gsi2sk <created>#<id>
+//
+// Streams and review items never show in run listings: those read only
+// the WF# and ST# index partitions. An AppendStream is a consistent
+// GetItem of the commit it follows and a conditional PutItem; review items
+// are listed from the RV#open and RV#resolved partitions, oldest first.
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded
@@ -151,12 +165,27 @@
 //	commit n+1 already written (stale After)               journal.ErrConflict
 //	no commit After (unknown run, or After beyond last)    journal.ErrConflict
 //	After 0 for a run whose first commit exists            journal.ErrConflict
-//	commit item over 400 KB after compression              journal.ErrTooLarge
+//	commit item over 400 KB after compression, no bucket   journal.ErrTooLarge
+//	commit events over 16 MiB (WithMaxCommitSize)          journal.ErrTooLarge
 //	unknown definition hash                                journal.ErrNotFound
 //	cursor from another query, or not a cursor             an error (no sentinel)
+//	commit written, head write failed (retry repairs it)  ErrHeadPending
 //
-// A failed head write is not an error of Append (see above). Like any
+// Like any
 // conflict, ErrConflict means "load and decide again", which is always
-// safe. Errors name the run and the sequence; a
-// too large commit's error names its steps. There is no S3 offload yet.
+// safe. Errors name the run and the sequence; a too large commit's error is
+// a *journal.TooLargeError naming its steps, size and limit.
+//
+// # Large commits
+//
+// Commits over 768 bytes of events are gzipped when that saves write units.
+// With WithS3, a commit whose item would still be over 64 KB
+// (WithOffloadAbove) is offloaded: its (compressed) events go to the bucket
+// as the object "commits/<sha256 of the body>", written before the commit
+// item, which holds that key in attribute blob in place of ev. Load and
+// Since read offloaded commits back and check the body against its hash.
+// Objects are never deleted (an object whose commit lost a race to another
+// writer stays unreferenced). Without a bucket, a commit whose item would be
+// over 400 KB fails with journal.ErrTooLarge; with one, the limit is 16 MiB
+// of encoded events, as in the embedded journal.
 package dynamojournal

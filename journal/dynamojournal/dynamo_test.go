@@ -273,17 +273,13 @@ func TestItemSizeAccounting(t *testing.T) {
 	}
 }
 
-// errSize extracts the item size from an ErrTooLarge message ("... is a
-// N-byte item ...").
+// errSize extracts the measured size from a journal.TooLargeError.
 func errSize(err error) string {
-	if err == nil {
+	var tl *journal.TooLargeError
+	if !errors.As(err, &tl) {
 		return ""
 	}
-	_, after, ok := strings.Cut(err.Error(), " is a ")
-	if !ok {
-		return ""
-	}
-	return after
+	return fmt.Sprint(tl.Size)
 }
 
 func withSeq(seq int64, events []journal.Event) []journal.Event {

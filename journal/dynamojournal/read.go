@@ -25,8 +25,8 @@ import (
 // from the last commit that set a status. The head item only stands in for
 // runs written before commits carried those fields. When the head item is
 // missing or behind the commits (a writer stopped between its commit and
-// its head write), Load writes it (one UpdateItem, only then); a failure
-// of that write does not fail Load.
+// its head write), Load writes it (one UpdateItem, only then) and fails
+// with ErrHeadPending if that write fails.
 func (s *Store) Load(ctx context.Context, run string) (journal.Run, []journal.Event, error) {
 	head, events, err := s.load(ctx, run)
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 			if st := str(it, attrStatus); st != "" {
 				moved = headState{seq: seq, status: st, updated: str(it, attrAt)}
 			}
-			ev, err := decodeCommit(it, seq)
+			ev, err := s.decodeCommit(ctx, it, seq)
 			if err != nil {
 				return journal.Run{}, nil, err
 			}
@@ -115,19 +115,29 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 			return journal.Run{}, nil, fmt.Errorf("commit %d: %s: %w", moved.seq, attrAt, err)
 		}
 		head.Status, head.Updated = journal.Status(moved.status), updated
-		_ = s.moveHead(ctx, run, moved) // on failure, owed to the next Append
+		if err := s.moveHead(ctx, run, moved); err != nil {
+			return journal.Run{}, nil, err
+		}
 	}
 	head.Seq = last
 	s.remember(run, last)
 	return head, events, nil
 }
 
-func decodeCommit(item map[string]types.AttributeValue, seq int64) ([]journal.Event, error) {
-	b, _ := item[attrEvents].(*types.AttributeValueMemberB)
-	if b == nil {
+// decodeCommit decodes the events of a commit item, reading them from S3
+// when they were offloaded.
+func (s *Store) decodeCommit(ctx context.Context, item map[string]types.AttributeValue, seq int64) ([]journal.Event, error) {
+	var data []byte
+	if b, _ := item[attrEvents].(*types.AttributeValueMemberB); b != nil {
+		data = b.Value
+	} else if key := str(item, attrBlob); key != "" {
+		var err error
+		if data, err = s.getBlob(ctx, key); err != nil {
+			return nil, fmt.Errorf("commit %d: %w", seq, err)
+		}
+	} else {
 		return nil, fmt.Errorf("commit %d has no events", seq)
 	}
-	data := b.Value
 	switch z := str(item, attrZip); z {
 	case "":
 	case zipGzip:

@@ -19,10 +19,11 @@ const (
 	attrSK = "sk" // table sort key
 
 	// Commit items.
-	attrEvents = "ev"  // B: journal.EncodeEvents, gzip-compressed when attrZip is set
-	attrZip    = "z"   // S: "gzip" when attrEvents is compressed; absent otherwise
-	attrAt     = "at"  // S: commit time (timeLayout)
-	attrToken  = "tok" // S: random per Append call, to recognise our own retried write
+	attrEvents = "ev"   // B: journal.EncodeEvents, gzip-compressed when attrZip is set
+	attrZip    = "z"    // S: "gzip" when attrEvents is compressed; absent otherwise
+	attrAt     = "at"   // S: commit time (timeLayout)
+	attrToken  = "tok"  // S: random per Append call, to recognise our own retried write
+	attrBlob   = "blob" // S: S3 key holding the events in place of attrEvents (see WithS3)
 
 	// Run heads. The first commit of a run also holds workflow and defHash,
 	// and every commit that sets the status holds status.

@@ -14,7 +14,9 @@ import (
 )
 
 // Since implements journal.Store: one strongly consistent Query of the
-// commits after after (usually none or a few), not the whole run.
+// commits after after (usually none or a few), not the whole run. It also
+// writes a head this Store owes for the run (see Append), and fails with
+// ErrHeadPending while it cannot.
 func (s *Store) Since(ctx context.Context, run string, after int64) ([]journal.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -43,7 +45,7 @@ func (s *Store) Since(ctx context.Context, run string, after int64) ([]journal.E
 				return nil, fmt.Errorf("dynamojournal: since %s: commit %q where %d was expected", run, str(it, attrSK), want)
 			}
 			want++
-			ev, err := decodeCommit(it, seq)
+			ev, err := s.decodeCommit(ctx, it, seq)
 			if err != nil {
 				return nil, fmt.Errorf("dynamojournal: since %s: %w", run, err)
 			}
@@ -52,6 +54,11 @@ func (s *Store) Since(ctx context.Context, run string, after int64) ([]journal.E
 	}
 	if want > after+1 {
 		s.remember(run, want-1)
+	}
+	if h := s.owed(run); h != nil {
+		if err := s.moveHead(ctx, run, *h); err != nil {
+			return nil, fmt.Errorf("dynamojournal: since %s after %d: %w", run, after, err)
+		}
 	}
 	return events, nil
 }

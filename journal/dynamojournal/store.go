@@ -57,6 +57,10 @@ type headState struct {
 type options struct {
 	compressAbove int
 	maxItemSize   int
+	maxCommitSize int
+	s3            S3API // nil: no offload
+	bucket        string
+	offloadAbove  int
 	now           func() time.Time
 	knownRuns     int
 }
@@ -87,7 +91,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // The client is used as given: add retry settings, endpoint overrides or
 // middleware when building it.
 func New(client *dynamodb.Client, table string, opts ...Option) *Store {
-	o := options{compressAbove: 768, maxItemSize: MaxItemSize, now: time.Now, knownRuns: 1 << 14}
+	o := options{compressAbove: 768, maxItemSize: MaxItemSize, maxCommitSize: MaxCommitSize,
+		offloadAbove: DefaultOffloadAbove, now: time.Now, knownRuns: 1 << 14}
 	for _, opt := range opts {
 		opt(&o)
 	}

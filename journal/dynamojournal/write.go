@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,10 +33,12 @@ import (
 //
 // The first commit (c.After == 0) and a status change then move the run
 // head with one UpdateItem that never moves it backwards (its seq must be
-// lower than the commit's). The commit is the truth: if that head write
-// fails, Append still returns the commit's sequence (the commit landed),
-// and the head is written by the next Append of the run on this Store or by
-// the next Load that sees it lag.
+// lower than the commit's). The commit is the truth, but the head write is
+// part of the guarantee that a run reaches its status listing: if it
+// fails, Append returns an error matching ErrHeadPending (the commit is
+// written; the caller's message is redelivered), and the head is written
+// by the next Append, Since or Load of the run on this Store, or by the next
+// Load on any Store, each of which fails the same way until it succeeds.
 func (s *Store) Append(ctx context.Context, c journal.Commit) (int64, error) {
 	seq, err := s.append(ctx, c)
 	if err != nil {
@@ -65,11 +66,16 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	item, err := s.commitItem(c, status, at, tok)
+	item, b, err := s.commitItem(c, status, at, tok)
 	if err != nil {
 		return 0, err
 	}
 	seq := c.After + 1
+	if b != nil {
+		if err := s.putBlob(ctx, b); err != nil {
+			return 0, err
+		}
+	}
 	if err := s.put(ctx, c, item, tok); err != nil {
 		return 0, err
 	}
@@ -82,8 +88,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 		h = &headState{seq: seq, status: string(status), updated: fmtTime(at)}
 	}
 	if h != nil {
-		// The commit landed: a failed head write is owed, not an error.
-		_ = s.moveHead(ctx, c.Run, *h)
+		if err := s.moveHead(ctx, c.Run, *h); err != nil {
+			return 0, fmt.Errorf("commit %d is written, but %w", seq, err)
+		}
 	}
 	return seq, nil
 }
@@ -139,6 +146,13 @@ func (s *Store) put(ctx context.Context, c journal.Commit, item map[string]types
 	return nil
 }
 
+// ErrHeadPending is returned (wrapped) by Append, Since and Load when a
+// run's commits are written but the write of its head, which listings
+// read, failed: the run may be missing from its status listing until a
+// later call writes it. The journal itself is consistent; retrying the
+// operation (redelivering the message that drove it) repairs the head.
+var ErrHeadPending = errors.New("dynamojournal: run head not written")
+
 // errNoHead reports a head write that needed the run's fixed fields to
 // create the missing head item.
 var errNoHead = errors.New("run head missing")
@@ -161,7 +175,7 @@ func (s *Store) moveHead(ctx context.Context, run string, h headState) error {
 	}
 	if err != nil {
 		s.owe(run, h)
-		return fmt.Errorf("head of %s at %d: %w", run, h.seq, err)
+		return fmt.Errorf("head %s at commit %d: %w: %w", h.status, h.seq, err, ErrHeadPending)
 	}
 	s.paid(run, h.seq)
 	return nil
@@ -235,16 +249,21 @@ func (s *Store) readMeta(ctx context.Context, run string) (*runMeta, error) {
 }
 
 // commitItem builds the item of commit c at sequence c.After+1, compressing
-// its events when they are large, and fails with journal.ErrTooLarge when
-// the item would not fit in DynamoDB.
+// its events when they are large and offloading them (the returned blob)
+// when they are larger still and the Store has a bucket. It fails with a
+// journal.TooLargeError when the events exceed the commit limit, or the
+// item would not fit in DynamoDB.
 //
 // The first commit also holds the run's workflow and definition hash, and
 // every commit that sets a status holds it, so that Load can build the
 // run's head from commits alone.
-func (s *Store) commitItem(c journal.Commit, status journal.Status, at time.Time, tok string) (map[string]types.AttributeValue, error) {
+func (s *Store) commitItem(c journal.Commit, status journal.Status, at time.Time, tok string) (map[string]types.AttributeValue, *blob, error) {
 	events, err := journal.EncodeEvents(c.Events)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if len(events) > s.opts.maxCommitSize {
+		return nil, nil, journal.NewTooLargeError(c, "encoded events", len(events), s.opts.maxCommitSize)
 	}
 	item := map[string]types.AttributeValue{
 		attrPK:    &types.AttributeValueMemberS{Value: runKey(c.Run)},
@@ -263,7 +282,7 @@ func (s *Store) commitItem(c journal.Commit, status journal.Status, at time.Time
 	if len(events) > s.opts.compressAbove {
 		z, err := compress(events)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		raw := itemSize(item)
 		zipped := raw - len(events) + len(z) + len(attrZip) + len(zipGzip)
@@ -272,31 +291,15 @@ func (s *Store) commitItem(c journal.Commit, status journal.Status, at time.Time
 			item[attrZip] = &types.AttributeValueMemberS{Value: zipGzip}
 		}
 	}
+	b := s.offload(item)
 	if n := itemSize(item); n > s.opts.maxItemSize {
-		return nil, fmt.Errorf("commit %d (%d events, steps %s) is a %d-byte item after compression, limit %d: %w",
-			c.After+1, len(c.Events), steps(c.Events), n, s.opts.maxItemSize, journal.ErrTooLarge)
+		return nil, nil, journal.NewTooLargeError(c, "DynamoDB item after compression, no S3 bucket (WithS3)", n, s.opts.maxItemSize)
 	}
-	return item, nil
+	return item, b, nil
 }
 
 // units is the number of write units an item of n bytes is billed.
 func units(n int) int { return (n + writeUnit - 1) / writeUnit }
-
-// steps names the steps a commit's events are about, for error messages.
-func steps(events []journal.Event) string {
-	var names []string
-	seen := map[string]bool{}
-	for _, e := range events {
-		if e.Step != "" && !seen[e.Step] {
-			seen[e.Step] = true
-			names = append(names, e.Step)
-		}
-	}
-	if len(names) == 0 {
-		return "(none)"
-	}
-	return strings.Join(names, ", ")
-}
 
 // itemSize is an item's size as DynamoDB counts it for the 400 KB limit:
 // attribute names plus values (numbers are counted at their string length,

@@ -245,21 +245,46 @@ func testStaleAfter(t *testing.T, s journal.Store) {
 	}
 }
 
+// testAfterBeyondHead appends past the head, with and without a status
+// (a status commit moves the head by another path in some backends), to a
+// run and to a run that does not exist.
 func testAfterBeyondHead(t *testing.T, s journal.Store) {
 	start(t, s, "run-1", "order", journal.StatusRunning, 0)
-	_, err := s.Append(t.Context(), journal.Commit{Run: "run-1", After: 5, At: at(1),
-		Events: []journal.Event{step("a", 1, 1)}})
-	wantErr(t, "append after 5 of 1", err, journal.ErrConflict, "run-1")
-	_, err = s.Append(t.Context(), journal.Commit{Run: "run-never", After: 3, At: at(1),
-		Events: []journal.Event{step("a", 1, 1)}})
-	wantErr(t, "append after 3 to an unknown run", err, journal.ErrConflict, "run-never")
+	headBefore, _ := mustLoad(t, s, "run-1")
+	for _, status := range []journal.Status{"", journal.StatusReview, journal.StatusCompleted} {
+		for _, after := range []int64{2, 5} {
+			_, err := s.Append(t.Context(), journal.Commit{Run: "run-1", After: after, At: at(1),
+				Status: status, Events: []journal.Event{step("a", 1, 1)}})
+			wantErr(t, fmt.Sprintf("append after %d of 1 with status %q", after, status),
+				err, journal.ErrConflict, "run-1")
+			_, err = s.Append(t.Context(), journal.Commit{Run: "run-never", After: after, At: at(1),
+				Status: status, Events: []journal.Event{step("a", 1, 1)}})
+			wantErr(t, fmt.Sprintf("append after %d to an unknown run with status %q", after, status),
+				err, journal.ErrConflict, "run-never")
+		}
+	}
 
 	head, events := mustLoad(t, s, "run-1")
-	if head.Seq != 1 || len(events) != 1 {
-		t.Errorf("got seq %d and %d events, want 1 and 1", head.Seq, len(events))
+	if diff := cmp.Diff(head, headBefore); diff != "" {
+		t.Errorf("head changed by appends past it (-got +want):\n%s", diff)
 	}
-	_, _, err = s.Load(t.Context(), "run-never")
+	if len(events) != 1 {
+		t.Errorf("got %d events, want 1", len(events))
+	}
+	// The run still takes its next commit.
+	mustAppend(t, s, journal.Commit{Run: "run-1", After: 1, At: at(2), Status: journal.StatusWaiting,
+		Events: []journal.Event{step("b", 1, 2)}}, 2)
+	_, _, err := s.Load(t.Context(), "run-never")
 	wantErr(t, "load run-never", err, journal.ErrNotFound, "run-never")
+	runs, _, err := s.Runs(t.Context(), journal.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.ID == "run-never" {
+			t.Errorf("run-never is listed: %+v", r)
+		}
+	}
 }
 
 func testStartExisting(t *testing.T, s journal.Store) {

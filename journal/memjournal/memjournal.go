@@ -20,6 +20,9 @@ type Store struct {
 	runs    map[string]*run
 	defs    map[string]journal.Definition
 	defList []string
+
+	internalOnce sync.Once
+	in           *internal // streams and review items (streams.go)
 }
 
 type run struct {

@@ -11,3 +11,7 @@ import (
 func TestConformance(t *testing.T) {
 	journaltest.Run(t, func(t *testing.T) journal.Store { return memjournal.New() })
 }
+
+func TestInternalStreams(t *testing.T) {
+	journaltest.RunInternal(t, func(t *testing.T) journaltest.Internal { return memjournal.New() })
+}

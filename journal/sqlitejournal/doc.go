@@ -19,6 +19,22 @@
 // it, the caller waits for the outcome, so a nil error always means the
 // commit is durable and an error always means it was not written.
 //
+// # One writer per file
+//
+// A writing Store holds an exclusive lock on its file for its whole life: an
+// advisory lock (flock) on a lock file beside the database (path + ".lock"),
+// which also records the holder's pid and command line. A second writer, in
+// another process or in this one, fails at New with a *LockedError (matching
+// ErrLocked) that names the holder and says how to proceed. The operating
+// system drops the lock when its holder exits, however it exits, so a
+// crashed writer never leaves the file locked. Two writers on one file
+// would each drive the same runs and run their steps and effects twice;
+// the lock rules that out.
+//
+// A Store opened with ReadOnly takes no lock, writes nothing and reads
+// what the writer commits, alongside it: that is how commands that only
+// inspect a journal (listing runs, showing one) work while a server writes.
+//
 // # Schema
 //
 // The file holds three tables, readable with the sqlite3 shell:
@@ -39,4 +55,11 @@
 // "sqlitejournal: append run-1: ...: journal: sequence conflict", and wrap
 // the journal sentinels (ErrConflict, ErrNotFound, ErrTooLarge) for
 // errors.Is. Using a Store after Close returns ErrClosed.
+//
+//	situation                                          error
+//	-------------------------------------------------  -------------------------
+//	New on a file another writer holds                 ErrLocked (*LockedError)
+//	Append or PutDefinition on a ReadOnly store        ErrReadOnly
+//	New with ReadOnly on a file that does not exist    fs.ErrNotExist
+//	any call after Close                               ErrClosed
 package sqlitejournal

@@ -71,3 +71,36 @@ func Example() {
 	// 2 StepSucceeded 1
 	// 2 RunCompleted 0
 }
+
+// A second writer on a file fails at open, naming the holder; a read-only
+// Store reads beside the writer.
+func ExampleReadOnly() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "ordo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "journal.db")
+
+	w, err := sqlitejournal.New(ctx, path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+
+	_, err = sqlitejournal.New(ctx, path)
+	var locked *sqlitejournal.LockedError
+	fmt.Println(errors.Is(err, sqlitejournal.ErrLocked), errors.As(err, &locked) && locked.Holder.PID == os.Getpid())
+
+	r, err := sqlitejournal.New(ctx, path, sqlitejournal.ReadOnly())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	runs, _, err := r.Runs(ctx, journal.Query{})
+	fmt.Println(len(runs), err)
+	// Output:
+	// true true
+	// 0 <nil>
+}

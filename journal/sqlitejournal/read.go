@@ -189,6 +189,9 @@ func (s *Store) putDefinition(ctx context.Context, d journal.Definition) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
+	if s.opts.readOnly {
+		return ErrReadOnly
+	}
 	if d.Hash == "" {
 		return errors.New("definition has no hash")
 	}

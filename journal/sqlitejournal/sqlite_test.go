@@ -45,27 +45,26 @@ func TestConformanceNoGroupCommit(t *testing.T) {
 	journaltest.Run(t, func(t *testing.T) journal.Store { return newStore(t, sqlitejournal.WithMaxBatch(1)) })
 }
 
-// TestConformanceSharedFile runs the suite against two Stores on one file,
-// taking turns call by call, as two processes sharing a journal would.
-func TestConformanceSharedFile(t *testing.T) {
+// TestConformanceWithReader runs the suite against a writer and a
+// read-only Store on one file, reads taking turns between them, as a
+// read-only command beside a running writer would.
+func TestConformanceWithReader(t *testing.T) {
 	journaltest.Run(t, func(t *testing.T) journal.Store {
 		path := filepath.Join(t.TempDir(), "journal.db")
-		var stores [2]*sqlitejournal.Store
-		for i := range stores {
-			s, err := sqlitejournal.New(t.Context(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			stores[i] = s
+		w := newStoreAt(t, path)
+		r, err := sqlitejournal.New(t.Context(), path, sqlitejournal.ReadOnly())
+		if err != nil {
+			t.Fatal(err)
 		}
-		return &alternating{stores: stores}
+		t.Cleanup(func() { r.Close() })
+		return &alternating{writer: w, stores: [2]*sqlitejournal.Store{w, r}}
 	})
 }
 
-// alternating is a journal.Store that sends each call to the next of its
-// stores in turn.
+// alternating is a journal.Store that sends writes to its writer and each
+// read to the next of its stores in turn.
 type alternating struct {
+	writer *sqlitejournal.Store
 	stores [2]*sqlitejournal.Store
 	n      atomic.Uint64
 }
@@ -81,7 +80,7 @@ func (a *alternating) Since(ctx context.Context, run string, after int64) ([]jou
 }
 
 func (a *alternating) Append(ctx context.Context, c journal.Commit) (int64, error) {
-	return a.next().Append(ctx, c)
+	return a.writer.Append(ctx, c)
 }
 
 func (a *alternating) Runs(ctx context.Context, q journal.Query) ([]journal.Run, string, error) {
@@ -89,7 +88,7 @@ func (a *alternating) Runs(ctx context.Context, q journal.Query) ([]journal.Run,
 }
 
 func (a *alternating) PutDefinition(ctx context.Context, d journal.Definition) error {
-	return a.next().PutDefinition(ctx, d)
+	return a.writer.PutDefinition(ctx, d)
 }
 
 func (a *alternating) Definition(ctx context.Context, hash string) (journal.Definition, error) {
@@ -98,4 +97,19 @@ func (a *alternating) Definition(ctx context.Context, hash string) (journal.Defi
 
 func (a *alternating) Definitions(ctx context.Context, name string) ([]journal.Definition, error) {
 	return a.next().Definitions(ctx, name)
+}
+
+func TestInternalStreams(t *testing.T) {
+	journaltest.RunInternal(t, func(t *testing.T) journaltest.Internal { return newStore(t) })
+}
+
+func TestInternalStreamsMemory(t *testing.T) {
+	journaltest.RunInternal(t, func(t *testing.T) journaltest.Internal {
+		s, err := sqlitejournal.New(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,8 +24,10 @@ var ErrClosed = errors.New("sqlitejournal: store closed")
 var _ journal.Store = (*Store)(nil)
 
 // Store is a journal.Store backed by one SQLite file. It is safe for
-// concurrent use. Several Stores (or processes) may open the same file;
-// their writers then take turns on SQLite's write lock.
+// concurrent use. One Store at a time writes to a file: it holds an
+// exclusive lock on the file for its life, and a second New on the same
+// file, in any process, fails with ErrLocked naming the holder. Stores
+// opened with ReadOnly take no lock and may read alongside the writer.
 type Store struct {
 	wdb *sql.DB // the writer's connection (exactly one)
 	rdb *sql.DB // readers; the same as wdb for ":memory:"
@@ -35,6 +39,7 @@ type Store struct {
 
 	opts options
 	now  func() time.Time
+	lock *writerLock // nil for read-only and in-memory stores
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -47,6 +52,7 @@ type options struct {
 	maxBatch      int
 	maxCommitSize int
 	readConns     int
+	readOnly      bool
 }
 
 // Option configures a Store.
@@ -77,6 +83,16 @@ func WithReadConns(n int) Option {
 	return func(o *options) { o.readConns = max(n, 1) }
 }
 
+// ReadOnly opens the journal for reading only: New takes no writer lock,
+// creates and migrates nothing, and fails if the file does not exist.
+// Append and PutDefinition return ErrReadOnly. A read-only Store reads
+// what the writer has committed (WAL lets readers run beside a writer),
+// which is what commands that only inspect a journal need while another
+// process writes to it.
+func ReadOnly() Option {
+	return func(o *options) { o.readOnly = true }
+}
+
 // New opens (creating if needed) the journal in the SQLite file at path and
 // starts its writer. Path ":memory:" gives a private in-memory database,
 // for tests. Call Close to stop the writer and close the file.
@@ -93,6 +109,10 @@ func New(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlitejournal: open: invalid path %q", path)
 	}
+	open := openWriter
+	if o.readOnly {
+		open = openReader
+	}
 	s, err := open(ctx, path, o)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitejournal: open %s: %w", path, err)
@@ -100,8 +120,19 @@ func New(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-func open(ctx context.Context, path string, o options) (s *Store, err error) {
+func openWriter(ctx context.Context, path string, o options) (s *Store, err error) {
 	memory := path == ":memory:"
+	var lock *writerLock
+	if !memory {
+		if lock, err = acquireLock(path); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				lock.release()
+			}
+		}()
+	}
 	busy := fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds())
 
 	w := url.Values{}
@@ -114,6 +145,7 @@ func open(ctx context.Context, path string, o options) (s *Store, err error) {
 	s = &Store{
 		opts: o,
 		now:  time.Now,
+		lock: lock,
 		reqs: make(chan *appendReq, o.maxBatch),
 		done: make(chan struct{}),
 	}
@@ -137,20 +169,61 @@ func open(ctx context.Context, path string, o options) (s *Store, err error) {
 
 	s.rdb = s.wdb
 	if !memory {
-		r := url.Values{}
-		r.Add("_pragma", busy)
-		r.Add("_pragma", "query_only(1)")
-		if s.rdb, err = sql.Open("sqlite", path+"?"+r.Encode()); err != nil {
+		if s.rdb, err = openReadPool(path, o); err != nil {
 			return nil, err
 		}
-		s.rdb.SetMaxOpenConns(o.readConns)
-		s.rdb.SetMaxIdleConns(o.readConns)
 	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
 	go s.writeLoop()
 	return s, nil
+}
+
+// openReader opens an existing journal for reading only, without the
+// writer lock.
+func openReader(ctx context.Context, path string, o options) (s *Store, err error) {
+	if path == ":memory:" {
+		return nil, fmt.Errorf("a read-only in-memory journal would always be empty: %w", ErrReadOnly)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	s = &Store{opts: o, now: time.Now, done: make(chan struct{})}
+	close(s.done) // no writer
+	if s.rdb, err = openReadPool(path, o); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.closeDBs()
+		}
+	}()
+	var version int
+	if err := s.rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return nil, err
+	}
+	if version != schemaVersion {
+		return nil, fmt.Errorf("schema version %d, this build reads %d (open it once for writing to migrate)", version, schemaVersion)
+	}
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openReadPool opens the pool of query-only connections to path.
+func openReadPool(path string, o options) (*sql.DB, error) {
+	r := url.Values{}
+	r.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()))
+	r.Add("_pragma", "query_only(1)")
+	db, err := sql.Open("sqlite", path+"?"+r.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(o.readConns)
+	db.SetMaxIdleConns(o.readConns)
+	return db, nil
 }
 
 // schemaVersion is stored in PRAGMA user_version.
@@ -210,7 +283,7 @@ func (s *Store) migrate(ctx context.Context, memory bool) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, q := range schema {
+	for _, q := range slices.Concat(schema, streamSchema) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
@@ -236,6 +309,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.rdb, &s.selCommits, `SELECT seq, events FROM commits WHERE run = ?1 ORDER BY seq`},
 	}
 	for _, st := range stmts {
+		if st.db == nil { // read-only: no writer statements
+			continue
+		}
 		p, err := st.db.PrepareContext(ctx, st.q)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", st.q, err)
@@ -254,10 +330,16 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.reqs)
+	if s.reqs != nil {
+		close(s.reqs)
+	}
 	s.mu.Unlock()
 	<-s.done
-	if err := s.closeDBs(); err != nil {
+	err := s.closeDBs()
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.release())
+	}
+	if err != nil {
 		return fmt.Errorf("sqlitejournal: close: %w", err)
 	}
 	return nil

@@ -9,7 +9,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/journaltest"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 )
 
@@ -158,5 +161,43 @@ func TestFailureIsolated(t *testing.T) {
 	runs, _, err := s.Runs(t.Context(), journal.Query{Limit: 1000})
 	if err != nil || len(runs) != 1+5*31 {
 		t.Errorf("got %d runs, %v; want %d", len(runs), err, 1+5*31)
+	}
+}
+
+// TestCommitSizeLimit appends commits of exactly the default limit (16 MiB
+// of encoded events) and one byte more.
+func TestCommitSizeLimit(t *testing.T) {
+	s := newStore(t)
+	mustAppend(t, s, startCommit("run-big"))
+	at, err := journaltest.Sized(journal.Commit{Run: "run-big", After: 1, Events: transition(1)}, 16<<20, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, at)
+	over, err := journaltest.Sized(journal.Commit{Run: "run-big", After: 2, Events: transition(2)}, 16<<20+1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Append(t.Context(), over)
+	var tl *journal.TooLargeError
+	if !errors.As(err, &tl) || !errors.Is(err, journal.ErrTooLarge) {
+		t.Fatalf("append of 16 MiB + 1: got %v, want a journal.TooLargeError", err)
+	}
+	want := journal.TooLargeError{Run: "run-big", Seq: 3, Steps: []string{"step-2", "step-3", "big"},
+		Size: 16<<20 + 1, Limit: 16 << 20, What: "encoded events"}
+	if diff := cmp.Diff(*tl, want); diff != "" {
+		t.Errorf("error (-got +want):\n%s", diff)
+	}
+	for _, s := range []string{"run-big", "step-2", "16777217", "16777216"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not name %s", err, s)
+		}
+	}
+	head, events, err := s.Load(t.Context(), "run-big")
+	if err != nil || head.Seq != 2 {
+		t.Fatalf("load: seq %d, %v", head.Seq, err)
+	}
+	if got := len(events[len(events)-1].Output); got < 16<<20-1000 {
+		t.Errorf("the 16 MiB commit read back with a %d-byte output", got)
 	}
 }

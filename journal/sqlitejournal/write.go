@@ -36,6 +36,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if s.opts.readOnly {
+		return 0, ErrReadOnly
+	}
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
@@ -44,7 +47,7 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 		return 0, err
 	}
 	if len(events) > s.opts.maxCommitSize {
-		return 0, fmt.Errorf("%d bytes of events, limit %d: %w", len(events), s.opts.maxCommitSize, journal.ErrTooLarge)
+		return 0, journal.NewTooLargeError(c, "encoded events", len(events), s.opts.maxCommitSize)
 	}
 	at := c.At
 	if at.IsZero() {

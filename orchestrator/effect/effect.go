@@ -50,7 +50,11 @@ func NewExecutor(store journal.Store) *Executor {
 	return &Executor{store: store, handlers: map[string]Handler{}, now: time.Now, Attempts: 3}
 }
 
-// Handle registers h for kind.
+// AnyKind registered with Handle names the handler of every kind that has
+// no handler of its own.
+const AnyKind = "*"
+
+// Handle registers h for kind (or AnyKind).
 func (x *Executor) Handle(kind string, h Handler) {
 	x.mu.Lock()
 	x.handlers[kind] = h
@@ -116,6 +120,9 @@ func (x *Executor) Run(ctx context.Context, run string, effects []journal.Effect
 func (x *Executor) do(ctx context.Context, run string, e journal.Effect) error {
 	x.mu.RLock()
 	h, ok := x.handlers[e.Kind]
+	if !ok {
+		h, ok = x.handlers[AnyKind]
+	}
 	x.mu.RUnlock()
 	if !ok {
 		return fmt.Errorf("%w %q (effect %s)", ErrNoHandler, e.Kind, e.ID)

@@ -2,6 +2,7 @@ package semantictest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ var deferredTests = []test{
 	{"CancelQueuedRun", testDeferredCancelQueued},
 	{"ConcurrentStarts", testDeferredConcurrent},
 	{"ReleasedBeforeCreated", testDeferredReleasedBeforeCreated},
+	{"QueueIsNotARun", testDeferredQueueIsNotARun},
 }
 
 // DefineDeferred defines "deferred": one active run per input.account; a
@@ -118,7 +120,7 @@ func testDeferredCancelQueued(t *testing.T, h *Harness) {
 	h.Patience = 5 * time.Second
 	defer func() {
 		if t.Failed() {
-			h.Dump(orchestrator.RunID(orchestrator.DeferredWorkflow, "deferred/A"))
+			h.dumpQueue(orchestrator.QueueStream("deferred", "A"))
 		}
 	}()
 	h.active(r3)
@@ -167,7 +169,7 @@ steps: [{name: work, function: exclusive}]
 	}
 	defer func() {
 		if t.Failed() {
-			h.Dump(orchestrator.RunID(orchestrator.DeferredWorkflow, "serial/same"))
+			h.dumpQueue(orchestrator.QueueStream("serial", "same"))
 		}
 	}()
 	for _, run := range runs {
@@ -181,9 +183,15 @@ steps: [{name: work, function: exclusive}]
 	}
 }
 
+// streamStore is a journal with internal streams, as deferred runs need.
+type streamStore interface {
+	journal.Store
+	journal.Streams
+}
+
 // gatedStore holds the first commit of one run until gate closes.
 type gatedStore struct {
-	journal.Store
+	streamStore
 	run  string
 	gate chan struct{}
 }
@@ -196,29 +204,33 @@ func (s *gatedStore) Append(ctx context.Context, c journal.Commit) (int64, error
 			return 0, ctx.Err()
 		}
 	}
-	return s.Store.Append(ctx, c)
+	return s.streamStore.Append(ctx, c)
 }
 
 // testDeferredReleasedBeforeCreated lets the active run end after a second
 // run took its place in the queue but before that run's first commit is
 // written (a slow start): the second run must still get the key.
 func testDeferredReleasedBeforeCreated(t *testing.T, h *Harness) {
-	gated := &gatedStore{Store: h.Store, run: "deferred/slow", gate: make(chan struct{})}
+	streams, ok := h.Store.(streamStore)
+	if !ok {
+		t.Fatalf("%T has no internal streams (journal.Streams)", h.Store)
+	}
+	gated := &gatedStore{streamStore: streams, run: "deferred/slow", gate: make(chan struct{})}
 	h.RT.Close()
 	h = newHarness(t, gated)
 	h.DefineDeferred()
 	r1 := h.Start("deferred", `{"id": "first", "account": "A"}`)
 	h.Scheduled(r1, "hold", 1)
-	queue := orchestrator.RunID(orchestrator.DeferredWorkflow, "deferred/A")
+	queue := orchestrator.QueueStream("deferred", "A")
 	started := make(chan error, 1)
 	go func() {
 		_, err := h.RT.Start(h.Ctx, orchestrator.StartRequest{Workflow: "deferred", Input: []byte(`{"id": "slow", "account": "A"}`)})
 		started <- err
 	}()
-	h.Await(queue, "slow queued", func(e journal.Event) bool { return e.Kind == journal.Deferred && e.Child == "deferred/slow" })
+	h.awaitQueue(queue, "slow queued", func(e journal.Event) bool { return e.Kind == journal.Deferred && e.Child == "deferred/slow" })
 	h.Signal(r1, "go", `{"fail": false}`)
 	h.Wait(r1, journal.StatusCompleted)
-	h.Await(queue, "slow acquires the key", func(e journal.Event) bool { return e.Kind == journal.Acquired && e.Child == "deferred/slow" })
+	h.awaitQueue(queue, "slow acquires the key", func(e journal.Event) bool { return e.Kind == journal.Acquired && e.Child == "deferred/slow" })
 	close(gated.gate) // now the slow start writes its first commit
 	if err := <-started; err != nil {
 		t.Fatal(err)
@@ -232,4 +244,80 @@ func testDeferredReleasedBeforeCreated(t *testing.T, h *Harness) {
 	h.Scheduled("deferred/slow", "hold", 1)
 	h.Signal("deferred/slow", "go", `{"fail": false}`)
 	h.Wait("deferred/slow", journal.StatusCompleted)
+}
+
+// readQueue returns the events of a deferral queue stream.
+func (h *Harness) readQueue(queue string) ([]journal.Event, error) {
+	streams, ok := h.Store.(journal.Streams)
+	if !ok {
+		return nil, fmt.Errorf("%T has no internal streams (journal.Streams)", h.Store)
+	}
+	return streams.ReadStream(context.WithoutCancel(h.Ctx), queue)
+}
+
+// dumpQueue logs a deferral queue stream.
+func (h *Harness) dumpQueue(queue string) {
+	events, err := h.readQueue(queue)
+	if err != nil {
+		h.T.Logf("read %s: %v", queue, err)
+		return
+	}
+	h.T.Logf("deferral queue %s:", queue)
+	for _, e := range events {
+		h.T.Logf("  %3d %-10s %s", e.Seq, e.Kind, e.Child)
+	}
+}
+
+// awaitQueue polls a deferral queue stream until an event matches.
+func (h *Harness) awaitQueue(queue, what string, match func(journal.Event) bool) {
+	h.T.Helper()
+	defer func() {
+		if h.T.Failed() {
+			h.dumpQueue(queue)
+		}
+	}()
+	h.Eventually(queue+": "+what, func() bool {
+		events, err := h.readQueue(queue)
+		for _, e := range events {
+			if err == nil && match(e) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// testDeferredQueueIsNotARun checks that a deferral queue stays out of the
+// runs: listings show the deferred runs only, and the queue's name loads
+// no run.
+func testDeferredQueueIsNotARun(t *testing.T, h *Harness) {
+	h.DefineDeferred()
+	r1 := h.Start("deferred", `{"id": "n1", "account": "A"}`)
+	r2 := h.Start("deferred", `{"id": "n2", "account": "A"}`)
+	queue := orchestrator.QueueStream("deferred", "A")
+	h.awaitQueue(queue, "n2 queued", func(e journal.Event) bool { return e.Kind == journal.Deferred && e.Child == r2 })
+	h.Eventually("runs listed", func() bool {
+		runs, _, err := h.Store.Runs(h.Ctx, journal.Query{})
+		if err != nil {
+			return false
+		}
+		got := map[string]bool{}
+		for _, r := range runs {
+			got[r.ID] = true
+		}
+		if len(runs) > 2 {
+			t.Fatalf("runs listed: %v; want %s and %s only", got, r1, r2)
+		}
+		return got[r1] && got[r2]
+	})
+	if _, _, err := h.Store.Load(h.Ctx, queue); !errors.Is(err, journal.ErrNotFound) {
+		t.Errorf("Load(%s): %v, want ErrNotFound", queue, err)
+	}
+	holder, q, err := h.RT.Engine.Holder(h.Ctx, r2)
+	if err != nil || holder != r1 || q != queue {
+		t.Errorf("Holder(%s): %q %q %v; want %s in %s", r2, holder, q, err, r1, queue)
+	}
+	if holder, _, err := h.RT.Engine.Holder(h.Ctx, r1); err != nil || holder != "" {
+		t.Errorf("Holder(%s), the active run: %q %v; want none", r1, holder, err)
+	}
 }

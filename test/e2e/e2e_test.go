@@ -328,15 +328,14 @@ func TestMalformedMessageGoesToReviewAndBatchCompletes(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		runs, _, err := store.Runs(context.Background(), journal.Query{Workflow: "_malformed", Status: journal.StatusReview})
+		items, _, err := store.Reviews(context.Background(), journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range runs {
-			_, events, _ := store.Load(context.Background(), r.ID)
-			if len(events) > 0 && strings.Contains(string(events[0].Input), "this is") {
-				if !strings.Contains(events[0].Reason, "not JSON") {
-					t.Fatalf("malformed record's reason %q does not say what was wrong", events[0].Reason)
+		for _, it := range items {
+			if strings.Contains(string(it.Payload), "this is") {
+				if !strings.Contains(it.Reason, "not JSON") {
+					t.Fatalf("malformed record's reason %q does not say what was wrong", it.Reason)
 				}
 				return
 			}

@@ -689,9 +689,13 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
+		// A viewer reads; operators and admins also hand starts and
+		// resubmitted triggers to the orchestrator, re-dispatch failed
+		// effects from review and verify callback tokens; admins look step
+		// functions up to check pushes.
 		"ApiViewerFunction":   readJournal(),
-		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"),
-		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn",
+		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
+		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
 	for _, id := range tp.ofType("AWS::Serverless::Function") {

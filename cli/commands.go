@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,27 +12,29 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/visualizer"
 )
 
-func devCmd(g *globals) *cobra.Command {
+func devCmd(g *Env) *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded orchestrator with its HTTP API until interrupted",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := g.openApp(ctx, os.Stderr)
+			a, err := g.Open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			n, err := a.rt.Resume(ctx)
+			n, err := a.Resume(ctx)
 			if err != nil {
 				return err
 			}
@@ -44,7 +46,8 @@ func devCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := devServer(api.New(a.rt.Engine, a.rt, a.rt.Poke, api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.reg.Has)))
+			srv := devServer(visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke, api.WithRedeliverer(localRedeliverer{a}),
+				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has))))
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
 			// Definitions pushed while the server runs apply to new runs.
@@ -56,7 +59,7 @@ func devCmd(g *globals) *cobra.Command {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						if err := a.rt.Engine.Refresh(ctx); err != nil && ctx.Err() == nil {
+						if err := a.Engine.Refresh(ctx); err != nil && ctx.Err() == nil {
 							fmt.Fprintln(os.Stderr, "ordo dev:", err)
 						}
 					}
@@ -100,7 +103,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func startCmd(g *globals) *cobra.Command {
+func startCmd(g *Env) *cobra.Command {
 	var input, key string
 	var wait time.Duration
 	cmd := &cobra.Command{
@@ -113,21 +116,16 @@ func startCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := g.openApp(ctx, os.Stderr)
+			a, err := g.Open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			st, err := a.rt.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli"})
+			st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: args[0], Input: in, Key: key, Trigger: "cli:" + uuid.NewString()})
 			if err != nil {
 				return err
 			}
-			wctx, cancel := context.WithTimeout(ctx, wait)
-			defer cancel()
-			status, err := a.rt.Wait(wctx, st.Run)
-			if errors.Is(err, context.DeadlineExceeded) {
-				status, err = "running (still; it resumes with `ordo dev`)", nil
-			}
+			status, err := a.settle(ctx, st.Run, wait)
 			if err != nil {
 				return err
 			}
@@ -136,24 +134,29 @@ func startCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&input, "input", "i", "{}", "run input: JSON or @file")
-	cmd.Flags().StringVarP(&key, "key", "k", "", "run key (default: the workflow's key expression over the input)")
+	cmd.Flags().StringVarP(&key, "key", "k", "", "run key: starting the same key again reports the existing run (default: the workflow's key expression over the input, else a new id)")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to drive the run before returning")
 	return cmd
 }
 
-func runsCmd(g *globals) *cobra.Command {
+func runsCmd(g *Env) *cobra.Command {
 	var wf, status, format string
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List runs, most recently updated first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			runs, _, err := s.Runs(cmd.Context(), journal.Query{Workflow: wf, Status: journal.Status(status), Limit: limit})
+			q, err := g.runsQuery(cmd.Context(), s, wf, status)
+			if err != nil {
+				return err
+			}
+			q.Limit = limit
+			runs, _, err := s.Runs(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
@@ -184,14 +187,14 @@ func printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-func showCmd(g *globals) *cobra.Command {
+func showCmd(g *Env) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "show RUN",
 		Short: "Show a run's timeline: every event, each step's input, output and state",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, err := g.openReader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -273,7 +276,7 @@ func short(hash string) string {
 	return truncate(strings.TrimPrefix(hash, "sha256:"), 12)
 }
 
-func graphCmd(g *globals) *cobra.Command {
+func graphCmd(g *Env) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "graph WORKFLOW|FILE",
@@ -286,13 +289,13 @@ func graphCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else {
-				a, err := g.openApp(cmd.Context(), os.Stderr)
+				a, err := g.Open(cmd.Context())
 				if err != nil {
 					return err
 				}
 				defer a.Close()
 				var ok bool
-				if d, ok = a.rt.Engine.Workflow(args[0]); !ok {
+				if d, ok = a.Engine.Workflow(args[0]); !ok {
 					return fmt.Errorf("no workflow or file named %q", args[0])
 				}
 			}
@@ -311,23 +314,23 @@ func graphCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func definitionsCmd(g *globals) *cobra.Command {
+func definitionsCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "definitions", Short: "Push and list workflow definitions"}
 	push := &cobra.Command{
 		Use:   "push FILE",
 		Short: "Validate a YAML/JSON definition and store it; new runs of its workflow use it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			d, err := workflow.LoadFile(args[0], workflow.Functions(a.reg.Has))
+			d, err := workflow.LoadFile(args[0], workflow.Functions(a.Registry.Has))
 			if err != nil {
 				return err
 			}
-			if err := a.rt.Engine.Register(cmd.Context(), d); err != nil {
+			if err := a.Engine.Register(cmd.Context(), d); err != nil {
 				return err
 			}
 			fmt.Printf("pushed %s version %s (%s)\n", d.Name, d.Version, short(d.Hash()))
@@ -338,12 +341,12 @@ func definitionsCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List stored definitions, newest first, with runs in flight on each",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			defs, err := a.store.Definitions(cmd.Context(), "")
+			defs, err := a.Store.Definitions(cmd.Context(), "")
 			if err != nil {
 				return err
 			}
@@ -351,7 +354,7 @@ func definitionsCmd(g *globals) *cobra.Command {
 			for _, st := range []journal.Status{journal.StatusRunning, journal.StatusWaiting, journal.StatusReview} {
 				cursor := ""
 				for {
-					runs, next, err := a.store.Runs(cmd.Context(), journal.Query{Status: st, Cursor: cursor, Limit: 1000})
+					runs, next, err := a.Store.Runs(cmd.Context(), journal.Query{Status: st, Cursor: cursor, Limit: 1000})
 					if err != nil {
 						return err
 					}
@@ -367,7 +370,7 @@ func definitionsCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, "WORKFLOW\tVERSION\tHASH\tIN FLIGHT\tSTORED\tCURRENT")
 			for _, d := range defs {
 				cur := ""
-				if w, ok := a.rt.Engine.Workflow(d.Name); ok && w.Hash() == d.Hash {
+				if w, ok := a.Engine.Workflow(d.Name); ok && w.Hash() == d.Hash {
 					cur = "*"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.Name, d.Version, short(d.Hash), inflight[d.Hash], d.Created.Format(time.RFC3339), cur)

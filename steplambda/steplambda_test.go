@@ -1,4 +1,4 @@
-package internal_test
+package steplambda_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/steplambda"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -44,13 +44,13 @@ func TestStepHandlerWire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {
 			t.Parallel()
-			h, err := internal.LookupStep(reg, tt.fn)
+			h, err := steplambda.Lookup(reg, tt.fn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			payload, _ := json.Marshal(step.Request{Workflow: "w", Run: "w/1", Step: "s", Function: tt.fn, Attempt: 1,
 				Input: json.RawMessage(`{"N":41}`)})
-			out, err := lambda.NewHandler(internal.StepHandler(h)).Invoke(context.Background(), payload)
+			out, err := lambda.NewHandler(steplambda.NewHandler(h)).Invoke(context.Background(), payload)
 			if err != nil {
 				t.Fatalf("invoke: %v (a step failure must travel as data)", err)
 			}
@@ -65,12 +65,12 @@ func TestStepHandlerWire(t *testing.T) {
 	}
 }
 
-func TestLookupStepUnknown(t *testing.T) {
+func TestLookupUnknown(t *testing.T) {
 	t.Parallel()
-	if _, err := internal.LookupStep(workflows.Register, "order-teleport"); err == nil {
-		t.Fatal("LookupStep of an unregistered function: no error")
+	if _, err := steplambda.Lookup(workflows.Register, "order-teleport"); err == nil {
+		t.Fatal("Lookup of an unregistered function: no error")
 	}
-	if _, err := internal.LookupStep(workflows.Register, "order-verify"); err != nil {
+	if _, err := steplambda.Lookup(workflows.Register, "order-verify"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func startDev(t *testing.T, db string) string {
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	root := newRoot()
+	root := Command(App{Register: workflows.Register, Definitions: workflows.Definitions})
 	root.SetArgs([]string{"--db", db, "dev", "--addr", addr})
 	go func() { done <- root.ExecuteContext(ctx) }()
 	t.Cleanup(func() {

@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,10 +28,10 @@ import (
 type opFlags struct {
 	addr string
 	wait time.Duration
-	g    *globals
+	g    *Env
 }
 
-func (o *opFlags) register(cmd *cobra.Command, g *globals) {
+func (o *opFlags) register(cmd *cobra.Command, g *Env) {
 	o.g = g
 	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) to send this to; default: act on --db directly")
 	cmd.Flags().DurationVar(&o.wait, "wait", 30*time.Second, "without --addr: how long to drive the run afterwards")
@@ -74,8 +73,8 @@ func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]a
 
 // direct opens the journal, applies op, then drives run until it settles
 // or the wait elapses, and prints where it stands.
-func (o *opFlags) direct(ctx context.Context, g *globals, run string, op func(*app) error) error {
-	a, err := g.openApp(ctx, os.Stderr)
+func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runtime) error) error {
+	a, err := g.Open(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,13 +82,8 @@ func (o *opFlags) direct(ctx context.Context, g *globals, run string, op func(*a
 	if err := op(a); err != nil {
 		return err
 	}
-	a.rt.Poke(run)
-	wctx, cancel := context.WithTimeout(ctx, o.wait)
-	defer cancel()
-	status, err := a.rt.Wait(wctx, run)
-	if errors.Is(err, context.DeadlineExceeded) {
-		status, err = "still in flight (it resumes with `ordo dev`)", nil
-	}
+	a.Poke(run)
+	status, err := a.settle(ctx, run, o.wait)
 	if err != nil {
 		return err
 	}
@@ -105,7 +99,7 @@ func runPath(run, action string) (string, error) {
 	return "/v1/runs/" + url.PathEscape(wf) + "/" + key + "/" + action, nil
 }
 
-func cancelCmd(g *globals) *cobra.Command {
+func cancelCmd(g *Env) *cobra.Command {
 	var o opFlags
 	var by, reason string
 	cmd := &cobra.Command{
@@ -123,8 +117,8 @@ func cancelCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Cancel(cmd.Context(), args[0], by, reason)
+			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
+				return a.Engine.Cancel(cmd.Context(), args[0], by, reason)
 			})
 		},
 	}
@@ -134,7 +128,7 @@ func cancelCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func resubmitCmd(g *globals) *cobra.Command {
+func resubmitCmd(g *Env) *cobra.Command {
 	var o opFlags
 	var by, stepName, input, state, reason string
 	cmd := &cobra.Command{
@@ -164,8 +158,8 @@ func resubmitCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
+			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
+				return a.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
 					Input: in, State: st, Reason: reason})
 			})
 		},
@@ -179,7 +173,7 @@ func resubmitCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func eventCmd(g *globals) *cobra.Command {
+func eventCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "event", Short: "Deliver external events to runs"}
 	var o opFlags
 	var payload string
@@ -202,8 +196,8 @@ func eventCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			return o.direct(cmd.Context(), g, args[0], func(a *app) error {
-				return a.rt.Engine.Signal(cmd.Context(), args[0], args[1], p)
+			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
+				return a.Engine.Signal(cmd.Context(), args[0], args[1], p)
 			})
 		},
 	}
@@ -213,7 +207,7 @@ func eventCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func callbackCmd(g *globals) *cobra.Command {
+func callbackCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "callback", Short: "Complete or heartbeat an async step's callback token"}
 	var o opFlags
 	var output, errMsg, kind string
@@ -249,8 +243,8 @@ func callbackCmd(g *globals) *cobra.Command {
 				fmt.Printf("run %s: callback completed\n", run)
 				return nil
 			}
-			return o.direct(cmd.Context(), g, run, func(a *app) error {
-				return a.rt.Engine.Complete(cmd.Context(), args[0], resp)
+			return o.direct(cmd.Context(), g, run, func(a *Runtime) error {
+				return a.Engine.Complete(cmd.Context(), args[0], resp)
 			})
 		},
 	}
@@ -269,12 +263,12 @@ func callbackCmd(g *globals) *cobra.Command {
 				_, err := ho.post(cmd.Context(), "/v1/callbacks/"+args[0]+"/heartbeat", map[string]any{})
 				return err
 			}
-			a, err := g.openApp(cmd.Context(), os.Stderr)
+			a, err := g.Open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			return a.rt.Engine.Heartbeat(cmd.Context(), args[0])
+			return a.Engine.Heartbeat(cmd.Context(), args[0])
 		},
 	}
 	ho.register(heartbeat, g)

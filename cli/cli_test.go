@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // ordo runs the CLI with args on db and returns its error.
 func ordo(t *testing.T, db string, args ...string) error {
 	t.Helper()
-	root := newRoot()
+	root := Command(App{Register: workflows.Register, Definitions: workflows.Definitions})
 	root.SetArgs(append([]string{"--db", db}, args...))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -26,7 +26,7 @@ func ordo(t *testing.T, db string, args ...string) error {
 
 func head(t *testing.T, db, run string) (journal.Run, []journal.Event) {
 	t.Helper()
-	s, err := sqlitejournal.New(context.Background(), db)
+	s, err := sqlitejournal.New(context.Background(), db, sqlitejournal.ReadOnly())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestPushNewVersion(t *testing.T) {
 
 func orderYAML(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../../workflows/order/order.yaml")
+	b, err := os.ReadFile("../workflows/order/order.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
+
+	"github.com/ordoflow/ordo/api"
+	"github.com/ordoflow/ordo/visualizer"
+)
+
+func uiCmd(g *Env) *cobra.Command {
+	var addr, target, region string
+	cmd := &cobra.Command{
+		Use:   "ui",
+		Short: "Serve the web UI over the journal (--db), a running `ordo dev` or a deployed API (--api)",
+		Long: `Serve the visualizer on a loopback address.
+
+Without --api it opens the journal (--db) and runs the embedded runtime, so
+resubmitted runs are driven here. With --api http://127.0.0.1:8080 it talks
+to a running ` + "`ordo dev`" + `; with --api https://<id>.lambda-url.<region>.on.aws
+it talks to a deployed API and signs every call with your AWS credentials
+(SigV4, the SDK's default chain), so the Function URL stays closed to
+browsers.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var apiHandler http.Handler
+			if target == "" {
+				a, err := g.Open(ctx)
+				if err != nil {
+					return err
+				}
+				defer a.Close()
+				if _, err := a.Resume(ctx); err != nil {
+					return err
+				}
+				// The journal's user operates through the UI, as the CLI does.
+				apiHandler = api.New(a.Engine, a.Runtime, a.Poke, api.WithFunctions(a.Registry.Has),
+					api.WithAuthenticator(api.Fixed(api.Principal{Name: "ui:" + os.Getenv("USER"), Role: api.Admin})))
+			} else {
+				h, err := remoteAPI(ctx, target, region, g.db)
+				if err != nil {
+					return err
+				}
+				apiHandler = h
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: visualizer.Guard(visualizer.Mount(apiHandler)), ReadHeaderTimeout: 10 * time.Second}
+			from := "journal " + g.db
+			if target != "" {
+				from = "API " + target
+			}
+			fmt.Printf("ordo ui: %s, open http://%s/\n", from, ln.Addr())
+			go func() {
+				<-ctx.Done()
+				shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				srv.Shutdown(shut)
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "listen address (loopback)")
+	cmd.Flags().StringVar(&target, "api", os.Getenv("ORDO_API"), "an API to read and operate through (http://… for `ordo dev`, https://… for a deployed API); default: the journal --db")
+	cmd.Flags().StringVar(&region, "region", "", "with an https --api: the AWS region to sign for (default: from the Function URL, else the SDK's)")
+	return cmd
+}
+
+// remoteAPI proxies to a running `ordo dev` (http, with the operator's
+// bearer token) or signs with SigV4 for a deployed API (https).
+func remoteAPI(ctx context.Context, target, region, db string) (http.Handler, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("--api %q: want http://host:port or https://host", target)
+	}
+	if u.Scheme == "http" {
+		// `ordo dev` wants its operator token (beside its journal, or ORDO_TOKEN).
+		token, err := bearer(db, api.Operator)
+		if err != nil {
+			return nil, err
+		}
+		return visualizer.Proxy(u, visualizer.Bearer{Token: token}), nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if region == "" {
+		region = visualizer.FunctionURLRegion(u)
+	}
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		return nil, fmt.Errorf("--api %s: no region (pass --region or set AWS_REGION)", target)
+	}
+	return visualizer.Proxy(u, visualizer.SigV4{Credentials: cfg.Credentials, Region: region}), nil
+}

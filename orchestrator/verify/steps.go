@@ -1,0 +1,319 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// Outcome is the verdict on one recorded step attempt.
+type Outcome string
+
+// Outcomes.
+const (
+	Pass Outcome = "pass" // the current code gives what was recorded
+	Fail Outcome = "fail" // it does not (Diffs, or Reason)
+	Skip Outcome = "skip" // not re-executable (Reason says why)
+)
+
+// Check is the verdict on one recorded step attempt.
+type Check struct {
+	Run          string  `json:"run"`
+	Step         string  `json:"step"`
+	Index        int     `json:"index,omitempty"`
+	Attempt      int     `json:"attempt"`
+	Compensation bool    `json:"compensation,omitempty"`
+	Function     string  `json:"function,omitempty"`
+	Outcome      Outcome `json:"outcome"`
+	Reason       string  `json:"reason,omitempty"`
+	Diffs        []Diff  `json:"diffs,omitempty"`
+	// Err is the error behind a failure that is not a difference (a step
+	// that no longer exists: ErrUnknownStep), for errors.Is.
+	Err error `json:"-"`
+}
+
+// Name is the attempt as the journal names it: step, step#item or step~
+// (its compensation), and the attempt number.
+func (c Check) Name() string {
+	s := c.Step
+	switch {
+	case c.Compensation:
+		s += "~"
+	case c.Index > 0:
+		s += "#" + strconv.Itoa(c.Index)
+	}
+	return s + " attempt " + strconv.Itoa(c.Attempt)
+}
+
+// String renders the check as `ordo verify` prints it: the verdict, the
+// attempt, its function, the reason and one line per difference.
+func (c Check) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", strings.ToUpper(string(c.Outcome)), c.Name())
+	if c.Function != "" {
+		fmt.Fprintf(&b, " (%s)", c.Function)
+	}
+	if c.Reason != "" {
+		fmt.Fprintf(&b, ": %s", c.Reason)
+	}
+	for _, d := range c.Diffs {
+		fmt.Fprintf(&b, "\n    %s", d)
+	}
+	return b.String()
+}
+
+// Failed counts the failed checks.
+func Failed(checks []Check) int {
+	n := 0
+	for _, c := range checks {
+		if c.Outcome == Fail {
+			n++
+		}
+	}
+	return n
+}
+
+// Verifier re-executes recorded step attempts.
+type Verifier struct {
+	// Invoker runs a step attempt with the current implementation: the
+	// in-process registry (embedded.Invoker), a Lambda, an HTTP step.
+	Invoker orchestrator.Invoker
+	// Rules declares volatile fields.
+	Rules Rules
+}
+
+// platformKinds are failure kinds the platform reports for an attempt
+// that did not return (the step's own code cannot reproduce them).
+var platformKinds = []string{"timeout", "invoke"}
+
+// Steps re-executes every recorded attempt of rec's task steps, map items
+// and compensations through v.Invoker and compares each result with the
+// journal's. current is the definition about to be deployed (it names the
+// function that now implements each step); nil means the run's own. It
+// fails with ErrUnknownWorkflow when current is nil and the recording has
+// no definition, and with ErrCorrupt when the journal does not fold.
+func (v *Verifier) Steps(ctx context.Context, rec *Recording, current *workflow.Definition) ([]Check, error) {
+	own, err := rec.RecordedDefinition()
+	if err != nil && current == nil {
+		return nil, err
+	}
+	if current == nil {
+		current = own
+	}
+	if own == nil {
+		own = current // a run pulled without its definition: fold with today's
+	}
+	events := rec.Events()
+	var checks []Check
+	for i, e := range events {
+		if e.Kind != journal.StepScheduled || !invoked(own, e) {
+			continue
+		}
+		checks = append(checks, v.check(ctx, rec, own, current, events, i))
+	}
+	return checks, nil
+}
+
+// invoked reports whether a StepScheduled event started a function: a
+// task step, a map item, or a compensation.
+func invoked(def *workflow.Definition, e journal.Event) bool {
+	if e.Compensation || e.Index > 0 {
+		return true
+	}
+	n := def.Step(e.Step)
+	return n == nil || n.StepType() == workflow.TypeTask
+}
+
+func (v *Verifier) check(ctx context.Context, rec *Recording, own, current *workflow.Definition,
+	events []journal.Event, at int) Check {
+	e := events[at]
+	c := Check{Run: rec.Run.ID, Step: e.Step, Index: e.Index, Attempt: e.Attempt, Compensation: e.Compensation}
+	n := current.Step(e.Step)
+	if n == nil {
+		c.Outcome, c.Err = Fail, fmt.Errorf("%w: step %q of run %s is not in workflow %s (version %s)",
+			ErrUnknownStep, e.Step, rec.Run.ID, current.Name, current.Version)
+		c.Reason = c.Err.Error()
+		return c
+	}
+	c.Function = n.Function
+	if e.Compensation {
+		c.Function = n.Compensate
+	}
+	if n.Async && !e.Compensation {
+		return skip(c, "an async step: its result came by callback")
+	}
+	result, ok := resultOf(events[at+1:], e)
+	if !ok {
+		return skip(c, "no recorded result (the attempt was in flight)")
+	}
+	if f := result.Error; result.Kind == journal.StepFailed && f != nil && slices.Contains(platformKinds, f.Kind) {
+		return skip(c, "the platform reported this failure ("+f.Kind+"): not reproducible by the step")
+	}
+	if c.Function == "" {
+		c.Outcome, c.Err = Fail, fmt.Errorf("%w: step %q of workflow %s no longer names a function", ErrUnknownStep, e.Step, current.Name)
+		c.Reason = c.Err.Error()
+		return c
+	}
+	state, err := stateAt(own, events, e.Seq)
+	if err != nil {
+		c.Outcome, c.Err, c.Reason = Fail, err, err.Error()
+		return c
+	}
+	req := step.Request{Workflow: rec.Run.Workflow, Run: rec.Run.ID, Step: e.Step, Function: c.Function,
+		Attempt: e.Attempt, IdempotencyKey: rec.Run.ID + "/" + effectStep(e), Input: e.Input, State: state,
+		Index: e.Index, Compensation: e.Compensation}
+	resp, err := v.Invoker.Invoke(ctx, req)
+	if err != nil {
+		c.Outcome, c.Err, c.Reason = Fail, err, "invoke: "+err.Error()
+		return c
+	}
+	if resp.Error != nil && resp.Error.Kind == "unregistered" {
+		c.Outcome = Fail
+		c.Err = fmt.Errorf("%w: %s", ErrUnknownStep, resp.Error.Message)
+		c.Reason = c.Err.Error()
+		return c
+	}
+	return compare(c, result, resp, v.Rules.For(rec.Run.Workflow, e.Step))
+}
+
+func skip(c Check, reason string) Check {
+	c.Outcome, c.Reason = Skip, reason
+	return c
+}
+
+// resultOf finds the journaled result of the attempt sched started.
+func resultOf(rest []journal.Event, sched journal.Event) (journal.Event, bool) {
+	for _, e := range rest {
+		if (e.Kind == journal.StepSucceeded || e.Kind == journal.StepFailed) && e.Step == sched.Step &&
+			e.Index == sched.Index && e.Attempt == sched.Attempt && e.Compensation == sched.Compensation {
+			return e, true
+		}
+	}
+	return journal.Event{}, false
+}
+
+// stateAt is the run's state document as a step scheduled in commit seq
+// saw it: the fold of every commit up to and including seq.
+func stateAt(def *workflow.Definition, events []journal.Event, seq int64) (json.RawMessage, error) {
+	end := len(events)
+	for i, e := range events {
+		if e.Seq > seq {
+			end = i
+			break
+		}
+	}
+	rs, err := orchestrator.Fold(def, events[:end])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return rs.StateJSON(), nil
+}
+
+// effectStep names an attempt in idempotency keys, as the engine does.
+func effectStep(e journal.Event) string {
+	switch {
+	case e.Compensation:
+		return e.Step + "~"
+	case e.Index > 0:
+		return e.Step + "#" + strconv.Itoa(e.Index)
+	}
+	return e.Step
+}
+
+// compare diffs the recorded result with the new response, volatile
+// paths removed from both.
+func compare(c Check, recorded journal.Event, resp step.Response, volatile []string) Check {
+	want, err := recordedDoc(recorded)
+	if err != nil {
+		c.Outcome, c.Err, c.Reason = Fail, err, err.Error()
+		return c
+	}
+	got, err := responseDoc(resp)
+	if err != nil {
+		c.Outcome, c.Reason = Fail, "the step's result is not JSON: "+err.Error()
+		return c
+	}
+	for _, p := range volatile {
+		segs, _ := parsePath(p) // validated with the rules
+		drop(want, segs)
+		drop(got, segs)
+	}
+	c.Diffs = diffJSON("", want, got, nil)
+	switch {
+	case len(c.Diffs) == 0:
+		c.Outcome = Pass
+	case recorded.Kind == journal.StepSucceeded && resp.Error != nil:
+		c.Outcome, c.Reason = Fail, "recorded a success; now fails: "+resp.Error.Message
+	case recorded.Kind == journal.StepFailed && resp.Error == nil:
+		c.Outcome, c.Reason = Fail, "recorded a failure ("+recorded.Error.Message+"); now succeeds"
+	default:
+		c.Outcome, c.Reason = Fail, strconv.Itoa(len(c.Diffs))+" difference(s)"
+	}
+	return c
+}
+
+// recordedDoc is a journaled result as the document compared.
+func recordedDoc(e journal.Event) (any, error) {
+	if e.Kind == journal.StepFailed {
+		return errorDoc(e.Error), nil
+	}
+	effects := make([]step.Effect, 0, len(e.Effects))
+	for _, ef := range e.Effects {
+		effects = append(effects, step.Effect{Kind: ef.Kind, Target: ef.Target, Payload: ef.Payload})
+	}
+	doc, err := resultDoc(step.Result{Output: e.Output, State: e.State, Effects: effects})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s attempt %d: %w", ErrCorrupt, e.Step, e.Attempt, err)
+	}
+	return doc, nil
+}
+
+func responseDoc(resp step.Response) (any, error) {
+	if resp.Error != nil {
+		return errorDoc(&journal.Error{Message: resp.Error.Message, Kind: resp.Error.Kind, Terminal: resp.Error.Terminal}), nil
+	}
+	if len(resp.Output) == 0 {
+		resp.Output = json.RawMessage(`null`) // as the engine journals it
+	}
+	return resultDoc(resp.Result)
+}
+
+func resultDoc(r step.Result) (any, error) {
+	out, err := decode(r.Output)
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	doc := map[string]any{"output": out}
+	if len(r.State) > 0 {
+		if doc["state"], err = decode(r.State); err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+	}
+	if len(r.Effects) > 0 {
+		list := make([]any, 0, len(r.Effects))
+		for _, ef := range r.Effects {
+			p, err := decode(ef.Payload)
+			if err != nil {
+				return nil, fmt.Errorf("effect payload: %w", err)
+			}
+			list = append(list, map[string]any{"kind": ef.Kind, "target": ef.Target, "payload": p})
+		}
+		doc["effects"] = list
+	}
+	return doc, nil
+}
+
+func errorDoc(e *journal.Error) any {
+	if e == nil {
+		return map[string]any{"error": map[string]any{}}
+	}
+	return map[string]any{"error": map[string]any{"message": e.Message, "kind": e.Kind, "terminal": e.Terminal}}
+}
