@@ -50,6 +50,7 @@ func devCmd(g *Env) *cobra.Command {
 				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has))))
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
+			fmt.Printf("ordo dev: for the web UI run `ordo ui --api http://%s` (it sends the operator token)\n", ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
 				t := time.NewTicker(2 * time.Second)
