@@ -44,43 +44,56 @@ func TestCallbackKeyFileBesideJournal(t *testing.T) {
 	}
 }
 
-// startDev runs `ordo dev` on db at a free loopback port until the test
-// ends, and returns its address once it answers.
-func startDev(t *testing.T, db string) string {
+// freeAddr returns a loopback address no one listens on (yet).
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve runs the long-running command args (dev, ui) on db until the test
+// ends, and returns once addr answers.
+func serve(t *testing.T, db, addr string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	root := Command(App{Register: workflows.Register, Definitions: workflows.Definitions})
-	root.SetArgs([]string{"--db", db, "dev", "--addr", addr})
+	root.SetArgs(append([]string{"--db", db}, args...))
 	go func() { done <- root.ExecuteContext(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("ordo dev: %v", err)
+			t.Errorf("ordo %v: %v", args, err)
 		}
 	})
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		resp, err := http.Get("http://" + addr + "/v1/runs")
 		if err == nil {
 			resp.Body.Close()
-			return addr
+			return
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("ordo dev exited: %v", err)
+			t.Fatalf("ordo %v exited: %v", args, err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("ordo dev did not answer on %s: %v", addr, err)
+			t.Fatalf("ordo %v did not answer on %s: %v", args, addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startDev runs `ordo dev` on db and returns its address.
+func startDev(t *testing.T, db string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	serve(t, db, addr, "dev", "--addr", addr)
+	return addr
 }
 
 func TestDevServerAuthentication(t *testing.T) {
@@ -151,5 +164,44 @@ func TestDevServerAuthentication(t *testing.T) {
 	}
 	if last.Kind != journal.Cancelled || last.By != "local-operator (for dana)" {
 		t.Fatalf("cancel journaled as %s by %q, want Cancelled by local-operator (for dana)", last.Kind, last.By)
+	}
+}
+
+// `ordo ui --api` in front of `ordo dev`: the browser holds no token, the
+// UI forwards its calls with the operator's.
+func TestUIProxiesToDevWithToken(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	order := workflows.SampleOrder(workflows.SampleDeclinedEvery - 1)
+	if err := ordo(t, db, "start", "order", "--input", string(order)); err != nil {
+		t.Fatal(err)
+	}
+	var o map[string]any
+	json.Unmarshal(order, &o)
+	run := "order/" + o["orderId"].(string)
+	dev := startDev(t, db)
+	ui := freeAddr(t)
+	serve(t, db, ui, "ui", "--api", "http://"+dev, "--addr", ui)
+	resp, err := http.Get("http://" + ui + "/v1/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me map[string]string
+	json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	if me["role"] != "operator" || me["name"] != "local-operator" {
+		t.Fatalf("whoami through the UI: %v, want local-operator", me)
+	}
+	req, _ := http.NewRequest("POST", "http://"+ui+"/v1/runs/"+run+"/cancel", strings.NewReader(`{"by":"dana"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("cancel through the UI: %d", resp.StatusCode)
+	}
+	if h, _ := head(t, db, run); h.Status != journal.StatusCancelled {
+		t.Fatalf("status %s, want cancelled", h.Status)
 	}
 }
