@@ -8,29 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/ordoflow/ordo/journal"
 )
-
-// apiCall invokes the API function as its Function URL would.
-func apiCall(t *testing.T, method, path, body string) (int, string) {
-	t.Helper()
-	payload, _ := json.Marshal(events.LambdaFunctionURLRequest{RawPath: path, Body: body,
-		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}})
-	out, err := lambda.NewFromConfig(cfg).Invoke(context.Background(), &lambda.InvokeInput{
-		FunctionName: aws.String(resource(t, "ApiFunction").Name), Payload: payload})
-	if err != nil || out.FunctionError != nil {
-		t.Fatalf("invoke %s %s: %v %s", method, path, err, out.Payload)
-	}
-	var resp events.LambdaFunctionURLResponse
-	if err := json.Unmarshal(out.Payload, &resp); err != nil {
-		t.Fatalf("%s %s: response %s: %v", method, path, out.Payload, err)
-	}
-	return resp.StatusCode, resp.Body
-}
 
 // TestMalformedTriggerResubmittedFromReview sends an order whose envelope
 // names a workflow that does not exist: it becomes a review item (not a
@@ -48,7 +27,7 @@ func TestMalformedTriggerResubmittedFromReview(t *testing.T) {
 	var item journal.ReviewItem
 	deadline := time.Now().Add(time.Minute)
 	for item.ID == "" {
-		code, body := apiCall(t, "GET", "/v1/review?kind=malformed-trigger", "")
+		code, body := callAPI(t, "viewer", apiCaller, "GET", "/v1/review?kind=malformed-trigger", "")
 		var page struct{ Items []journal.ReviewItem }
 		if code != 200 || json.Unmarshal([]byte(body), &page) != nil {
 			t.Fatalf("list review items: %d %s", code, body)
@@ -74,7 +53,7 @@ func TestMalformedTriggerResubmittedFromReview(t *testing.T) {
 		}
 	}
 	fixed, _ := json.Marshal(map[string]any{"action": "resubmit", "by": "e2e", "body": map[string]any{"workflow": "order", "input": order}})
-	if code, body := apiCall(t, "POST", "/v1/review/"+item.ID+"/resolve", string(fixed)); code != 200 || !strings.Contains(body, `"resubmitted"`) {
+	if code, body := callAPI(t, "operator", apiCaller, "POST", "/v1/review/"+item.ID+"/resolve", string(fixed)); code != 200 || !strings.Contains(body, `"resubmitted"`) {
 		t.Fatalf("resubmit: %d %s", code, body)
 	}
 	if head, _ := settle(t, "order/"+id, 2*time.Minute); head.Status != journal.StatusCompleted {
