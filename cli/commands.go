@@ -331,7 +331,9 @@ func definitionsCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.Engine.Register(cmd.Context(), d); err != nil {
+			// Journaled with who pushed it, as the API does.
+			ctx := orchestrator.WithActor(cmd.Context(), "cli:"+os.Getenv("USER"))
+			if err := a.Engine.Push(ctx, d); err != nil {
 				return err
 			}
 			fmt.Printf("pushed %s version %s (%s)\n", d.Name, d.Version, short(d.Hash()))

@@ -205,3 +205,22 @@ func TestUIProxiesToDevWithToken(t *testing.T) {
 		t.Fatalf("status %s, want cancelled", h.Status)
 	}
 }
+
+func TestPushIsAudited(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ordo.db")
+	t.Setenv("USER", "pat")
+	v3 := strings.Replace(string(orderYAML(t)), `version: "2"`, `version: "3"`, 1)
+	file := filepath.Join(dir, "order-v3.yaml")
+	if err := os.WriteFile(file, []byte(v3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ordo(t, db, "definitions", "push", file); err != nil {
+		t.Fatal(err)
+	}
+	_, events := head(t, db, "_definitions/order")
+	last := events[len(events)-1]
+	if last.Kind != journal.DefinitionPushed || last.By != "cli:pat" || !strings.Contains(string(last.Input), `"3"`) {
+		t.Fatalf("audit event %s by %q (%s), want DefinitionPushed of version 3 by cli:pat", last.Kind, last.By, last.Input)
+	}
+}
