@@ -26,6 +26,8 @@ const MinKeyLen = 32
 // and an attempt are short; a longer token is refused before decoding.
 const maxTokenLen = 4096
 
+var b64 = base64.RawURLEncoding.Strict()
+
 // domain separates these MACs from any other use of the same key.
 const domain = "ordo-callback-v1\x00"
 
@@ -138,10 +140,12 @@ func split(token string) (payload, sig []byte, err error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: no signature", ErrMalformed)
 	}
-	if payload, err = base64.RawURLEncoding.DecodeString(p); err != nil {
+	// Decoding skips line breaks and lax trailing bits; a token must be
+	// exactly the encoding Sign makes, so one capability has one spelling.
+	if payload, err = b64.DecodeString(p); err != nil || b64.EncodeToString(payload) != p {
 		return nil, nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
-	if sig, err = base64.RawURLEncoding.DecodeString(s); err != nil || len(sig) != sha256.Size {
+	if sig, err = b64.DecodeString(s); err != nil || len(sig) != sha256.Size || b64.EncodeToString(sig) != s {
 		return nil, nil, fmt.Errorf("%w: signature is not a base64url HMAC-SHA256", ErrMalformed)
 	}
 	return payload, sig, nil

@@ -55,6 +55,8 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		"short signature":     {payload + "." + goodSig[:10], callback.ErrMalformed},
 		"not base64":          {"!!!." + goodSig, callback.ErrMalformed},
 		"huge":                {strings.Repeat("A", 5000) + "." + goodSig, callback.ErrMalformed},
+		// A second spelling of a genuine token (base64 skips line breaks).
+		"line break": {payload + ".\r" + goodSig, callback.ErrMalformed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := r.Verify(tc.token)
