@@ -44,9 +44,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 
+	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
@@ -61,17 +63,24 @@ type Starter interface {
 	Start(ctx context.Context, req orchestrator.StartRequest) (orchestrator.Started, error)
 }
 
-// Poker gets a run driven again after an operator changed it.
-type Poker interface{ Poke(run string) }
+// Scheduler gets runs driven: the runtime's one place that schedules
+// drives (the embedded runtime drives them in process; in AWS a
+// continuation message goes to the orchestrator's queue). The API asks it
+// for the runs each command reports as needing a drive; it never drives a
+// run itself.
+type Scheduler interface {
+	Schedule(ctx context.Context, runs ...string) error
+}
 
 // Server is the API handler.
 type Server struct {
 	engine    *orchestrator.Engine
 	starter   Starter
-	poke      func(string)
+	sched     Scheduler
 	functions func(string) bool
 	auth      Authenticator
 	redeliver review.Redeliverer
+	names     func() []string
 	mux       *http.ServeMux
 }
 
@@ -85,16 +94,22 @@ func WithFunctions(registered func(name string) bool) Option {
 	return func(s *Server) { s.functions = registered }
 }
 
+// WithFunctionNames lets a push that names a function the deployment
+// cannot invoke answer with the closest names among those names returns.
+func WithFunctionNames(names func() []string) Option {
+	return func(s *Server) { s.names = names }
+}
+
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
 // MaxPage bounds the runs one listing returns (?limit=).
 const MaxPage = 1000
 
-// New returns the API over engine; starter starts runs and poke (may be nil)
-// gets a resubmitted run driven.
-func New(engine *orchestrator.Engine, starter Starter, poke func(run string), opts ...Option) *Server {
-	s := &Server{engine: engine, starter: starter, poke: poke, mux: http.NewServeMux()}
+// New returns the API over engine; starter starts runs and sched gets the
+// runs that commands change driven.
+func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...Option) *Server {
+	s := &Server{engine: engine, starter: starter, sched: sched, mux: http.NewServeMux()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -173,6 +188,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
+	if err := s.knownWorkflow(r.Context(), q.Workflow); err != nil {
+		writeErr(w, status(err), err)
+		return
+	}
 	runs, next, err := s.engine.Store().Runs(r.Context(), q)
 	if err != nil {
 		writeErr(w, status(err), err)
@@ -233,10 +252,12 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		if !decode(w, r, &ev) {
 			return
 		}
-		if err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload); err != nil {
+		rec, err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload)
+		if err != nil {
 			writeErr(w, status(err), err)
 			return
 		}
+		s.schedule(r.Context(), rec)
 		writeJSON(w, http.StatusAccepted, map[string]any{"run": run, "event": ev.Name})
 		return
 	}
@@ -244,20 +265,19 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &b) {
 		return
 	}
+	var rec orchestrator.Receipt
 	var err error
 	if action == "resubmit" {
-		err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: by(r, b.By), Step: b.Step,
+		rec, err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: by(r, b.By), Step: b.Step,
 			Input: b.Input, State: b.State, Reason: b.Reason})
 	} else {
-		err = s.engine.Cancel(r.Context(), run, by(r, b.By), b.Reason)
+		rec, err = s.engine.Cancel(r.Context(), run, by(r, b.By), b.Reason)
 	}
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
-	if s.poke != nil {
-		s.poke(run)
-	}
+	s.schedule(r.Context(), rec)
 	writeJSON(w, http.StatusOK, map[string]any{"run": run, "action": action})
 }
 
@@ -275,10 +295,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := step.Response{Result: step.Result{Output: b.Output, State: b.State, Effects: b.Effects}, Error: b.Error}
-	if err := s.engine.Complete(r.Context(), r.PathValue("token"), resp); err != nil {
+	rec, err := s.engine.Complete(r.Context(), r.PathValue("token"), resp)
+	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
+	s.schedule(r.Context(), rec)
 	writeJSON(w, http.StatusOK, map[string]any{"completed": true})
 }
 
@@ -305,6 +327,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := workflow.Load(body, "request", workflow.Functions(s.functions))
 	if err != nil {
+		if s.names != nil {
+			err = suggest.FunctionHints(err, s.names())
+		}
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
@@ -397,4 +422,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeErr(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// schedule asks the runtime to drive the runs a command left needing a
+// drive. The command is journaled either way, so a failure is logged, not
+// returned: repeating the command would repeat its effect.
+func (s *Server) schedule(ctx context.Context, rec orchestrator.Receipt) {
+	if s.sched == nil || len(rec.Wake) == 0 {
+		return
+	}
+	if err := s.sched.Schedule(ctx, rec.Wake...); err != nil {
+		slog.Default().Warn("command journaled but its run not scheduled; it is driven on its next wake-up", "runs", rec.Wake, "err", err)
+	}
 }

@@ -43,7 +43,7 @@ func newServer(t testing.TB) (*httptest.Server, *embedded.Runtime, chan string) 
 	if err := rt.Engine.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke, api.WithFunctions(reg.Has), api.WithAuthenticator(testTokens)))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithFunctions(reg.Has), api.WithAuthenticator(testTokens)))
 	t.Cleanup(srv.Close)
 	return srv, rt, tokens
 }

@@ -27,7 +27,7 @@ func Example() {
 	}
 	// One caller, an operator, known by its bearer token.
 	callers := api.Tokens{"s3cr3t-operator-token": {Name: "ops", Role: api.Operator}}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke, api.WithAuthenticator(callers)))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithAuthenticator(callers)))
 	defer srv.Close()
 
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/runs", strings.NewReader(`{"workflow":"hello","input":{"id":"x"}}`))

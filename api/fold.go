@@ -169,12 +169,12 @@ func (f *folder) compensation(e *journal.Event) {
 
 // finish copies the folded run and steps into the view.
 func (f *folder) finish(itemOffset int) {
-	rs, v := f.rs, f.v
+	rs, v := f.rs.Snapshot(), f.v
 	v.Status, v.Reason, v.Key, v.Trigger = rs.Status, rs.Reason, rs.Key, rs.Trigger
-	v.Input, v.Output, v.State = rs.Input, rs.Output, rs.StateJSON()
+	v.Input, v.Output, v.State = rs.Input, rs.Output, rs.State
 	v.Parent, v.ParentStep = rs.Parent, rs.ParentStep
 	for _, s := range v.Steps {
-		st := rs.Steps[s.Name]
+		st, _ := rs.Step(s.Name)
 		s.Status = displayStatus(st.Phase, rs.Status)
 		s.Attempt, s.Due, s.Input, s.Output, s.Error = st.Attempt, st.Due, st.Input, st.Output, st.Error
 		if c := f.comps[s.Name]; c != nil {
@@ -190,7 +190,7 @@ func (f *folder) finish(itemOffset int) {
 	}
 }
 
-func itemsView(items []orchestrator.ItemState, offset int) *ItemsView {
+func itemsView(items []orchestrator.ItemSnapshot, offset int) *ItemsView {
 	iv := &ItemsView{Total: len(items), Counts: map[string]int{}, Offset: max(0, min(offset, len(items)))}
 	for _, it := range items {
 		iv.Counts[string(it.Phase)]++

@@ -41,7 +41,7 @@ func reviewServer(t *testing.T, opts ...api.Option) (*httptest.Server, *memjourn
 	store := memjournal.New()
 	rt := embedded.New(store, step.NewRegistry())
 	t.Cleanup(func() { rt.Close() })
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke, append(opts, api.WithAuthenticator(testTokens))...))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, append(opts, api.WithAuthenticator(testTokens))...))
 	t.Cleanup(srv.Close)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	effect, _ := json.Marshal(journal.Effect{ID: "order/o1/ship/1/0", Kind: "http", Target: "https://example.test"})

@@ -37,7 +37,7 @@ func TestUnauthenticatedRequestsRefused(t *testing.T) {
 
 func TestServerWithoutAuthenticatorRefusesAll(t *testing.T) {
 	_, rt, _ := newServer(t)
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt))
 	defer srv.Close()
 	if code, out := callAs(t, srv, "admin-token", "GET", "/v1/runs", ""); code != http.StatusUnauthorized {
 		t.Fatalf("GET without an authenticator: %d %v, want 401", code, out)
@@ -131,7 +131,7 @@ func TestPushRefusesUnknownFunctionsAndJournalsWho(t *testing.T) {
 // local API, through a DNS name rebound to 127.0.0.1 or directly.
 func TestLoopbackRefusesCrossSiteWrites(t *testing.T) {
 	_, rt, _ := newServer(t)
-	srv := httptest.NewServer(api.Loopback(api.New(rt.Engine, rt, rt.Poke, api.WithAuthenticator(testTokens))))
+	srv := httptest.NewServer(api.Loopback(api.New(rt.Engine, rt, rt, api.WithAuthenticator(testTokens))))
 	defer srv.Close()
 	call(t, srv, "POST", "/v1/runs", `{"workflow":"greet","input":{"id":"d","decline":true}}`)
 	waitStatus(t, rt, "greet/d", journal.StatusReview)

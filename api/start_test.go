@@ -29,7 +29,7 @@ func keylessServer(t *testing.T) (*httptest.Server, journal.Store) {
 	if err := rt.Engine.Register(context.Background(), note, keyed); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt.Poke, api.WithAuthenticator(testTokens)))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithAuthenticator(testTokens)))
 	t.Cleanup(srv.Close)
 	return srv, store
 }
@@ -125,5 +125,16 @@ func TestListRejectsUnknownStatus(t *testing.T) {
 	code, out := call(t, srv, "GET", "/v1/runs?status=reveiw", "")
 	if msg, _ := out["error"].(string); code != http.StatusBadRequest || !strings.Contains(msg, `"reveiw"`) || !strings.Contains(msg, "review") {
 		t.Fatalf("status=reveiw: %d %v, want 400 listing the statuses", code, out)
+	}
+}
+
+func TestListRejectsUnknownWorkflow(t *testing.T) {
+	srv, _ := keylessServer(t)
+	code, out := call(t, srv, "GET", "/v1/runs?workflow=nte", "")
+	if msg, _ := out["error"].(string); code != http.StatusBadRequest || !strings.Contains(msg, `"nte"`) || !strings.Contains(msg, "keyed, note") {
+		t.Fatalf("workflow=nte: %d %v, want 400 listing the workflows", code, out)
+	}
+	if code, out := call(t, srv, "GET", "/v1/runs?workflow=note", ""); code != http.StatusOK {
+		t.Fatalf("workflow=note: %d %v", code, out)
 	}
 }

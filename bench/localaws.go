@@ -345,7 +345,7 @@ func LocalAWS(ctx context.Context, benchDir string, s Shape, log io.Writer, opts
 	if err != nil {
 		return res, err
 	}
-	res.Ordo.Commits = s.N * (s.K + 1)
+	res.Ordo.Commits = s.N * (s.K + 2) // the start, the first decision, one per step
 	res.Ordo.CommitBytes = len(enc)
 
 	stop = opts.Profile("raw")

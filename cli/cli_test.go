@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,4 +151,27 @@ func orderYAML(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestJournalInUse runs commands beside a process that writes the journal
+// (here a Store held open, as `ordo dev` holds it): read commands work,
+// write commands fail at once naming the holder and the way through it.
+func TestJournalInUse(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	if err := ordo(t, db, "start", "order", "--input", string(workflows.SampleOrder(0))); err != nil {
+		t.Fatal(err)
+	}
+	w, err := sqlitejournal.New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := ordo(t, db, "runs"); err != nil {
+		t.Errorf("runs beside a writer: %v", err)
+	}
+	err = ordo(t, db, "start", "order", "--input", string(workflows.SampleOrder(1)))
+	if !errors.Is(err, sqlitejournal.ErrLocked) || !strings.Contains(err.Error(), "--addr") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("start beside a writer: got %v, want ErrLocked naming pid %d and --addr", err, os.Getpid())
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/api"
+	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -46,8 +48,8 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := devServer(visualizer.Mount(api.New(a.Engine, a.Runtime, a.Poke, api.WithRedeliverer(localRedeliverer{a}),
-				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has))))
+			srv := devServer(visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
+				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names))))
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
 			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
 			fmt.Printf("ordo dev: for the web UI run `ordo ui --api http://%s` (it sends the operator token)\n", ln.Addr())
@@ -105,17 +107,20 @@ func truncate(s string, n int) string {
 }
 
 func startCmd(g *Env) *cobra.Command {
-	var input, key string
+	var input, key, addr string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "start WORKFLOW",
-		Short: "Start a run and drive it until it settles (or --wait elapses)",
+		Short: "Start a run and drive it until it settles (or --wait elapses); with --addr, start it on that server",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			in, err := readInput(input)
 			if err != nil {
 				return err
+			}
+			if addr != "" {
+				return startRemote(ctx, addr, g.db, args[0], key, in)
 			}
 			a, err := g.Open(ctx)
 			if err != nil {
@@ -137,27 +142,40 @@ func startCmd(g *Env) *cobra.Command {
 	cmd.Flags().StringVarP(&input, "input", "i", "{}", "run input: JSON or @file")
 	cmd.Flags().StringVarP(&key, "key", "k", "", "run key: starting the same key again reports the existing run (default: the workflow's key expression over the input, else a new id)")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to drive the run before returning")
+	cmd.Flags().StringVar(&addr, "addr", os.Getenv("ORDO_ADDR"),
+		"start the run on a running `ordo dev` (host:port) or the platform's API URL (https://…, SigV4-signed); env ORDO_ADDR")
 	return cmd
 }
 
+// startRemote starts a run through the API; the server drives it.
+func startRemote(ctx context.Context, addr, db, wf, key string, in json.RawMessage) error {
+	c, err := newAPIClient(ctx, addr, db)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Run     string `json:"run"`
+		Created bool   `json:"created"`
+		Status  string `json:"status"`
+	}
+	if err := c.postJSON(ctx, "/v1/runs", map[string]any{"workflow": wf, "input": in, "key": key}, &out); err != nil {
+		return err
+	}
+	fmt.Printf("run %s: %s (new: %t)\n", out.Run, out.Status, out.Created)
+	return nil
+}
+
 func runsCmd(g *Env) *cobra.Command {
-	var wf, status, format string
+	var wf, status, format, addr string
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List runs, most recently updated first",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := g.openReader(cmd.Context())
-			if err != nil {
+			if _, err := parseStatus(status); err != nil {
 				return err
 			}
-			defer s.Close()
-			q, err := g.runsQuery(cmd.Context(), s, wf, status)
-			if err != nil {
-				return err
-			}
-			q.Limit = limit
-			runs, _, err := s.Runs(cmd.Context(), q)
+			runs, err := g.listRuns(cmd, addr, wf, status, limit)
 			if err != nil {
 				return err
 			}
@@ -179,7 +197,44 @@ func runsCmd(g *Env) *cobra.Command {
 	cmd.Flags().StringVarP(&status, "status", "s", "", "only runs in this status (running, review, completed, ...)")
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "table or json")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many runs")
+	addrFlag(cmd, &addr)
 	return cmd
+}
+
+// listRuns lists runs through the API at addr, or from the journal; flags
+// are checked first, so a typo is an error rather than an empty table.
+func (g *Env) listRuns(cmd *cobra.Command, addr, wf, status string, limit int) ([]journal.Run, error) {
+	ctx := cmd.Context()
+	if addr != "" {
+		q, err := g.runsQuery(ctx, nil, "", status)
+		if err != nil {
+			return nil, err
+		}
+		c, err := newAPIClient(ctx, addr, g.db)
+		if err != nil {
+			return nil, err
+		}
+		v := url.Values{}
+		v.Set("workflow", wf)
+		v.Set("status", string(q.Status))
+		v.Set("limit", fmt.Sprint(limit))
+		var out struct {
+			Runs []journal.Run `json:"runs"`
+		}
+		return out.Runs, c.do(ctx, http.MethodGet, "/v1/runs", v, nil, "", &out)
+	}
+	s, done, err := g.readStore(cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	q, err := g.runsQuery(ctx, s, wf, status)
+	if err != nil {
+		return nil, err
+	}
+	q.Limit = limit
+	runs, _, err := s.Runs(ctx, q)
+	return runs, err
 }
 
 func printJSON(v any) error {
@@ -189,18 +244,13 @@ func printJSON(v any) error {
 }
 
 func showCmd(g *Env) *cobra.Command {
-	var format string
+	var format, addr string
 	cmd := &cobra.Command{
 		Use:   "show RUN",
 		Short: "Show a run's timeline: every event, each step's input, output and state",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openReader(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			head, events, err := s.Load(cmd.Context(), args[0])
+			head, events, err := g.loadRun(cmd, addr, args[0])
 			if err != nil {
 				return err
 			}
@@ -219,7 +269,41 @@ func showCmd(g *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
+	addrFlag(cmd, &addr)
 	return cmd
+}
+
+func (g *Env) loadRun(cmd *cobra.Command, addr, run string) (journal.Run, []journal.Event, error) {
+	ctx := cmd.Context()
+	if addr != "" {
+		path, err := runPath(run, "")
+		if err != nil {
+			return journal.Run{}, nil, err
+		}
+		c, err := newAPIClient(ctx, addr, g.db)
+		if err != nil {
+			return journal.Run{}, nil, err
+		}
+		var out struct {
+			Run    journal.Run `json:"run"`
+			Events []api.Event `json:"events"`
+		}
+		if err := c.do(ctx, http.MethodGet, strings.TrimSuffix(path, "/"), nil, nil, "", &out); err != nil {
+			return journal.Run{}, nil, err
+		}
+		events := make([]journal.Event, len(out.Events))
+		for i, e := range out.Events {
+			events[i] = e.Event
+			events[i].Seq = e.Seq
+		}
+		return out.Run, events, nil
+	}
+	s, done, err := g.readStore(cmd)
+	if err != nil {
+		return journal.Run{}, nil, err
+	}
+	defer done()
+	return s.Load(ctx, run)
 }
 
 func printTimeline(head journal.Run, events []journal.Event) {
@@ -278,109 +362,215 @@ func short(hash string) string {
 }
 
 func graphCmd(g *Env) *cobra.Command {
-	var format string
+	var format, addr string
 	cmd := &cobra.Command{
 		Use:   "graph WORKFLOW|FILE",
-		Short: "Draw a workflow (registered name, or a YAML/JSON file) as dot or mermaid",
+		Short: "Draw a workflow (a YAML/JSON file, or the latest definition of a workflow) as dot or mermaid",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var d *workflow.Definition
-			if _, err := os.Stat(args[0]); err == nil {
-				if d, err = workflow.LoadFile(args[0]); err != nil {
-					return err
-				}
-			} else {
-				a, err := g.Open(cmd.Context())
-				if err != nil {
-					return err
-				}
-				defer a.Close()
-				var ok bool
-				if d, ok = a.Engine.Workflow(args[0]); !ok {
-					return fmt.Errorf("no workflow or file named %q", args[0])
-				}
-			}
-			switch format {
-			case "dot":
-				fmt.Print(d.Dot(nil))
-			case "mermaid":
-				fmt.Print(d.Mermaid(nil))
-			default:
+			if format != "dot" && format != "mermaid" {
 				return fmt.Errorf("--format %q: want dot or mermaid", format)
+			}
+			if addr != "" {
+				return graphRemote(cmd.Context(), addr, g.db, args[0], format)
+			}
+			d, err := g.findDefinition(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if format == "dot" {
+				fmt.Print(d.Dot(nil))
+			} else {
+				fmt.Print(d.Mermaid(nil))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "mermaid", "dot or mermaid")
+	addrFlag(cmd, &addr)
 	return cmd
+}
+
+// findDefinition reads a definition file, or finds the latest definition of
+// a workflow: stored in the journal (if there is one), else the App's.
+// Nothing is written.
+func (g *Env) findDefinition(cmd *cobra.Command, arg string) (*workflow.Definition, error) {
+	if _, err := os.Stat(arg); err == nil {
+		return workflow.LoadFile(arg)
+	}
+	if s, done, err := g.readStore(cmd); err == nil {
+		defer done()
+		stored, err := s.Definitions(cmd.Context(), arg)
+		if err != nil {
+			return nil, err
+		}
+		if len(stored) > 0 {
+			return workflow.Load(stored[0].JSON, stored[0].Name+"@"+short(stored[0].Hash))
+		}
+	}
+	reg, err := g.Registry()
+	if err != nil {
+		return nil, err
+	}
+	if g.app.Definitions != nil {
+		defs, err := g.app.Definitions(reg)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range defs {
+			if d.Name == arg {
+				return d, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no workflow or file named %q", arg)
+}
+
+func graphRemote(ctx context.Context, addr, db, name, format string) error {
+	c, err := newAPIClient(ctx, addr, db)
+	if err != nil {
+		return err
+	}
+	var defs []journal.Definition
+	if err := c.do(ctx, http.MethodGet, "/v1/definitions", url.Values{"name": {name}}, nil, "", &defs); err != nil {
+		return err
+	}
+	if len(defs) == 0 {
+		return fmt.Errorf("%s has no definition of workflow %q", addr, name)
+	}
+	var graph string
+	if err := c.do(ctx, http.MethodGet, "/v1/definitions/"+url.PathEscape(defs[0].Hash)+"/graph", url.Values{"format": {format}}, nil, "", &graph); err != nil {
+		return err
+	}
+	fmt.Print(graph)
+	return nil
 }
 
 func definitionsCmd(g *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "definitions", Short: "Push and list workflow definitions"}
+	var pushAddr, listAddr string
 	push := &cobra.Command{
 		Use:   "push FILE",
-		Short: "Validate a YAML/JSON definition and store it; new runs of its workflow use it",
+		Short: "Validate a YAML/JSON definition against the functions this deployment can invoke and store it; new runs of its workflow use it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := g.Open(cmd.Context())
+			if pushAddr != "" {
+				return pushRemote(cmd.Context(), pushAddr, g.db, args[0])
+			}
+			reg, err := g.Registry()
 			if err != nil {
 				return err
 			}
-			defer a.Close()
-			d, err := workflow.LoadFile(args[0], workflow.Functions(a.Registry.Has))
+			d, err := workflow.LoadFile(args[0], workflow.Functions(reg.Has))
+			if err != nil {
+				return suggest.FunctionHints(err, reg.Names())
+			}
+			s, err := g.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer s.Close()
 			// Journaled with who pushed it, as the API does.
 			ctx := orchestrator.WithActor(cmd.Context(), "cli:"+os.Getenv("USER"))
-			if err := a.Engine.Push(ctx, d); err != nil {
+			if err := orchestrator.New(s, nil).Push(ctx, d); err != nil {
 				return err
 			}
 			fmt.Printf("pushed %s version %s (%s)\n", d.Name, d.Version, short(d.Hash()))
 			return nil
 		},
 	}
+	addrFlag(push, &pushAddr)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List stored definitions, newest first, with runs in flight on each",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := g.Open(cmd.Context())
+			if listAddr != "" {
+				return listRemote(cmd.Context(), listAddr, g.db)
+			}
+			s, done, err := g.readStore(cmd)
 			if err != nil {
 				return err
 			}
-			defer a.Close()
-			defs, err := a.Store.Definitions(cmd.Context(), "")
-			if err != nil {
-				return err
-			}
-			inflight := map[string]int{}
-			for _, st := range []journal.Status{journal.StatusRunning, journal.StatusWaiting, journal.StatusReview} {
-				cursor := ""
-				for {
-					runs, next, err := a.Store.Runs(cmd.Context(), journal.Query{Status: st, Cursor: cursor, Limit: 1000})
-					if err != nil {
-						return err
-					}
-					for _, r := range runs {
-						inflight[r.DefHash]++
-					}
-					if cursor = next; cursor == "" {
-						break
-					}
-				}
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "WORKFLOW\tVERSION\tHASH\tIN FLIGHT\tSTORED\tCURRENT")
-			for _, d := range defs {
-				cur := ""
-				if w, ok := a.Engine.Workflow(d.Name); ok && w.Hash() == d.Hash {
-					cur = "*"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.Name, d.Version, short(d.Hash), inflight[d.Hash], d.Created.Format(time.RFC3339), cur)
-			}
-			return tw.Flush()
+			defer done()
+			return listDefinitions(cmd.Context(), s)
 		},
 	}
+	addrFlag(list, &listAddr)
 	cmd.AddCommand(push, list)
 	return cmd
+}
+
+func pushRemote(ctx context.Context, addr, db, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	c, err := newAPIClient(ctx, addr, db)
+	if err != nil {
+		return err
+	}
+	var out struct{ Name, Version, Hash string }
+	if err := c.do(ctx, http.MethodPost, "/v1/definitions", nil, b, "application/yaml", &out); err != nil {
+		return fmt.Errorf("push %s: %w", file, err)
+	}
+	fmt.Printf("pushed %s version %s (%s)\n", out.Name, out.Version, short(out.Hash))
+	return nil
+}
+
+func listRemote(ctx context.Context, addr, db string) error {
+	c, err := newAPIClient(ctx, addr, db)
+	if err != nil {
+		return err
+	}
+	var defs []journal.Definition
+	if err := c.do(ctx, http.MethodGet, "/v1/definitions", nil, nil, "", &defs); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKFLOW\tVERSION\tHASH\tSTORED\tCURRENT")
+	seen := map[string]bool{}
+	for _, d := range defs {
+		cur := ""
+		if !seen[d.Name] {
+			seen[d.Name], cur = true, "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Name, d.Version, short(d.Hash), d.Created.Format(time.RFC3339), cur)
+	}
+	return tw.Flush()
+}
+
+// listDefinitions prints the stored definitions (newest first; the newest
+// of each workflow is the current one) with the runs in flight on each.
+func listDefinitions(ctx context.Context, s journal.Store) error {
+	defs, err := s.Definitions(ctx, "")
+	if err != nil {
+		return err
+	}
+	inflight := map[string]int{}
+	for _, st := range []journal.Status{journal.StatusRunning, journal.StatusWaiting, journal.StatusReview} {
+		cursor := ""
+		for {
+			runs, next, err := s.Runs(ctx, journal.Query{Status: st, Cursor: cursor, Limit: 1000})
+			if err != nil {
+				return err
+			}
+			for _, r := range runs {
+				inflight[r.DefHash]++
+			}
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKFLOW\tVERSION\tHASH\tIN FLIGHT\tSTORED\tCURRENT")
+	seen := map[string]bool{}
+	for _, d := range defs {
+		cur := ""
+		if !seen[d.Name] {
+			seen[d.Name], cur = true, "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.Name, d.Version, short(d.Hash), inflight[d.Hash], d.Created.Format(time.RFC3339), cur)
+	}
+	return tw.Flush()
 }

@@ -61,6 +61,8 @@ sources as AWS does. Point AWS_ENDPOINT_URL at LocalStack to use it instead.`,
 		},
 	}
 	up.Flags().StringVar(&opts.Template, "template", "template.yaml", "SAM template")
+	up.Flags().StringArrayVar(&opts.Templates, "with", nil,
+		"another SAM template run beside it, e.g. a team's step functions (its PlatformStack parameter is --stack); repeatable")
 	up.Flags().StringVar(&opts.StackName, "stack", "ordo", "stack name (prefixes resource names)")
 	up.Flags().IntVar(&opts.Concurrency, "concurrency", 4, "concurrent invocations per function")
 	up.Flags().BoolVar(&keep, "keep-resources", false, "leave tables, queues and streams in the emulators on exit")

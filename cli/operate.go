@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -33,46 +29,24 @@ type opFlags struct {
 
 func (o *opFlags) register(cmd *cobra.Command, g *Env) {
 	o.g = g
-	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) to send this to; default: act on --db directly")
+	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) or the platform's API URL (https://…, SigV4-signed) to send this to; default: act on --db directly; env ORDO_ADDR")
 	cmd.Flags().DurationVar(&o.wait, "wait", 30*time.Second, "without --addr: how long to drive the run afterwards")
 }
 
-// post sends body to the dev server's API path and returns its answer.
+// post sends body to the API path of the server --addr names and returns
+// its answer.
 func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]any, error) {
-	b, err := json.Marshal(body)
+	c, err := newAPIClient(ctx, o.addr, o.g.db)
 	if err != nil {
 		return nil, err
 	}
-	u := (&url.URL{Scheme: "http", Host: o.addr, Path: path}).String()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	token, err := bearer(o.g.db, api.Operator)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
 	var out map[string]any
-	_ = json.Unmarshal(data, &out)
-	if resp.StatusCode >= 300 {
-		if msg, ok := out["error"].(string); ok {
-			return nil, fmt.Errorf("%s: %s", resp.Status, msg)
-		}
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(data)))
-	}
-	return out, nil
+	return out, c.postJSON(ctx, path, body, &out)
 }
 
-// direct opens the journal, applies op, then drives run until it settles
-// or the wait elapses, and prints where it stands.
+// direct opens the journal, applies op through the runtime (which
+// schedules the run's drive), waits until it settles or the wait elapses,
+// and prints where it stands.
 func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runtime) error) error {
 	a, err := g.Open(ctx)
 	if err != nil {
@@ -82,7 +56,6 @@ func (o *opFlags) direct(ctx context.Context, g *Env, run string, op func(*Runti
 	if err := op(a); err != nil {
 		return err
 	}
-	a.Poke(run)
 	status, err := a.settle(ctx, run, o.wait)
 	if err != nil {
 		return err
@@ -118,7 +91,7 @@ func cancelCmd(g *Env) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
-				return a.Engine.Cancel(cmd.Context(), args[0], by, reason)
+				return a.Cancel(cmd.Context(), args[0], by, reason)
 			})
 		},
 	}
@@ -159,7 +132,7 @@ func resubmitCmd(g *Env) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
-				return a.Engine.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
+				return a.Resubmit(cmd.Context(), orchestrator.Resubmission{Run: args[0], By: by, Step: stepName,
 					Input: in, State: st, Reason: reason})
 			})
 		},
@@ -197,7 +170,7 @@ func eventCmd(g *Env) *cobra.Command {
 				return err
 			}
 			return o.direct(cmd.Context(), g, args[0], func(a *Runtime) error {
-				return a.Engine.Signal(cmd.Context(), args[0], args[1], p)
+				return a.Signal(cmd.Context(), args[0], args[1], p)
 			})
 		},
 	}
@@ -244,7 +217,7 @@ func callbackCmd(g *Env) *cobra.Command {
 				return nil
 			}
 			return o.direct(cmd.Context(), g, run, func(a *Runtime) error {
-				return a.Engine.Complete(cmd.Context(), args[0], resp)
+				return a.Complete(cmd.Context(), args[0], resp)
 			})
 		},
 	}

@@ -38,11 +38,11 @@ func reviewListCmd(g *Env) *cobra.Command {
 			if kind != "" && !slices.Contains(journal.ReviewKinds, journal.ReviewKind(kind)) {
 				return fmt.Errorf("--kind %q: want one of %s", kind, reviewKindNames())
 			}
-			s, err := g.openStore(cmd.Context())
+			s, done, err := g.readReviews(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			items, _, err := s.Reviews(cmd.Context(), journal.ReviewQuery{Kind: journal.ReviewKind(kind), Resolved: resolved, Limit: limit})
 			if err != nil {
 				return err
@@ -85,11 +85,11 @@ func reviewShowCmd(g *Env) *cobra.Command {
 		Short: "Show a review item: its reason, payload and resolution",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.openStore(cmd.Context())
+			s, done, err := g.readReviews(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			it, err := s.Review(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -181,4 +181,19 @@ func (l localRedeliverer) Redispatch(ctx context.Context, run string, e journal.
 
 func (localRedeliverer) Redeliver(context.Context, string, string, json.RawMessage) error {
 	return errors.New("the embedded runtime decodes no triggers: resubmit this item through the deployed API (POST /v1/review/{id}/resolve), or --discard it")
+}
+
+// readReviews opens the review items of the journal read commands read
+// (--db, --journal), without writing to it.
+func (g *Env) readReviews(cmd *cobra.Command) (journal.Reviews, func(), error) {
+	s, done, err := g.readStore(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, ok := s.(journal.Reviews)
+	if !ok {
+		done()
+		return nil, nil, fmt.Errorf("the journal %T keeps no review items", s)
+	}
+	return r, done, nil
 }

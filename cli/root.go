@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
+	"github.com/ordoflow/ordo/stephttp"
 )
 
 // App is what a team's main hands the CLI: its step functions, its
@@ -78,8 +81,12 @@ func Command(app App) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&env.db, "db", def, "journal file (SQLite); env ORDO_DB")
 	root.PersistentFlags().BoolVarP(&env.verbose, "verbose", "v", false, "log engine activity to stderr")
+	root.PersistentFlags().StringVar(&env.journal, "journal", os.Getenv("ORDO_JOURNAL"),
+		"journal read commands read: dynamodb://TABLE or sqlite:FILE (default --db; ORDO_TABLE selects dynamodb://$ORDO_TABLE); env ORDO_JOURNAL")
+	root.PersistentFlags().StringVar(&env.steps, "steps", os.Getenv("ORDO_STEPS"),
+		"YAML file mapping function names to HTTP URLs of steps served elsewhere (docs/steps.md); env ORDO_STEPS, or ORDO_STEP_URLS=NAME=URL,...")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
-		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env),
+		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env), functionsCmd(env), initCmd(), pullCmd(env),
 		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env))
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
@@ -94,6 +101,8 @@ type Env struct {
 	app     App
 	db      string
 	verbose bool
+	steps   string
+	journal string
 }
 
 // DB returns the journal file the command works on (--db or ORDO_DB).
@@ -112,21 +121,60 @@ func (g *Env) Logger() *slog.Logger {
 }
 
 func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
-	s, err := sqlitejournal.New(ctx, g.db)
+	if strings.HasPrefix(g.journal, "dynamodb://") {
+		return nil, fmt.Errorf("--journal %s: this command runs workflows in-process on a SQLite journal; to act on a deployed platform use --addr with its API URL", g.journal)
+	}
+	return g.openStoreAt(ctx, g.db)
+}
+
+func (g *Env) openStoreAt(ctx context.Context, path string) (*sqlitejournal.Store, error) {
+	s, err := sqlitejournal.New(ctx, path)
+	if errors.Is(err, sqlitejournal.ErrLocked) {
+		return nil, fmt.Errorf("open journal %s: %w (a running `ordo dev` takes write commands with --addr or ORDO_ADDR)", path, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// openReader opens the journal read-only: it works while another process
-// (ordo dev) writes to it.
-func (g *Env) openReader(ctx context.Context) (*sqlitejournal.Store, error) {
-	s, err := sqlitejournal.New(ctx, g.db, sqlitejournal.ReadOnly())
-	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", g.db, err)
+// Registry returns the step functions this CLI can invoke: the App's Go
+// steps and the steps served over HTTP (--steps, ORDO_STEP_URLS).
+func (g *Env) Registry() (*step.Registry, error) {
+	reg := step.NewRegistry()
+	if g.app.Register != nil {
+		g.app.Register(reg)
 	}
-	return s, nil
+	m, err := g.stepURLs()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// stepURLs merges the --steps file and ORDO_STEP_URLS.
+func (g *Env) stepURLs() (stephttp.Mapping, error) {
+	m, err := stephttp.ParseEnv(os.Getenv("ORDO_STEP_URLS"))
+	if err != nil {
+		return nil, err
+	}
+	if g.steps == "" {
+		return m, nil
+	}
+	f, err := stephttp.LoadFile(g.steps)
+	if err != nil {
+		return nil, err
+	}
+	for name, u := range f {
+		if prev, dup := m[name]; dup && prev != u {
+			return nil, fmt.Errorf("step %s: ORDO_STEP_URLS says %s, %s says %s", name, prev, g.steps, u)
+		}
+		m[name] = u
+	}
+	return m, nil
 }
 
 // Runtime is the embedded runtime over the journal with the App's steps,
@@ -151,9 +199,10 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := step.NewRegistry()
-	if g.app.Register != nil {
-		g.app.Register(reg)
+	reg, err := g.Registry()
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
 	var defs []*workflow.Definition
 	if g.app.Definitions != nil {

@@ -35,4 +35,9 @@ func TestRunsRejectsUnknownStatusAndWorkflow(t *testing.T) {
 	if err := ordo(t, db, "runs", "--status", "review", "--workflow", "order"); err != nil {
 		t.Errorf("a valid status and workflow: %v", err)
 	}
+	// A bad flag is reported before the journal is looked for.
+	missing := filepath.Join(t.TempDir(), "none.db")
+	if err := ordo(t, missing, "runs", "--status", "reveiw"); err == nil || !strings.Contains(err.Error(), `status "reveiw"`) {
+		t.Errorf("a bad status on a missing journal: %v, want the status named", err)
+	}
 }

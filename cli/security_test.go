@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,17 +41,6 @@ func TestCallbackKeyFileBesideJournal(t *testing.T) {
 	if _, err := again.Verify(first.Sign(c)); err != nil {
 		t.Fatalf("the key changed between commands: %v", err)
 	}
-}
-
-// freeAddr returns a loopback address no one listens on (yet).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // serve runs the long-running command args (dev, ui) on db until the test

@@ -43,7 +43,7 @@ browsers.`,
 					return err
 				}
 				// The journal's user operates through the UI, as the CLI does.
-				apiHandler = api.New(a.Engine, a.Runtime, a.Poke, api.WithFunctions(a.Registry.Has),
+				apiHandler = api.New(a.Engine, a.Runtime, a.Runtime, api.WithFunctions(a.Registry.Has),
 					api.WithAuthenticator(api.Fixed(api.Principal{Name: "ui:" + os.Getenv("USER"), Role: api.Admin})))
 			} else {
 				h, err := remoteAPI(ctx, target, region, g.db)

@@ -17,13 +17,11 @@ import (
 // rather than an empty table.
 func (g *Env) runsQuery(ctx context.Context, s journal.Store, wf, status string) (journal.Query, error) {
 	q := journal.Query{Workflow: wf}
-	if status != "" {
-		st, err := journal.ParseStatus(status)
-		if err != nil {
-			return q, fmt.Errorf("--status: %w", err)
-		}
-		q.Status = st
+	st, err := parseStatus(status)
+	if err != nil {
+		return q, err
 	}
+	q.Status = st
 	if wf == "" {
 		return q, nil
 	}
@@ -35,6 +33,18 @@ func (g *Env) runsQuery(ctx context.Context, s journal.Store, wf, status string)
 		return q, fmt.Errorf("--workflow: no workflow %q: want one of %s", wf, strings.Join(known, ", "))
 	}
 	return q, nil
+}
+
+// parseStatus checks a --status flag ("" is no filter).
+func parseStatus(status string) (journal.Status, error) {
+	if status == "" {
+		return "", nil
+	}
+	st, err := journal.ParseStatus(status)
+	if err != nil {
+		return "", fmt.Errorf("--status: %w", err)
+	}
+	return st, nil
 }
 
 // workflowNames lists the workflows of the App and those stored in the

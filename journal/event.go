@@ -64,7 +64,9 @@ type Event struct {
 	State    json.RawMessage `json:"state,omitempty"` // a JSON merge patch (RFC 7386)
 	Effects  []Effect        `json:"effects,omitempty"`
 	Error    *Error          `json:"error,omitempty"`
-	// Due is when a retry or timer is due.
+	// Due is when a retry or timer is due, or (StepScheduled of an attempt
+	// the engine invokes) the attempt's lease: the time by which its result
+	// is due. Until then no driver invokes the attempt again.
 	Due time.Time `json:"due,omitzero"`
 	// Reason explains review, cancellation and skips; By names an operator.
 	Reason string `json:"reason,omitempty"`

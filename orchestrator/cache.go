@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -19,7 +20,9 @@ type stateCache struct {
 
 // cached is a run's state; fresh when Start just created it. A fresh entry
 // needs no catching up: whoever appends to a run meanwhile (an event, a
-// callback, an operator) also wakes it, and that later Drive catches up.
+// callback, an operator) drops the entry (operate), and a runtime that
+// appends by other means (effect outcomes) drives the run after a
+// catch-up of a non-fresh entry.
 type cached struct {
 	rs    *RunState
 	fresh bool
@@ -58,7 +61,7 @@ func (c *stateCache) drop(run string) {
 // catchUp applies to rs the commits appended after rs.Seq. It reports
 // false when rs cannot be brought up to date (the caller reloads).
 func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
-	events, err := e.store.Since(ctx, run, rs.Seq)
+	events, err := e.store.Since(ctx, run, rs.seq)
 	if err != nil {
 		return false
 	}
@@ -68,4 +71,29 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 		}
 	}
 	return true
+}
+
+// load returns the run's state: the cached one brought up to date, else
+// folded from the journal (cold).
+func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
+	if c, ok := e.cache.take(run); ok && (c.fresh || e.catchUp(ctx, run, c.rs)) {
+		return c.rs, false, nil
+	}
+	head, events, err := e.store.Load(ctx, run)
+	if err != nil {
+		return nil, false, fmt.Errorf("load %s: %w", run, err)
+	}
+	def, err := e.Definition(ctx, head.DefHash)
+	if err != nil {
+		return nil, false, fmt.Errorf("load %s: %w", run, err)
+	}
+	rs, err = Fold(def, events)
+	if err != nil {
+		return nil, false, fmt.Errorf("load %s: %w", run, err)
+	}
+	rs.seq = head.Seq
+	if n := len(events); n > 0 && events[n-1].Seq > rs.seq {
+		rs.seq = events[n-1].Seq
+	}
+	return rs, true, nil
 }

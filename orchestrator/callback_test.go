@@ -58,7 +58,7 @@ func TestCallbackForgedTokenRefused(t *testing.T) {
 		"signature of run": "eA." + base64.RawURLEncoding.EncodeToString(make([]byte, 32)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"by":"forged"}`)}})
+			_, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"by":"forged"}`)}})
 			if !errors.Is(err, orchestrator.ErrBadInput) {
 				t.Fatalf("Complete(forged) = %v, want ErrBadInput", err)
 			}
@@ -75,10 +75,10 @@ func TestCallbackForgedTokenRefused(t *testing.T) {
 func TestCallbackTokenVoidOnceAttemptEnds(t *testing.T) {
 	ctx := testContext(t)
 	e, _, run, token := startAsync(t, ctx)
-	if err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"ok"`)}}); err != nil {
+	if _, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"ok"`)}}); err != nil {
 		t.Fatal(err)
 	}
-	err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"again"`)}})
+	_, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"again"`)}})
 	if !errors.Is(err, orchestrator.ErrNotAwaited) || !strings.Contains(err.Error(), "void") {
 		t.Fatalf("second Complete = %v, want ErrNotAwaited saying the token is void", err)
 	}
@@ -94,11 +94,13 @@ func TestCallbackTokenSurvivesRestartWithSharedKey(t *testing.T) {
 	_, store, run, token := startAsync(t, ctx, orchestrator.WithCallbackKeys(ring))
 	// A second engine on the same journal and key (another Lambda, a restart).
 	e2 := newEngine(t, store, handlers(nil), asyncDef, orchestrator.WithCallbackKeys(ring))
-	if err := e2.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"ok"`)}}); err != nil {
+	if _, err := e2.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"ok"`)}}); err != nil {
 		t.Fatal(err)
 	}
 	// An engine with a key of its own refuses it.
-	e3 := newEngine(t, store, handlers(nil), asyncDef)
+	own, _ := callback.NewKey()
+	ownRing, _ := callback.NewKeyring(own)
+	e3 := newEngine(t, store, handlers(nil), asyncDef, orchestrator.WithCallbackKeys(ownRing))
 	if err := e3.Heartbeat(ctx, token); !errors.Is(err, orchestrator.ErrBadInput) {
 		t.Fatalf("Heartbeat on another key = %v", err)
 	}
@@ -110,7 +112,7 @@ func TestCallbackCompletionCannotAddUndeclaredEffects(t *testing.T) {
 	e, store, run, token := startAsync(t, ctx)
 	_, before := load(t, store, run)
 	// The attack seen: an http effect to the metadata service, carried by a callback.
-	err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{}`),
+	_, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{}`),
 		Effects: []step.Effect{{Kind: "email", Target: "a@example.com"},
 			{Kind: "http", Target: "http://169.254.169.254/latest/meta-data/"}}}})
 	if !errors.Is(err, orchestrator.ErrBadInput) || !strings.Contains(err.Error(), `"http"`) {
@@ -120,7 +122,7 @@ func TestCallbackCompletionCannotAddUndeclaredEffects(t *testing.T) {
 		t.Fatalf("a refused completion journaled %d events", len(after)-len(before))
 	}
 	// Declared kinds pass, and the token still works after the refusal.
-	err = e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{}`),
+	_, err = e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{}`),
 		Effects: []step.Effect{{Kind: "email", Target: "a@example.com"}}}})
 	if err != nil {
 		t.Fatal(err)

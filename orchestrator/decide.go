@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -20,8 +21,12 @@ type Invocation struct {
 	Function string
 	Attempt  int
 	Input    json.RawMessage
-	// Timeout bounds the attempt (0: none beyond the engine's own).
+	// Timeout bounds the attempt (its step's timeout, or DefaultStepTimeout;
+	// 0 for async steps and child runs, which finish by other means).
 	Timeout time.Duration
+	// Lease is when the attempt's result is due (its StepScheduled.Due):
+	// until then no driver invokes it again (zero: no lease).
+	Lease time.Time
 	// Index is the 1-based map item (0: the step itself).
 	Index int
 	// Async steps finish by callback: the engine gives the function a
@@ -45,11 +50,17 @@ type Decision struct {
 	// commit succeeds.
 	Start []Invocation
 	// InFlight lists work scheduled by earlier decisions that has no result
-	// yet. An engine resuming a run (after a crash, a redelivery or a
-	// continuation) starts it again; idempotency keys and child run ids are
-	// stable, so a repeat is harmless.
+	// yet. An engine never invokes it again: a live lease means another
+	// driver (or an earlier one) owns it, and Decide fails an attempt whose
+	// lease expired. Child runs are the exception: starting one again is a
+	// no-op, so an engine resuming a run makes sure they exist.
 	InFlight []Invocation
-	// WakeAt is when a retry, timer or timeout falls due (zero: none).
+	// Dispatch lists journaled effects not yet dispatched (the outbox): the
+	// engine sends them and journals EffectDispatched for each one sent.
+	// While any remains, WakeAt asks for a decision that sends them again.
+	Dispatch []journal.Effect
+	// WakeAt is when a retry, timer, timeout or lease falls due, or when
+	// undispatched effects are to be sent again (zero: none).
 	WakeAt time.Time
 	// Done is true once the run will make no more progress on its own:
 	// completed, failed or cancelled (with its compensations done), waiting
@@ -70,12 +81,12 @@ func Decide(def *workflow.Definition, events []journal.Event, now time.Time) (De
 // Settled reports whether the run will make no more progress on its own.
 func (rs *RunState) Settled() bool {
 	switch {
-	case rs.Status == journal.StatusReview, rs.Status == journal.StatusDeferred:
+	case rs.status == journal.StatusReview, rs.status == journal.StatusDeferred:
 		return true
 	case rs.compensating:
 		return false
 	}
-	return rs.Status.Terminal()
+	return rs.status.Terminal()
 }
 
 // Decide decides what happens next at time now and applies the decision's
@@ -91,27 +102,28 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		d.Events = append(d.Events, e)
 		_ = rs.Apply(&d.Events[len(d.Events)-1]) // decider events are always valid
 	}
-	startStatus := rs.Status
+	startStatus := rs.status
 	defer func() {
-		if rs.Status != startStatus {
-			d.Status = rs.Status
+		if rs.status != startStatus {
+			d.Status = rs.status
 		}
 		d.Done = rs.Settled()
 		if !d.Done {
 			rs.collect(&d)
 		}
+		rs.collectDispatch(now, &d)
 	}()
-	if rs.Status == journal.StatusReview || rs.Status == journal.StatusDeferred {
+	if rs.status == journal.StatusReview || rs.status == journal.StatusDeferred {
 		return d
 	}
 	if rs.compensating {
 		rs.decideCompensation(now, emit, &d)
 		return d
 	}
-	if rs.Status.Terminal() {
+	if rs.status.Terminal() {
 		return d
 	}
-	if t := rs.Def.Timeout.D(); t > 0 {
+	if t := rs.def.Timeout.D(); t > 0 {
 		if deadline := rs.clockFrom().Add(t); !now.Before(deadline) {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: fmt.Sprintf("run timed out after %s", t)})
 			return d
@@ -122,14 +134,19 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 			rs.dirty[f.step] = true
 		}
 	}
+	for f, due := range rs.leases {
+		if f.step >= 0 && !now.Before(due) {
+			rs.dirty[f.step] = true
+		}
+	}
 	// Passes in definition order, like a scan of every step, but visiting
 	// only dirty ones: a step dirtied by an earlier step of the same pass
 	// joins it, one dirtied by a later step waits for the next pass. Steps
 	// dirty but not ready are no-ops, so the decision is the same whatever
 	// extra steps a fold left dirty: incremental and from-scratch agree.
-	for len(rs.dirty) > 0 && rs.Status == journal.StatusRunning {
+	for len(rs.dirty) > 0 && rs.status == journal.StatusRunning {
 		pass := rs.sortedDirty()
-		for k := 0; k < len(pass) && rs.Status == journal.StatusRunning; k++ {
+		for k := 0; k < len(pass) && rs.status == journal.StatusRunning; k++ {
 			i := pass[k]
 			rs.decideStep(i, now, emit, &d)
 			for j := range rs.dirty {
@@ -146,7 +163,7 @@ func (rs *RunState) Decide(now time.Time) (d Decision) {
 		rs.decideCompensation(now, emit, &d)
 		return d
 	}
-	if rs.Status == journal.StatusRunning && rs.remaining == 0 {
+	if rs.status == journal.StatusRunning && rs.remaining == 0 {
 		out, err := rs.runOutput()
 		if err != nil {
 			emit(journal.Event{Kind: journal.NeedsReview, Reason: "run output: " + err.Error()})
@@ -163,7 +180,7 @@ func (rs *RunState) collect(d *Decision) {
 	for _, inv := range d.Start {
 		started[rs.flightOf(inv)] = true
 	}
-	running := rs.Status == journal.StatusRunning
+	running := rs.status == journal.StatusRunning
 	var flights []flight
 	for f := range rs.inflight {
 		if running && !started[f] {
@@ -181,7 +198,7 @@ func (rs *RunState) collect(d *Decision) {
 			d.InFlight = append(d.InFlight, inv)
 		}
 	}
-	if c := rs.comp; rs.compensating && c != nil && c.Phase == PhaseRunning {
+	if c := rs.comp; rs.compensating && c != nil && c.phase == PhaseRunning {
 		if inv := rs.compInvocation(c); !slices.ContainsFunc(d.Start, func(x Invocation) bool { return x.Compensation }) {
 			d.InFlight = append(d.InFlight, inv)
 		}
@@ -191,7 +208,12 @@ func (rs *RunState) collect(d *Decision) {
 			d.WakeAt = due
 		}
 	}
-	if t := rs.Def.Timeout.D(); t > 0 && rs.Status == journal.StatusRunning {
+	for f, due := range rs.leases {
+		if (running || f == compFlight && rs.compensating) && (d.WakeAt.IsZero() || due.Before(d.WakeAt)) {
+			d.WakeAt = due
+		}
+	}
+	if t := rs.def.Timeout.D(); t > 0 && rs.status == journal.StatusRunning {
 		if deadline := rs.clockFrom().Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
 			d.WakeAt = deadline
 		}
@@ -202,40 +224,39 @@ func (rs *RunState) flightOf(inv Invocation) flight {
 	if inv.Compensation {
 		return flight{-1, -1}
 	}
-	return flight{rs.Steps[inv.Step].idx, inv.Index}
+	return flight{rs.byName[inv.Step].idx, inv.Index}
 }
 
 // inflightInvocation rebuilds the invocation of an attempt in flight.
 func (rs *RunState) inflightInvocation(f flight) (Invocation, bool) {
-	s, n := rs.steps[f.step], &rs.Def.Steps[f.step]
+	s, n := rs.steps[f.step], &rs.def.Steps[f.step]
 	if f.item > 0 {
-		it := s.Items[f.item-1]
-		return Invocation{Step: n.Name, Function: n.Function, Attempt: it.Attempt, Input: it.Input,
-			Timeout: n.Timeout.D(), Index: f.item}, true
+		it := s.items[f.item-1]
+		return rs.itemInvocation(n, f.item, it.attempt, it.input, rs.leases[f]), true
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
 		return rs.invocation(n, s), true
 	case workflow.TypeSub:
-		return Invocation{Step: n.Name, Attempt: s.Attempt, Input: s.Input, Workflow: n.Workflow, Child: s.Child}, true
+		return Invocation{Step: n.Name, Attempt: s.attempt, Input: s.input, Workflow: n.Workflow, Child: s.child}, true
 	}
 	return Invocation{}, false
 }
 
 // decideStep advances step i if it can.
 func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d *Decision) {
-	s, n := rs.steps[i], &rs.Def.Steps[i]
-	switch s.Phase {
+	s, n := rs.steps[i], &rs.def.Steps[i]
+	switch s.phase {
 	case PhasePending:
 		for _, a := range n.After {
-			if p := rs.Steps[a].Phase; p != PhaseSucceeded && p != PhaseSkipped {
+			if p := rs.byName[a].phase; p != PhaseSucceeded && p != PhaseSkipped {
 				return
 			}
 		}
 		if n.When != "" {
-			ok, err := rs.Def.Eval(n.Name, "when", rs.vars(s.Attempt+1))
+			ok, err := rs.def.Eval(n.Name, "when", rs.vars(s.attempt+1))
 			if err != nil {
-				rs.failDefinition(n, s.Attempt+1, err, emit)
+				rs.failDefinition(n, s.attempt+1, err, emit)
 				return
 			}
 			if b, _ := ok.(bool); !b {
@@ -243,15 +264,15 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 				return
 			}
 		}
-		rs.schedule(n, s.Attempt+1, now, emit, d)
+		rs.schedule(n, s.attempt+1, now, emit, d)
 	case PhaseRetrying:
-		if !now.Before(s.Due) {
-			rs.schedule(n, s.Attempt, now, emit, d)
+		if !now.Before(s.due) {
+			rs.schedule(n, s.attempt, now, emit, d)
 		}
 	case PhaseWaiting:
-		if !now.Before(s.Due) {
-			emit(journal.Event{Kind: journal.TimerFired, Step: n.Name, Attempt: s.Attempt})
-			emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: json.RawMessage(`null`)})
+		if !now.Before(s.due) {
+			emit(journal.Event{Kind: journal.TimerFired, Step: n.Name, Attempt: s.attempt})
+			emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.attempt, Output: json.RawMessage(`null`)})
 		}
 	case PhaseRunning:
 		switch n.StepType() {
@@ -263,17 +284,22 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 				if len(payload) == 0 {
 					payload = json.RawMessage(`null`)
 				}
-				emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt, Output: payload, Name: n.Event})
+				emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.attempt, Output: payload, Name: n.Event})
 				return
 			}
+		}
+		if due, ok := rs.leases[flight{i, 0}]; ok && !now.Before(due) {
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
+				Error: &journal.Error{Message: leaseExpired(n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+			return
 		}
 		if due, ok := rs.timers[flight{i, 0}]; ok && !now.Before(due) {
 			msg := fmt.Sprintf("step %s timed out after %s", n.Name, n.Timeout.D())
 			if n.StepType() == workflow.TypeEvent {
 				msg = fmt.Sprintf("step %s: event %q did not arrive within %s", n.Name, n.Event, n.Timeout.D())
 			}
-			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
-				Error: &journal.Error{Message: msg, Kind: "timeout"}})
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
+				Error: &journal.Error{Message: msg, Kind: step.KindTimeout}})
 		}
 	case PhaseFailed:
 		if s.failedPending {
@@ -285,11 +311,15 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 // schedule starts attempt of step n.
 func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit func(journal.Event), d *Decision) {
 	vars := rs.vars(attempt)
-	input := rs.Input
-	if o := rs.Steps[n.Name].override; len(o) > 0 {
+	input := rs.inputJSON
+	if o := rs.byName[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
+		// and is the input the step's own expressions read.
+		if v, err := workflow.DecodeJSON(o); err == nil {
+			vars.Input = v
+		}
 	} else if n.Input != "" && n.StepType() != workflow.TypeMap {
-		v, err := rs.Def.Eval(n.Name, "input", vars)
+		v, err := rs.def.Eval(n.Name, "input", vars)
 		if err == nil {
 			input, err = json.Marshal(v)
 		}
@@ -300,15 +330,19 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
-		s := rs.Steps[n.Name]
+		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input}
+		if !n.Async {
+			ev.Due = now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		}
+		emit(ev)
+		s := rs.byName[n.Name]
 		inv := rs.invocation(n, s)
 		d.Start = append(d.Start, inv)
 		if n.Async && n.Timeout > 0 {
 			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
 		}
 	case workflow.TypeMap:
-		v, err := rs.Def.Eval(n.Name, "items", vars)
+		v, err := rs.def.Eval(n.Name, "items", vars)
 		var list []any
 		if err == nil {
 			var ok bool
@@ -322,9 +356,9 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		items, _ := json.Marshal(orEmpty(list))
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: items})
-		rs.advanceMap(n, rs.Steps[n.Name], now, emit, d)
+		rs.advanceMap(n, rs.byName[n.Name], now, emit, d)
 	case workflow.TypeSub:
-		child := RunID(n.Workflow, RunID(rs.Workflow, rs.Key)+"/"+n.Name+"/"+strconv.Itoa(attempt))
+		child := RunID(n.Workflow, RunID(rs.wfName, rs.key)+"/"+n.Name+"/"+strconv.Itoa(attempt))
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		emit(journal.Event{Kind: journal.SubRunStarted, Step: n.Name, Attempt: attempt, Child: child, Name: n.Workflow})
 		d.Start = append(d.Start, Invocation{Step: n.Name, Attempt: attempt, Input: input, Workflow: n.Workflow, Child: child})
@@ -333,24 +367,24 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		if n.Timeout > 0 {
 			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
 		}
-		rs.decideStep(rs.Steps[n.Name].idx, now, emit, d) // an event that arrived early
+		rs.decideStep(rs.byName[n.Name].idx, now, emit, d) // an event that arrived early
 	case workflow.TypePass:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		if n.Error != "" {
-			v, err := rs.Def.Eval(n.Name, "error", vars)
+			v, err := rs.def.Eval(n.Name, "error", vars)
 			if err != nil {
 				rs.failDefinition(n, attempt, err, emit)
 				return
 			}
 			if msg, _ := v.(string); msg != "" {
 				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
-					Error: &journal.Error{Message: msg, Kind: "pass", Terminal: n.Terminal}})
+					Error: &journal.Error{Message: msg, Kind: step.KindPass, Terminal: n.Terminal}})
 				return
 			}
 		}
 		out := json.RawMessage(`null`)
 		if n.Output != "" {
-			v, err := rs.Def.Eval(n.Name, "output", vars)
+			v, err := rs.def.Eval(n.Name, "output", vars)
 			if err == nil {
 				out, err = json.Marshal(v)
 			}
@@ -363,12 +397,12 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	case workflow.TypeFail:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
-			Error: &journal.Error{Message: n.Message, Kind: "fail", Terminal: true}})
+			Error: &journal.Error{Message: n.Message, Kind: step.KindFail, Terminal: true}})
 	case workflow.TypeWait:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		due := now.Add(n.Duration.D())
 		if n.Until != "" {
-			v, err := rs.Def.Eval(n.Name, "until", vars)
+			v, err := rs.def.Eval(n.Name, "until", vars)
 			var t time.Time
 			if err == nil {
 				t, err = asTime(v)
@@ -393,27 +427,39 @@ func orEmpty(l []any) []any {
 // advanceMap decides a running map step: retries or gives up failed items,
 // fails the step past its tolerance, starts items up to the concurrency
 // bound, and completes the step when every item is done.
-func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event), d *Decision) {
-	p := rs.Def.RetryPolicy(n)
-	for _, idx := range slices.Clone(s.itemFailed) {
-		it := &s.Items[idx-1]
-		retryable := it.Error != nil && !it.Error.Terminal && !slices.Contains(p.NonRetryable, it.Error.Kind)
-		if retryable && it.Attempt < p.MaxAttempts {
-			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt + 1,
-				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.Attempt)), Error: it.Error})
-		} else {
-			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.Attempt, Error: it.Error})
+func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event), d *Decision) {
+	var expired []int
+	for f, due := range rs.leases {
+		if f.step == s.idx && f.item > 0 && !now.Before(due) {
+			expired = append(expired, f.item)
 		}
 	}
-	if total := len(s.Items); s.failed > max(n.ToleratedFailures, int(n.ToleratedFailurePercent*float64(total)/100)) {
+	slices.Sort(expired)
+	for _, idx := range expired {
+		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Index: idx, Attempt: s.items[idx-1].attempt,
+			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), n.Timeout.D(),
+				rs.leases[flight{s.idx, idx}]), Kind: step.KindTimeout}})
+	}
+	p := rs.def.RetryPolicy(n)
+	for _, idx := range slices.Clone(s.itemFailed) {
+		it := &s.items[idx-1]
+		retryable := it.failure != nil && !it.failure.Terminal && !slices.Contains(p.NonRetryable, it.failure.Kind)
+		if retryable && it.attempt < p.MaxAttempts {
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.attempt + 1,
+				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.attempt)), Error: it.failure})
+		} else {
+			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.attempt, Error: it.failure})
+		}
+	}
+	if total := len(s.items); s.failed > max(n.ToleratedFailures, int(n.ToleratedFailurePercent*float64(total)/100)) {
 		last := ""
-		for i := range s.Items {
-			if it := s.Items[i]; it.Phase == PhaseFailed && it.Error != nil {
-				last = fmt.Sprintf("; item %d: %s", i+1, it.Error.Message)
+		for i := range s.items {
+			if it := s.items[i]; it.phase == PhaseFailed && it.failure != nil {
+				last = fmt.Sprintf("; item %d: %s", i+1, it.failure.Message)
 			}
 		}
-		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt, Error: &journal.Error{
-			Message: fmt.Sprintf("step %s: %d of %d items failed%s", n.Name, s.failed, total, last), Kind: "map", Terminal: true}})
+		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt, Error: &journal.Error{
+			Message: fmt.Sprintf("step %s: %d of %d items failed%s", n.Name, s.failed, total, last), Kind: step.KindMap, Terminal: true}})
 		return
 	}
 	// Items whose retry is due.
@@ -425,38 +471,38 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *StepState, now time.Time, em
 	}
 	slices.Sort(due)
 	for _, idx := range due {
-		it := s.Items[idx-1]
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.Attempt, Input: it.Input})
-		d.Start = append(d.Start, Invocation{Step: n.Name, Function: n.Function, Attempt: it.Attempt, Input: it.Input,
-			Timeout: n.Timeout.D(), Index: idx})
+		it := s.items[idx-1]
+		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.attempt, Input: it.input, Due: lease})
+		d.Start = append(d.Start, rs.itemInvocation(n, idx, it.attempt, it.input, lease))
 	}
 	limit := n.MaxConcurrency
 	if limit <= 0 {
 		limit = workflow.DefaultMaxConcurrency
 	}
-	for s.busy < limit && s.next < len(s.Items) {
+	for s.busy < limit && s.next < len(s.items) {
 		idx := s.next + 1
-		input := s.Items[s.next].Input
+		input := s.items[s.next].input
 		if n.Input != "" {
 			item, _ := workflow.DecodeJSON(input)
 			vars := rs.vars(1)
 			vars.Item, vars.Index = item, s.next
-			v, err := rs.Def.Eval(n.Name, "input", vars)
+			v, err := rs.def.Eval(n.Name, "input", vars)
 			if err == nil {
 				input, err = json.Marshal(v)
 			}
 			if err != nil {
-				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.Attempt,
-					Error: &journal.Error{Message: fmt.Sprintf("item %d: %v", idx, err), Kind: "expression", Terminal: true}})
+				emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
+					Error: &journal.Error{Message: fmt.Sprintf("item %d: %v", idx, err), Kind: step.KindExpression, Terminal: true}})
 				return
 			}
 		}
-		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input})
-		d.Start = append(d.Start, Invocation{Step: n.Name, Function: n.Function, Attempt: 1, Input: input,
-			Timeout: n.Timeout.D(), Index: idx})
+		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input, Due: lease})
+		d.Start = append(d.Start, rs.itemInvocation(n, idx, 1, input, lease))
 	}
-	if s.done == len(s.Items) {
-		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.Attempt})
+	if s.done == len(s.items) {
+		emit(journal.Event{Kind: journal.StepSucceeded, Step: n.Name, Attempt: s.attempt})
 	}
 }
 
@@ -473,39 +519,39 @@ func asTime(v any) (time.Time, error) {
 // failDefinition records an expression that failed to evaluate: retrying
 // cannot fix it, so the step fails terminally.
 func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emit func(journal.Event)) {
-	if rs.Steps[n.Name].Phase != PhaseRunning {
+	if rs.byName[n.Name].phase != PhaseRunning {
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt})
 	}
 	emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: attempt,
-		Error: &journal.Error{Message: err.Error(), Kind: "expression", Terminal: true}})
+		Error: &journal.Error{Message: err.Error(), Kind: step.KindExpression, Terminal: true}})
 }
 
 // afterFailure retries a failed attempt, or ends the step: the run goes to
 // review, or (OnFailureCompensate) fails and undoes its completed steps.
-func (rs *RunState) afterFailure(n *workflow.Node, s *StepState, now time.Time, emit func(journal.Event)) {
-	p := rs.Def.RetryPolicy(n)
-	retryable := s.Error != nil && !s.Error.Terminal && !slices.Contains(p.NonRetryable, s.Error.Kind)
-	tries := s.Attempt - s.base // attempts since the step was (re)submitted
+func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event)) {
+	p := rs.def.RetryPolicy(n)
+	retryable := s.failure != nil && !s.failure.Terminal && !slices.Contains(p.NonRetryable, s.failure.Kind)
+	tries := s.attempt - s.base // attempts since the step was (re)submitted
 	if retryable && tries < p.MaxAttempts {
-		next := s.Attempt + 1
+		next := s.attempt + 1
 		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: next,
-			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.Error})
+			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.failure})
 		return
 	}
 	reason := fmt.Sprintf("step %s failed", n.Name)
-	if s.Error != nil {
-		reason += ": " + s.Error.Message
+	if s.failure != nil {
+		reason += ": " + s.failure.Message
 	}
 	if retryable {
-		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.Error.Message)
+		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.failure.Message)
 	}
-	if rs.Def.OnFailure == workflow.OnFailureCompensate {
+	if rs.def.OnFailure == workflow.OnFailureCompensate {
 		s.failedPending = false
-		emit(journal.Event{Kind: journal.RunFailed, Step: n.Name, Attempt: s.Attempt, Reason: reason,
-			Error: &journal.Error{Message: reason, Kind: errKind(s.Error), Terminal: true}})
+		emit(journal.Event{Kind: journal.RunFailed, Step: n.Name, Attempt: s.attempt, Reason: reason,
+			Error: &journal.Error{Message: reason, Kind: errKind(s.failure), Terminal: true}})
 		return
 	}
-	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.Attempt, Reason: reason, Error: s.Error})
+	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.attempt, Reason: reason, Error: s.failure})
 }
 
 func errKind(e *journal.Error) string {
@@ -517,48 +563,92 @@ func errKind(e *journal.Error) string {
 
 // decideCompensation undoes completed steps, newest first, one at a time.
 func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), d *Decision) {
-	for rs.compensating && rs.Status != journal.StatusReview {
+	for rs.compensating && rs.status != journal.StatusReview {
 		top := rs.compStack[len(rs.compStack)-1]
-		n, s := &rs.Def.Steps[top], rs.steps[top]
+		n, s := &rs.def.Steps[top], rs.steps[top]
 		c := rs.comp
-		if c == nil || c.Phase == PhasePending || c.Phase == PhaseRetrying && !now.Before(c.Due) {
+		if c == nil || c.phase == PhasePending || c.phase == PhaseRetrying && !now.Before(c.due) {
 			attempt := 1
 			if c != nil {
-				attempt = c.Attempt
-				if c.Phase == PhasePending {
+				attempt = c.attempt
+				if c.phase == PhasePending {
 					attempt++
 				}
 			}
-			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.Input), "output": orNull(s.Output)})
-			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true})
+			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.input), "output": orNull(s.output)})
+			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,
+				Due: now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)})
 			d.Start = append(d.Start, rs.compInvocation(rs.comp))
 			return
 		}
-		if c.Phase != PhaseFailed || !c.failedPending {
+		if due, ok := rs.leases[compFlight]; ok && c.phase == PhaseRunning && !now.Before(due) {
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: c.attempt, Compensation: true,
+				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+			continue
+		}
+		if c.phase != PhaseFailed || !c.failedPending {
 			return // running, or waiting to retry
 		}
-		p := rs.Def.RetryPolicy(n)
-		tries := c.Attempt - c.base
-		if c.Error != nil && !c.Error.Terminal && tries < p.MaxAttempts {
-			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.Attempt + 1, Compensation: true,
-				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.Error})
+		p := rs.def.RetryPolicy(n)
+		tries := c.attempt - c.base
+		if c.failure != nil && !c.failure.Terminal && tries < p.MaxAttempts {
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.attempt + 1, Compensation: true,
+				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.failure})
 			return
 		}
 		c.failedPending = false
 		msg := "failed"
-		if c.Error != nil {
-			msg = c.Error.Message
+		if c.failure != nil {
+			msg = c.failure.Message
 		}
-		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.Attempt, Error: c.Error,
+		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.attempt, Error: c.failure,
 			Reason: fmt.Sprintf("compensation of step %s failed: %s", n.Name, msg)})
 		return
 	}
 }
 
-func (rs *RunState) compInvocation(c *StepState) Invocation {
-	n := &rs.Def.Steps[c.idx]
-	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.Attempt, Input: c.Input,
-		Timeout: n.Timeout.D(), Compensation: true}
+func (rs *RunState) compInvocation(c *stepState) Invocation {
+	n := &rs.def.Steps[c.idx]
+	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
+		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
+}
+
+func (rs *RunState) itemInvocation(n *workflow.Node, idx, attempt int, input json.RawMessage, lease time.Time) Invocation {
+	return Invocation{Step: n.Name, Function: n.Function, Attempt: attempt, Input: input,
+		Timeout: stepTimeout(n.Timeout.D()), Lease: lease, Index: idx}
+}
+
+// leaseExpired explains the failure of an attempt whose lease ran out.
+func leaseExpired(what string, timeout time.Duration, lease time.Time) string {
+	return fmt.Sprintf("step %s timed out: no result within %s (its lease expired at %s)",
+		what, stepTimeout(timeout), lease.UTC().Format(time.RFC3339))
+}
+
+// Outbox. An effect journaled and not yet dispatched is sent again by the
+// next decision; the wake-up that brings that decision backs off with the
+// effect's age: one second, then the age itself, at most a minute.
+const (
+	redispatchMin = time.Second
+	redispatchMax = time.Minute
+)
+
+// collectDispatch fills the decision's Dispatch list and its wake-up for
+// undispatched effects.
+func (rs *RunState) collectDispatch(now time.Time, d *Decision) {
+	if len(rs.undispatched) == 0 {
+		return
+	}
+	oldest := rs.undispatched[0].at
+	for _, p := range rs.undispatched {
+		d.Dispatch = append(d.Dispatch, p.effect)
+		if p.at.Before(oldest) {
+			oldest = p.at
+		}
+	}
+	due := now.Add(min(max(now.Sub(oldest), redispatchMin), redispatchMax))
+	if d.WakeAt.IsZero() || due.Before(d.WakeAt) {
+		d.WakeAt = due
+	}
 }
 
 func orNull(b json.RawMessage) json.RawMessage {
@@ -577,7 +667,7 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 	}
 	if p.Jitter {
 		h := fnv.New64a()
-		fmt.Fprintf(h, "%s/%s/%s/%d", rs.DefHash, rs.Key, step, attempt)
+		fmt.Fprintf(h, "%s/%s/%s/%d", rs.defHash, rs.key, step, attempt)
 		d *= float64(h.Sum64()%10000) / 10000
 	}
 	if d >= math.MaxInt64 {
@@ -588,8 +678,9 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 	return time.Duration(d)
 }
 
-func (rs *RunState) invocation(n *workflow.Node, s *StepState) Invocation {
-	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.Attempt, Input: s.Input, Timeout: n.Timeout.D()}
+func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
+	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
+		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
 		inv.Async, inv.Timeout = true, 0
 	}
@@ -597,10 +688,10 @@ func (rs *RunState) invocation(n *workflow.Node, s *StepState) Invocation {
 }
 
 func (rs *RunState) runOutput() (json.RawMessage, error) {
-	if rs.Def.Output == "" {
+	if rs.def.Output == "" {
 		return rs.StateJSON(), nil
 	}
-	v, err := rs.Def.Eval("", "output", rs.vars(0))
+	v, err := rs.def.Eval("", "output", rs.vars(0))
 	if err != nil {
 		return nil, err
 	}

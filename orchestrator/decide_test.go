@@ -40,8 +40,40 @@ func started(input string) journal.Event {
 		Key: "k1", Input: json.RawMessage(input)}
 }
 
+// lease0 is the lease of a task attempt without a timeout scheduled at t0.
+var lease0 = t0.Add(orchestrator.DefaultStepTimeout + orchestrator.LeaseMargin)
+
+// scheduled is a task attempt scheduled at t0, with its lease.
 func scheduled(step string, attempt int, input string) journal.Event {
-	return journal.Event{Kind: journal.StepScheduled, Step: step, Attempt: attempt, Input: json.RawMessage(input)}
+	return journal.Event{Kind: journal.StepScheduled, Step: step, Attempt: attempt, Input: json.RawMessage(input), Due: lease0}
+}
+
+// scheduledAt is scheduled at now instead.
+func scheduledAt(now time.Time, step string, attempt int, input string) journal.Event {
+	e := scheduled(step, attempt, input)
+	e.Due = now.Add(orchestrator.DefaultStepTimeout + orchestrator.LeaseMargin)
+	return e
+}
+
+// withEffects adds email effects with ids to a result.
+func withEffects(e journal.Event, ids ...string) journal.Event {
+	for _, id := range ids {
+		e.Effects = append(e.Effects, journal.Effect{ID: id, Kind: "email"})
+	}
+	return e
+}
+
+// leasedUntil sets a StepScheduled's lease.
+func leasedUntil(e journal.Event, lease time.Time) journal.Event {
+	e.Due = lease
+	return e
+}
+
+// unleased is a StepScheduled of a step the engine does not invoke (pass,
+// wait, event, sub, map).
+func unleased(e journal.Event) journal.Event {
+	e.Due = time.Time{}
+	return e
 }
 
 func succeeded(step string, attempt int, output string) journal.Event {
@@ -67,8 +99,17 @@ func at(t time.Time, e journal.Event) journal.Event {
 	return e
 }
 
+// inv is the invocation of a task attempt without a timeout scheduled at t0.
 func inv(step, fn string, attempt int, input string) orchestrator.Invocation {
-	return orchestrator.Invocation{Step: step, Function: fn, Attempt: attempt, Input: json.RawMessage(input)}
+	return orchestrator.Invocation{Step: step, Function: fn, Attempt: attempt, Input: json.RawMessage(input),
+		Timeout: orchestrator.DefaultStepTimeout, Lease: lease0}
+}
+
+// invAt is inv scheduled at now instead.
+func invAt(now time.Time, step, fn string, attempt int, input string) orchestrator.Invocation {
+	i := inv(step, fn, attempt, input)
+	i.Lease = now.Add(orchestrator.DefaultStepTimeout + orchestrator.LeaseMargin)
+	return i
 }
 
 // Definitions shared by the cases.
@@ -172,6 +213,7 @@ func decideCases() []decideCase {
 			def:    chainDef,
 			events: []journal.Event{started(`{"n":1}`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("a", 1, `{"n":1}`)},
 				Start:  []orchestrator.Invocation{inv("a", "fa", 1, `{"n":1}`)},
 			},
@@ -181,6 +223,7 @@ func decideCases() []decideCase {
 			def:    chainDef,
 			events: []journal.Event{started(`{"n":1}`), scheduled("a", 1, `{"n":1}`), succeeded("a", 1, `"A"`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("b", 1, `{"n":1}`)},
 				Start:  []orchestrator.Invocation{inv("b", "fb", 1, `{"n":1}`)},
 			},
@@ -190,6 +233,7 @@ func decideCases() []decideCase {
 			def:    chainDef,
 			events: []journal.Event{started(`{"n":1}`), scheduled("a", 1, `{"n":1}`)},
 			want: orchestrator.Decision{
+				WakeAt:   lease0,
 				InFlight: []orchestrator.Invocation{inv("a", "fa", 1, `{"n":1}`)},
 			},
 		},
@@ -213,6 +257,7 @@ func decideCases() []decideCase {
 			def:    fanDef,
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`), succeeded("a", 1, `null`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("b", 1, `{}`), scheduled("c", 1, `{}`)},
 				Start:  []orchestrator.Invocation{inv("b", "fb", 1, `{}`), inv("c", "fc", 1, `{}`)},
 			},
@@ -223,6 +268,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`), succeeded("a", 1, `null`),
 				scheduled("b", 1, `{}`), scheduled("c", 1, `{}`), succeeded("c", 1, `null`)},
 			want: orchestrator.Decision{
+				WakeAt:   lease0,
 				InFlight: []orchestrator.Invocation{inv("b", "fb", 1, `{}`)},
 			},
 		},
@@ -232,6 +278,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`), succeeded("a", 1, `null`),
 				scheduled("b", 1, `{}`), scheduled("c", 1, `{}`), succeeded("c", 1, `null`), succeeded("b", 1, `null`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("d", 1, `{}`)},
 				Start:  []orchestrator.Invocation{inv("d", "fd", 1, `{}`)},
 			},
@@ -243,6 +290,7 @@ func decideCases() []decideCase {
 			def:    whenDef,
 			events: []journal.Event{started(`{"n":1}`), scheduled("a", 1, `{"n":1}`), succeeded("a", 1, `null`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{
 					{Kind: journal.StepSkipped, Step: "b", Reason: "when: input.n > 5"},
 					scheduled("c", 1, `{"n":1}`),
@@ -255,6 +303,7 @@ func decideCases() []decideCase {
 			def:    whenDef,
 			events: []journal.Event{started(`{"n":9}`), scheduled("a", 1, `{"n":9}`), succeeded("a", 1, `null`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("b", 1, `{"n":9}`)},
 				Start:  []orchestrator.Invocation{inv("b", "fb", 1, `{"n":9}`)},
 			},
@@ -278,6 +327,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{"n":2}`), scheduled("a", 1, `{"n":2}`),
 				withState(succeeded("a", 1, `{"v":40}`), `{"z":"zed"}`)},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("b", 1, `{"x":42,"y":"zed","first":true}`)},
 				Start:  []orchestrator.Invocation{inv("b", "fb", 1, `{"x":42,"y":"zed","first":true}`)},
 			},
@@ -290,8 +340,8 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{"n":4}`)},
 			want: orchestrator.Decision{
 				Events: []journal.Event{
-					scheduled("p", 1, `{"n":4}`), succeeded("p", 1, `{"sum":5}`),
-					scheduled("q", 1, `{"n":4}`), succeeded("q", 1, `50`),
+					unleased(scheduled("p", 1, `{"n":4}`)), succeeded("p", 1, `{"sum":5}`),
+					unleased(scheduled("q", 1, `{"n":4}`)), succeeded("q", 1, `50`),
 					{Kind: journal.RunCompleted, Output: json.RawMessage(`{"q":50}`)},
 				},
 				Status: journal.StatusCompleted,
@@ -304,7 +354,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{}`)},
 			want: orchestrator.Decision{
 				Events: []journal.Event{
-					scheduled("p", 1, `{}`),
+					unleased(scheduled("p", 1, `{}`)),
 					failed("p", 1, "not yet", "pass", false),
 					retry("p", 2, t1s, &journal.Error{Message: "not yet", Kind: "pass"}),
 				},
@@ -319,7 +369,7 @@ func decideCases() []decideCase {
 			now: t1s,
 			want: orchestrator.Decision{
 				Events: []journal.Event{
-					scheduled("p", 2, `{}`), succeeded("p", 2, `"ok"`),
+					unleased(scheduled("p", 2, `{}`)), succeeded("p", 2, `"ok"`),
 					{Kind: journal.RunCompleted, Output: json.RawMessage(`{}`)},
 				},
 				Status: journal.StatusCompleted,
@@ -332,7 +382,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{"n":1}`)},
 			want: orchestrator.Decision{
 				Events: []journal.Event{
-					scheduled("p", 1, `{"n":1}`),
+					unleased(scheduled("p", 1, `{"n":1}`)),
 					failed("p", 1, "bad order", "pass", true),
 					{Kind: journal.NeedsReview, Step: "p", Attempt: 1, Reason: "step p failed: bad order",
 						Error: &journal.Error{Message: "bad order", Kind: "pass", Terminal: true}},
@@ -350,7 +400,7 @@ func decideCases() []decideCase {
 			want: orchestrator.Decision{
 				Events: []journal.Event{
 					{Kind: journal.StepSkipped, Step: "stop", Reason: "when: input.n < 0"},
-					scheduled("stop2", 1, `{"n":1}`),
+					unleased(scheduled("stop2", 1, `{"n":1}`)),
 					failed("stop2", 1, "always", "fail", true),
 					{Kind: journal.NeedsReview, Step: "stop2", Attempt: 1, Reason: "step stop2 failed: always",
 						Error: &journal.Error{Message: "always", Kind: "fail", Terminal: true}},
@@ -367,7 +417,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{}`)},
 			want: orchestrator.Decision{
 				Events: []journal.Event{
-					scheduled("w1", 1, `{}`),
+					unleased(scheduled("w1", 1, `{}`)),
 					{Kind: journal.TimerStarted, Step: "w1", Attempt: 1, Due: t0.Add(10 * time.Minute)},
 				},
 				WakeAt: t0.Add(10 * time.Minute),
@@ -391,9 +441,10 @@ func decideCases() []decideCase {
 				Events: []journal.Event{
 					{Kind: journal.TimerFired, Step: "w1", Attempt: 1},
 					succeeded("w1", 1, `null`),
-					scheduled("b", 1, `{}`),
+					scheduledAt(t0.Add(10*time.Minute), "b", 1, `{}`),
 				},
-				Start: []orchestrator.Invocation{inv("b", "fb", 1, `{}`)},
+				Start:  []orchestrator.Invocation{invAt(t0.Add(10*time.Minute), "b", "fb", 1, `{}`)},
+				WakeAt: t0.Add(10 * time.Minute).Add(orchestrator.DefaultStepTimeout + orchestrator.LeaseMargin),
 			},
 		},
 		{
@@ -406,9 +457,10 @@ func decideCases() []decideCase {
 				Events: []journal.Event{
 					{Kind: journal.TimerFired, Step: "w1", Attempt: 1},
 					succeeded("w1", 1, `null`),
-					scheduled("b", 1, `{}`),
+					scheduledAt(t0.Add(time.Hour), "b", 1, `{}`),
 				},
-				Start: []orchestrator.Invocation{inv("b", "fb", 1, `{}`)},
+				Start:  []orchestrator.Invocation{invAt(t0.Add(time.Hour), "b", "fb", 1, `{}`)},
+				WakeAt: t0.Add(time.Hour).Add(orchestrator.DefaultStepTimeout + orchestrator.LeaseMargin),
 			},
 		},
 		{
@@ -417,7 +469,7 @@ func decideCases() []decideCase {
 			events: []journal.Event{started(`{"at":"2025-03-02T08:00:00Z"}`)},
 			want: orchestrator.Decision{
 				Events: []journal.Event{
-					scheduled("w1", 1, `{"at":"2025-03-02T08:00:00Z"}`),
+					unleased(scheduled("w1", 1, `{"at":"2025-03-02T08:00:00Z"}`)),
 					{Kind: journal.TimerStarted, Step: "w1", Attempt: 1, Due: time.Date(2025, 3, 2, 8, 0, 0, 0, time.UTC)},
 				},
 				WakeAt: time.Date(2025, 3, 2, 8, 0, 0, 0, time.UTC),
@@ -449,9 +501,10 @@ func decideCases() []decideCase {
 				retry("a", 2, t1s, errFlaky)},
 			now: t1s,
 			want: orchestrator.Decision{
-				Events: []journal.Event{scheduled("a", 2, `{}`)},
+				Events: []journal.Event{leasedUntil(scheduled("a", 2, `{}`), t1s.Add(30*time.Second+orchestrator.LeaseMargin))},
 				Start: []orchestrator.Invocation{{Step: "a", Function: "fa", Attempt: 2, Input: json.RawMessage(`{}`),
-					Timeout: 30 * time.Second}},
+					Timeout: 30 * time.Second, Lease: t1s.Add(30*time.Second + orchestrator.LeaseMargin)}},
+				WakeAt: t1s.Add(30*time.Second + orchestrator.LeaseMargin),
 			},
 		},
 		{
@@ -508,11 +561,12 @@ func decideCases() []decideCase {
 			name: "retry/late result of an old attempt is ignored",
 			def:  retryDef,
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`), failed("a", 1, "flaky", "io", false),
-				retry("a", 2, t1s, errFlaky), scheduled("a", 2, `{}`), succeeded("a", 1, `"late"`)},
+				retry("a", 2, t1s, errFlaky), leasedUntil(scheduled("a", 2, `{}`), t1s.Add(45*time.Second)), succeeded("a", 1, `"late"`)},
 			now: t1s,
 			want: orchestrator.Decision{
 				InFlight: []orchestrator.Invocation{{Step: "a", Function: "fa", Attempt: 2, Input: json.RawMessage(`{}`),
-					Timeout: 30 * time.Second}},
+					Timeout: 30 * time.Second, Lease: t1s.Add(45 * time.Second)}},
+				WakeAt: t1s.Add(45 * time.Second),
 			},
 		},
 		{
@@ -584,13 +638,13 @@ func decideCases() []decideCase {
 
 		// Run timeout.
 		{
-			name:   "timeout/wake at the run deadline",
+			name:   "timeout/wake at the lease, before the run deadline",
 			def:    timeoutDef,
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`)},
 			now:    t0.Add(time.Minute),
 			want: orchestrator.Decision{
 				InFlight: []orchestrator.Invocation{inv("a", "fa", 1, `{}`)},
-				WakeAt:   t0.Add(time.Hour),
+				WakeAt:   lease0,
 			},
 		},
 		{
@@ -621,6 +675,7 @@ func decideCases() []decideCase {
 				{Kind: journal.NeedsReview, Step: "b", Attempt: 1, Reason: "step b failed: no"},
 				{Kind: journal.Resubmitted, By: "ops@example.com"}},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("b", 2, `{"n":1}`)},
 				Start:  []orchestrator.Invocation{inv("b", "fb", 2, `{"n":1}`)},
 			},
@@ -634,8 +689,29 @@ func decideCases() []decideCase {
 				{Kind: journal.Resubmitted, Step: "b", By: "ops@example.com", Input: json.RawMessage(`{"n":2}`),
 					State: json.RawMessage(`{"fixed":true}`)}},
 			want: orchestrator.Decision{
+				WakeAt: lease0,
 				Events: []journal.Event{scheduled("b", 2, `{"n":2}`)},
 				Start:  []orchestrator.Invocation{inv("b", "fb", 2, `{"n":2}`)},
+			},
+		},
+		{
+			// A pass step's expressions read the run input: an operator's
+			// edited input is the input they read.
+			name: "review/resubmitted pass step reads the edited input",
+			def: workflow.New("w",
+				workflow.Pass("p", `{"n": input.n + 1}`, workflow.ErrorIf(`input.n == 1 ? "bad order" : ""`, true)),
+			).MustBuild(),
+			events: []journal.Event{started(`{"n":1}`), unleased(scheduled("p", 1, `{"n":1}`)),
+				failed("p", 1, "bad order", "pass", true),
+				{Kind: journal.NeedsReview, Step: "p", Attempt: 1, Reason: "step p failed: bad order"},
+				{Kind: journal.Resubmitted, Step: "p", By: "ops", Input: json.RawMessage(`{"n":4}`)}},
+			want: orchestrator.Decision{
+				Events: []journal.Event{
+					unleased(scheduled("p", 2, `{"n":4}`)), succeeded("p", 2, `{"n":5}`),
+					{Kind: journal.RunCompleted, Output: json.RawMessage(`{}`)},
+				},
+				Status: journal.StatusCompleted,
+				Done:   true,
 			},
 		},
 		{
@@ -664,6 +740,75 @@ func decideCases() []decideCase {
 			def:  chainDef,
 			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`),
 				{Kind: journal.Cancelled, By: "ops"}, succeeded("a", 1, `null`)},
+			want: orchestrator.Decision{Done: true},
+		},
+		// Leases.
+		{
+			name:   "lease/live lease: the attempt is not invoked again; wake at its end",
+			def:    retryDef,
+			events: []journal.Event{started(`{}`), leasedUntil(scheduled("a", 1, `{}`), t0.Add(45*time.Second))},
+			now:    t0.Add(45*time.Second - time.Nanosecond),
+			want: orchestrator.Decision{
+				InFlight: []orchestrator.Invocation{{Step: "a", Function: "fa", Attempt: 1, Input: json.RawMessage(`{}`),
+					Timeout: 30 * time.Second, Lease: t0.Add(45 * time.Second)}},
+				WakeAt: t0.Add(45 * time.Second),
+			},
+		},
+		{
+			name:   "lease/expired lease fails the attempt by timeout, retried by policy",
+			def:    retryDef,
+			events: []journal.Event{started(`{}`), leasedUntil(scheduled("a", 1, `{}`), t0.Add(45*time.Second))},
+			now:    t0.Add(45 * time.Second),
+			want: orchestrator.Decision{
+				Events: []journal.Event{
+					failed("a", 1, "step a timed out: no result within 30s (its lease expired at 2025-03-01T12:00:45Z)", "timeout", false),
+					retry("a", 2, t0.Add(46*time.Second), &journal.Error{
+						Message: "step a timed out: no result within 30s (its lease expired at 2025-03-01T12:00:45Z)", Kind: "timeout"}),
+				},
+				WakeAt: t0.Add(46 * time.Second),
+			},
+		},
+		{
+			name: "lease/expired lease of the last attempt goes to review",
+			def:  retryDef,
+			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`), failed("a", 1, "flaky", "io", false),
+				retry("a", 2, t1s, errFlaky), scheduled("a", 2, `{}`), failed("a", 2, "flaky", "io", false),
+				retry("a", 3, t0.Add(4*time.Second), errFlaky), leasedUntil(scheduled("a", 3, `{}`), t0.Add(49*time.Second))},
+			now: t0.Add(time.Minute),
+			want: orchestrator.Decision{
+				Events: []journal.Event{
+					failed("a", 3, "step a timed out: no result within 30s (its lease expired at 2025-03-01T12:00:49Z)", "timeout", false),
+					{Kind: journal.NeedsReview, Step: "a", Attempt: 3,
+						Reason: "step a failed after 3 attempts: step a timed out: no result within 30s (its lease expired at 2025-03-01T12:00:49Z)",
+						Error:  &journal.Error{Message: "step a timed out: no result within 30s (its lease expired at 2025-03-01T12:00:49Z)", Kind: "timeout"}},
+				},
+				Status: journal.StatusReview,
+				Done:   true,
+			},
+		},
+
+		// The outbox.
+		{
+			name: "outbox/undispatched effects are listed, with a wake-up to send them again",
+			def:  outputDef,
+			events: []journal.Event{started(`{"n":2}`), scheduled("a", 1, `{}`),
+				withEffects(succeeded("a", 1, `{"v":1}`), "e1", "e2"), {Kind: journal.EffectDispatched, EffectID: "e1"}},
+			now: t0.Add(10 * time.Second),
+			want: orchestrator.Decision{
+				Events: []journal.Event{{Kind: journal.RunCompleted, Output: json.RawMessage(`{"total":1,"n":2}`)}},
+				Status: journal.StatusCompleted,
+				Done:   true,
+				// Sent again after as long as the effect has waited: 10s.
+				Dispatch: []journal.Effect{{ID: "e2", Kind: "email"}},
+				WakeAt:   t0.Add(20 * time.Second),
+			},
+		},
+		{
+			name: "outbox/an effect with an outcome is not dispatched again",
+			def:  outputDef,
+			events: []journal.Event{started(`{}`), scheduled("a", 1, `{}`),
+				withEffects(succeeded("a", 1, `{"v":1}`), "e1"), {Kind: journal.EffectSucceeded, EffectID: "e1"},
+				{Kind: journal.RunCompleted}},
 			want: orchestrator.Decision{Done: true},
 		},
 		{
@@ -932,7 +1077,7 @@ func TestRunStateIncremental(t *testing.T) {
 		}
 		now = now.Add(time.Second)
 	}
-	if rs.Status != journal.StatusCompleted {
-		t.Fatalf("status %s, want completed", rs.Status)
+	if st := rs.Snapshot().Status; st != journal.StatusCompleted {
+		t.Fatalf("status %s, want completed", st)
 	}
 }

@@ -154,18 +154,19 @@ func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run stri
 }
 
 // release hands the deferred key of a run that ended to the next queued
-// run, and makes sure that run is released and driven.
-func (e *Engine) release(ctx context.Context, run string, rs *RunState) error {
-	key, err := deferKey(rs.Def, rs.input)
+// run, and makes sure that run is released; the Receipt names it when it
+// needs a drive.
+func (e *Engine) release(ctx context.Context, run string, rs *RunState) (Receipt, error) {
+	key, err := deferKey(rs.def, rs.input)
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
-	id := QueueStream(rs.Def.Name, key)
+	id := QueueStream(rs.def.Name, key)
 	var next string
 	for {
 		q, err := e.loadQueue(ctx, id)
 		if err != nil {
-			return fmt.Errorf("release %s: %w", run, err)
+			return Receipt{}, fmt.Errorf("release %s: %w", run, err)
 		}
 		if q.active != run {
 			next = q.active // released before; make sure its successor runs
@@ -181,39 +182,38 @@ func (e *Engine) release(ctx context.Context, run string, rs *RunState) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("release %s: %w", run, err)
+			return Receipt{}, fmt.Errorf("release %s: %w", run, err)
 		}
 		break
 	}
 	if next == "" || next == run {
-		return nil
+		return Receipt{}, nil
 	}
-	nrs, err := e.load(ctx, next)
+	nrs, _, err := e.load(ctx, next)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
-		return nil // its start has not created it yet; that start will find it acquired
+		return Receipt{}, nil // its start has not created it yet; that start will find it acquired
 	case err != nil:
-		return fmt.Errorf("release %s to %s: %w", run, next, err)
-	case nrs.Status.Terminal():
+		return Receipt{}, fmt.Errorf("release %s to %s: %w", run, next, err)
+	case nrs.status.Terminal():
 		// Cancelled while it waited: it hands the key on in turn.
 		return e.release(ctx, next, nrs)
 	}
 	err = e.operate(ctx, next, func(n *RunState) (journal.Event, journal.Status, error) {
-		if n.Status != journal.StatusDeferred {
+		if n.status != journal.StatusDeferred {
 			return journal.Event{}, "", errSkip
 		}
 		return journal.Event{Kind: journal.Released, Child: id}, journal.StatusRunning, nil
 	})
 	switch {
 	case errors.Is(err, errSkip):
-		return nil
+		return Receipt{}, nil
 	case errors.Is(err, journal.ErrNotFound):
-		return nil // its start has not created it yet; that start will find it acquired
+		return Receipt{}, nil // its start has not created it yet; that start will find it acquired
 	case err != nil:
-		return fmt.Errorf("release %s to %s: %w", run, next, err)
+		return Receipt{}, fmt.Errorf("release %s to %s: %w", run, next, err)
 	}
-	e.wake(ctx, next)
-	return nil
+	return wakeOne(next), nil
 }
 
 // releaseIfAcquired releases the new deferred run st if its queue already
@@ -225,7 +225,7 @@ func (e *Engine) releaseIfAcquired(ctx context.Context, queue string, st Started
 	}
 	e.cache.drop(st.Run)
 	err = e.operate(ctx, st.Run, func(n *RunState) (journal.Event, journal.Status, error) {
-		if n.Status != journal.StatusDeferred {
+		if n.status != journal.StatusDeferred {
 			return journal.Event{}, "", errSkip
 		}
 		return journal.Event{Kind: journal.Released, Child: queue}, journal.StatusRunning, nil

@@ -1,21 +1,63 @@
-// Package orchestrator is ordo's engine: the pure decider and the loop that
-// drives a run around it.
+// Package orchestrator is ordo's engine: the pure decider and the driver that
+// runs a run around it.
 //
-// Decide(def, events, now) folds a run's journal into its current view
-// (RunState) and returns a Decision: the events to append (steps scheduled,
-// skipped, retried, timers, review, completion), the step invocations to
-// make, and when to wake up next. It does no I/O, reads no clock and uses no
-// randomness, so a recorded journal always decides the same way: that is
-// what replay, verification and the visualizer build on.
+// Decide(def, events, now) folds a run's journal into its state (RunState)
+// and returns a Decision: the events to append (steps scheduled, skipped,
+// retried, timed out, timers, review, completion), the step invocations to
+// make, the effects to dispatch, and when to wake up next. It does no I/O,
+// reads no clock and uses no randomness, so a recorded journal always
+// decides the same way: that is what replay, verification and the
+// visualizer build on. View and FoldAt give the tools a read-only Snapshot
+// of a run at any point of its history.
 //
-// Engine does the I/O around Decide: load → decide → append (conditional on
-// the last sequence; on journal.ErrConflict reload and decide again) →
-// invoke ready steps in parallel → append their results together with the
-// next decision → dispatch effects → repeat. The journal is written before
-// anything is sent, so a crash between the two delays work but never loses
-// or doubles it: a step scheduled but without a result is invoked again on
-// recovery (with the same idempotency key), and an effect journaled without
-// an outcome is dispatched again.
+// # The engine's jobs
+//
+// Engine has three: definitions (Register, Workflow, Definition, Refresh);
+// commands, which append to a run's journal and return a Receipt naming the
+// runs that now need a drive (Start, Signal, Complete, Resubmit, Cancel,
+// Reclaim; Heartbeat needs none); and the driver (Drive): load → decide →
+// append (conditional on the last sequence; on journal.ErrConflict reload
+// and decide again) → dispatch effects → invoke the attempts just scheduled
+// in parallel → append their results with the next decision → repeat.
+// Neither commands nor Drive ever drive or wake a run themselves: the
+// runtime around the engine (package embedded, the orchestrator Lambda)
+// is the one place that schedules drives, from Receipt.Wake, Outcome.Wake
+// and Outcome.WakeAt.
+//
+// # Leases: each attempt invoked once
+//
+// The journal is written before anything is sent. An attempt the engine
+// invokes (a task, a map item, a compensation) is journaled with a lease,
+// StepScheduled.Due: the time by which its result is due, its timeout
+// (DefaultStepTimeout when the step has none) plus LeaseMargin. The driver
+// that journaled it invokes it; any other Drive of the run (a redelivered
+// message, a continuation, a second process) finds it in flight under a
+// live lease and only asks to be woken when the lease ends. Once a lease has
+// expired with no result journaled, Decide fails the attempt by timeout
+// (StepFailed, kind step.KindTimeout) and its retry policy decides: another
+// attempt, or review when the attempts run out. An attempt is invoked again
+// only as a new attempt, after its lease expired. Async steps hand out their
+// callback token once per attempt and end by callback or by their timeout;
+// sub steps start their child run, which is idempotent.
+//
+// # The outbox
+//
+// Effects are journaled with the result that asked for them. Decide lists
+// those not yet dispatched (Decision.Dispatch) and, while any remain, asks
+// for a wake-up that backs off with their age; the driver sends them
+// through the Dispatcher and journals EffectDispatched for each one sent. A
+// failed send, even on a run's last commit, is therefore sent again by a
+// later Drive. Receivers de-duplicate by the effect's stable id. Without a
+// Dispatcher (the embedded runtime) Drive reports the outstanding effects in
+// Outcome.Effects and the caller executes them and journals their outcomes.
+//
+// # Journal events the engine writes, beyond the obvious
+//
+//	StepScheduled.Due     the attempt's lease (task attempts, map items, compensations)
+//	StepFailed kind       step.KindTimeout when a lease expired, step.KindLease when
+//	                      Reclaim ended an attempt of a stopped driver,
+//	                      step.KindTooLarge when the result exceeded the journal's limit
+//	EffectDispatched      an effect handed to the effects executor (EffectID)
 //
 // # Errors
 //
@@ -25,7 +67,13 @@
 //	A run pinned to a definition not available  ErrUnknownDefinition
 //	A journal that does not begin with a start  ErrCorruptJournal
 //	Start with input that is not JSON          ErrBadInput
+//	Resubmit with input or state not JSON      ErrBadInput
+//	FoldAt past the end of the events           ErrBadInput
 //	Drive of a run that does not exist          journal.ErrNotFound
 //	Resubmit of a run not in review            ErrNotInReview
 //	Cancel of a run that already finished      ErrFinished
+//	Complete of an attempt no longer awaited   ErrNotAwaited
+//
+// A step result too large for the journal is not an error of Drive: the
+// step fails terminally (step.KindTooLarge) and the run goes to review.
 package orchestrator

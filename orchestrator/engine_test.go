@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -61,9 +64,17 @@ var diamond = workflow.New("diamond",
 	workflow.Step("d", "fd", workflow.After("b", "c")),
 ).MustBuild()
 
+// testKeys sign the callback tokens of the engines newEngine makes.
+var testKeys, _ = callback.NewKeyring(callback.Key("orchestrator test key, not a secret, 32+ bytes"))
+
+// testToken is the callback token of run's step attempt under testKeys.
+func testToken(run, step string, attempt int) string {
+	return testKeys.Sign(callback.Claims{Run: run, Step: step, Attempt: attempt})
+}
+
 func newEngine(t *testing.T, store journal.Store, inv orchestrator.Invoker, def *workflow.Definition, opts ...orchestrator.Option) *orchestrator.Engine {
 	t.Helper()
-	e := orchestrator.New(store, inv, append([]orchestrator.Option{orchestrator.WithLogger(quiet)}, opts...)...)
+	e := orchestrator.New(store, inv, append([]orchestrator.Option{orchestrator.WithLogger(quiet), orchestrator.WithCallbackKeys(testKeys)}, opts...)...)
 	if err := e.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
@@ -77,27 +88,39 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// driveToEnd drives run until it is done, waiting for WakeAt in between.
+// driveToEnd drives run until it is done, waiting for WakeAt in between,
+// or at most a few milliseconds when another driver may finish it first
+// (one that holds the leases of its attempts). It must be called from the
+// test's goroutine.
 func driveToEnd(t *testing.T, ctx context.Context, e *orchestrator.Engine, run string) orchestrator.Outcome {
 	t.Helper()
-	for range 1000 {
+	out, err := driveUntilSettled(ctx, e, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// driveUntilSettled is driveToEnd for any goroutine: it returns an error
+// instead of failing the test.
+func driveUntilSettled(ctx context.Context, e *orchestrator.Engine, run string) (orchestrator.Outcome, error) {
+	for range 10000 {
 		out, err := e.Drive(ctx, run)
 		if err != nil {
-			t.Fatalf("Drive %s: %v", run, err)
+			return out, fmt.Errorf("Drive %s: %w", run, err)
 		}
 		if out.Status.Terminal() || out.Status == journal.StatusReview {
-			return out
+			return out, nil
 		}
-		if !out.WakeAt.IsZero() {
+		if !out.WakeAt.IsZero() || !out.Continue {
 			select {
-			case <-time.After(time.Until(out.WakeAt)):
+			case <-time.After(min(time.Until(out.WakeAt), 5*time.Millisecond)):
 			case <-ctx.Done():
-				t.Fatalf("Drive %s: %v", run, ctx.Err())
+				return out, fmt.Errorf("Drive %s: %w", run, ctx.Err())
 			}
 		}
 	}
-	t.Fatalf("run %s did not finish", run)
-	return orchestrator.Outcome{}
+	return orchestrator.Outcome{}, fmt.Errorf("run %s did not finish", run)
 }
 
 func load(t *testing.T, store journal.Store, run string) (journal.Run, []journal.Event) {
@@ -144,7 +167,8 @@ func TestStartIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := orchestrator.Started{Run: "diamond/o-1", Created: true, Status: journal.StatusRunning}
+	want := orchestrator.Started{Run: "diamond/o-1", Created: true, Status: journal.StatusRunning,
+		Receipt: orchestrator.Receipt{Wake: []string{"diamond/o-1"}}}
 	if diff := cmp.Diff(first, want); diff != "" {
 		t.Errorf("first Start (-got +want):\n%s", diff)
 	}
@@ -250,16 +274,31 @@ func TestConcurrentDrivers(t *testing.T) {
 	}
 	const runs = 12
 	var wg sync.WaitGroup
+	errs := make(chan error, 2*runs)
 	for i := range runs {
 		st, err := engines[0].Start(ctx, orchestrator.StartRequest{Workflow: "diamond", Input: json.RawMessage(fmt.Sprintf(`{"id":"r%d"}`, i))})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range engines {
-			wg.Go(func() { driveToEnd(t, ctx, e, st.Run) })
+			wg.Go(func() {
+				if _, err := driveUntilSettled(ctx, e, st.Run); err != nil {
+					errs <- err
+				}
+			})
 		}
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	calls.Range(func(k, v any) bool {
+		if n := v.(*atomic.Int32).Load(); n != 1 {
+			t.Errorf("attempt %s invoked %d times, want once", k, n)
+		}
+		return true
+	})
 	for i := range runs {
 		run := fmt.Sprintf("diamond/r%d", i)
 		head, events := load(t, store, run)
@@ -321,14 +360,15 @@ func waitFor(t *testing.T, ctx context.Context, started <-chan string, want ...s
 	}
 }
 
-// TestConcurrentDriversLateResult orders two engines so that one of them
-// receives a step result after the other has journaled that attempt's
-// result: the late one must not be journaled a second time.
-func TestConcurrentDriversLateResult(t *testing.T) {
+// TestSecondDriveWaitsOnLiveLease drives a run from a second engine while
+// the first one waits for its steps: the second finds their attempts in
+// flight under live leases, invokes nothing and asks to be woken when the
+// leases end; each attempt is invoked once.
+func TestSecondDriveWaitsOnLiveLease(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	def := workflow.New("par",
-		workflow.Step("a", "fa"),
+		workflow.Step("a", "fa", workflow.Timeout(time.Minute)),
 		workflow.Step("b", "fb"),
 		workflow.Step("c", "fc", workflow.After("a", "b")),
 	).MustBuild()
@@ -344,33 +384,112 @@ func TestConcurrentDriversLateResult(t *testing.T) {
 		out orchestrator.Outcome
 		err error
 	}
-	doneA, doneB := make(chan result, 1), make(chan result, 1)
+	doneA := make(chan result, 1)
 	go func() { out, err := ea.Drive(ctx, st.Run); doneA <- result{out, err} }()
 	waitFor(t, ctx, started, "A/a", "A/b")
-	go func() { out, err := eb.Drive(ctx, st.Run); doneB <- result{out, err} }()
-	waitFor(t, ctx, started, "B/a", "B/b")
 
-	close(ga.release["a"]) // A journals a#1
-	waitJournaled(t, ctx, store, st.Run, journal.StepSucceeded, "a")
-	close(gb.release["b"]) // B conflicts, reloads, journals b#1 and schedules c
-	waitFor(t, ctx, started, "B/c")
-	close(gb.release["a"]) // B's a#1 arrives after A's was journaled
-	waitFor(t, ctx, gb.returned, "B/b", "B/a")
-	close(gb.release["c"]) // (c's result queues behind a's)
-	if r := <-doneB; r.err != nil || r.out.Status != journal.StatusCompleted {
-		t.Fatalf("B: %+v, %v; want completed", r.out, r.err)
+	// Two more Drives while A's attempts run: neither invokes anything.
+	for range 2 {
+		out, err := eb.Drive(ctx, st.Run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, events := load(t, store, st.Run)
+		var leaseA time.Time
+		for _, e := range events {
+			if e.Kind == journal.StepScheduled && e.Step == "a" {
+				leaseA = e.Due
+			}
+		}
+		if out.Status != journal.StatusRunning || out.Continue || !out.WakeAt.Equal(leaseA) {
+			t.Fatalf("second Drive: %+v; want running, waking at a's lease %s", out, leaseA)
+		}
+		if !leaseA.After(time.Now().Add(time.Minute)) {
+			t.Errorf("a's lease ends %s, want its timeout and a margin from now", leaseA)
+		}
 	}
+	close(ga.release["a"])
 	close(ga.release["b"])
+	waitFor(t, ctx, started, "A/c")
 	close(ga.release["c"])
 	if r := <-doneA; r.err != nil || r.out.Status != journal.StatusCompleted {
 		t.Fatalf("A: %+v, %v; want completed", r.out, r.err)
 	}
+	select {
+	case s := <-started:
+		t.Fatalf("%s invoked, want every attempt invoked once, by A", s)
+	default:
+	}
 	_, events := load(t, store, st.Run)
 	checkOnce(t, events)
-	for _, e := range events {
-		if e.Kind == journal.StepSucceeded && e.Step == "a" && string(e.Output) != `"A"` {
-			t.Errorf("a#1 output %s, want A's (journaled first)", e.Output)
+}
+
+// TestAsyncStepTokenHandedOutOnce drives a run whose async step waits for
+// its callback beside a short wait step: the Drives that the wait step's
+// timer brings do not invoke the async step again.
+func TestAsyncStepTokenHandedOutOnce(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	def := workflow.New("async",
+		workflow.Step("ask", "fask", workflow.Async(), workflow.Timeout(time.Hour)),
+		workflow.Wait("pause", 20*time.Millisecond),
+		workflow.Step("after", "fafter", workflow.After("ask", "pause")),
+	).MustBuild()
+	store := memjournal.New()
+	var tokens sync.Map // token -> *atomic.Int32
+	inv := invokerFunc(func(_ context.Context, req step.Request) (step.Response, error) {
+		if req.Token != "" {
+			c, _ := tokens.LoadOrStore(req.Token, new(atomic.Int32))
+			c.(*atomic.Int32).Add(1)
 		}
+		return step.Response{Result: step.Result{Output: json.RawMessage(`1`)}}, nil
+	})
+	e := newEngine(t, store, inv, def)
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "async", Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drive as the wake-ups ask, from fresh engines too (a redelivery), until
+	// the wait step is done.
+	for i := 0; ; i++ {
+		eng := e
+		if i%2 == 1 {
+			eng = newEngine(t, store, inv, def)
+		}
+		out, err := eng.Drive(ctx, st.Run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, events := load(t, store, st.Run)
+		if slices.ContainsFunc(events, func(e journal.Event) bool { return e.Kind == journal.StepSucceeded && e.Step == "pause" }) {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the wait step never finished")
+		}
+		time.Sleep(min(time.Until(out.WakeAt), 5*time.Millisecond))
+	}
+	token := testToken(st.Run, "ask", 1)
+	rec, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"yes"`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.NeedsDrive(st.Run) {
+		t.Errorf("Complete: %+v, want the run to need a drive", rec)
+	}
+	if out := driveToEnd(t, ctx, e, st.Run); out.Status != journal.StatusCompleted {
+		t.Fatalf("after the callback: %+v, want completed", out)
+	}
+	n := 0
+	tokens.Range(func(k, v any) bool {
+		n++
+		if c := v.(*atomic.Int32).Load(); c != 1 {
+			t.Errorf("token %v handed out %d times, want once", k, c)
+		}
+		return true
+	})
+	if n != 1 {
+		t.Errorf("%d tokens handed out, want 1", n)
 	}
 }
 
@@ -410,7 +529,7 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 			ctx := testContext(t)
 			store := memjournal.New()
 			dl := time.Now().Add(tc.deadline)
-			var aCalls atomic.Int32
+			var aCalls, bCalls atomic.Int32
 			var inFirst atomic.Bool // the first Drive is running
 			// a finishes shortly before the hand-on time; the first b
 			// outlives the first driver.
@@ -426,6 +545,7 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 				return step.Result{Output: json.RawMessage(`1`)}, nil
 			}
 			fb := func(ctx context.Context, req step.Request) (step.Result, error) {
+				bCalls.Add(1)
 				if inFirst.Load() {
 					<-ctx.Done()
 					return step.Result{}, ctx.Err()
@@ -462,14 +582,113 @@ func TestDriveNearDeadlineContinues(t *testing.T) {
 			if n := aCalls.Load(); tc.wantA != (n == 1) {
 				t.Errorf("a invoked %d times by the first Drive", n)
 			}
-			// A continuation, by another engine, finishes the run.
+			if !tc.wantA {
+				// Nothing was scheduled that it could not invoke: a
+				// continuation finishes the run, each step invoked once.
+				next := newEngine(t, store, handlers(fns), diamond)
+				if out := driveToEnd(t, ctx, next, st.Run); out.Status != journal.StatusCompleted {
+					t.Fatalf("continuation: %+v, want completed", out)
+				}
+				if a, b := aCalls.Load(), bCalls.Load(); a != 1 || b != 1 {
+					t.Errorf("a invoked %d times, b %d times, want once each", a, b)
+				}
+				_, events = load(t, store, st.Run)
+				checkOnce(t, events)
+				return
+			}
+			// b outlived the first Drive: a continuation finds its lease
+			// live, invokes nothing and waits for the lease to end.
+			var lease time.Time
+			for _, e := range events {
+				if e.Kind == journal.StepScheduled && e.Step == "b" {
+					lease = e.Due
+				}
+			}
 			next := newEngine(t, store, handlers(fns), diamond)
-			if out := driveToEnd(t, ctx, next, st.Run); out.Status != journal.StatusCompleted {
-				t.Fatalf("continuation: %+v, want completed", out)
+			out, err = next.Drive(ctx, st.Run)
+			if err != nil || out.Continue || !out.WakeAt.Equal(lease) || bCalls.Load() != 1 {
+				t.Fatalf("continuation: %+v, %v, b invoked %d times; want a wake-up at b's lease %s and no invocation",
+					out, err, bCalls.Load(), lease)
+			}
+			// Once the lease has expired, b fails by timeout and is retried.
+			skew := time.Until(lease) + time.Second
+			later := newEngine(t, store, handlers(fns), diamond,
+				orchestrator.WithClock(func() time.Time { return time.Now().Add(skew) }),
+				orchestrator.WithInlineWait(time.Second))
+			if out := driveToEnd(t, ctx, later, st.Run); out.Status != journal.StatusCompleted {
+				t.Fatalf("after the lease: %+v, want completed", out)
+			}
+			if n := bCalls.Load(); n != 2 {
+				t.Errorf("b invoked %d times, want twice (attempts 1 and 2)", n)
 			}
 			_, events = load(t, store, st.Run)
 			checkOnce(t, events)
+			i := slices.IndexFunc(events, func(e journal.Event) bool { return e.Kind == journal.StepFailed && e.Step == "b" })
+			if i < 0 || events[i].Attempt != 1 || events[i].Error.Kind != step.KindTimeout {
+				t.Fatalf("want b#1 failed by timeout; journal: %+v", events)
+			}
 		})
+	}
+}
+
+// TestSlowStepFailsByTimeoutIntoReview drives a step slower than each
+// Drive's budget: every attempt is invoked once, fails by timeout when its
+// lease expires, is retried by its policy, and the run goes to review when
+// the attempts run out.
+func TestSlowStepFailsByTimeoutIntoReview(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	def := workflow.New("slow",
+		workflow.Step("slow", "fslow", workflow.Timeout(10*time.Second), workflow.Retry(fastRetry)),
+	).MustBuild()
+	store := memjournal.New()
+	var calls atomic.Int32
+	inv := invokerFunc(func(ctx context.Context, req step.Request) (step.Response, error) {
+		calls.Add(1)
+		<-ctx.Done() // slower than any Drive's budget
+		return step.Response{}, ctx.Err()
+	})
+	var skew atomic.Int64 // how far the engine's clock runs ahead
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e := newEngine(t, store, inv, def, orchestrator.WithClock(clock), orchestrator.WithDeadlineMargin(50*time.Millisecond))
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "slow", Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out orchestrator.Outcome
+	for i := 0; out.Status != journal.StatusReview; i++ {
+		if i > 50 {
+			t.Fatalf("no review after %d Drives: %+v", i, out)
+		}
+		budget, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+		out, err = e.Drive(budget, st.Run)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.Continue && !out.WakeAt.IsZero() {
+			skew.Add(int64(out.WakeAt.Sub(clock()) + time.Millisecond)) // the continuation message's delay
+		}
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("step invoked %d times, want 3 (one per attempt)", n)
+	}
+	_, events := load(t, store, st.Run)
+	checkOnce(t, events)
+	var fails []int
+	for _, e := range events {
+		if e.Kind == journal.StepFailed {
+			if e.Error.Kind != step.KindTimeout {
+				t.Errorf("attempt %d failed with %+v, want a timeout", e.Attempt, e.Error)
+			}
+			fails = append(fails, e.Attempt)
+		}
+	}
+	if diff := cmp.Diff(fails, []int{1, 2, 3}); diff != "" {
+		t.Errorf("failed attempts (-got +want):\n%s", diff)
+	}
+	if last := events[len(events)-1]; last.Kind != journal.NeedsReview {
+		t.Errorf("last event %s, want NeedsReview", last.Kind)
 	}
 }
 
@@ -531,9 +750,9 @@ func TestEffectsDispatchedAndRedispatched(t *testing.T) {
 		}
 	}
 
-	// Recovery: another engine finds them all outstanding (the dispatch
-	// failed and nobody journaled an outcome) and dispatches them again,
-	// with the same IDs.
+	// Recovery: another engine finds them all undispatched (every send
+	// failed) and dispatches them again, with the same IDs, and journals
+	// that it did.
 	second := &recorder{}
 	if _, err := newEngine(t, store, handlers(fns), diamond, orchestrator.WithDispatcher(second)).Drive(ctx, st.Run); err != nil {
 		t.Fatal(err)
@@ -541,20 +760,110 @@ func TestEffectsDispatchedAndRedispatched(t *testing.T) {
 	if diff := cmp.Diff(second.ids(), want); diff != "" {
 		t.Errorf("redispatched (-got +want):\n%s", diff)
 	}
+	_, events := load(t, store, st.Run)
+	if diff := cmp.Diff(dispatchedIDs(events), want); diff != "" {
+		t.Errorf("EffectDispatched journaled (-got +want):\n%s", diff)
+	}
 
-	// Once one outcome is journaled, only the others are redispatched.
+	// Dispatched and journaled: a later Drive sends nothing again, whether
+	// or not an outcome is in.
 	x := effect.NewExecutor(store)
 	x.Handle("email", effect.HandlerFunc(func(context.Context, string, journal.Effect) error { return nil }))
 	if err := x.Execute(ctx, st.Run, second.got[0]); err != nil {
 		t.Fatal(err)
 	}
 	third := &recorder{}
-	if _, err := newEngine(t, store, handlers(fns), diamond, orchestrator.WithDispatcher(third)).Drive(ctx, st.Run); err != nil {
+	out, err := newEngine(t, store, handlers(fns), diamond, orchestrator.WithDispatcher(third)).Drive(ctx, st.Run)
+	if err != nil {
 		t.Fatal(err)
 	}
-	want = slices.DeleteFunc(slices.Clone(want), func(id string) bool { return id == second.got[0].ID })
-	if diff := cmp.Diff(third.ids(), want); diff != "" {
-		t.Errorf("redispatched after one outcome (-got +want):\n%s", diff)
+	if len(third.got) != 0 || !out.WakeAt.IsZero() {
+		t.Errorf("third Drive sent %v and wakes at %s, want nothing sent and no wake-up", third.ids(), out.WakeAt)
+	}
+}
+
+func dispatchedIDs(events []journal.Event) []string {
+	var ids []string
+	for _, e := range events {
+		if e.Kind == journal.EffectDispatched {
+			ids = append(ids, e.EffectID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// flakyDispatcher fails its first n calls.
+type flakyDispatcher struct {
+	recorder
+	n, calls int
+}
+
+func (f *flakyDispatcher) Dispatch(ctx context.Context, run string, effects []journal.Effect) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.n
+	f.mu.Unlock()
+	if fail {
+		return errors.New("queue unavailable")
+	}
+	return f.recorder.Dispatch(ctx, run, effects)
+}
+
+// TestEffectsRedispatchedAfterLastCommit fails the dispatch of a run's
+// effects on its last commit, and then a few times more: the Drive asks to
+// be woken while they remain undispatched, later Drives send them again,
+// and each is dispatched and journaled as dispatched once.
+func TestEffectsRedispatchedAfterLastCommit(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := memjournal.New()
+	def := workflow.New("one", workflow.Step("a", "fa")).MustBuild()
+	fa := func(_ context.Context, req step.Request) (step.Result, error) {
+		return step.Result{Effects: []step.Effect{{Kind: "email", Target: "x"}, {Kind: "email", Target: "y"}}}, nil
+	}
+	var skew atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	d := &flakyDispatcher{n: 3}
+	e := newEngine(t, store, handlers(map[string]step.HandlerFunc{"fa": fa}), def,
+		orchestrator.WithDispatcher(d), orchestrator.WithClock(clock))
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "one", Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wakes []time.Duration
+	for i := 0; ; i++ {
+		out, err := e.Drive(ctx, st.Run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != journal.StatusCompleted || !out.Done {
+			t.Fatalf("Drive %d: %+v, want completed", i, out)
+		}
+		if out.WakeAt.IsZero() {
+			break
+		}
+		if i > 10 {
+			t.Fatalf("still waking after %d Drives", i)
+		}
+		wait := out.WakeAt.Sub(clock())
+		wakes = append(wakes, wait.Round(time.Second))
+		skew.Add(int64(wait)) // the wake-up comes
+	}
+	if d.calls != 4 {
+		t.Errorf("%d dispatch calls, want 4 (3 failures, then success)", d.calls)
+	}
+	want := []string{"one/k/a/1/0", "one/k/a/1/1"}
+	if diff := cmp.Diff(d.ids(), want); diff != "" {
+		t.Errorf("dispatched (-got +want):\n%s", diff)
+	}
+	_, events := load(t, store, st.Run)
+	if diff := cmp.Diff(dispatchedIDs(events), want); diff != "" {
+		t.Errorf("EffectDispatched journaled (-got +want):\n%s", diff)
+	}
+	// The wake-ups back off with the effects' age.
+	if diff := cmp.Diff(wakes, []time.Duration{time.Second, time.Second, 2 * time.Second}); diff != "" {
+		t.Errorf("wake-ups (-got +want):\n%s", diff)
 	}
 }
 
@@ -647,4 +956,159 @@ func TestStepTimeoutIsRetried(t *testing.T) {
 			checkOnce(t, events)
 		})
 	}
+}
+
+// TestOversizedResult journals a step result exactly at the journal's commit
+// limit, and one byte over it: at the limit the run completes; over it the
+// step fails terminally (kind too-large, naming the step and sizes) and the
+// run goes to review instead of retrying the commit forever.
+func TestOversizedResult(t *testing.T) {
+	t.Parallel()
+	def := workflow.New("big", workflow.Step("a", "fa")).MustBuild()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	output := json.RawMessage(`"` + strings.Repeat("x", 64<<10) + `"`)
+	// The commit that journals the result: the result and the completion.
+	limit := len(mustEncode(t, []journal.Event{
+		{Kind: journal.StepSucceeded, At: at, Step: "a", Attempt: 1, Output: output},
+		{Kind: journal.RunCompleted, At: at, Output: json.RawMessage(`{}`)},
+	}))
+	for _, tc := range []struct {
+		name  string
+		limit int
+		want  journal.Status
+	}{
+		{"at the limit", limit, journal.StatusCompleted},
+		{"one byte over", limit - 1, journal.StatusReview},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t)
+			store, err := sqlitejournal.New(ctx, ":memory:", sqlitejournal.WithMaxCommitSize(tc.limit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			var calls atomic.Int32
+			fa := func(context.Context, step.Request) (step.Result, error) {
+				calls.Add(1)
+				return step.Result{Output: output}, nil
+			}
+			e := newEngine(t, store, handlers(map[string]step.HandlerFunc{"fa": fa}), def,
+				orchestrator.WithClock(func() time.Time { return at }))
+			st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "big", Key: "k"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out := driveToEnd(t, ctx, e, st.Run); out.Status != tc.want {
+				t.Fatalf("Drive: %+v, want %s", out, tc.want)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("step invoked %d times, want once", n)
+			}
+			if tc.want == journal.StatusCompleted {
+				return
+			}
+			_, events := load(t, store, st.Run)
+			i := slices.IndexFunc(events, func(e journal.Event) bool { return e.Kind == journal.StepFailed })
+			if i < 0 {
+				t.Fatalf("no StepFailed journaled: %+v", events)
+			}
+			f := events[i].Error
+			if f.Kind != step.KindTooLarge || !f.Terminal || !strings.Contains(f.Message, "step a") ||
+				!strings.Contains(f.Message, fmt.Sprintf("limit %d", tc.limit)) {
+				t.Errorf("failure %+v, want a terminal too-large failure naming step a and the limit", f)
+			}
+			if last := events[len(events)-1]; last.Kind != journal.NeedsReview {
+				t.Errorf("last event %s, want NeedsReview", last.Kind)
+			}
+		})
+	}
+}
+
+func mustEncode(t *testing.T, events []journal.Event) []byte {
+	t.Helper()
+	b, err := journal.EncodeEvents(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCommandsDoNotDrive checks that Signal, Complete, Cancel and Resubmit
+// only journal and report the run as needing a drive: nothing is invoked
+// and nothing scheduled until the runtime drives it.
+func TestCommandsDoNotDrive(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	def := workflow.New("cmd", workflow.Key("input.id"),
+		workflow.Await("go", "go"),
+		workflow.Step("ask", "fask", workflow.Async(), workflow.After("go")),
+		workflow.Step("check", "fcheck", workflow.After("ask"), workflow.Retry(workflow.RetryPolicy{MaxAttempts: 1})),
+	).MustBuild()
+	store := memjournal.New()
+	var calls atomic.Int32
+	var failCheck atomic.Bool
+	failCheck.Store(true)
+	inv := invokerFunc(func(_ context.Context, req step.Request) (step.Response, error) {
+		calls.Add(1)
+		if req.Step == "check" && failCheck.Load() {
+			return step.Response{Error: &step.Failure{Message: "no", Terminal: true}}, nil
+		}
+		return step.Response{Result: step.Result{Output: json.RawMessage(`1`)}}, nil
+	})
+	e := newEngine(t, store, inv, def)
+	// quiet checks that a command invoked nothing and scheduled nothing.
+	quiet := func(what string, run string, rec orchestrator.Receipt, err error) {
+		t.Helper()
+		before := calls.Load()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !rec.NeedsDrive(run) {
+			t.Errorf("%s: receipt %+v, want %s to need a drive", what, rec, run)
+		}
+		_, events := load(t, store, run)
+		if last := events[len(events)-1]; last.Kind == journal.StepScheduled {
+			t.Errorf("%s scheduled %s", what, last.Step)
+		}
+		if calls.Load() != before {
+			t.Errorf("%s invoked a step", what)
+		}
+	}
+	drive := func(run string, want journal.Status) {
+		t.Helper()
+		out, err := e.Drive(ctx, run)
+		if err != nil || out.Status != want {
+			t.Fatalf("Drive %s: %+v, %v; want %s", run, out, err, want)
+		}
+	}
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "cmd", Input: json.RawMessage(`{"id":"1"}`)})
+	quiet("Start", st.Run, st.Receipt, err)
+	drive(st.Run, journal.StatusRunning)
+
+	rec, err := e.Signal(ctx, st.Run, "go", json.RawMessage(`true`))
+	quiet("Signal", st.Run, rec, err)
+	drive(st.Run, journal.StatusRunning) // ask is invoked: it gets its token
+	n := calls.Load()
+
+	rec, err = e.Complete(ctx, testToken(st.Run, "ask", 1), step.Response{Result: step.Result{Output: json.RawMessage(`2`)}})
+	quiet("Complete", st.Run, rec, err)
+	drive(st.Run, journal.StatusReview) // check fails terminally
+	if calls.Load() != n+1 {
+		t.Fatalf("after Complete's drive: %d invocations, want %d", calls.Load(), n+1)
+	}
+
+	failCheck.Store(false)
+	rec, err = e.Resubmit(ctx, orchestrator.Resubmission{Run: st.Run, By: "ops"})
+	quiet("Resubmit", st.Run, rec, err)
+	drive(st.Run, journal.StatusCompleted)
+
+	other, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "cmd", Input: json.RawMessage(`{"id":"2"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drive(other.Run, journal.StatusRunning)
+	rec, err = e.Cancel(ctx, other.Run, "ops", "not needed")
+	quiet("Cancel", other.Run, rec, err)
+	drive(other.Run, journal.StatusCancelled)
 }

@@ -8,173 +8,143 @@ import (
 	"slices"
 
 	"github.com/ordoflow/ordo/journal"
-	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// Waker gets a run driven soon: the embedded runtime pokes its driver; in
-// AWS a continuation message goes to the orchestrator's queue. The engine
-// wakes child runs it starts, parents whose child finished, deferred runs
-// whose turn came, and runs that received an event or a callback.
-type Waker interface {
-	Wake(ctx context.Context, run string) error
+// Receipt is what a command left to schedule: the runs that need a drive
+// because of it. Commands never drive or wake a run themselves; the
+// runtime that called them schedules Wake (the embedded runtime drives the
+// runs in process; in AWS a continuation message goes to the
+// orchestrator's queue).
+type Receipt struct {
+	// Wake lists the runs that need a drive, usually the one the command
+	// changed; empty when nothing needs one.
+	Wake []string
 }
 
-// WithWaker sets the Waker (default: none; the caller drives runs itself).
-func WithWaker(w Waker) Option { return func(e *Engine) { e.waker = w } }
+// NeedsDrive reports whether the command left run needing a drive.
+func (r Receipt) NeedsDrive(run string) bool { return slices.Contains(r.Wake, run) }
+
+func wakeOne(run string) Receipt { return Receipt{Wake: []string{run}} }
 
 // ErrNotAwaited is returned when completing or heartbeating a callback
 // token whose attempt no longer waits (finished, timed out, or retried).
 var ErrNotAwaited = errors.New("orchestrator: callback token is void: its attempt is no longer awaited (finished, timed out or retried)")
 
-func (e *Engine) wake(ctx context.Context, run string) {
-	if e.waker == nil {
-		return
-	}
-	if err := e.waker.Wake(ctx, run); err != nil {
-		e.log.Warn("wake failed; the run waits for its next trigger", "run", run, "err", err)
-	}
-}
-
-// startChild starts the child run of a sub step (a no-op if it exists) and
-// gets it driven.
-func (e *Engine) startChild(ctx context.Context, parent string, inv Invocation) error {
+// startChild starts the child run of a sub step (a no-op if it exists);
+// the Started reports whether the child needs a drive.
+func (e *Engine) startChild(ctx context.Context, parent string, inv Invocation) (Started, error) {
 	def, ok := e.Workflow(inv.Workflow)
 	if !ok {
-		return fmt.Errorf("%w %q (sub step %s of %s)", ErrUnknownWorkflow, inv.Workflow, inv.Step, parent)
+		return Started{}, fmt.Errorf("%w %q (sub step %s of %s)", ErrUnknownWorkflow, inv.Workflow, inv.Step, parent)
 	}
 	key := inv.Child[len(def.Name)+1:]
 	st, err := e.Start(ctx, StartRequest{Workflow: def.Name, Input: inv.Input, Key: key, Trigger: parent,
 		Parent: parent, ParentStep: inv.Step, ParentAttempt: inv.Attempt})
 	if err != nil {
-		return fmt.Errorf("start child %s of %s: %w", inv.Child, parent, err)
+		return Started{}, fmt.Errorf("start child %s of %s: %w", inv.Child, parent, err)
 	}
-	e.wake(ctx, st.Run)
-	return nil
+	if !st.Created {
+		st.Wake = nil // it exists: whoever created it scheduled it
+	}
+	return st, nil
 }
 
 // settle does what a settled run owes others: a child reports to its
 // parent, and a run holding a deferred key hands it to the next run. Both
 // are idempotent, so a redelivered or resumed Drive repeats them safely.
-func (e *Engine) settle(ctx context.Context, run string, rs *RunState) error {
-	if !rs.Status.Terminal() {
-		return nil // review or deferred: not over yet
+// It returns the runs that then need a drive.
+func (e *Engine) settle(ctx context.Context, run string, rs *RunState) ([]string, error) {
+	if !rs.status.Terminal() {
+		return nil, nil // review or deferred: not over yet
 	}
-	if rs.Parent != "" {
-		if err := e.notifyParent(ctx, run, rs); err != nil {
-			return err
+	var wake []string
+	if rs.parent != "" {
+		r, err := e.notifyParent(ctx, run, rs)
+		if err != nil {
+			return wake, err
 		}
+		wake = append(wake, r.Wake...)
 	}
-	if rs.Status == journal.StatusCancelled {
+	if rs.status == journal.StatusCancelled {
 		// A cancelled parent cancels the children it still waits for.
 		for i, s := range rs.steps {
-			if rs.Def.Steps[i].StepType() == workflow.TypeSub && s.Phase == PhaseRunning && s.Child != "" {
-				err := e.Cancel(ctx, s.Child, "parent "+run, "parent cancelled")
+			if rs.def.Steps[i].StepType() == workflow.TypeSub && s.phase == PhaseRunning && s.child != "" {
+				r, err := e.Cancel(ctx, s.child, "parent "+run, "parent cancelled")
 				if err != nil && !errors.Is(err, ErrFinished) && !errors.Is(err, journal.ErrNotFound) {
-					return fmt.Errorf("cancel child %s of %s: %w", s.Child, run, err)
+					return wake, fmt.Errorf("cancel child %s of %s: %w", s.child, run, err)
 				}
+				wake = append(wake, r.Wake...)
 			}
 		}
 	}
-	if rs.Def.DeferredKey != "" {
-		return e.release(ctx, run, rs)
+	if rs.def.DeferredKey != "" {
+		r, err := e.release(ctx, run, rs)
+		return append(wake, r.Wake...), err
 	}
-	return nil
+	return wake, nil
 }
 
-func (e *Engine) notifyParent(ctx context.Context, run string, rs *RunState) error {
-	ev := journal.Event{Kind: journal.SubRunCompleted, Step: rs.ParentStep, Attempt: rs.parentAttempt, Child: run,
-		Output: rs.Output}
-	if rs.Status != journal.StatusCompleted {
+func (e *Engine) notifyParent(ctx context.Context, run string, rs *RunState) (Receipt, error) {
+	ev := journal.Event{Kind: journal.SubRunCompleted, Step: rs.parentStep, Attempt: rs.parentAttempt, Child: run,
+		Output: rs.output}
+	if rs.status != journal.StatusCompleted {
 		ev.Output = nil
-		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.Status, rs.Reason),
-			Kind: "child-" + string(rs.Status), Terminal: rs.Status == journal.StatusCancelled}
+		ev.Error = &journal.Error{Message: fmt.Sprintf("child run %s %s: %s", run, rs.status, rs.reason),
+			Kind: step.KindChildPrefix + string(rs.status), Terminal: rs.status == journal.StatusCancelled}
 	}
-	err := e.operate(ctx, rs.Parent, func(p *RunState) (journal.Event, journal.Status, error) {
-		if !p.awaits(&journal.Event{Step: ev.Step, Attempt: ev.Attempt}) || p.Steps[ev.Step].Child != run {
+	err := e.operate(ctx, rs.parent, func(p *RunState) (journal.Event, journal.Status, error) {
+		if !p.awaits(&journal.Event{Step: ev.Step, Attempt: ev.Attempt}) || p.byName[ev.Step].child != run {
 			return journal.Event{}, "", errSkip // reported before, or the parent moved on
 		}
 		return ev, "", nil
 	})
 	if errors.Is(err, errSkip) {
-		return nil
+		return Receipt{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("report child %s to %s: %w", run, rs.Parent, err)
+		return Receipt{}, fmt.Errorf("report child %s to %s: %w", run, rs.parent, err)
 	}
-	e.wake(ctx, rs.Parent)
-	return nil
+	return wakeOne(rs.parent), nil
 }
 
 // errSkip tells operate that there is nothing to append.
 var errSkip = errors.New("nothing to do")
 
 // Signal delivers the external event name with payload to run; a step
-// waiting for it (now or later) receives the payload as its output.
-func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawMessage) error {
+// waiting for it (now or later) receives the payload as its output. The
+// run then needs a drive (Receipt).
+func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawMessage) (Receipt, error) {
 	if name == "" {
-		return fmt.Errorf("%w: signal %s: an event needs a name", ErrBadInput, run)
+		return Receipt{}, fmt.Errorf("%w: signal %s: an event needs a name", ErrBadInput, run)
 	}
 	if len(payload) > 0 && !json.Valid(payload) {
-		return fmt.Errorf("%w: signal %s: payload is not JSON", ErrBadInput, run)
+		return Receipt{}, fmt.Errorf("%w: signal %s: payload is not JSON", ErrBadInput, run)
 	}
 	err := e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
-		if rs.Status.Terminal() {
-			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.Status)
+		if rs.status.Terminal() {
+			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.status)
 		}
 		return journal.Event{Kind: journal.EventReceived, Name: name, Input: payload}, "", nil
 	})
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
-	e.wake(ctx, run)
-	return nil
-}
-
-// WithCallbackKeys sets the keys callback tokens are signed and verified
-// with. Default: a random key of this engine's own, so tokens it hands out
-// are void once it stops; deployments share a key (package callback).
-func WithCallbackKeys(r *callback.Keyring) Option { return func(e *Engine) { e.callbacks = r } }
-
-// ephemeralKeys is the default keyring: a random key no one else holds.
-func ephemeralKeys() *callback.Keyring {
-	k, err := callback.NewKey()
-	if err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	r, _ := callback.NewKeyring(k)
-	return r
-}
-
-// callbackToken signs the token of an async invocation ("" otherwise).
-func (e *Engine) callbackToken(run string, inv Invocation) string {
-	if !inv.Async {
-		return ""
-	}
-	return e.callbacks.Sign(callback.Claims{Run: run, Step: inv.Step, Attempt: inv.Attempt})
-}
-
-// verifyToken checks token's signature and returns what it names.
-func (e *Engine) verifyToken(token string) (callback.Claims, error) {
-	c, err := e.callbacks.Verify(token)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrBadInput, err)
-	}
-	return c, nil
+	return wakeOne(run), nil
 }
 
 // Complete finishes the async step attempt that token names with resp (a
-// result, or an error that says whether it may be retried). The token must
-// be signed with the engine's keys and its attempt still awaited. A
-// completion brings the step's output (and state patch); effects it carries
-// must be of kinds the step declares (its effects list), else the whole
-// completion is refused: a token holder cannot make the platform send what
-// the step never would.
-func (e *Engine) Complete(ctx context.Context, token string, resp step.Response) error {
+// result, or an error that says whether it may be retried). The run then
+// needs a drive (Receipt). The token must be signed with the engine's keys
+// and its attempt still awaited. A completion brings the step's output (and
+// state patch); effects it carries must be of kinds the step declares (its
+// effects list), else the whole completion is refused: a token holder
+// cannot make the platform send what the step never would.
+func (e *Engine) Complete(ctx context.Context, token string, resp step.Response) (Receipt, error) {
 	c, err := e.verifyToken(token)
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
 	run, stepName, attempt := c.Run, c.Step, c.Attempt
 	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
@@ -183,26 +153,15 @@ func (e *Engine) Complete(ctx context.Context, token string, resp step.Response)
 		if !rs.awaits(&ev) {
 			return journal.Event{}, "", fmt.Errorf("complete %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
 		}
-		if err := declaredEffects(rs.Def.Step(stepName), resp.Effects); err != nil {
+		if err := declaredEffects(rs.def.Step(stepName), resp.Effects); err != nil {
 			return journal.Event{}, "", fmt.Errorf("%w: complete %s step %s: %w", ErrBadInput, run, stepName, err)
 		}
 		return ev, "", nil
 	})
 	if err != nil {
-		return err
+		return Receipt{}, err
 	}
-	e.wake(ctx, run)
-	return nil
-}
-
-// declaredEffects refuses effects of kinds step n does not declare.
-func declaredEffects(n *workflow.Node, effects []step.Effect) error {
-	for i, ef := range effects {
-		if n == nil || !slices.Contains(n.Effects, ef.Kind) {
-			return fmt.Errorf("effect %d of kind %q is not declared by the step (effects: %v)", i+1, ef.Kind, n.Effects)
-		}
-	}
-	return nil
+	return wakeOne(run), nil
 }
 
 // Heartbeat extends the timeout of the async step attempt that token names
@@ -218,7 +177,7 @@ func (e *Engine) Heartbeat(ctx context.Context, token string) error {
 		if !rs.awaits(&ev) {
 			return journal.Event{}, "", fmt.Errorf("heartbeat %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
 		}
-		n := rs.Def.Step(stepName)
+		n := rs.def.Step(stepName)
 		if n.Timeout <= 0 {
 			return journal.Event{}, "", errSkip
 		}

@@ -33,18 +33,18 @@ const (
 	PhaseSkipped   Phase = "skipped"   // its condition was false
 )
 
-// StepState is one step's folded view.
-type StepState struct {
-	Phase   Phase
-	Attempt int // last attempt scheduled (or due, when retrying)
-	Due     time.Time
-	Input   json.RawMessage
-	Output  json.RawMessage
-	Error   *journal.Error
-	// Items are a map step's elements, in input order.
-	Items []ItemState
-	// Child is a sub step's current child run.
-	Child string
+// stepState is one step's folded view.
+type stepState struct {
+	phase   Phase
+	attempt int // last attempt scheduled (or due, when retrying)
+	due     time.Time
+	input   json.RawMessage
+	output  json.RawMessage
+	failure *journal.Error
+	// items are a map step's elements, in input order.
+	items []itemState
+	// child is a sub step's current child run.
+	child string
 
 	// failedPending is set when a failure awaits a retry/review decision.
 	failedPending bool
@@ -53,8 +53,11 @@ type StepState struct {
 	base int
 	// override is an operator's replacement input (Resubmitted.Input).
 	override json.RawMessage
+	// scheduledAt and finishedAt are when the last attempt was scheduled
+	// and when the step last succeeded, failed or was skipped.
+	scheduledAt, finishedAt time.Time
 
-	idx        int   // position in Def.Steps
+	idx        int   // position in def.Steps
 	next       int   // map: next item to schedule (0-based)
 	busy       int   // map: items running or retrying
 	done       int   // map: items finished (succeeded or failed for good)
@@ -62,14 +65,14 @@ type StepState struct {
 	itemFailed []int // map: items whose failure awaits a decision
 }
 
-// ItemState is one element of a map step.
-type ItemState struct {
-	Phase   Phase
-	Attempt int
-	Due     time.Time
-	Input   json.RawMessage
-	Output  json.RawMessage
-	Error   *journal.Error
+// itemState is one element of a map step.
+type itemState struct {
+	phase   Phase
+	attempt int
+	due     time.Time
+	input   json.RawMessage
+	output  json.RawMessage
+	failure *journal.Error
 }
 
 // flight identifies an attempt in flight: a step, or one of its items.
@@ -79,41 +82,45 @@ type flight struct{ step, item int }
 // engine keeps one per active run and applies new events to it, so deciding
 // costs O(what changed), not O(history) or O(steps).
 type RunState struct {
-	Def      *workflow.Definition
-	Workflow string
-	DefHash  string
-	Key      string
-	Trigger  string
-	Started  time.Time
-	Input    json.RawMessage
-	Status   journal.Status
-	Output   json.RawMessage
-	Reason   string // why the run is in review, failed or cancelled
-	Steps    map[string]*StepState
-	// Parent and ParentStep name the run (and its sub step) that started
+	def       *workflow.Definition
+	wfName    string
+	defHash   string
+	key       string
+	trigger   string
+	startedAt time.Time
+	inputJSON json.RawMessage
+	status    journal.Status
+	output    json.RawMessage
+	reason    string // why the run is in review, failed or cancelled
+	byName    map[string]*stepState
+	// parent and parentStep name the run (and its sub step) that started
 	// this one as a child.
-	Parent        string
-	ParentStep    string
+	parent        string
+	parentStep    string
 	parentAttempt int
 	// Effects journaled without an outcome, in journal order.
-	Outstanding []journal.Effect
-	Seq         int64 // last applied commit
+	outstanding []journal.Effect
+	seq         int64 // last applied commit
 
 	input   any
 	state   map[string]any
 	outputs map[string]any // name -> {"output": v, "skipped": bool}
 	started bool
 
-	steps     []*StepState           // by definition position
-	dirty     map[int]bool           // steps to look at in the next decision
-	timers    map[flight]time.Time   // retries, waits and timeouts that fall due
-	inflight  map[flight]bool        // attempts scheduled without a result
-	remaining int                    // steps neither succeeded nor skipped
-	signals   map[string][]signalRec // external events by name
+	steps    []*stepState         // by definition position
+	dirty    map[int]bool         // steps to look at in the next decision
+	timers   map[flight]time.Time // retries, waits and timeouts that fall due
+	inflight map[flight]bool      // attempts scheduled without a result
+	leases   map[flight]time.Time // when the result of an attempt in flight is due
+	// undispatched are journaled effects not yet handed to the effects
+	// executor (no EffectDispatched, nor an outcome), in journal order.
+	undispatched []pendingEffect
+	remaining    int                    // steps neither succeeded nor skipped
+	signals      map[string][]signalRec // external events by name
 	// Compensation (sagas): completed steps with a compensation, newest
 	// last; compensating is true while they are being undone.
 	compStack    []int
-	comp         *StepState // the compensation in progress (top of the stack)
+	comp         *stepState // the compensation in progress (top of the stack)
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
@@ -123,10 +130,16 @@ type RunState struct {
 // last resubmission (an operator who resubmits a timed-out run gives it a
 // fresh timeout).
 func (rs *RunState) clockFrom() time.Time {
-	if rs.resubmitted.After(rs.Started) {
+	if rs.resubmitted.After(rs.startedAt) {
 		return rs.resubmitted
 	}
-	return rs.Started
+	return rs.startedAt
+}
+
+// pendingEffect is an effect journaled at At and not yet dispatched.
+type pendingEffect struct {
+	effect journal.Effect
+	at     time.Time
 }
 
 type signalRec struct {
@@ -136,13 +149,13 @@ type signalRec struct {
 
 // NewRunState returns the empty state of a run of def.
 func NewRunState(def *workflow.Definition) *RunState {
-	rs := &RunState{Def: def, Steps: make(map[string]*StepState, len(def.Steps)),
+	rs := &RunState{def: def, byName: make(map[string]*stepState, len(def.Steps)),
 		state: map[string]any{}, outputs: map[string]any{}, dirty: map[int]bool{},
-		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, signals: map[string][]signalRec{},
-		steps: make([]*StepState, len(def.Steps)), remaining: len(def.Steps)}
+		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, leases: map[flight]time.Time{}, signals: map[string][]signalRec{},
+		steps: make([]*stepState, len(def.Steps)), remaining: len(def.Steps)}
 	for i, s := range def.Steps {
-		st := &StepState{Phase: PhasePending, idx: i}
-		rs.Steps[s.Name] = st
+		st := &stepState{phase: PhasePending, idx: i}
+		rs.byName[s.Name] = st
 		rs.steps[i] = st
 	}
 	return rs
@@ -174,37 +187,37 @@ func (rs *RunState) StateJSON() json.RawMessage {
 // Compensating reports whether the run is undoing completed steps.
 func (rs *RunState) Compensating() bool { return rs.compensating }
 
-func (rs *RunState) step(e *journal.Event) (*StepState, error) {
-	s, ok := rs.Steps[e.Step]
+func (rs *RunState) step(e *journal.Event) (*stepState, error) {
+	s, ok := rs.byName[e.Step]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s event for step %q, which definition %s does not have",
-			ErrCorruptJournal, e.Kind, e.Step, rs.DefHash)
+			ErrCorruptJournal, e.Kind, e.Step, rs.defHash)
 	}
 	return s, nil
 }
 
-func (rs *RunState) node(s *StepState) *workflow.Node { return &rs.Def.Steps[s.idx] }
+func (rs *RunState) node(s *stepState) *workflow.Node { return &rs.def.Steps[s.idx] }
 
 // item returns map item e.Index of s (1-based), or an error.
-func (rs *RunState) item(s *StepState, e *journal.Event) (*ItemState, error) {
-	if e.Index < 1 || e.Index > len(s.Items) {
+func (rs *RunState) item(s *stepState, e *journal.Event) (*itemState, error) {
+	if e.Index < 1 || e.Index > len(s.items) {
 		return nil, fmt.Errorf("%w: %s event for item %d of step %q, which has %d items",
-			ErrCorruptJournal, e.Kind, e.Index, e.Step, len(s.Items))
+			ErrCorruptJournal, e.Kind, e.Index, e.Step, len(s.items))
 	}
-	return &s.Items[e.Index-1], nil
+	return &s.items[e.Index-1], nil
 }
 
 // setPhase moves a step to p, keeping the completion count and waking its
 // dependents when it becomes done.
-func (rs *RunState) setPhase(s *StepState, p Phase) {
-	wasDone := s.Phase == PhaseSucceeded || s.Phase == PhaseSkipped
+func (rs *RunState) setPhase(s *stepState, p Phase) {
+	wasDone := s.phase == PhaseSucceeded || s.phase == PhaseSkipped
 	isDone := p == PhaseSucceeded || p == PhaseSkipped
-	s.Phase = p
+	s.phase = p
 	switch {
 	case isDone && !wasDone:
 		rs.remaining--
-		for _, succ := range rs.Def.Successors(rs.Def.Steps[s.idx].Name) {
-			rs.dirty[rs.Steps[succ].idx] = true
+		for _, succ := range rs.def.Successors(rs.def.Steps[s.idx].Name) {
+			rs.dirty[rs.byName[succ].idx] = true
 		}
 	case wasDone && !isDone:
 		rs.remaining++
@@ -212,273 +225,8 @@ func (rs *RunState) setPhase(s *StepState, p Phase) {
 	rs.dirty[s.idx] = true
 }
 
-// Apply folds one event into the state.
-func (rs *RunState) Apply(e *journal.Event) error {
-	if e.Seq > rs.Seq {
-		rs.Seq = e.Seq
-	}
-	if !rs.started && e.Kind != journal.RunStarted {
-		return fmt.Errorf("%w: first event is %s, want RunStarted", ErrCorruptJournal, e.Kind)
-	}
-	if e.Compensation {
-		return rs.applyCompensation(e)
-	}
-	switch e.Kind {
-	case journal.RunStarted:
-		if rs.started {
-			return fmt.Errorf("%w: second RunStarted", ErrCorruptJournal)
-		}
-		rs.started = true
-		rs.Workflow, rs.DefHash, rs.Key, rs.Trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
-		rs.Started, rs.Input, rs.Status = e.At, e.Input, journal.StatusRunning
-		rs.Parent, rs.ParentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
-		in, err := workflow.DecodeJSON(e.Input)
-		if err != nil {
-			return fmt.Errorf("%w: run input: %v", ErrCorruptJournal, err)
-		}
-		rs.input = in
-		if len(e.State) > 0 {
-			if err := rs.patch(e.State); err != nil {
-				return err
-			}
-		}
-		for i, n := range rs.Def.Steps {
-			if len(n.After) == 0 {
-				rs.dirty[i] = true
-			}
-		}
-	case journal.StepScheduled:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			it, err := rs.item(s, e)
-			if err != nil {
-				return err
-			}
-			if it.Phase == PhasePending {
-				s.busy++
-				s.next = max(s.next, e.Index)
-			}
-			it.Phase, it.Attempt, it.Input = PhaseRunning, e.Attempt, e.Input
-			delete(rs.timers, flight{s.idx, e.Index})
-			rs.inflight[flight{s.idx, e.Index}] = true
-			return nil
-		}
-		s.Phase, s.Attempt, s.Input, s.failedPending, s.Error = PhaseRunning, e.Attempt, e.Input, false, nil
-		delete(rs.timers, flight{s.idx, 0})
-		rs.dirty[s.idx] = true
-		n := rs.node(s)
-		switch n.StepType() {
-		case workflow.TypeTask:
-			rs.inflight[flight{s.idx, 0}] = true
-		case workflow.TypeMap:
-			if err := rs.startItems(s, e); err != nil {
-				return err
-			}
-		}
-	case journal.SubRunStarted:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		s.Child = e.Child
-		rs.inflight[flight{s.idx, 0}] = true
-	case journal.StepSucceeded, journal.SubRunCompleted:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			return rs.itemDone(s, e)
-		}
-		if e.Kind == journal.SubRunCompleted && e.Child != s.Child {
-			return nil // a stale child's completion
-		}
-		if s.Phase != PhaseRunning && s.Phase != PhaseWaiting || e.Attempt != s.Attempt {
-			return nil // a late duplicate of an attempt already decided
-		}
-		delete(rs.inflight, flight{s.idx, 0})
-		delete(rs.timers, flight{s.idx, 0})
-		if e.Kind == journal.SubRunCompleted && e.Error != nil {
-			s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
-			rs.dirty[s.idx] = true
-			return nil
-		}
-		out := e.Output
-		var v any
-		if rs.node(s).StepType() == workflow.TypeMap {
-			v, out = rs.mapOutput(s)
-		} else if v, err = workflow.DecodeJSON(e.Output); err != nil {
-			return fmt.Errorf("%w: step %q output: %v", ErrCorruptJournal, e.Step, err)
-		}
-		if n := rs.node(s); n.StepType() == workflow.TypeEvent {
-			rs.consume(n.Event)
-		}
-		s.Output, s.Error, s.failedPending = out, nil, false
-		rs.setPhase(s, PhaseSucceeded)
-		rs.outputs[e.Step] = map[string]any{"output": v, "skipped": false}
-		if len(e.State) > 0 {
-			if err := rs.patch(e.State); err != nil {
-				return fmt.Errorf("step %q: %w", e.Step, err)
-			}
-		}
-		rs.Outstanding = append(rs.Outstanding, e.Effects...)
-		if rs.node(s).Compensate != "" {
-			rs.compStack = append(rs.compStack, s.idx)
-		}
-	case journal.StepFailed:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			return rs.itemFailed(s, e)
-		}
-		if s.Phase != PhaseRunning || e.Attempt != s.Attempt {
-			return nil
-		}
-		delete(rs.inflight, flight{s.idx, 0})
-		delete(rs.timers, flight{s.idx, 0})
-		rs.dropItems(s)
-		s.Phase, s.Error, s.failedPending = PhaseFailed, e.Error, true
-		rs.dirty[s.idx] = true
-	case journal.StepSkipped:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		rs.setPhase(s, PhaseSkipped)
-		// Expressions may test a skipped step: steps.x.skipped, and its
-		// output reads as null.
-		rs.outputs[e.Step] = map[string]any{"output": nil, "skipped": true}
-	case journal.ItemFailed:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		it, err := rs.item(s, e)
-		if err != nil {
-			return err
-		}
-		if it.Phase == PhaseFailed && rs.unmarkItem(s, e.Index) {
-			s.busy--
-			s.done++
-			s.failed++
-			rs.dirty[s.idx] = true
-		}
-	case journal.RetryScheduled:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		if e.Index > 0 {
-			it, err := rs.item(s, e)
-			if err != nil {
-				return err
-			}
-			rs.unmarkItem(s, e.Index)
-			it.Phase, it.Attempt, it.Due = PhaseRetrying, e.Attempt, e.Due
-			rs.timers[flight{s.idx, e.Index}] = e.Due
-			rs.dirty[s.idx] = true // a retry due at once runs in this decision
-			return nil
-		}
-		s.Phase, s.Attempt, s.Due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
-		rs.timers[flight{s.idx, 0}] = e.Due
-		rs.dirty[s.idx] = true
-	case journal.TimerStarted:
-		s, err := rs.step(e)
-		if err != nil {
-			return err
-		}
-		s.Due = e.Due
-		if rs.node(s).StepType() == workflow.TypeWait {
-			s.Phase = PhaseWaiting
-		}
-		rs.timers[flight{s.idx, 0}] = e.Due
-		rs.dirty[s.idx] = true
-	case journal.TimerFired:
-		// The wait step's StepSucceeded follows in the same commit.
-		if _, err := rs.step(e); err != nil {
-			return err
-		}
-	case journal.EventReceived:
-		rs.signals[e.Name] = append(rs.signals[e.Name], signalRec{payload: e.Input})
-		for i := range rs.Def.Steps {
-			if n := &rs.Def.Steps[i]; n.StepType() == workflow.TypeEvent && n.Event == e.Name && rs.steps[i].Phase == PhaseRunning {
-				rs.dirty[i] = true
-			}
-		}
-	case journal.EffectSucceeded, journal.EffectFailed:
-		for i, ef := range rs.Outstanding {
-			if ef.ID == e.EffectID {
-				rs.Outstanding = append(rs.Outstanding[:i:i], rs.Outstanding[i+1:]...)
-				break
-			}
-		}
-	case journal.NeedsReview:
-		rs.Status, rs.Reason = journal.StatusReview, e.Reason
-		if e.Step != "" {
-			if s, ok := rs.Steps[e.Step]; ok {
-				s.failedPending = false
-			}
-		}
-	case journal.Resubmitted:
-		if e.Step != "" {
-			if _, err := rs.step(e); err != nil {
-				return err
-			}
-		}
-		rs.Status, rs.Reason, rs.resubmitted = journal.StatusRunning, "", e.At
-		if rs.compensating {
-			// Resubmitting a failed compensation resumes undoing; the run
-			// keeps the status it ended with.
-			rs.Status = rs.endStatus
-			if rs.comp != nil && rs.comp.Phase == PhaseFailed {
-				rs.comp.Phase, rs.comp.base = PhasePending, rs.comp.Attempt
-			}
-			return nil
-		}
-		if len(e.State) > 0 {
-			if err := rs.patch(e.State); err != nil {
-				return err
-			}
-		}
-		for i, s := range rs.steps {
-			name := rs.Def.Steps[i].Name
-			if s.Phase == PhaseFailed || name == e.Step {
-				rs.setPhase(s, PhasePending)
-				s.Error, s.Due, s.failedPending, s.base = nil, time.Time{}, false, s.Attempt
-				delete(rs.timers, flight{i, 0})
-				if len(e.Input) > 0 && name == e.Step {
-					s.Input, s.override = e.Input, e.Input
-				}
-			}
-		}
-	case journal.Deferred:
-		rs.Status = journal.StatusDeferred
-	case journal.Released:
-		if rs.Status == journal.StatusDeferred {
-			rs.Status = journal.StatusRunning
-		}
-	case journal.Cancelled:
-		rs.Status, rs.Reason, rs.endStatus = journal.StatusCancelled, e.Reason, journal.StatusCancelled
-		rs.compensating = len(rs.compStack) > 0
-	case journal.RunCompleted:
-		rs.Status, rs.Output = journal.StatusCompleted, e.Output
-	case journal.RunFailed:
-		rs.Status, rs.endStatus = journal.StatusFailed, journal.StatusFailed
-		if e.Error != nil {
-			rs.Reason = e.Error.Message
-		}
-		rs.compensating = len(rs.compStack) > 0
-	}
-	return nil
-}
-
 // unmarkItem removes item index from the failures awaiting a decision.
-func (rs *RunState) unmarkItem(s *StepState, index int) bool {
+func (rs *RunState) unmarkItem(s *stepState, index int) bool {
 	for i, x := range s.itemFailed {
 		if x == index {
 			s.itemFailed = append(s.itemFailed[:i:i], s.itemFailed[i+1:]...)
@@ -490,54 +238,57 @@ func (rs *RunState) unmarkItem(s *StepState, index int) bool {
 
 // dropItems forgets a map step's items in flight or waiting to retry: the
 // step itself failed, so their results no longer matter.
-func (rs *RunState) dropItems(s *StepState) {
-	for i := range s.Items {
+func (rs *RunState) dropItems(s *stepState) {
+	for i := range s.items {
 		delete(rs.inflight, flight{s.idx, i + 1})
 		delete(rs.timers, flight{s.idx, i + 1})
+		delete(rs.leases, flight{s.idx, i + 1})
 	}
 }
 
 // startItems records a map step's item list (its StepScheduled input).
-func (rs *RunState) startItems(s *StepState, e *journal.Event) error {
+func (rs *RunState) startItems(s *stepState, e *journal.Event) error {
 	var items []json.RawMessage
 	if err := json.Unmarshal(e.Input, &items); err != nil {
 		return fmt.Errorf("%w: map step %q: items are not a JSON list: %v", ErrCorruptJournal, e.Step, err)
 	}
-	s.Items = make([]ItemState, len(items))
-	for i := range s.Items {
-		s.Items[i] = ItemState{Phase: PhasePending, Input: items[i]}
+	s.items = make([]itemState, len(items))
+	for i := range s.items {
+		s.items[i] = itemState{phase: PhasePending, input: items[i]}
 	}
 	s.next, s.busy, s.done, s.failed, s.itemFailed = 0, 0, 0, 0, nil
 	return nil
 }
 
-func (rs *RunState) itemDone(s *StepState, e *journal.Event) error {
+func (rs *RunState) itemDone(s *stepState, e *journal.Event) error {
 	it, err := rs.item(s, e)
 	if err != nil {
 		return err
 	}
-	if it.Phase != PhaseRunning || it.Attempt != e.Attempt || s.Phase != PhaseRunning {
+	if it.phase != PhaseRunning || it.attempt != e.Attempt || s.phase != PhaseRunning {
 		return nil
 	}
-	it.Phase, it.Output, it.Error = PhaseSucceeded, e.Output, nil
+	it.phase, it.output, it.failure = PhaseSucceeded, e.Output, nil
 	s.busy--
 	s.done++
 	delete(rs.inflight, flight{s.idx, e.Index})
-	rs.Outstanding = append(rs.Outstanding, e.Effects...)
+	delete(rs.leases, flight{s.idx, e.Index})
+	rs.journaled(e)
 	rs.dirty[s.idx] = true
 	return nil
 }
 
-func (rs *RunState) itemFailed(s *StepState, e *journal.Event) error {
+func (rs *RunState) itemFailed(s *stepState, e *journal.Event) error {
 	it, err := rs.item(s, e)
 	if err != nil {
 		return err
 	}
-	if it.Phase != PhaseRunning || it.Attempt != e.Attempt || s.Phase != PhaseRunning {
+	if it.phase != PhaseRunning || it.attempt != e.Attempt || s.phase != PhaseRunning {
 		return nil
 	}
-	it.Phase, it.Error = PhaseFailed, e.Error
+	it.phase, it.failure = PhaseFailed, e.Error
 	delete(rs.inflight, flight{s.idx, e.Index})
+	delete(rs.leases, flight{s.idx, e.Index})
 	s.itemFailed = append(s.itemFailed, e.Index)
 	rs.dirty[s.idx] = true
 	return nil
@@ -545,14 +296,14 @@ func (rs *RunState) itemFailed(s *StepState, e *journal.Event) error {
 
 // mapOutput is a map step's output: its items' outputs in input order
 // (null for items that failed within the tolerance).
-func (rs *RunState) mapOutput(s *StepState) (any, json.RawMessage) {
-	vals := make([]any, len(s.Items))
-	raws := make([]json.RawMessage, len(s.Items))
-	for i, it := range s.Items {
+func (rs *RunState) mapOutput(s *stepState) (any, json.RawMessage) {
+	vals := make([]any, len(s.items))
+	raws := make([]json.RawMessage, len(s.items))
+	for i, it := range s.items {
 		raws[i] = json.RawMessage(`null`)
-		if it.Phase == PhaseSucceeded && len(it.Output) > 0 {
-			raws[i] = it.Output
-			vals[i], _ = workflow.DecodeJSON(it.Output)
+		if it.phase == PhaseSucceeded && len(it.output) > 0 {
+			raws[i] = it.output
+			vals[i], _ = workflow.DecodeJSON(it.output)
 		}
 	}
 	b, _ := json.Marshal(raws)
@@ -589,30 +340,33 @@ func (rs *RunState) applyCompensation(e *journal.Event) error {
 		return fmt.Errorf("%w: %s compensation of step %q, which is not next to compensate", ErrCorruptJournal, e.Kind, e.Step)
 	}
 	if rs.comp == nil || rs.comp.idx != s.idx {
-		rs.comp = &StepState{Phase: PhasePending, idx: s.idx}
+		rs.comp = &stepState{phase: PhasePending, idx: s.idx}
 	}
 	c := rs.comp
 	switch e.Kind {
 	case journal.StepScheduled:
-		c.Phase, c.Attempt, c.Input, c.Error = PhaseRunning, e.Attempt, e.Input, nil
+		c.phase, c.attempt, c.input, c.failure = PhaseRunning, e.Attempt, e.Input, nil
 		delete(rs.timers, flight{-1, s.idx})
+		rs.leases[compFlight] = leaseOf(e, rs.node(s).Timeout.D())
 	case journal.StepSucceeded:
-		if c.Phase != PhaseRunning || c.Attempt != e.Attempt {
+		if c.phase != PhaseRunning || c.attempt != e.Attempt {
 			return nil
 		}
+		delete(rs.leases, compFlight)
 		rs.compStack = rs.compStack[:len(rs.compStack)-1]
 		rs.comp = nil
-		rs.Outstanding = append(rs.Outstanding, e.Effects...)
+		rs.journaled(e)
 		if len(rs.compStack) == 0 {
 			rs.compensating = false
 		}
 	case journal.StepFailed:
-		if c.Phase != PhaseRunning || c.Attempt != e.Attempt {
+		if c.phase != PhaseRunning || c.attempt != e.Attempt {
 			return nil
 		}
-		c.Phase, c.Error, c.failedPending = PhaseFailed, e.Error, true
+		delete(rs.leases, compFlight)
+		c.phase, c.failure, c.failedPending = PhaseFailed, e.Error, true
 	case journal.RetryScheduled:
-		c.Phase, c.Attempt, c.Due, c.failedPending = PhaseRetrying, e.Attempt, e.Due, false
+		c.phase, c.attempt, c.due, c.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 		rs.timers[flight{-1, s.idx}] = e.Due
 	}
 	return nil

@@ -147,10 +147,9 @@ func TestProtocolSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := rec.waitToken(ctx, t)
-	if err := rt.Engine.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"approved":true}`)}}); err != nil {
+	if err := rt.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"approved":true}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	rt.Poke(st.Run)
 	status, err := rt.Wait(ctx, st.Run)
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 	if err := rt.Engine.Register(ctx, def); err != nil {
 		t.Fatal(err)
 	}
-	h := visualizer.Guard(visualizer.Mount(api.New(rt.Engine, rt, rt.Poke, api.WithAuthenticator(api.Fixed(api.Principal{Name: "tester", Role: api.Admin})))))
+	h := visualizer.Guard(visualizer.Mount(api.New(rt.Engine, rt, rt, api.WithAuthenticator(api.Fixed(api.Principal{Name: "tester", Role: api.Admin})))))
 	if wrap != nil {
 		h = wrap(h)
 	}
@@ -193,7 +193,8 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-detail="charge"] .attempt[data-attempt="1"]`)),
 		shot(t, "run.png"))
 
-	// The state slider: the first commit has check running, charge pending;
+	// The state slider: the first commit (the start) has nothing scheduled,
+	// the next one check running, the one after check succeeded;
 	// "latest" comes back to the review.
 	run(t, ctx, "slider",
 		chromedp.SetValue(chromedp.CSS(`#slider`), "0"),
@@ -201,9 +202,11 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 			_, err := chromedp.Evaluate[bool](`document.querySelector('#slider').dispatchEvent(new Event('change'))`)(ctx, tg)
 			return chromedp.Void{}, err
 		},
-		chromedp.WaitVisible(node("check", "running")),
+		chromedp.WaitVisible(node("check", "pending")),
 		chromedp.WaitVisible(node("charge", "pending")),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline tr.future`)),
+		chromedp.Click(chromedp.CSS(`#next`)),
+		chromedp.WaitVisible(node("check", "running")),
 		chromedp.Click(chromedp.CSS(`#next`)),
 		chromedp.WaitVisible(node("check", "succeeded")),
 		chromedp.Click(chromedp.CSS(`#latest`)),

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordoflow/ordo/api"
@@ -51,18 +51,20 @@ func main() {
 		}
 		engineOpts = append(engineOpts, orchestrator.WithCallbackKeys(keys))
 	}
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
+	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
 	sqsClient := sqs.NewFromConfig(cfg)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
-	engine := orchestrator.New(store, internal.NoInvoker{}, append(engineOpts,
-		orchestrator.WithLogger(log), orchestrator.WithWaker(conts))...)
+	engine := orchestrator.New(store, internal.NoInvoker{}, append(engineOpts, orchestrator.WithLogger(log))...)
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
 	starter := internal.NewQueueStarter(engine, conts, log)
-	steps := internal.NewStepFunctions(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter.Poke, api.WithRedeliverer(redeliver),
-		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(steps.Has))))
+	// Pushed definitions may name only step functions that are deployed
+	// ("<stack>-<function>", the orchestrator's naming convention).
+	deployed := internal.NewDeployedFunctions(lambdasvc.NewFromConfig(cfg), os.Getenv("ORDO_RESOURCE_PREFIX"))
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver),
+		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has))))
 }

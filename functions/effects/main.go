@@ -48,7 +48,8 @@ func main() {
 	}
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
+	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),

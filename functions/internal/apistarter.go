@@ -38,22 +38,24 @@ func (s *QueueStarter) Start(ctx context.Context, req orchestrator.StartRequest)
 	if err != nil {
 		return st, err
 	}
-	if st.Status.Terminal() {
-		return st, nil
-	}
-	if err := s.conts.Continue(ctx, st.Run, 0); err != nil {
+	if err := s.conts.Schedule(ctx, st.Wake...); err != nil {
 		return st, fmt.Errorf("run %s is journaled but was not handed to the orchestrator (retry the start): %w", st.Run, err)
 	}
 	return st, nil
 }
 
-// Poke asks the orchestrator to drive run (after a resubmit or cancel).
-func (s *QueueStarter) Poke(run string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// Schedule implements api.Scheduler: it asks the orchestrator to drive
+// runs (after an event, a callback, a resubmit or a cancel), logging what
+// could not be sent: the change is journaled, and the run is driven again
+// on its next message or wake-up.
+func (s *QueueStarter) Schedule(ctx context.Context, runs ...string) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.conts.Continue(ctx, run, 0); err != nil {
-		s.log.Error("run changed but not handed to the orchestrator; it is driven on its next message", "run", run, "err", err)
+	if err := s.conts.Schedule(sctx, runs...); err != nil {
+		s.log.Error("run changed but not handed to the orchestrator", "runs", runs, "err", err)
+		return err
 	}
+	return nil
 }
 
 // ErrNoSteps is what NoInvoker returns.

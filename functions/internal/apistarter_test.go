@@ -64,7 +64,7 @@ func newRoleAPI(t *testing.T, role api.Role) (internal.FunctionURLFunc, *control
 	}
 	q := &controlQueue{}
 	starter := internal.NewQueueStarter(engine, internal.NewContinuations(q, "https://sqs.test/1/ordo-orchestrator"), nil)
-	return internal.FunctionURLHandler(api.New(engine, starter, starter.Poke,
+	return internal.FunctionURLHandler(api.New(engine, starter, starter,
 		api.WithAuthenticator(internal.IAMCallers(role)))), q, store
 }
 

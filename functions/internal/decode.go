@@ -63,22 +63,22 @@ func (d *Decoder) Decode(channel, trigger string, body []byte) (Message, error) 
 			return Message{}, fmt.Errorf("%w: %s record %s: control message: %v", ErrMalformed, channel, trigger, err)
 		}
 		switch c.Ordo {
-		case "continue":
+		case ControlContinue:
 			if c.Run == "" {
 				return Message{}, fmt.Errorf("%w: %s record %s: continue without a run", ErrMalformed, channel, trigger)
 			}
 			return Message{Run: c.Run, Trigger: trigger}, nil
-		case "start":
+		case ControlStart:
 			if c.Workflow == "" {
 				return Message{}, fmt.Errorf("%w: %s record %s: start without a workflow", ErrMalformed, channel, trigger)
 			}
 			return Message{Workflow: c.Workflow, Input: c.Input, Key: c.Key, Trigger: trigger}, nil
-		case "event":
+		case ControlEvent:
 			if c.Run == "" || c.Name == "" {
 				return Message{}, fmt.Errorf("%w: %s record %s: an event needs a run and a name", ErrMalformed, channel, trigger)
 			}
 			return Message{Run: c.Run, Event: c.Name, Input: c.Input, Trigger: trigger}, nil
-		case "complete":
+		case ControlComplete:
 			if c.Token == "" {
 				return Message{}, fmt.Errorf("%w: %s record %s: complete without a token", ErrMalformed, channel, trigger)
 			}

@@ -10,14 +10,19 @@
 // Environment (declared in template.yaml):
 //
 //	ORDO_TABLE                   the journal table
-//	ORDO_ORCHESTRATOR_QUEUE_URL  the orchestrator's own queue (continuations, timers, API starts)
-//	ORDO_EFFECTS_QUEUE_URL       the effects queue
+//	ORDO_PAYLOAD_BUCKET          the bucket large commits are offloaded to (optional:
+//	                             without it, a commit over a DynamoDB item fails its step)
+//	ORDO_ORCHESTRATOR_QUEUE_URL  the orchestrator's own queue (continuations, timers, API starts,
+//	                             triggers resubmitted from review)
+//	ORDO_EFFECTS_QUEUE_URL       the effects queue (orchestrator; api: failed effects re-dispatched
+//	                             from review)
 //	ORDO_RESOURCE_PREFIX         "<stack>-": step Lambdas are "<stack>-<function>";
-//	                             trigger queues/streams "<stack>-<channel>"
+//	                             trigger queues/streams "<stack>-<channel>"; the API
+//	                             accepts definitions naming deployed step Lambdas only
 //	ORDO_NOTIFICATIONS_QUEUE_URL the queue "email" effects go to (effects function)
 //	ORDO_EVENTS_STREAM           the stream "publish" effects go to (effects function)
 //	ORDO_EFFECTS_MAX_RECEIVE     the effects queue's maxReceiveCount: a failure on that
-//	                             delivery also goes to the review path
+//	                             delivery also becomes a review item (failed-effect/<id>)
 //	ORDO_HTTP_EFFECT_TARGETS     where "http" effects may go (effects function; package egress)
 //	ORDO_API_ROLE                viewer, operator or admin: what the API function's callers may do
 //	ORDO_CALLBACK_KEY_SECRET     the Secrets Manager secret callback tokens are signed

@@ -68,13 +68,13 @@ func (i *LambdaInvoker) Invoke(ctx context.Context, req step.Request) (step.Resp
 		}
 		return step.Response{Error: &step.Failure{
 			Message: fmt.Sprintf("function %s: %s: %s", i.prefix+name, aws.ToString(out.FunctionError), msg),
-			Kind:    "lambda"}}, nil
+			Kind:    step.KindLambda}}, nil
 	}
 	var resp step.Response
 	if err := json.Unmarshal(out.Payload, &resp); err != nil {
 		return step.Response{Error: &step.Failure{
 			Message: fmt.Sprintf("function %s returned a payload that is not a step response: %v", i.prefix+name, err),
-			Kind:    "protocol", Terminal: true}}, nil
+			Kind:    step.KindProtocol, Terminal: true}}, nil
 	}
 	return resp, nil
 }

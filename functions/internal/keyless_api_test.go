@@ -28,7 +28,7 @@ func TestAPIKeylessStarts(t *testing.T) {
 	}
 	q := &controlQueue{}
 	starter := internal.NewQueueStarter(engine, internal.NewContinuations(q, "https://sqs.test/1/ordo-orchestrator"), nil)
-	h := internal.FunctionURLHandler(api.New(engine, starter, starter.Poke, api.WithAuthenticator(internal.IAMCallers(api.Operator))))
+	h := internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithAuthenticator(internal.IAMCallers(api.Operator))))
 	startNote := func(idem string) (int, string) {
 		t.Helper()
 		headers := map[string]string{"content-type": "application/json"}

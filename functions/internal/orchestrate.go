@@ -147,9 +147,11 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	if err != nil {
 		return err
 	}
+	// Every command below only journals and reports the run as needing a
+	// drive: this record's drive, at the end, is the one that drives it.
 	switch {
 	case msg.Event != "":
-		err := o.engine.Signal(ctx, msg.Run, msg.Event, msg.Input)
+		_, err := o.engine.Signal(ctx, msg.Run, msg.Event, msg.Input)
 		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, orchestrator.ErrFinished) || errors.Is(err, journal.ErrNotFound) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
@@ -161,7 +163,7 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		if err != nil {
 			err = fmt.Errorf("%w: %w", orchestrator.ErrBadInput, err)
 		} else {
-			err = o.engine.Complete(ctx, msg.Token, step.Response{Result: step.Result{Output: msg.Input}, Error: msg.Failure})
+			_, err = o.engine.Complete(ctx, msg.Token, step.Response{Result: step.Result{Output: msg.Input}, Error: msg.Failure})
 		}
 		if errors.Is(err, orchestrator.ErrNotAwaited) {
 			o.log.Info("callback for an attempt no longer awaited; dropped", "trigger", trigger, "err", err)
@@ -188,11 +190,17 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		if !st.Created {
 			o.log.Info("duplicate start; the run exists", "run", run, "trigger", trigger)
 		}
+		if !st.NeedsDrive(run) {
+			return nil // deferred (its turn comes with a drive of the run before it), or settled
+		}
 	}
 	return o.drive(ctx, run)
 }
 
-// drive advances run and schedules its next turn.
+// drive advances run and schedules what comes next: the run's next turn (a
+// continuation now, or a delayed one at its wake-up time) and the other
+// runs the Drive left needing a drive. This is the one place the
+// orchestrator schedules drives.
 func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	out, err := o.engine.Drive(ctx, run)
 	if errors.Is(err, journal.ErrNotFound) {
@@ -202,16 +210,17 @@ func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	if err != nil {
 		return err
 	}
+	// Use a fresh context: the invocation's may be about to expire.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	errs := []error{o.conts.Schedule(sctx, out.Wake...)}
 	switch {
 	case out.Continue:
-		// Use a fresh context: the invocation's is about to expire.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		return o.conts.Continue(sctx, run, 0)
+		errs = append(errs, o.conts.Continue(sctx, run, 0))
 	case !out.WakeAt.IsZero():
-		return o.conts.Continue(ctx, run, out.WakeAt.Sub(o.now()))
+		errs = append(errs, o.conts.Continue(sctx, run, out.WakeAt.Sub(o.now())))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // review records a record that cannot be processed as a review item

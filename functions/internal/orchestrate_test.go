@@ -6,13 +6,17 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
@@ -264,5 +268,64 @@ func TestForgedCallbackMessageGoesToReview(t *testing.T) {
 	items, _, _ := store.Reviews(ctx, journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
 	if len(items) != 1 || items[0].ID != "malformed-trigger/sqs:m2" || !strings.Contains(items[0].Reason, "signature") {
 		t.Fatalf("review items %+v, want one for the forged callback, naming its signature", items)
+	}
+}
+
+// TestRedeliveredTriggerInvokesEachAttemptOnce delivers the same start
+// message three times, twice while the first delivery's Drive waits for a
+// step: the redeliveries find the attempt under its lease, invoke nothing
+// and hand the run on with a delayed continuation; each step is invoked once.
+func TestRedeliveredTriggerInvokesEachAttemptOnce(t *testing.T) {
+	ctx := context.Background()
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	var mu sync.Mutex
+	calls := map[string]int{}
+	reg := step.NewRegistry()
+	reg.Register("slow", step.Func(func(ctx context.Context, in map[string]any) (map[string]any, error) {
+		req, _ := step.RequestFrom(ctx)
+		mu.Lock()
+		calls[req.Step+"#"+strconv.Itoa(req.Attempt)]++
+		mu.Unlock()
+		if req.Step == "a" {
+			started <- struct{}{}
+			<-release
+		}
+		return in, nil
+	}))
+	def := workflow.New("greet", workflow.Key("input.id"),
+		workflow.Step("a", "slow", workflow.Timeout(time.Minute)), workflow.Step("b", "slow", workflow.After("a"))).MustBuild()
+	store := memjournal.New()
+	q := &fakeSQS{}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := orchestrator.New(store, embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log))
+	if err := eng.Register(ctx, def); err != nil {
+		t.Fatal(err)
+	}
+	o := NewOrchestrator(eng, NewContinuations(q, "orch"), "ordo-", log)
+	msg := `{"workflow":"greet","input":{"id":"g1"}}`
+	first := make(chan events.SQSEventResponse, 1)
+	go func() { first <- o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m1", msg)}}) }()
+	<-started
+	for _, id := range []string{"m1", "m1-again"} {
+		if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord(id, msg)}}); len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("redelivery %s failed: %+v", id, resp)
+		}
+	}
+	q.mu.Lock()
+	conts := slices.Clone(q.delays)
+	q.mu.Unlock()
+	if len(conts) != 2 || conts[0] < 60 || conts[1] < 60 {
+		t.Errorf("continuation delays %v s, want two, each at a's lease (its 1 min timeout and more)", conts)
+	}
+	close(release)
+	if resp := <-first; len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("first delivery failed: %+v", resp)
+	}
+	head, _, err := store.Load(ctx, "greet/g1")
+	if err != nil || head.Status != journal.StatusCompleted {
+		t.Fatalf("run: %+v %v, want completed", head, err)
+	}
+	if diff := cmp.Diff(calls, map[string]int{"a#1": 1, "b#1": 1}); diff != "" {
+		t.Errorf("invocations per attempt (-got +want):\n%s", diff)
 	}
 }

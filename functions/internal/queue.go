@@ -3,6 +3,7 @@ package internal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -23,13 +24,27 @@ type SQSAPI interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
+// The control operations of the orchestrator's queue (Control.Ordo). They
+// are persisted in messages: never rename one.
+const (
+	// ControlContinue drives Run (a continuation, a wake-up).
+	ControlContinue = "continue"
+	// ControlStart starts Workflow with Input (and Key).
+	ControlStart = "start"
+	// ControlEvent delivers the external event Name with payload Input to
+	// Run.
+	ControlEvent = "event"
+	// ControlComplete finishes the async step attempt of Token with Input
+	// as its output, or with Error.
+	ControlComplete = "complete"
+)
+
 // Control is a message on the orchestrator's own queue.
 type Control struct {
-	// Ordo is "continue" (drive Run), "start" (start Workflow), "event"
-	// (deliver the event Name with payload Input to Run), "complete"
-	// (finish the async step attempt of Token with Input as output, or
-	// with Error) or "redeliver" (process Input as a record from Channel
-	// with the id Trigger: a malformed trigger resubmitted from review).
+	// Ordo is the operation: ControlContinue, ControlStart, ControlEvent,
+	// ControlComplete or ControlRedeliver (process Input as a record from
+	// Channel with the id Trigger: a malformed trigger resubmitted from
+	// review).
 	Ordo     string          `json:"ordo"`
 	Run      string          `json:"run,omitempty"`
 	Workflow string          `json:"workflow,omitempty"`
@@ -64,7 +79,7 @@ func NewContinuations(client SQSAPI, url string) *Continuations {
 // Continue asks for run to be driven after delay (capped at 15 minutes; a
 // run that must wait longer is re-queued when that message arrives).
 func (c *Continuations) Continue(ctx context.Context, run string, delay time.Duration) error {
-	body, _ := json.Marshal(Control{Ordo: "continue", Run: run})
+	body, _ := json.Marshal(Control{Ordo: ControlContinue, Run: run})
 	secs := int32(math.Ceil(min(max(delay, 0), maxDelay).Seconds()))
 	_, err := c.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(c.url),
 		MessageBody: aws.String(string(body)), DelaySeconds: secs})
@@ -74,10 +89,18 @@ func (c *Continuations) Continue(ctx context.Context, run string, delay time.Dur
 	return nil
 }
 
-// Wake implements orchestrator.Waker: it asks for run to be driven now.
-func (c *Continuations) Wake(ctx context.Context, run string) error { return c.Continue(ctx, run, 0) }
-
-var _ orchestrator.Waker = (*Continuations)(nil)
+// Schedule asks for each of runs to be driven now: the runs a command or a
+// Drive reported as needing a drive (Receipt.Wake, Outcome.Wake). It tries
+// every run and returns the errors joined.
+func (c *Continuations) Schedule(ctx context.Context, runs ...string) error {
+	var errs []error
+	for _, run := range runs {
+		if err := c.Continue(ctx, run, 0); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // EffectMessage is the body of an effects-queue message.
 type EffectMessage struct {

@@ -43,13 +43,13 @@ func main() {
 		log.Error("callback keys", "err", err)
 		os.Exit(1)
 	}
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"])
+	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	engine := orchestrator.New(store,
 		internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"]),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
-		orchestrator.WithWaker(conts),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
 		orchestrator.WithCallbackKeys(keys))

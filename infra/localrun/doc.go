@@ -7,8 +7,10 @@
 // see infra/env.sh and infra/start.sh for DynamoDB Local + kumo):
 //
 //   - creates the AWS::DynamoDB::Table (keys, GSIs/LSIs, streams, TTL),
-//     AWS::SQS::Queue (attributes, RedrivePolicy to a DLQ) and
-//     AWS::Kinesis::Stream resources, reusing ones that already exist;
+//     AWS::SQS::Queue (attributes, RedrivePolicy to a DLQ),
+//     AWS::Kinesis::Stream and AWS::S3::Bucket (on kumo's S3, named in lower
+//     case; its settings are not applied) resources, reusing ones that
+//     already exist;
 //   - resolves each AWS::Serverless::Function's environment (Globals
 //     included): !Ref/!GetAtt/!Sub of those resources become the emulator's
 //     table names, queue URLs, ARNs and stream names;
@@ -18,6 +20,13 @@
 //     emulator (kumo) and runs the real bootstrap against kumo's Runtime API
 //     (AWS_LAMBDA_RUNTIME_API=<kumo>/_runtime/<name>), restarting it with
 //     backoff whenever it exits (a handler panic ends the process);
+//   - runs Node functions (Runtime nodejs20.x, Handler FILE.EXPORT, no
+//     build) from their CodeUri directory with the local node, driven by
+//     localrun's runtime-interface client (noderuntime.js), which plays the
+//     managed runtime's part against the same runtime API;
+//   - runs the functions of more templates (Options.Templates: a team's own
+//     stack of step functions) beside the main one's, with their
+//     PlatformStack parameter set to the stack name;
 //   - polls each SQS and Kinesis event source the way AWS's pollers do and
 //     invokes the function with events.SQSEvent / events.KinesisEvent
 //     batches, honouring ReportBatchItemFailures (SQS: delete only the

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
@@ -27,8 +28,9 @@ func TestParseTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tm.Tables) != 1 || len(tm.Queues) != 2 || len(tm.Streams) != 1 || len(tm.Functions) != 2 {
-		t.Fatalf("got %d tables, %d queues, %d streams, %d functions", len(tm.Tables), len(tm.Queues), len(tm.Streams), len(tm.Functions))
+	if len(tm.Tables) != 1 || len(tm.Queues) != 2 || len(tm.Streams) != 1 || len(tm.Buckets) != 1 || len(tm.Functions) != 2 {
+		t.Fatalf("got %d tables, %d queues, %d streams, %d buckets, %d functions",
+			len(tm.Tables), len(tm.Queues), len(tm.Streams), len(tm.Buckets), len(tm.Functions))
 	}
 	sqsFn := tm.Functions[0]
 	if sqsFn.LogicalID != "SQSHandler" || sqsFn.CodeURI != "fn/" || sqsFn.BuildMethod != "go1.x" || sqsFn.Timeout != 10 {
@@ -41,6 +43,7 @@ func TestParseTemplate(t *testing.T) {
 		"QUEUE_ARN":   "{{ordo:GetAtt:Work.Arn}}",
 		"DLQ_URL":     "{{ordo:GetAtt:DeadLetters.QueueUrl}}",
 		"STREAM_NAME": "{{ordo:Ref:Events}}",
+		"BUCKET":      "{{ordo:Ref:Payloads}}",
 		"GREETING":    "hello from {{ordo:Ref:AWS::StackName}} in {{ordo:Ref:AWS::Region}} via {{ordo:Ref:Events}}",
 	}
 	for k, v := range wantEnv {
@@ -126,6 +129,7 @@ func TestUpEndToEnd(t *testing.T) {
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
 	q := sqs.NewFromConfig(cfg)
 	kin := kinesis.NewFromConfig(cfg)
+	s3c := newS3(cfg)
 	stackName := fmt.Sprintf("lrtest%d", time.Now().UnixNano()%1e9)
 	stateFile := t.TempDir() + "/state.json"
 	st, err := Up(ctx, Options{Template: "testdata/template.yaml", StackName: stackName, Log: logs, Config: &cfg, SQSWaitSeconds: 1, StateFile: stateFile})
@@ -142,12 +146,15 @@ func TestUpEndToEnd(t *testing.T) {
 		if _, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(st.Resource("Table").Name)}); err == nil {
 			t.Errorf("table still exists after Down")
 		}
+		if _, err := s3c.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(st.Resource("Payloads").Name)}); err == nil {
+			t.Errorf("bucket still exists after Down")
+		}
 		if t.Failed() || testing.Verbose() {
 			t.Logf("stack log:\n%s", logs)
 		}
 	}()
 
-	if saved, err := ReadState(stateFile); err != nil || saved.RunnerPID != os.Getpid() || len(saved.Resources) != 6 || len(saved.Processes) != 2 {
+	if saved, err := ReadState(stateFile); err != nil || saved.RunnerPID != os.Getpid() || len(saved.Resources) != 7 || len(saved.Processes) != 2 {
 		t.Errorf("ReadState = %+v, %v", saved, err)
 	}
 	table, work, dlq, stream := st.Resource("Table"), st.Resource("Work"), st.Resource("DeadLetters"), st.Resource("Events")
@@ -156,6 +163,16 @@ func TestUpEndToEnd(t *testing.T) {
 	}
 	if table.Name != stackName+"-Table" || !strings.Contains(work.URL, stackName+"-Work") || !strings.HasPrefix(work.ARN, "arn:aws:sqs:") {
 		t.Errorf("names: table %+v queue %+v", table, work)
+	}
+	// The bucket exists, named in lower case as S3 requires; Down empties
+	// and deletes it.
+	bucket := st.Resource("Payloads")
+	if bucket == nil || bucket.Name != stackName+"-payloads" || bucket.ARN != "arn:aws:s3:::"+bucket.Name {
+		t.Fatalf("bucket: %+v", bucket)
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket.Name), Key: aws.String("commits/x"),
+		Body: strings.NewReader("x")}); err != nil {
+		t.Fatalf("put into the stack's bucket: %v", err)
 	}
 
 	// count returns how often the function saw key, and the greeting it stored.
@@ -250,4 +267,29 @@ func TestUpEndToEnd(t *testing.T) {
 		send("ok-after-panic")
 		waitFor("ok-after-panic handled", 15*time.Second, func() bool { n, _ := count("ok-after-panic"); return n == 1 })
 	})
+}
+
+// TestParseNodeFunction reads a team template's Node function: its handler
+// and runtime, and its name from the PlatformStack parameter.
+func TestParseNodeFunction(t *testing.T) {
+	tm, err := ParseTemplate("../../test/e2e/testdata/nodestep/template.yaml", map[string]string{"PlatformStack": "plat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Functions) != 1 {
+		t.Fatalf("%d functions", len(tm.Functions))
+	}
+	f := tm.Functions[0]
+	if !f.IsNode() || f.Handler != "index.handler" || handler(f) != "index.handler" || f.CodeURI != "./" {
+		t.Fatalf("function %+v", f)
+	}
+	if got, err := (resolver{}).resolve(f.Name); err != nil || got != "plat-js-greet" {
+		t.Fatalf("name %q (%v), want plat-js-greet", got, err)
+	}
+	dir := t.TempDir()
+	bad := dir + "/t.yaml"
+	os.WriteFile(bad, []byte("Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: nodejs20.x\n      Handler: bootstrap\n      CodeUri: ./\n"), 0o644)
+	if _, err := ParseTemplate(bad, nil); err == nil || !strings.Contains(err.Error(), "index.handler") {
+		t.Fatalf("a Node function without FILE.EXPORT handler: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	cfddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
@@ -21,7 +22,8 @@ import (
 	cfsqs "github.com/awslabs/goformation/v7/cloudformation/sqs"
 )
 
-// Resource is a table, queue, stream or function created for the stack.
+// Resource is a table, queue, stream, bucket or function created for the
+// stack.
 type Resource struct {
 	LogicalID string `json:"logicalId"`
 	Type      string `json:"type"` // CloudFormation type
@@ -38,6 +40,7 @@ type clients struct {
 	ddb     *dynamodb.Client
 	sqs     *sqs.Client
 	kinesis *kinesis.Client
+	s3      *s3.Client
 }
 
 func newClients(cfg aws.Config) *clients {
@@ -48,6 +51,7 @@ func newClients(cfg aws.Config) *clients {
 		}),
 		sqs:     sqs.NewFromConfig(cfg),
 		kinesis: kinesis.NewFromConfig(cfg),
+		s3:      newS3(cfg),
 	}
 }
 
@@ -220,7 +224,7 @@ func (c *clients) createStream(ctx context.Context, id, name string, s *cfkinesi
 	}
 }
 
-// deleteResource removes a table, queue or stream (best effort).
+// deleteResource removes a table, queue, stream or bucket (best effort).
 func (c *clients) deleteResource(ctx context.Context, r *Resource) error {
 	var err error
 	switch r.Type {
@@ -232,6 +236,8 @@ func (c *clients) deleteResource(ctx context.Context, r *Resource) error {
 		_, err = c.kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(r.Name), EnforceConsumerDeletion: aws.Bool(true)})
 	case secretTypeName:
 		err = c.deleteSecret(ctx, r)
+	case "AWS::S3::Bucket":
+		err = c.deleteBucket(ctx, r.Name)
 	}
 	return err
 }
@@ -252,6 +258,9 @@ func addToResolver(res resolver, r *Resource) {
 		res["Ref:"+id] = r.Name
 	case secretTypeName:
 		res["Ref:"+id] = r.ARN // a secret's Ref is its ARN
+	case "AWS::S3::Bucket":
+		res["Ref:"+id] = r.Name
+		res["GetAtt:"+id+".DomainName"] = r.Name + ".s3.amazonaws.com"
 	case "AWS::Serverless::Function", "AWS::Lambda::Function":
 		res["Ref:"+id] = r.Name
 	}

@@ -26,6 +26,12 @@ import (
 type Options struct {
 	// Template is the SAM template (default "template.yaml").
 	Template string
+	// Templates are more SAM templates run beside Template in the same
+	// stack: a team's own stack of step functions beside the platform's.
+	// Their PlatformStack parameter, when they declare one, is StackName,
+	// so "${PlatformStack}-<function>" names the functions the platform's
+	// orchestrator invokes.
+	Templates []string
 	// StackName prefixes generated resource names (default "ordo-local").
 	StackName string
 	// Parameters override the template's Parameters defaults.
@@ -70,6 +76,7 @@ type Status struct {
 type Stack struct {
 	opts      Options
 	tmpl      *Template
+	extra     []*Template
 	cl        *clients
 	lambda    *lambda.Client
 	resources []*Resource
@@ -120,8 +127,20 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	var extra []*Template
+	for _, path := range opts.Templates {
+		params := map[string]string{"PlatformStack": opts.StackName}
+		for k, v := range opts.Parameters {
+			params[k] = v
+		}
+		t, err := ParseTemplate(path, params)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, t)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Stack{opts: opts, tmpl: tmpl, cl: newClients(cfg), lambda: lambda.NewFromConfig(cfg), cancel: cancel}
+	s := &Stack{opts: opts, tmpl: tmpl, extra: extra, cl: newClients(cfg), lambda: lambda.NewFromConfig(cfg), cancel: cancel}
 	if err := s.up(ctx, runCtx); err != nil {
 		s.Close()
 		return nil, err
@@ -154,7 +173,51 @@ func (s *Stack) pseudo() resolver {
 }
 
 func (s *Stack) up(ctx, runCtx context.Context) error {
-	t, res := s.tmpl, s.pseudo()
+	res := s.pseudo()
+	all := append([]*Template{s.tmpl}, s.extra...)
+	for _, t := range all {
+		if err := s.createResources(ctx, t, res); err != nil {
+			return err
+		}
+	}
+	// Function names first: environments may refer to other functions.
+	names := map[string]string{}
+	for _, t := range all {
+		for _, f := range t.Functions {
+			n := s.opts.StackName + "-" + f.LogicalID
+			if f.Name != "" {
+				var err error
+				if n, err = res.resolve(f.Name); err != nil {
+					return fmt.Errorf("function %s name: %w", f.LogicalID, err)
+				}
+			}
+			names[f.LogicalID] = n
+			res["Ref:"+f.LogicalID] = n
+			res["GetAtt:"+f.LogicalID+".Arn"] = "arn:aws:lambda:" + s.cl.cfg.Region + ":000000000000:function:" + n
+		}
+	}
+	buildDir := s.opts.BuildDir
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "ordo-localrun-")
+		if err != nil {
+			return err
+		}
+		buildDir, s.tmpBuild = d, d
+	}
+	for i, t := range all {
+		dir := buildDir
+		if i > 0 {
+			dir = filepath.Join(buildDir, fmt.Sprintf("template-%d", i))
+		}
+		if err := s.startFunctions(ctx, runCtx, t, names, dir, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createResources creates t's tables, queues and streams.
+func (s *Stack) createResources(ctx context.Context, t *Template, res resolver) error {
 	for _, id := range sortedKeys(t.Tables) {
 		name, err := s.name(id, t.Tables[id].TableName)
 		if err != nil {
@@ -166,6 +229,7 @@ func (s *Stack) up(ctx, runCtx context.Context) error {
 		}
 		s.add(res, r)
 	}
+	var queues []*Resource
 	for _, id := range sortedKeys(t.Queues) {
 		q := t.Queues[id]
 		name, err := s.name(id, q.QueueName)
@@ -180,6 +244,7 @@ func (s *Stack) up(ctx, runCtx context.Context) error {
 			return err
 		}
 		s.add(res, r)
+		queues = append(queues, r)
 	}
 	for _, id := range sortedKeys(t.Streams) {
 		name, err := s.name(id, t.Streams[id].Name)
@@ -203,45 +268,52 @@ func (s *Stack) up(ctx, runCtx context.Context) error {
 		}
 		s.add(res, r)
 	}
-	for _, r := range s.resources {
-		if q := t.Queues[r.LogicalID]; r.Type == "AWS::SQS::Queue" && q.RedrivePolicy != nil {
+	for _, id := range sortedKeys(t.Buckets) {
+		name, err := s.bucketName(id, t.Buckets[id])
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", id, err)
+		}
+		r, err := s.cl.createBucket(ctx, id, name)
+		if err != nil {
+			return err
+		}
+		s.add(res, r)
+	}
+	for _, r := range queues {
+		if q := t.Queues[r.LogicalID]; q.RedrivePolicy != nil {
 			if err := s.cl.setRedrive(ctx, r, q.RedrivePolicy, res); err != nil {
 				return err
 			}
 		}
 	}
-	// Function names first: environments may refer to other functions.
-	names := map[string]string{}
-	for _, f := range t.Functions {
-		n := s.opts.StackName + "-" + f.LogicalID
-		if f.Name != "" {
-			var err error
-			if n, err = res.resolve(f.Name); err != nil {
-				return fmt.Errorf("function %s name: %w", f.LogicalID, err)
-			}
-		}
-		names[f.LogicalID] = n
-		res["Ref:"+f.LogicalID] = n
-		res["GetAtt:"+f.LogicalID+".Arn"] = "arn:aws:lambda:" + s.cl.cfg.Region + ":000000000000:function:" + n
-	}
-	buildDir := s.opts.BuildDir
-	if buildDir == "" {
-		d, err := os.MkdirTemp("", "ordo-localrun-")
-		if err != nil {
-			return err
-		}
-		buildDir, s.tmpBuild = d, d
-	}
+	return nil
+}
+
+// startFunctions builds t's Go functions into buildDir, prepares its Node
+// functions, and starts them all.
+func (s *Stack) startFunctions(ctx, runCtx context.Context, t *Template, names map[string]string, buildDir string, res resolver) error {
 	var uris []string
 	for _, f := range t.Functions {
-		uris = append(uris, f.CodeURI)
+		if !f.IsNode() {
+			uris = append(uris, f.CodeURI)
+		}
 	}
-	bins, err := buildFunctions(ctx, t.Dir, uris, buildDir, s.opts.Log)
-	if err != nil {
-		return err
+	bins := map[string]string{}
+	if len(uris) > 0 {
+		var err error
+		if bins, err = buildFunctions(ctx, t.Dir, uris, buildDir, s.opts.Log); err != nil {
+			return err
+		}
 	}
 	for _, f := range t.Functions {
-		if err := s.startFunction(ctx, runCtx, f, names[f.LogicalID], bins[f.CodeURI], res); err != nil {
+		bin, taskRoot := bins[f.CodeURI], ""
+		if f.IsNode() {
+			var err error
+			if bin, taskRoot, err = nodeBootstrap(t, f, buildDir); err != nil {
+				return err
+			}
+		}
+		if err := s.startFunction(ctx, runCtx, f, names[f.LogicalID], bin, taskRoot, res); err != nil {
 			return err
 		}
 	}
@@ -253,7 +325,10 @@ func (s *Stack) add(res resolver, r *Resource) {
 	addToResolver(res, r)
 }
 
-func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name, bin string, res resolver) error {
+// startFunction registers f with the Lambda emulator and runs bin against
+// its runtime API; taskRoot, if set, is LAMBDA_TASK_ROOT (else bin's
+// directory).
+func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name, bin, taskRoot string, res resolver) error {
 	env := map[string]string{}
 	for k, v := range f.Env {
 		rv, err := res.resolve(v)
@@ -271,7 +346,10 @@ func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name
 	}
 	s.resources = append(s.resources, &Resource{LogicalID: f.LogicalID, Type: "AWS::Serverless::Function", Name: name,
 		ARN: res["GetAtt:"+f.LogicalID+".Arn"]})
-	procEnv, err := s.processEnv(ctx, f, name, env, runtimeAPI, filepath.Dir(bin))
+	if taskRoot == "" {
+		taskRoot = filepath.Dir(bin)
+	}
+	procEnv, err := s.processEnv(ctx, f, name, env, runtimeAPI, taskRoot)
 	if err != nil {
 		return err
 	}
@@ -351,7 +429,7 @@ func (s *Stack) processEnv(ctx context.Context, f *FunctionSpec, name string, en
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(f.MemorySize),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + name,
 		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + f.Runtime,
-		"_HANDLER":                        "bootstrap",
+		"_HANDLER":                        handler(f),
 		"LAMBDA_TASK_ROOT":                dir,
 		"AWS_REGION":                      s.cl.cfg.Region,
 		"AWS_DEFAULT_REGION":              s.cl.cfg.Region,

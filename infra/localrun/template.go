@@ -13,6 +13,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/cloudformation/kinesis"
+	"github.com/awslabs/goformation/v7/cloudformation/s3"
 	"github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	"github.com/awslabs/goformation/v7/cloudformation/sqs"
 	"github.com/awslabs/goformation/v7/intrinsics"
@@ -26,6 +27,7 @@ type Template struct {
 	Queues    map[string]*sqs.Queue
 	Streams   map[string]*kinesis.Stream
 	Secrets   map[string]*secretsmanager.Secret
+	Buckets   map[string]*s3.Bucket
 	Functions []*FunctionSpec
 }
 
@@ -36,12 +38,18 @@ type FunctionSpec struct {
 	Name        string // FunctionName, or "" for a generated one
 	CodeURI     string
 	Runtime     string
+	Handler     string // the runtime's handler: "bootstrap", or "index.handler" for Node
 	BuildMethod string
 	Timeout     int // seconds
 	MemorySize  int
 	Env         map[string]string
 	Events      []EventSpec
 }
+
+// IsNode reports whether the function runs on a Node.js managed runtime
+// (nodejs20.x, ...): localrun runs it with the local node and its own
+// runtime-interface client instead of building it.
+func (f *FunctionSpec) IsNode() bool { return strings.HasPrefix(f.Runtime, "nodejs") }
 
 // EventSpec is one SQS or Kinesis event source of a function.
 type EventSpec struct {
@@ -195,6 +203,7 @@ func ParseTemplate(path string, params map[string]string) (*Template, error) {
 		Queues:  cf.GetAllSQSQueueResources(),
 		Streams: cf.GetAllKinesisStreamResources(),
 		Secrets: cf.GetAllSecretsManagerSecretResources(),
+		Buckets: cf.GetAllS3BucketResources(),
 	}
 	if err := t.readFunctions(cf, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -225,6 +234,7 @@ func (t *Template) readFunctions(cf *cloudformation.Template, raw *rawTemplate) 
 			setInt(&spec.Timeout, g.Timeout)
 			setInt(&spec.MemorySize, g.MemorySize)
 			setStr(&spec.Runtime, g.Runtime)
+			setStr(&spec.Handler, g.Handler)
 			if g.CodeUri != nil && g.CodeUri.String != nil {
 				spec.CodeURI = *g.CodeUri.String
 			}
@@ -237,6 +247,7 @@ func (t *Template) readFunctions(cf *cloudformation.Template, raw *rawTemplate) 
 		setInt(&spec.Timeout, f.Timeout)
 		setInt(&spec.MemorySize, f.MemorySize)
 		setStr(&spec.Runtime, f.Runtime)
+		setStr(&spec.Handler, f.Handler)
 		setStr(&spec.Name, f.FunctionName)
 		if f.CodeUri != nil && f.CodeUri.String != nil {
 			spec.CodeURI = *f.CodeUri.String
@@ -247,8 +258,13 @@ func (t *Template) readFunctions(cf *cloudformation.Template, raw *rawTemplate) 
 		if bm, ok := f.AWSCloudFormationMetadata["BuildMethod"].(string); ok {
 			spec.BuildMethod = bm
 		}
-		if spec.BuildMethod != "go1.x" && !strings.HasPrefix(spec.Runtime, "provided") && spec.Runtime != "go1.x" {
-			return fmt.Errorf("function %s: only Go functions (BuildMethod go1.x) are supported, got runtime %q", id, spec.Runtime)
+		if spec.IsNode() {
+			if spec.BuildMethod != "" || !strings.Contains(spec.Handler, ".") {
+				return fmt.Errorf("function %s: a %s function wants Handler FILE.EXPORT (e.g. index.handler) and no BuildMethod, got Handler %q, BuildMethod %q",
+					id, spec.Runtime, spec.Handler, spec.BuildMethod)
+			}
+		} else if spec.BuildMethod != "go1.x" && !strings.HasPrefix(spec.Runtime, "provided") && spec.Runtime != "go1.x" {
+			return fmt.Errorf("function %s: only Go functions (BuildMethod go1.x) and Node functions (nodejs*) are supported, got runtime %q", id, spec.Runtime)
 		}
 		evs := raw.Resources[id].Properties.Events
 		names := make([]string, 0, len(evs))

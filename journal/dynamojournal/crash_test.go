@@ -296,3 +296,57 @@ func TestSettledRunReachesListing(t *testing.T) {
 		})
 	}
 }
+
+// TestRepairHeads loses the head write of a run's move to review in a
+// writer that then goes away, as when its message ended in a dead-letter
+// queue, and checks that RepairHeads from another Store finds that lagging
+// head and no other, writes it (the run reaches the review listing), and
+// finds nothing more on a second pass.
+func TestRepairHeads(t *testing.T) {
+	t.Parallel()
+	var fail failHeads
+	c := newClient(t, fail.option)
+	table := newTable(t, c)
+	w := dynamojournal.New(c, table)
+	// A healthy run, its head up to date, with commits after its status.
+	mustAppend(t, w, startCommit("run-ok"))
+	mustAppend(t, w, stepCommit("run-ok", 1, `{}`))
+	mustAppend(t, w, stepCommit("run-ok", 2, `{}`))
+	mustAppend(t, w, startCommit("run-dlq"))
+	mv := stepCommit("run-dlq", 1, `{}`)
+	mv.Status = journal.StatusReview
+	fail.times.Store(1)
+	appendHeadPending(t, dynamojournal.New(c, table), mv)
+	if st, _ := rawHead(t, c, table, "run-dlq"); st != "running" {
+		t.Fatalf("head of run-dlq before the repair: %q, want running", st)
+	}
+
+	r := dynamojournal.New(c, table)
+	var n int
+	for deadline := time.Now().Add(10 * time.Second); n == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if n, err = r.RepairHeads(t.Context()); err != nil { // the index may lag the head it lists
+			t.Fatal(err)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("repaired %d heads, want 1", n)
+	}
+	if st, seq := rawHead(t, c, table, "run-dlq"); st != "review" || seq != "2" {
+		t.Errorf("head of run-dlq after the repair: %s at %s, want review at 2", st, seq)
+	}
+	eventuallyListed(t, r, journal.Query{Status: journal.StatusReview}, "run-dlq")
+	// The index catches up; then nothing lags.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		n, err := r.RepairHeads(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second pass still repairs %d heads", n)
+		}
+	}
+}

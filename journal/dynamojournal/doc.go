@@ -57,7 +57,9 @@
 // A writer that stops between the two writes has not acknowledged its
 // message either, so the redelivery's Load repairs the head. Until then,
 // listings (Runs) may show the run in its previous status or not at all;
-// Load and the journal are never wrong.
+// Load and the journal are never wrong. For what redelivery gave up on (a
+// message moved to a dead-letter queue during an outage), RepairHeads
+// finds and writes lagging heads, reading only unsettled runs.
 //
 // A Store that does not know a run's workflow (it neither started nor
 // loaded it) updates only the head's moving fields; if the head is missing
@@ -81,13 +83,13 @@
 //
 //	item        pk            sk                    other attributes
 //	----------  ------------  --------------------  ----------------------------------------------
-//	commit      RUN#<run id>  seq, 19 digits, e.g.  ev (B), z (S, "gzip" when ev is compressed),
+//	commit      RUN#<run id>  seq, 19 digits, e.g.  ev (B) or blob (S, its S3 key), z (S, "gzip"),
 //	                          0000000000000000007   at (S), tok (S); status (S) when the commit
 //	                                                sets it; workflow, defHash (S) on commit 1
 //	run head    RUN#<run id>  HEAD                  id, workflow, defHash, status, seq (N),
 //	                                                created, updated,
-//	                                                gsi1pk  WF#<workflow>   gsi1sk <updated>#<id>
-//	                                                gsi2pk  ST#<status>     gsi2sk <updated>#<id>
+//	                                                gsi1pk  WF#<workflow>#<shard>  gsi1sk <updated>#<id>
+//	                                                gsi2pk  ST#<status>#<shard>    gsi2sk <updated>#<id>
 //	definition  DEF#<hash>    DEF                   hash, name, version, json (B), created,
 //	                                                gsi1pk  DEFNAME#<name>  gsi1sk <created>#<hash>
 //	                                                gsi2pk  DEFS            gsi2sk <created>#<hash>
@@ -100,6 +102,9 @@
 // the WF# and ST# index partitions. An AppendStream is a consistent
 // GetItem of the commit it follows and a conditional PutItem; review items
 // are listed from the RV#open and RV#resolved partitions, oldest first.
+// Those two partitions are not write-sharded: review items are rare, and a
+// flood of malformed messages beyond about 1,000 new items per second is
+// throttled (the messages are redelivered, not lost).
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded
@@ -132,30 +137,45 @@
 //
 // # Listing
 //
-// Runs queries byWorkflow or byStatus (the review queue is gsi2pk
-// "ST#review"), newest first; with both filters it queries byStatus when
-// the status is not terminal and byWorkflow otherwise, filtering on the
-// other attribute. With neither, it queries the byStatus partition of
-// every journal.Status (seven Queries, the first round in parallel, each
-// asking for a page and one more) and merges them by sort key. Since/Until
-// are key conditions on the sort key. Cursors are base64url JSON: of the
-// ExclusiveStartKey for one index; for the merge, of the sort key of the
-// last run listed (unique per run, so the merged order is total and every
-// partition continues from it) and the statuses whose partitions are not
-// read to their end. A run moving between statuses may for a moment be in
-// both partitions; a page lists it once.
+// Index partition keys of run heads are write-sharded: a head in status st
+// is in byStatus partition "ST#<st>#<shard>" and in byWorkflow partition
+// "WF#<workflow>#<shard>", the shard being FNV-1a of the run id modulo the
+// shard count (WithIndexShards, default 8; StatusPartition and
+// WorkflowPartition build these keys, for capacity models). A DynamoDB
+// partition takes about 1,000 write units per second; unsharded, one busy
+// status (ST#completed) or workflow would cap the whole deployment at a
+// few hundred runs per second, and a time-ordered sort key keeps writes on
+// the partition's tail, where DynamoDB's own splitting does not help.
 //
-// There is no index of all runs: its entries would move on every status
-// change (8 write units instead of 6), all in one hot partition. byWorkflow keeps updated in its sort key, since the contract
-// orders a workflow's runs by Updated too: a sort key fixed at creation
-// would save 1 unit per status change but need a merge no index can do.
-// Each status partition, ST#completed above all, still takes the writes of
-// every run entering it (about 1,000 writes/s per partition on DynamoDB);
-// sharding gsi2pk ("ST#<status>#0".."#n-1") and merging n times as many
-// queries is the way out past that.
+// Runs reads byWorkflow when the query names only a workflow, byStatus
+// when it names a status (the review queue is the shards of ST#review), and
+// with neither the shards of every journal.Status; with both it reads
+// byStatus when the status is not terminal and byWorkflow otherwise,
+// filtering on the other attribute. It queries every shard of the
+// partition key, the first page of each in parallel, and merges them
+// newest first by sort key ("<updated>#<id>", unique per run, so the
+// merged order is total and every shard continues from the last run
+// listed). Since/Until are key conditions on the sort key. Cursors are
+// base64url JSON of the index, the listing's key, the sort key of the last
+// run listed and the shards not read to their end. A run moving between
+// statuses may for a moment be in two partitions; a page lists it once.
+//
+// Each listing also reads the unsharded partition ("ST#<st>", "WF#<wf>")
+// where heads written before sharding are: they stay listed as they are,
+// and a head moves to its shard at its next status change, so no upgrade
+// step is needed. Reading it costs one more (usually empty) Query per
+// status or workflow listed.
+//
+// byWorkflow keeps updated in its sort key, so every status change moves
+// a head's byWorkflow entry (a delete and a put, 2 write units). The
+// contract orders a workflow's runs by Updated, as every backend, the CLI
+// and the API list them; a sort key fixed at creation would save 1 write
+// unit per status change, but listing a workflow by Updated would then
+// mean reading all of its runs. There is no index of all runs: its entries
+// would move on every status change (2 more units), all in one partition.
 // Indexes are eventually consistent: a run or definition may be missing
-// from listings for a moment after its write returned, and longer after a
-// lost head write (see above).
+// from listings for a moment after its write returned, and until the head
+// write is retried after a lost one (see above).
 //
 // # Errors
 //

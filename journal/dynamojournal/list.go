@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -42,22 +41,55 @@ var statuses = []journal.Status{
 	journal.StatusFailed, journal.StatusCancelled, journal.StatusDeferred,
 }
 
-// Runs implements journal.Store, newest first: it queries byWorkflow when q
-// names a workflow, byStatus when it names a status, and with neither it
-// queries the byStatus partition of every status (in parallel) and merges
-// them by their sort key. With both, it queries byStatus and filters on the
-// workflow when the status is not terminal (few runs are running, waiting
-// or in review), else byWorkflow filtering on the status. Since
-// (inclusive) and Until (exclusive) are key conditions on the index sort
-// key. Listings read indexes, which DynamoDB updates asynchronously: a run
-// may show up in them a moment after its append returned, and Seq in
-// listed heads lags (it is the seq of the last status change).
+// Runs implements journal.Store, newest first. Index partition keys are
+// sharded (see WithIndexShards), so every listing merges several
+// partitions: a workflow's shards of byWorkflow when q names only a
+// workflow, a status's shards of byStatus when it names a status, and the
+// shards of every status when it names neither. With both, it reads the
+// status's shards filtering on the workflow when the status is not
+// terminal (few runs are running, waiting or in review), else the
+// workflow's shards filtering on the status. Each set of shards also
+// includes the unsharded partition of heads written before the index was
+// sharded. Since (inclusive) and Until (exclusive) are key conditions on
+// the index sort key. Listings read indexes, which DynamoDB updates
+// asynchronously: a run may show up in them a moment after its append
+// returned, and Seq in listed heads lags (it is the seq of the last status
+// change).
 func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, string, error) {
 	runs, cursor, err := s.runs(ctx, q)
 	if err != nil {
 		return nil, "", fmt.Errorf("dynamojournal: runs %+v: %w", q, err)
 	}
 	return runs, cursor, nil
+}
+
+// listing is what a query reads: partitions of one index, and an optional
+// filter on a projected attribute.
+type listing struct {
+	ix         index
+	partitions []string
+	filterOn   string
+	filter     string
+}
+
+// plan chooses the index, partitions and filter for q.
+func (s *Store) plan(q journal.Query) listing {
+	n := s.opts.shards
+	switch {
+	case q.Workflow != "" && q.Status != "" && !q.Status.Terminal():
+		return listing{byStatus, statusPartitions(q.Status, n), attrWorkflow, q.Workflow}
+	case q.Workflow != "" && q.Status != "":
+		return listing{byWorkflow, workflowPartitions(q.Workflow, n), attrStatus, string(q.Status)}
+	case q.Workflow != "":
+		return listing{ix: byWorkflow, partitions: workflowPartitions(q.Workflow, n)}
+	case q.Status != "":
+		return listing{ix: byStatus, partitions: statusPartitions(q.Status, n)}
+	}
+	var all []string
+	for _, st := range statuses {
+		all = append(all, statusPartitions(st, n)...)
+	}
+	return listing{ix: byStatus, partitions: all}
 }
 
 func (s *Store) runs(ctx context.Context, q journal.Query) ([]journal.Run, string, error) {
@@ -72,73 +104,15 @@ func (s *Store) runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return nil, "", nil
 	}
-	if q.Workflow == "" && q.Status == "" {
-		return s.allRuns(ctx, q, limit)
-	}
-
-	var ix index
-	var pk string
-	var filter *types.AttributeValueMemberS
-	var filterOn string
-	switch {
-	case q.Workflow != "" && q.Status != "" && !q.Status.Terminal():
-		ix, pk = byStatus, prefixStatus+string(q.Status)
-		filterOn, filter = attrWorkflow, &types.AttributeValueMemberS{Value: q.Workflow}
-	case q.Workflow != "" && q.Status != "":
-		ix, pk = byWorkflow, prefixWF+q.Workflow
-		filterOn, filter = attrStatus, &types.AttributeValueMemberS{Value: string(q.Status)}
-	case q.Workflow != "":
-		ix, pk = byWorkflow, prefixWF+q.Workflow
-	default:
-		ix, pk = byStatus, prefixStatus+string(q.Status)
-	}
-	in := s.query(ix, pk, q)
-	if filter != nil {
-		in.FilterExpression = aws.String("#f = :f")
-		in.ExpressionAttributeNames["#f"] = filterOn
-		in.ExpressionAttributeValues[":f"] = filter
-	}
+	l := s.plan(q)
+	open, after := l.partitions, ""
 	if q.Cursor != "" {
-		start, err := decodeCursor(q.Cursor, ix)
-		if err != nil {
+		var err error
+		if open, after, err = decodeCursor(q.Cursor, l); err != nil {
 			return nil, "", err
 		}
-		in.ExclusiveStartKey = start
 	}
-
-	var runs []journal.Run
-	for {
-		// Ask for one more than needed, to know whether a next page exists;
-		// with a filter, ask for more, as DynamoDB applies Limit before it.
-		page := limit - len(runs) + 1
-		if filter != nil {
-			page = max(page, 50)
-		}
-		in.Limit = aws.Int32(int32(min(page, maxLimit)))
-		out, err := s.client.Query(ctx, in)
-		if err != nil {
-			return nil, "", err
-		}
-		for i, item := range out.Items {
-			if len(runs) == limit {
-				// More items follow: the next page starts after the last
-				// run returned.
-				return runs, encodeCursor(ix, out.Items[i-1]), nil
-			}
-			r, err := decodeHead(item)
-			if err != nil {
-				return nil, "", err
-			}
-			runs = append(runs, r)
-		}
-		if out.LastEvaluatedKey == nil {
-			return runs, "", nil
-		}
-		if len(runs) == limit {
-			return runs, encodeCursor(ix, out.LastEvaluatedKey), nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	return s.merge(ctx, l, s.partitionQueries(l, open, after, q), limit)
 }
 
 // query returns a Query of partition pk of ix, newest first, with q's
@@ -176,21 +150,49 @@ func (s *Store) query(ix index, pk string, q journal.Query) *dynamodb.QueryInput
 	}
 }
 
-// partition is one byStatus partition read by allRuns: the items read and
-// not yet taken, and whether more pages follow.
+// partition is one index partition read by merge: the items read and not
+// yet taken, and whether more pages follow.
 type partition struct {
-	status journal.Status
-	in     *dynamodb.QueryInput
-	items  []map[string]types.AttributeValue
-	more   bool
+	key   string
+	in    *dynamodb.QueryInput
+	items []map[string]types.AttributeValue
+	more  bool
 }
 
-// fetch reads the next page of p, of at most n items.
+// partitionQueries builds the reads of the open partitions of l, each
+// continuing after sort key after (when set).
+func (s *Store) partitionQueries(l listing, open []string, after string, q journal.Query) []*partition {
+	parts := make([]*partition, len(open))
+	for i, key := range open {
+		p := &partition{key: key, in: s.query(l.ix, key, q)}
+		if l.filter != "" {
+			p.in.FilterExpression = aws.String("#f = :f")
+			p.in.ExpressionAttributeNames["#f"] = l.filterOn
+			p.in.ExpressionAttributeValues[":f"] = &types.AttributeValueMemberS{Value: l.filter}
+		}
+		if after != "" {
+			_, id, _ := strings.Cut(after, "#")
+			p.in.ExclusiveStartKey = map[string]types.AttributeValue{
+				attrPK:  &types.AttributeValueMemberS{Value: runKey(id)},
+				attrSK:  &types.AttributeValueMemberS{Value: skHead},
+				l.ix.pk: &types.AttributeValueMemberS{Value: key},
+				l.ix.sk: &types.AttributeValueMemberS{Value: after},
+			}
+		}
+		parts[i] = p
+	}
+	return parts
+}
+
+// fetch reads the next page of p, of at most n items (n before a filter).
 func (s *Store) fetch(ctx context.Context, p *partition, n int) error {
+	if p.in.FilterExpression != nil {
+		n = max(n, 50) // DynamoDB applies Limit before the filter
+	}
 	p.in.Limit = aws.Int32(int32(min(n, maxLimit)))
 	out, err := s.client.Query(ctx, p.in)
 	if err != nil {
-		return fmt.Errorf("status %s: %w", p.status, err)
+		return fmt.Errorf("partition %s: %w", p.key, err)
 	}
 	p.items = append(p.items, out.Items...)
 	p.more = out.LastEvaluatedKey != nil
@@ -198,43 +200,25 @@ func (s *Store) fetch(ctx context.Context, p *partition, n int) error {
 	return nil
 }
 
-// allRuns lists runs of every status: it reads the byStatus partition of
-// each status, the first page of each in parallel, and merges them newest
-// first by sort key. The sort key ("<updated>#<id>") is unique per run, so
-// the merged order is total: when a page ends at key k, every partition
-// has given all its runs above k and none below, and k is each partition's
-// position. The cursor holds k and the partitions not read to their end.
-// (Continuing each partition from k rather than from the last run it gave
-// keeps a run whose status changed since it was listed from showing again
-// on a later page, as a single index would.)
-func (s *Store) allRuns(ctx context.Context, q journal.Query, limit int) ([]journal.Run, string, error) {
-	open, after := statuses, ""
-	if q.Cursor != "" {
-		var err error
-		if open, after, err = decodeMergeCursor(q.Cursor); err != nil {
-			return nil, "", err
-		}
-	}
-	parts := make([]*partition, len(open))
-	for i, st := range open {
-		p := &partition{status: st, in: s.query(byStatus, prefixStatus+string(st), q)}
-		if after != "" {
-			_, id, _ := strings.Cut(after, "#")
-			p.in.ExclusiveStartKey = map[string]types.AttributeValue{
-				attrPK:     &types.AttributeValueMemberS{Value: runKey(id)},
-				attrSK:     &types.AttributeValueMemberS{Value: skHead},
-				attrGSI2PK: &types.AttributeValueMemberS{Value: prefixStatus + string(st)},
-				attrGSI2SK: &types.AttributeValueMemberS{Value: after},
-			}
-		}
-		parts[i] = p
-	}
-	// One more than a page from each, to know whether a next page exists
-	// without a second round.
+// merge lists up to limit runs from parts, newest first by sort key. It
+// reads a first page of every partition in parallel, then merges, reading
+// further pages of a partition only when its buffer runs dry. The sort key
+// ("<time>#<id>") is unique per run, so the merged order is total: when a
+// page ends at key k, every partition has given all its runs above k and
+// none below, and k is each partition's position. The cursor holds k and
+// the partitions not read to their end. (Continuing each partition from k
+// rather than from the last run it gave keeps a run whose status changed
+// since it was listed from showing again on a later page, as a single
+// index would.)
+func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit int) ([]journal.Run, string, error) {
+	// The first round asks each partition for a share of the page (enough
+	// that a page spread evenly over the shards needs no second round),
+	// and one more than a page when there are few partitions.
+	first := min(limit+1, max(2*(limit+1)/len(parts)+1, 10))
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, p := range parts {
-		wg.Go(func() { errs[i] = s.fetch(ctx, p, limit+1) })
+		wg.Go(func() { errs[i] = s.fetch(ctx, p, first) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -243,6 +227,7 @@ func (s *Store) allRuns(ctx context.Context, q journal.Query, limit int) ([]jour
 
 	var runs []journal.Run
 	seen := map[string]bool{}
+	after := ""
 	for len(runs) < limit {
 		var next *partition
 		for _, p := range parts {
@@ -251,7 +236,7 @@ func (s *Store) allRuns(ctx context.Context, q journal.Query, limit int) ([]jour
 					return nil, "", err
 				}
 			}
-			if len(p.items) > 0 && (next == nil || str(p.items[0], attrGSI2SK) > str(next.items[0], attrGSI2SK)) {
+			if len(p.items) > 0 && (next == nil || str(p.items[0], l.ix.sk) > str(next.items[0], l.ix.sk)) {
 				next = p
 			}
 		}
@@ -260,101 +245,78 @@ func (s *Store) allRuns(ctx context.Context, q journal.Query, limit int) ([]jour
 		}
 		item := next.items[0]
 		next.items = next.items[1:]
-		after = str(item, attrGSI2SK)
+		after = str(item, l.ix.sk)
 		r, err := decodeHead(item)
 		if err != nil {
 			return nil, "", err
 		}
-		// While the index moves a run from one status to another, it may
-		// show in both for a moment: list it once, at its newest.
+		// While the index moves a run from one partition to another, it
+		// may show in both for a moment: list it once, at its newest.
 		if seen[r.ID] {
 			continue
 		}
 		seen[r.ID] = true
 		runs = append(runs, r)
 	}
-	var left []journal.Status
+	var left []string
 	for _, p := range parts {
 		if len(p.items) > 0 || p.more {
-			left = append(left, p.status)
+			left = append(left, p.key)
 		}
 	}
 	if len(left) == 0 {
 		return runs, "", nil
 	}
-	return runs, encodeMergeCursor(after, left), nil
+	return runs, encodeCursor(l, after, left), nil
 }
 
-// cursor is a page position. A query of one index has Index and Key: the
-// key of the last item read, as DynamoDB's ExclusiveStartKey (the table
-// and index key attributes, all strings). A listing of all runs has Index
-// "byStatus*", After: the byStatus sort key of the last run returned,
-// where every partition continues, and Open: the statuses whose
-// partitions are not read to their end.
+// cursor is a page position: the index and the listing's last partition
+// (which names its status or workflow), After (the sort key of the last
+// run returned, where every partition continues) and Open (the partitions
+// not read to their end, as indexes into the listing's partitions). A
+// query of one partition (review items) has Index and Key instead: the
+// key of the last item read, as DynamoDB's ExclusiveStartKey.
 type cursor struct {
 	Index string            `json:"i"`
-	Key   map[string]string `json:"k,omitempty"`
+	Last  string            `json:"l,omitempty"`
 	After string            `json:"a,omitempty"`
-	Open  []journal.Status  `json:"o,omitempty"`
+	Open  []int             `json:"o,omitempty"`
+	Key   map[string]string `json:"k,omitempty"`
 }
 
-// mergeIndex names the position of a listing of all runs in a cursor.
-const mergeIndex = IndexByStatus + "*"
-
-// encodeCursor encodes the position after item (an item of ix, or a
-// LastEvaluatedKey of a query on ix) as a cursor.
-func encodeCursor(ix index, item map[string]types.AttributeValue) string {
-	c := cursor{Index: ix.name, Key: map[string]string{}}
-	for _, k := range []string{attrPK, attrSK, ix.pk, ix.sk} {
-		c.Key[k] = str(item, k)
+func encodeCursor(l listing, after string, open []string) string {
+	c := cursor{Index: l.ix.name, Last: l.partitions[len(l.partitions)-1], After: after}
+	for _, key := range open {
+		c.Open = append(c.Open, slices.Index(l.partitions, key))
 	}
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string, ix index) (map[string]types.AttributeValue, error) {
-	c, err := parseCursor(s)
-	if err != nil {
-		return nil, err
-	}
-	want := []string{attrPK, attrSK, ix.pk, ix.sk}
-	slices.Sort(want)
-	if c.Index != ix.name || !slices.Equal(slices.Sorted(maps.Keys(c.Key)), want) {
-		return nil, fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
-	}
-	key := map[string]types.AttributeValue{}
-	for k, v := range c.Key {
-		key[k] = &types.AttributeValueMemberS{Value: v}
-	}
-	return key, nil
-}
-
-func encodeMergeCursor(after string, open []journal.Status) string {
-	b, _ := json.Marshal(cursor{Index: mergeIndex, After: after, Open: open})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeMergeCursor(s string) (open []journal.Status, after string, err error) {
+// decodeCursor returns the open partitions and position of a cursor of
+// listing l, or an error if it is not one.
+func decodeCursor(s string, l listing) (open []string, after string, err error) {
 	c, err := parseCursor(s)
 	if err != nil {
 		return nil, "", err
 	}
-	if c.Index != mergeIndex || len(c.Key) > 0 {
+	if c.Index != l.ix.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
 		return nil, "", fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
 	}
-	// After is a sort key "<updated>#<run id>".
+	// After is a sort key "<time>#<run id>".
 	if t, id, ok := strings.Cut(c.After, "#"); !ok || len(t) != len(timeLayout) || id == "" {
 		return nil, "", fmt.Errorf("%w: position %.40q", journal.ErrBadCursor, c.After)
 	}
 	if len(c.Open) == 0 {
 		return nil, "", fmt.Errorf("%w: no partition left", journal.ErrBadCursor)
 	}
-	for i, st := range c.Open {
-		if !slices.Contains(statuses, st) || slices.Contains(c.Open[:i], st) {
-			return nil, "", fmt.Errorf("%w: status %.40q", journal.ErrBadCursor, st)
+	for i, k := range c.Open {
+		if k < 0 || k >= len(l.partitions) || slices.Contains(c.Open[:i], k) {
+			return nil, "", fmt.Errorf("%w: partition %d", journal.ErrBadCursor, k)
 		}
+		open = append(open, l.partitions[k])
 	}
-	return c.Open, c.After, nil
+	return open, c.After, nil
 }
 
 func parseCursor(s string) (cursor, error) {

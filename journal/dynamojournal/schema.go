@@ -55,14 +55,15 @@ const (
 // runAttrs and defAttrs), so that a status change rewrites small index
 // entries.
 const (
-	// IndexByWorkflow lists run heads by workflow (gsi1pk "WF#<workflow>")
-	// and definitions by name (gsi1pk "DEFNAME#<name>"); gsi1sk is
-	// "<time>#<id or hash>".
+	// IndexByWorkflow lists run heads by workflow (gsi1pk
+	// "WF#<workflow>#<shard>", see WorkflowPartition) and definitions by
+	// name (gsi1pk "DEFNAME#<name>"); gsi1sk is "<time>#<id or hash>".
 	IndexByWorkflow = "byWorkflow"
-	// IndexByStatus lists run heads by status (gsi2pk "ST#<status>",
-	// gsi2sk "<updated>#<id>") and every definition (gsi2pk "DEFS", gsi2sk
-	// "<created>#<hash>"). The review queue is gsi2pk "ST#review"; a
-	// listing of all runs merges the partitions of every status.
+	// IndexByStatus lists run heads by status (gsi2pk
+	// "ST#<status>#<shard>", see StatusPartition; gsi2sk "<updated>#<id>")
+	// and every definition (gsi2pk "DEFS", gsi2sk "<created>#<hash>"). The
+	// review queue is the shards of ST#review; a listing of all runs merges
+	// the shards of every status.
 	IndexByStatus = "byStatus"
 )
 

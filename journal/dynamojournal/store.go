@@ -1,6 +1,7 @@
 package dynamojournal
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -61,6 +62,7 @@ type options struct {
 	s3            S3API // nil: no offload
 	bucket        string
 	offloadAbove  int
+	shards        int
 	now           func() time.Time
 	knownRuns     int
 }
@@ -83,6 +85,13 @@ func WithMaxItemSize(n int) Option {
 	return func(o *options) { o.maxItemSize = min(n, MaxItemSize) }
 }
 
+// WithIndexShards sets how many shards the index partition keys of run
+// heads are split into (default DefaultIndexShards). Listings query every
+// shard, so more shards cost more reads per listing. Grow it, never shrink
+// it: a head stays in its shard until its next status change, and
+// listings read only shards below the current count.
+func WithIndexShards(n int) Option { return func(o *options) { o.shards = max(n, 1) } }
+
 // WithClock sets the clock used for commits whose At is zero (default
 // time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -92,7 +101,7 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // middleware when building it.
 func New(client *dynamodb.Client, table string, opts ...Option) *Store {
 	o := options{compressAbove: 768, maxItemSize: MaxItemSize, maxCommitSize: MaxCommitSize,
-		offloadAbove: DefaultOffloadAbove, now: time.Now, knownRuns: 1 << 14}
+		offloadAbove: DefaultOffloadAbove, shards: DefaultIndexShards, now: time.Now, knownRuns: 1 << 14}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -112,9 +121,10 @@ func (s *Store) info(run string) *runInfo {
 	r := s.known[run]
 	if r == nil {
 		if len(s.known) >= s.opts.knownRuns {
-			// A miss costs one read, never correctness; an owed head
-			// write forgotten here is redone by the next Load.
-			clear(s.known)
+			// A miss costs one read, never correctness. Owed head
+			// writes are kept: Since pays them, and it cannot tell a
+			// lagging head from the commits it reads.
+			maps.DeleteFunc(s.known, func(_ string, r *runInfo) bool { return r.owed == nil })
 		}
 		r = &runInfo{}
 		s.known[run] = r

@@ -286,14 +286,24 @@ func encodeReviewCursor(item map[string]types.AttributeValue) string {
 	for _, k := range []string{attrPK, attrSK, attrGSI2PK, attrGSI2SK} {
 		key[k] = str(item, k)
 	}
-	b, _ := json.Marshal(cursor{Index: prefixReviewIx, Key: key})
+	b, _ := json.Marshal(reviewCursor{Index: prefixReviewIx, Key: key})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// reviewCursor continues a listing of review items: the last key read.
+type reviewCursor struct {
+	Index string            `json:"i"`
+	Key   map[string]string `json:"k"`
+}
+
 func decodeReviewCursor(s string) (map[string]types.AttributeValue, error) {
-	c, err := parseCursor(s)
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c reviewCursor
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invalid cursor: %w", err)
 	}
 	if c.Index != prefixReviewIx || len(c.Key) != 4 {
 		return nil, errors.New("invalid cursor: it belongs to another query")

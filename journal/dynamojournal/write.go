@@ -195,7 +195,7 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 		":status":  &types.AttributeValueMemberS{Value: h.status},
 		":updated": &types.AttributeValueMemberS{Value: h.updated},
 		":seq":     &types.AttributeValueMemberN{Value: strconv.FormatInt(h.seq, 10)},
-		":g2pk":    &types.AttributeValueMemberS{Value: prefixStatus + h.status},
+		":g2pk":    &types.AttributeValueMemberS{Value: StatusPartition(journal.Status(h.status), run, s.opts.shards)},
 		":k":       &types.AttributeValueMemberS{Value: k},
 	}
 	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g1sk = :k, #g2sk = :k"
@@ -207,7 +207,7 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 		names["#workflow"], values[":workflow"] = attrWorkflow, &types.AttributeValueMemberS{Value: m.workflow}
 		names["#defHash"], values[":defHash"] = attrDefHash, &types.AttributeValueMemberS{Value: m.defHash}
 		names["#created"], values[":created"] = attrCreated, &types.AttributeValueMemberS{Value: m.created}
-		names["#g1pk"], values[":g1pk"] = attrGSI1PK, &types.AttributeValueMemberS{Value: prefixWF + m.workflow}
+		names["#g1pk"], values[":g1pk"] = attrGSI1PK, &types.AttributeValueMemberS{Value: WorkflowPartition(m.workflow, run, s.opts.shards)}
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,

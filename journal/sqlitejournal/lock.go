@@ -100,3 +100,14 @@ func (l *writerLock) release() error {
 	l.f = nil
 	return err
 }
+
+// writable reports why s cannot write, if it cannot: closed or read-only.
+func (s *Store) writable() error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if s.opts.readOnly {
+		return ErrReadOnly
+	}
+	return nil
+}

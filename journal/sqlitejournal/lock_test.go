@@ -175,6 +175,12 @@ func TestReadOnly(t *testing.T) {
 	if err := ro.PutDefinition(t.Context(), journal.Definition{Hash: "h"}); !errors.Is(err, sqlitejournal.ErrReadOnly) {
 		t.Errorf("put definition on a read-only store: got %v, want ErrReadOnly", err)
 	}
+	if _, err := ro.AppendStream(t.Context(), "s", 0, transition(1)); !errors.Is(err, sqlitejournal.ErrReadOnly) {
+		t.Errorf("append to a stream on a read-only store: got %v, want ErrReadOnly", err)
+	}
+	if _, err := ro.ResolveReview(t.Context(), "x", journal.Resolution{}); !errors.Is(err, sqlitejournal.ErrReadOnly) {
+		t.Errorf("resolve review on a read-only store: got %v, want ErrReadOnly", err)
+	}
 	// It sees what the writer commits after it opened.
 	mustAppend(t, w, journal.Commit{Run: "run-1", After: 1, Status: journal.StatusReview, Events: transition(1)})
 	head, _, err := ro.Load(t.Context(), "run-1")

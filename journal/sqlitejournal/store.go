@@ -194,9 +194,10 @@ func openReader(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.rdb, err = openReadPool(path, o); err != nil {
 		return nil, err
 	}
+	opened := s // the returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.closeDBs()
+			opened.closeDBs()
 		}
 	}()
 	var version int
@@ -226,8 +227,9 @@ func openReadPool(path string, o options) (*sql.DB, error) {
 	return db, nil
 }
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version. 2 added the internal
+// streams and review items (streamSchema).
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS runs (

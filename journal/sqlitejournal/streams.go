@@ -47,8 +47,8 @@ func (s *Store) AppendStream(ctx context.Context, stream string, after int64, ev
 }
 
 func (s *Store) appendStream(ctx context.Context, stream string, after int64, events []journal.Event) (int64, error) {
-	if s.isClosed() {
-		return 0, ErrClosed
+	if err := s.writable(); err != nil {
+		return 0, err
 	}
 	if err := journal.ValidateStreamAppend(stream, after, events); err != nil {
 		return 0, err
@@ -106,8 +106,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]journal.Event,
 
 // PutReview implements journal.Reviews.
 func (s *Store) PutReview(ctx context.Context, it journal.ReviewItem) (bool, error) {
-	if s.isClosed() {
-		return false, ErrClosed
+	if err := s.writable(); err != nil {
+		return false, fmt.Errorf("sqlitejournal: put review %s: %w", it.ID, err)
 	}
 	if err := it.Validate(); err != nil {
 		return false, fmt.Errorf("sqlitejournal: put review: %w", err)
@@ -229,6 +229,9 @@ func (s *Store) ResolveReview(ctx context.Context, id string, r journal.Resoluti
 }
 
 func (s *Store) resolveReview(ctx context.Context, id string, r journal.Resolution) (journal.ReviewItem, error) {
+	if err := s.writable(); err != nil {
+		return journal.ReviewItem{}, err
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return journal.ReviewItem{}, err

@@ -66,11 +66,11 @@ func outstanding(t *testing.T, store journal.Store) []journal.Effect {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := orchestrator.Fold(def, events)
+	snap, err := orchestrator.View(def, events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rs.Outstanding
+	return snap.Outstanding
 }
 
 func TestExecuteJournalsSuccessOnce(t *testing.T) {

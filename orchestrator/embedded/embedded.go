@@ -3,13 +3,22 @@
 // executor and timers, on any journal.Store (SQLite by default). Steps are
 // in-process Go functions from a step.Registry.
 //
+// The Runtime is the one place that schedules drives: its commands (Start,
+// Signal, Complete, Resubmit, Cancel) call the engine's and schedule the
+// runs the engine reports as needing a drive; Drive's own reports (child
+// runs, parents, deferred runs, wake-up times) are scheduled by the driver
+// goroutine. The runtime is the effects dispatcher too: it executes a run's
+// outstanding effects after each Drive and journals their outcomes.
+//
 // Nothing lives only in memory: timers and retries are journaled with their
 // due time, and Resume, called at start-up, drives every unfinished run from
-// the journal. A process killed at any moment loses no accepted work.
+// the journal, first ending the attempts the stopped process left in flight
+// (Engine.Reclaim). A process killed at any moment loses no accepted work.
 package embedded
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,7 +92,7 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 	}))
 	// No dispatcher: the runtime executes a run's outstanding effects itself
 	// each time Drive returns, and journals their outcomes in one commit.
-	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithWaker(waker{r})}, cfg.engine...)
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log)}, cfg.engine...)
 	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
 	return r
 }
@@ -95,18 +104,9 @@ type Invoker struct{ Registry *step.Registry }
 func (i Invoker) Invoke(ctx context.Context, req step.Request) (step.Response, error) {
 	h, ok := i.Registry.Lookup(req.Function)
 	if !ok {
-		return step.Response{Error: &step.Failure{Message: fmt.Sprintf("function %q is not registered", req.Function), Kind: "unregistered", Terminal: true}}, nil
+		return step.Response{Error: &step.Failure{Message: fmt.Sprintf("function %q is not registered", req.Function), Kind: step.KindUnregistered, Terminal: true}}, nil
 	}
 	return step.Invoke(ctx, h, req), nil
-}
-
-// waker gets runs driven for the engine (children, parents, deferred runs,
-// runs that received an event or a callback).
-type waker struct{ r *Runtime }
-
-func (w waker) Wake(_ context.Context, run string) error {
-	w.r.Poke(run)
-	return nil
 }
 
 // Start starts a run (or finds the existing one with its key) and drives it
@@ -116,10 +116,47 @@ func (r *Runtime) Start(ctx context.Context, req orchestrator.StartRequest) (orc
 	if err != nil {
 		return st, err
 	}
-	if st.Created || !st.Status.Terminal() {
-		r.Poke(st.Run)
-	}
+	_ = r.Schedule(ctx, st.Wake...)
 	return st, nil
+}
+
+// Signal delivers an external event to run (Engine.Signal) and drives it.
+func (r *Runtime) Signal(ctx context.Context, run, name string, payload json.RawMessage) error {
+	return r.schedule(r.Engine.Signal(ctx, run, name, payload))
+}
+
+// Complete finishes an async step attempt (Engine.Complete) and drives its
+// run.
+func (r *Runtime) Complete(ctx context.Context, token string, resp step.Response) error {
+	return r.schedule(r.Engine.Complete(ctx, token, resp))
+}
+
+// Resubmit takes a run out of review (Engine.Resubmit) and drives it.
+func (r *Runtime) Resubmit(ctx context.Context, res orchestrator.Resubmission) error {
+	return r.schedule(r.Engine.Resubmit(ctx, res))
+}
+
+// Cancel cancels a run (Engine.Cancel) and drives it: its compensations
+// run and its children are cancelled.
+func (r *Runtime) Cancel(ctx context.Context, run, by, reason string) error {
+	return r.schedule(r.Engine.Cancel(ctx, run, by, reason))
+}
+
+func (r *Runtime) schedule(rec orchestrator.Receipt, err error) error {
+	if err != nil {
+		return err
+	}
+	return r.Schedule(context.Background(), rec.Wake...)
+}
+
+// Schedule gets runs driven in the background (each once, however often
+// it is asked while its driver runs: the driver goes round again). It never
+// fails; the error is for the api.Scheduler interface.
+func (r *Runtime) Schedule(_ context.Context, runs ...string) error {
+	for _, run := range runs {
+		r.Poke(run)
+	}
+	return nil
 }
 
 // Poke makes sure run is being driven.
@@ -165,8 +202,11 @@ func (r *Runtime) drive(run string) {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		if len(out.Effects) > 0 {
-			r.runEffects(run, out.Effects)
+		_ = r.Schedule(r.ctx, out.Wake...)
+		if len(out.Effects) > 0 && r.runEffects(run, out.Effects) {
+			// Their outcomes are journaled: decide again, which settles the
+			// wake-up Decide asked for while they were undispatched.
+			continue
 		}
 		if out.Continue {
 			continue
@@ -194,15 +234,22 @@ func (r *Runtime) drive(run string) {
 }
 
 // runEffects executes a run's outstanding effects and journals their
-// outcomes in one commit. Effects outlive Close's cancellation, so an
-// accepted effect is not abandoned half-way; a failure to journal leaves
-// them outstanding for the next Drive (or the next Resume).
-func (r *Runtime) runEffects(run string, effects []journal.Effect) {
-	if err := r.Effects.ExecuteAll(context.WithoutCancel(r.ctx), run, effects); err != nil {
-		r.log.Warn("effects failed", "run", run, "err", err)
+// outcomes in one commit; it reports whether they were journaled. Effects
+// outlive Close's cancellation, so an accepted effect is not abandoned
+// half-way; a failure to journal leaves them outstanding, and the wake-up
+// Decide asks for while they are undispatched brings them back.
+func (r *Runtime) runEffects(run string, effects []journal.Effect) bool {
+	failed, err := r.Effects.Run(context.WithoutCancel(r.ctx), run, effects)
+	if err != nil {
+		r.log.Warn("effect outcomes not journaled; they run again", "run", run, "err", err)
+		return false
 	}
-	// Outcomes moved the run's sequence on: the engine's cached state is stale.
-	r.Engine.Forget(run)
+	for id, ferr := range failed {
+		r.log.Warn("effect failed", "run", run, "effect", id, "err", ferr)
+	}
+	// The engine's cached state of run catches up with the outcomes (they
+	// moved the run's sequence on) at the next Drive.
+	return true
 }
 
 // finish marks run idle and wakes waiters if it settled.
@@ -250,20 +297,23 @@ func (r *Runtime) Wait(ctx context.Context, run string) (journal.Status, error) 
 
 // Resume drives every run the journal says is unfinished (running or
 // waiting), and re-dispatches outstanding effects of runs that settled
-// within the effect-recovery window: call it once at start-up. It returns
-// how many unfinished runs it resumed.
+// within the effect-recovery window: call it once at start-up, before
+// anything else drives runs on the journal. The attempts of unfinished runs
+// still in flight were the stopped process's: Resume ends them first
+// (Engine.Reclaim), and their retry policies take over. It returns how many
+// unfinished runs it resumed.
 func (r *Runtime) Resume(ctx context.Context) (int, error) {
-	n, err := r.resume(ctx, journal.Query{}, journal.StatusRunning, journal.StatusWaiting)
+	n, err := r.resume(ctx, true, journal.Query{}, journal.StatusRunning, journal.StatusWaiting)
 	if err != nil || r.effectsSpan <= 0 {
 		return n, err
 	}
 	// Driving a settled run only re-dispatches its outstanding effects.
-	_, err = r.resume(ctx, journal.Query{Since: time.Now().Add(-r.effectsSpan)},
+	_, err = r.resume(ctx, false, journal.Query{Since: time.Now().Add(-r.effectsSpan)},
 		journal.StatusCompleted, journal.StatusReview, journal.StatusFailed, journal.StatusCancelled)
 	return n, err
 }
 
-func (r *Runtime) resume(ctx context.Context, q journal.Query, statuses ...journal.Status) (int, error) {
+func (r *Runtime) resume(ctx context.Context, reclaim bool, q journal.Query, statuses ...journal.Status) (int, error) {
 	n := 0
 	for _, status := range statuses {
 		cursor := ""
@@ -274,6 +324,11 @@ func (r *Runtime) resume(ctx context.Context, q journal.Query, statuses ...journ
 				return n, fmt.Errorf("resume: %w", err)
 			}
 			for _, run := range runs {
+				if reclaim {
+					if _, err := r.Engine.Reclaim(ctx, run.ID, "the process that invoked it stopped before its result came"); err != nil {
+						r.log.Warn("attempts in flight not reclaimed; they end when their leases expire", "run", run.ID, "err", err)
+					}
+				}
 				r.Poke(run.ID)
 				n++
 			}

@@ -3,17 +3,19 @@ package embedded_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// A workflow runs in-process on any journal (SQLite in production use,
-// memory here): start a run, wait for it to settle.
+// A workflow runs in-process on a SQLite journal (a file that survives
+// restarts; `ordo dev` uses the same): start a run, wait for it to settle.
 func Example() {
 	reg := step.NewRegistry()
 	reg.Register("shout", step.Func(func(ctx context.Context, in struct{ Name string }) (string, error) {
@@ -25,9 +27,19 @@ func Example() {
 		workflow.Output("steps.shout.output + '!'"),
 	).MustBuild(workflow.Functions(reg.Has))
 
-	rt := embedded.New(memjournal.New(), reg)
-	defer rt.Close()
 	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "ordo-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := sqlitejournal.New(ctx, filepath.Join(dir, "ordo.db"))
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	rt := embedded.New(store, reg)
+	defer rt.Close()
 	if err := rt.Engine.Register(ctx, def); err != nil {
 		panic(err)
 	}

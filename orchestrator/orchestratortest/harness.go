@@ -78,7 +78,7 @@ func New(t testing.TB, reg *step.Registry, defs []*workflow.Definition, opts ...
 	}
 	h.keys, _ = callback.NewKeyring(key)
 	h.Engine = orchestrator.New(h.Store, h.invoker, orchestrator.WithClock(h.Clock.Now),
-		orchestrator.WithLogger(cfg.log), orchestrator.WithWaker(waker{h}), orchestrator.WithCallbackKeys(h.keys))
+		orchestrator.WithLogger(cfg.log), orchestrator.WithCallbackKeys(h.keys))
 	h.effects = effect.NewExecutor(h.Store)
 	if err := h.Register(h.ctx, defs...); err != nil {
 		t.Fatalf("orchestratortest: %v", err)
@@ -147,6 +147,7 @@ func (h *Harness) StartRequest(req orchestrator.StartRequest) *Run {
 		h.t.Fatalf("orchestratortest: start %s: %v", req.Workflow, err)
 	}
 	h.enqueue(st.Run)
+	h.enqueue(st.Wake...)
 	h.drain()
 	return &Run{h: h, ID: st.Run}
 }
@@ -163,10 +164,11 @@ func (h *Harness) Run(workflowName string, input any) *Run {
 // the runs it wakes at the current time.
 func (h *Harness) Signal(r *Run, name string, payload any) {
 	h.t.Helper()
-	if err := h.Engine.Signal(h.ctx, r.ID, name, mustJSON(payload)); err != nil {
+	rc, err := h.Engine.Signal(h.ctx, r.ID, name, mustJSON(payload))
+	if err != nil {
 		h.t.Fatalf("orchestratortest: signal %s to %s: %v", name, r.ID, err)
 	}
-	h.enqueue(r.ID)
+	h.enqueue(rc.Wake...)
 	h.drain()
 }
 
@@ -185,14 +187,11 @@ func (h *Harness) CompleteErr(token string, err error) {
 
 func (h *Harness) complete(token string, resp step.Response) {
 	h.t.Helper()
-	c, err := callback.Peek(token)
-	if err == nil {
-		err = h.Engine.Complete(h.ctx, token, resp)
-	}
+	rc, err := h.Engine.Complete(h.ctx, token, resp)
 	if err != nil {
 		h.t.Fatalf("orchestratortest: complete callback: %v", err)
 	}
-	h.enqueue(c.Run)
+	h.enqueue(rc.Wake...)
 	h.drain()
 }
 
@@ -264,11 +263,13 @@ func (h *Harness) recorder(kind string) effect.Handler {
 	})
 }
 
-func (h *Harness) enqueue(run string) {
+func (h *Harness) enqueue(runs ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !slices.Contains(h.queue, run) {
-		h.queue = append(h.queue, run)
+	for _, run := range runs {
+		if !slices.Contains(h.queue, run) {
+			h.queue = append(h.queue, run)
+		}
 	}
 }
 
@@ -300,6 +301,7 @@ func (h *Harness) drive(run string) {
 	if len(out.Effects) > 0 {
 		h.perform(run, out.Effects)
 	}
+	h.enqueue(out.Wake...)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.wakeAt, run)
@@ -359,14 +361,6 @@ func (h *Harness) wakeDue() {
 			h.queue = append(h.queue, run)
 		}
 	}
-}
-
-// waker queues the runs the engine wants driven (children, parents).
-type waker struct{ h *Harness }
-
-func (w waker) Wake(_ context.Context, run string) error {
-	w.h.enqueue(run)
-	return nil
 }
 
 // invoker runs stubs first, then the registry's functions, and records

@@ -118,20 +118,21 @@ func testCompensateCancel(t *testing.T, h *Harness) {
 		h.Dump(run)
 		t.Errorf("compensation events (-got +want):\n%s", diff)
 	}
-	if err := h.RT.Engine.Cancel(h.Ctx, run, "t", "again"); !errors.Is(err, orchestrator.ErrFinished) {
+	if err := h.RT.Cancel(h.Ctx, run, "t", "again"); !errors.Is(err, orchestrator.ErrFinished) {
 		t.Errorf("cancel a cancelled run: %v, want ErrFinished", err)
 	}
 }
 
-// testCancelWakes cancels without poking the runtime: the engine must get
-// the run driven for its compensations, as it does for Signal and Complete.
+// testCancelWakes cancels through the runtime without poking it: the
+// runtime schedules the drive the engine's Cancel reports, for the run's
+// compensations, as it does for Signal and Complete.
 func testCancelWakes(t *testing.T, h *Harness) {
 	var undone recorder
 	registerBooking(h, &undone)
 	h.defineCancellable()
 	run := h.Start("cancellable", `{}`)
 	h.Scheduled(run, "hold", 1)
-	if err := h.RT.Engine.Cancel(h.Ctx, run, "semantictest", "no poke"); err != nil {
+	if err := h.RT.Cancel(h.Ctx, run, "semantictest", "no poke"); err != nil {
 		t.Fatal(err)
 	}
 	h.Patience = 3 * time.Second
@@ -170,10 +171,9 @@ steps:
 	// Fixed and resubmitted, the compensation runs again and the run ends
 	// failed, as it would have.
 	fixed.Store(true)
-	if err := h.RT.Engine.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run, By: "ops"}); err != nil {
+	if err := h.RT.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run, By: "ops"}); err != nil {
 		t.Fatal(err)
 	}
-	h.RT.Poke(run)
 	h.Wait(run, journal.StatusFailed)
 	want = append(want, "StepScheduled a#3", "StepSucceeded a#3")
 	if diff := cmp.Diff(comps(h.Events(run)), want); diff != "" {

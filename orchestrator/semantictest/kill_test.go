@@ -111,7 +111,7 @@ func TestKillWhileWaiting(t *testing.T) {
 	}
 	event, async, timer, d1, d2 := runs[0], runs[1], runs[2], runs[3], runs[4]
 	h.Signal(event, "approved", `"ok"`)
-	err = h.RT.Engine.Complete(h.Ctx, h.Token(async, "ask", 1),
+	err = h.RT.Complete(h.Ctx, h.Token(async, "ask", 1),
 		step.Response{Result: step.Result{Output: json.RawMessage(`"ok"`)}})
 	if err != nil {
 		t.Fatal(err)

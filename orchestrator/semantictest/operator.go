@@ -153,19 +153,18 @@ func testResubmitEdited(t *testing.T, h *Harness) {
 	defineChecked(h, &never)
 	run := h.Start("checked", `{"ok": false}`)
 	h.Wait(run, journal.StatusReview)
-	err := h.RT.Engine.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run, By: "ops", Step: "check",
+	err := h.RT.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run, By: "ops", Step: "check",
 		Input: json.RawMessage(`{"ok": true}`), Reason: "fixed the input"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.RT.Poke(run)
 	h.Wait(run, journal.StatusCompleted)
 	jsonEq(t, "output", h.Output(run), `{"checked": true, "attempt": 3}`)
 	r := filter(h.Events(run), func(e journal.Event) bool { return e.Kind == journal.Resubmitted })
 	if len(r) != 1 || r[0].By != "ops" || r[0].Step != "check" || compact(r[0].Input) != `{"ok":true}` {
 		t.Errorf("Resubmitted = %+v, want one by ops for check with the edited input", r)
 	}
-	err = h.RT.Engine.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run})
+	err = h.RT.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run})
 	if !errors.Is(err, orchestrator.ErrNotInReview) {
 		t.Errorf("resubmit a completed run: %v, want ErrNotInReview", err)
 	}
@@ -180,10 +179,9 @@ func testResubmitFixed(t *testing.T, h *Harness) {
 		t.Errorf("%d failed attempts before review, want 2", n)
 	}
 	fixed.Store(true)
-	if err := h.RT.Engine.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run, By: "ops"}); err != nil {
+	if err := h.RT.Resubmit(h.Ctx, orchestrator.Resubmission{Run: run, By: "ops"}); err != nil {
 		t.Fatal(err)
 	}
-	h.RT.Poke(run)
 	h.Wait(run, journal.StatusCompleted)
 	jsonEq(t, "output", h.Output(run), `{"checked": true, "attempt": 3}`)
 }

@@ -57,7 +57,7 @@ steps: [{name: nap, type: wait, duration: 300ms}]
 			},
 			func(h *semantictest.Harness, runs []string) {
 				token := h.Token(runs[0], "ask", 1)
-				err := h.RT.Engine.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"done"`)}})
+				err := h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"done"`)}})
 				if err != nil {
 					h.T.Fatal(err)
 				}

@@ -320,20 +320,18 @@ func (h *Harness) StartStatus(wf, input string) orchestrator.Started {
 	return st
 }
 
-// Cancel cancels run and pokes the runtime (redundant now that Cancel
-// wakes the run itself; testCancelWakes checks that it does).
+// Cancel cancels run through the runtime, which schedules its drive.
 func (h *Harness) Cancel(run string) {
 	h.T.Helper()
-	if err := h.RT.Engine.Cancel(h.Ctx, run, "semantictest", "cancelled by the test"); err != nil {
+	if err := h.RT.Cancel(h.Ctx, run, "semantictest", "cancelled by the test"); err != nil {
 		h.T.Fatalf("cancel %s: %v", run, err)
 	}
-	h.RT.Poke(run)
 }
 
 // Signal delivers the event name with payload to run.
 func (h *Harness) Signal(run, name, payload string) {
 	h.T.Helper()
-	if err := h.RT.Engine.Signal(h.Ctx, run, name, json.RawMessage(payload)); err != nil {
+	if err := h.RT.Signal(h.Ctx, run, name, json.RawMessage(payload)); err != nil {
 		h.T.Fatalf("signal %s %s: %v", run, name, err)
 	}
 }

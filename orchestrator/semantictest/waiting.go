@@ -54,7 +54,7 @@ func testEventDelivered(t *testing.T, h *Harness) {
 	h.Wait(run, journal.StatusCompleted)
 	jsonEq(t, "output", h.Output(run), `{"by": "alice"}`)
 	// Signalling a finished run is an error.
-	err := h.RT.Engine.Signal(h.Ctx, run, "approved", json.RawMessage(`2`))
+	err := h.RT.Signal(h.Ctx, run, "approved", json.RawMessage(`2`))
 	if !errors.Is(err, orchestrator.ErrFinished) {
 		t.Errorf("signal a completed run: %v, want ErrFinished", err)
 	}
@@ -176,7 +176,7 @@ func testAsyncComplete(t *testing.T, h *Harness) {
 	if h.Head(run).Status.Terminal() {
 		t.Fatal("the run finished before its token was completed")
 	}
-	err := h.RT.Engine.Complete(h.Ctx, token, step.Response{Result: step.Result{
+	err := h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{
 		Output: json.RawMessage(`{"approved": true}`), State: json.RawMessage(`{"seen": 1}`)}})
 	if err != nil {
 		t.Fatal(err)
@@ -184,14 +184,14 @@ func testAsyncComplete(t *testing.T, h *Harness) {
 	h.Wait(run, journal.StatusCompleted)
 	jsonEq(t, "output", h.Output(run), `{"approved": true}`)
 	// A stale token: its attempt no longer waits.
-	err = h.RT.Engine.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`1`)}})
+	err = h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`1`)}})
 	if !errors.Is(err, orchestrator.ErrNotAwaited) {
 		t.Errorf("complete a stale token: %v, want ErrNotAwaited", err)
 	}
 	if err := h.RT.Engine.Heartbeat(h.Ctx, token); !errors.Is(err, orchestrator.ErrNotAwaited) {
 		t.Errorf("heartbeat a stale token: %v, want ErrNotAwaited", err)
 	}
-	if err := h.RT.Engine.Complete(h.Ctx, "not a token", step.Response{}); !errors.Is(err, orchestrator.ErrBadInput) {
+	if err := h.RT.Complete(h.Ctx, "not a token", step.Response{}); !errors.Is(err, orchestrator.ErrBadInput) {
 		t.Errorf("complete a malformed token: %v, want ErrBadInput", err)
 	}
 }
@@ -201,7 +201,7 @@ func testAsyncTerminal(t *testing.T, h *Harness) {
 	h.DefineAsync(time.Minute, tokens)
 	run := h.Start("async", `{}`)
 	token := recv(h, tokens)
-	err := h.RT.Engine.Complete(h.Ctx, token, step.Response{Error: &step.Failure{Message: "rejected by a human", Kind: "rejected", Terminal: true}})
+	err := h.RT.Complete(h.Ctx, token, step.Response{Error: &step.Failure{Message: "rejected by a human", Kind: "rejected", Terminal: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func testAsyncHeartbeat(t *testing.T, h *Harness) {
 			}
 			time.Sleep(timeout / 6)
 		}
-		if err := h.RT.Engine.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"late but alive"`)}}); err != nil {
+		if err := h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"late but alive"`)}}); err != nil {
 			h.Dump(run)
 			t.Fatal(err)
 		}
@@ -332,17 +332,17 @@ steps:
 `)
 	run := h.Start("async-retry", `{}`)
 	first := recv(h, tokens)
-	if err := h.RT.Engine.Complete(h.Ctx, first, step.Response{Error: &step.Failure{Message: "try again"}}); err != nil {
+	if err := h.RT.Complete(h.Ctx, first, step.Response{Error: &step.Failure{Message: "try again"}}); err != nil {
 		t.Fatal(err)
 	}
 	second := recv(h, tokens)
 	if second == first {
 		t.Fatal("the retry got the first attempt's token")
 	}
-	if err := h.RT.Engine.Complete(h.Ctx, first, step.Response{}); !errors.Is(err, orchestrator.ErrNotAwaited) {
+	if err := h.RT.Complete(h.Ctx, first, step.Response{}); !errors.Is(err, orchestrator.ErrNotAwaited) {
 		t.Errorf("complete the failed attempt's token: %v, want ErrNotAwaited", err)
 	}
-	if err := h.RT.Engine.Complete(h.Ctx, second, step.Response{Result: step.Result{Output: json.RawMessage(`2`)}}); err != nil {
+	if err := h.RT.Complete(h.Ctx, second, step.Response{Result: step.Result{Output: json.RawMessage(`2`)}}); err != nil {
 		t.Fatal(err)
 	}
 	h.Wait(run, journal.StatusCompleted)
@@ -366,7 +366,7 @@ steps: [{name: ask, function: ask, async: true}]
 	if err := h.RT.Engine.Heartbeat(h.Ctx, token); err != nil {
 		t.Errorf("heartbeat an async step without timeout: %v, want nil", err)
 	}
-	if err := h.RT.Engine.Complete(h.Ctx, token, step.Response{}); err != nil {
+	if err := h.RT.Complete(h.Ctx, token, step.Response{}); err != nil {
 		t.Fatal(err)
 	}
 	h.Wait(run, journal.StatusCompleted)

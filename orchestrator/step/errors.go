@@ -88,7 +88,7 @@ func (f *Failure) Err() error {
 func Invoke(ctx context.Context, h Handler, req Request) (resp Response) {
 	defer func() {
 		if r := recover(); r != nil {
-			resp = Response{Error: &Failure{Message: fmt.Sprintf("step %s panicked: %v", req.Step, r), Kind: "panic"}}
+			resp = Response{Error: &Failure{Message: fmt.Sprintf("step %s panicked: %v", req.Step, r), Kind: KindPanic}}
 		}
 	}()
 	res, err := h.Handle(ctx, req)

@@ -16,8 +16,14 @@ type Request struct {
 	// Function is the registered function (or Lambda) name.
 	Function string `json:"function,omitempty"`
 	Attempt  int    `json:"attempt"`
-	// IdempotencyKey is stable across retries of the same step in the same
-	// run; pass it to downstream APIs that de-duplicate.
+	// IdempotencyKey is "<run>/<step>" ("<run>/<step>#<item>" for a map
+	// item, "<run>/<step>~" for a compensation): the same for every attempt
+	// of the step, so a downstream API that de-duplicates on it performs
+	// the step's work once even when a retry follows an attempt whose
+	// result was lost (a timeout after the work was done). Attempt tells
+	// attempts apart. The engine invokes each attempt once: it journals a
+	// lease with the attempt and invokes it again only after that lease has
+	// expired, as a new attempt.
 	IdempotencyKey string          `json:"idempotencyKey"`
 	Input          json.RawMessage `json:"input,omitempty"`
 	State          json.RawMessage `json:"state,omitempty"`

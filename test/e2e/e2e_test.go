@@ -10,6 +10,8 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -26,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -39,9 +42,13 @@ var (
 	stack *localrun.Stack
 	cfg   aws.Config
 	store *dynamojournal.Store
-	sqsc  *sqs.Client
-	kin   *kinesis.Client
-	logs  = &logBuffer{}
+	// s3c and payloads: the stack's payload bucket, where the functions
+	// offload large commits.
+	s3c      *s3.Client
+	payloads string
+	sqsc     *sqs.Client
+	kin      *kinesis.Client
+	logs     = &logBuffer{}
 	// skipReason is set when the local AWS stack is not there.
 	skipReason string
 )
@@ -104,7 +111,9 @@ func run(m *testing.M) int {
 	name := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e8)
 	t0 := time.Now()
 	stack, err = localrun.Up(ctx, localrun.Options{Template: "../../template.yaml", StackName: name, Log: logs,
-		Config: &cfg, SQSWaitSeconds: 1, Concurrency: 8,
+		// A team's stack beside the platform's, with a step in JavaScript.
+		Templates: []string{"testdata/nodestep/template.yaml"},
+		Config:    &cfg, SQSWaitSeconds: 1, Concurrency: 8,
 		Parameters: map[string]string{"LogLevel": "info"}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: local up: %v\n%s", err, logs)
@@ -120,11 +129,20 @@ func run(m *testing.M) int {
 	}()
 	var table string
 	for _, r := range stack.Status().Resources {
-		if r.Type == "AWS::DynamoDB::Table" {
+		switch r.Type {
+		case "AWS::DynamoDB::Table":
 			table = r.Name
+		case "AWS::S3::Bucket":
+			payloads = r.Name
 		}
 	}
-	store = dynamojournal.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true }), table)
+	s3c = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	store = dynamojournal.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true }),
+		table, dynamojournal.WithS3(s3c, payloads))
 	sqsc, kin = sqs.NewFromConfig(cfg), kinesis.NewFromConfig(cfg)
 	code := m.Run()
 	if code != 0 {
@@ -242,6 +260,41 @@ func TestOrdersFromSQSComplete(t *testing.T) {
 			}
 		}
 		waitEffects(t, "order/"+id)
+	}
+}
+
+// TestLargeOrderOffloadedToS3 sends an order carrying about 120 KB of
+// notes: the commits holding it are too large to keep in a DynamoDB item
+// (over 64 KB after gzip), so the functions offload them to the payload
+// bucket and read them back, and the order completes as any other.
+func TestLargeOrderOffloadedToS3(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	id := fmt.Sprintf("big-%d", time.Now().UnixNano())
+	var o map[string]any
+	if err := json.Unmarshal(sampleOrder(t, 0, id), &o); err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, 90<<10)
+	rand.Read(noise)
+	o["notes"] = base64.StdEncoding.EncodeToString(noise) // ~120 KB, compresses to ~90 KB
+	body, _ := json.Marshal(o)
+	sendSQS(t, "OrdersQueue", string(body))
+
+	head, events := settle(t, "order/"+id, 2*time.Minute)
+	if head.Status != journal.StatusCompleted {
+		t.Fatalf("status %s, want completed", head.Status)
+	}
+	var input map[string]any
+	if err := json.Unmarshal(events[0].Input, &input); err != nil || input["notes"] != o["notes"] {
+		t.Errorf("the run's input did not read back with its notes (%v)", err)
+	}
+	out, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &payloads, Prefix: aws.String("commits/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) == 0 {
+		t.Errorf("no commit offloaded to s3://%s/commits/", payloads)
 	}
 }
 

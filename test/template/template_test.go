@@ -492,7 +492,7 @@ func TestEventSourceWiring(t *testing.T) {
 		sort.Strings(v)
 	}
 	want := map[string][]string{
-		"OrchestratorFunction": {"Kinesis:OrdersStream", "SQS:OrchestratorQueue", "SQS:OrdersQueue"},
+		"OrchestratorFunction": {"Kinesis:OrdersStream", "SQS:ConcessionsQueue", "SQS:OrchestratorQueue", "SQS:OrdersQueue"},
 		"EffectsFunction":      {"SQS:EffectsQueue"},
 	}
 	if d := cmp.Diff(got, want); d != "" {
@@ -580,9 +580,11 @@ func TestQueuesHaveDLQs(t *testing.T) {
 func TestNames(t *testing.T) {
 	tp := load(t)
 	want := map[string]string{
-		"OrdersQueue":  "!Sub ${AWS::StackName}-orders",
-		"OrdersStream": "!Sub ${AWS::StackName}-orders",
-		"EventsStream": "!Sub ${AWS::StackName}-order-events",
+		"OrdersQueue": "!Sub ${AWS::StackName}-orders",
+		// The sample refund and return definitions trigger on sqs:concessions.
+		"ConcessionsQueue": "!Sub ${AWS::StackName}-concessions",
+		"OrdersStream":     "!Sub ${AWS::StackName}-orders",
+		"EventsStream":     "!Sub ${AWS::StackName}-order-events",
 	}
 	for id, name := range want {
 		p := tp.raw.Resources[id].Properties
@@ -672,13 +674,17 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		for _, idx := range []string{dynamojournal.IndexByStatus, dynamojournal.IndexByWorkflow} {
 			out = append(out, "dynamodb:Query !Sub ${JournalTable.Arn}/index/"+idx)
 		}
+		// Offloaded commits: read and written, under their prefix only.
+		for _, a := range []string{"s3:GetObject", "s3:PutObject"} {
+			out = append(out, a+" !Sub ${PayloadBucket.Arn}/commits/*")
+		}
 		return out
 	}
 	// A viewer only reads.
 	readJournal := func() []string {
 		var out []string
 		for _, g := range journal() {
-			if !strings.Contains(g, "PutItem") && !strings.Contains(g, "UpdateItem") {
+			if !strings.Contains(g, "PutItem") && !strings.Contains(g, "UpdateItem") && !strings.Contains(g, "PutObject") {
 				out = append(out, g)
 			}
 		}
@@ -691,20 +697,18 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
 		// A viewer reads; operators and admins also hand starts and
 		// resubmitted triggers to the orchestrator, re-dispatch failed
-		// effects from review and verify callback tokens; admins look step
-		// functions up to check pushes.
+		// effects from review and verify callback tokens; admins check that
+		// pushed definitions name deployed step functions.
 		"ApiViewerFunction":   readJournal(),
 		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
-	for _, id := range tp.ofType("AWS::Serverless::Function") {
-		if reg.Has(tp.codeDir(id)) {
-			fn := "!GetAtt " + id + ".Arn"
-			want["OrchestratorFunction"] = append(want["OrchestratorFunction"],
-				"lambda:InvokeFunction "+fn, "lambda:InvokeFunction !Sub ${"+id+".Arn}:*")
-		}
-	}
+	// Step functions are invoked by naming convention, "<stack>-<function>",
+	// so that a team's own stack adds steps without editing this template;
+	// the platform's own functions are denied (TestPlatformFunctionsNotSteps).
+	want["OrchestratorFunction"] = append(want["OrchestratorFunction"],
+		"lambda:InvokeFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*")
 	for _, v := range want {
 		sort.Strings(v)
 	}
@@ -713,6 +717,40 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 	}
 	if d := cmp.Diff(grants, want); d != "" {
 		t.Errorf("IAM grants (-got +want):\n%s", d)
+	}
+}
+
+// TestPlatformFunctionsNotSteps checks that the orchestrator, allowed to
+// invoke "<stack>-*", is denied the platform's own functions, and that every
+// step function of the sample is named by the convention.
+func TestPlatformFunctionsNotSteps(t *testing.T) {
+	tp := load(t)
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	stmts, _ := tp.statements("OrchestratorFunction")
+	denied := map[string]bool{}
+	for _, s := range stmts {
+		if s["Effect"] != "Deny" {
+			continue
+		}
+		for _, r := range strs(s["Resource"]) {
+			denied[r] = true
+		}
+	}
+	for _, fn := range []string{"orchestrator", "effects", "api"} {
+		for _, r := range []string{"", ":*"} {
+			arn := "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-" + fn + r
+			if !denied[arn] {
+				t.Errorf("the orchestrator may invoke the platform function %s%s as a step (no Deny of %s)", fn, r, arn)
+			}
+		}
+	}
+	for _, id := range tp.ofType("AWS::Serverless::Function") {
+		if name := tp.codeDir(id); reg.Has(name) {
+			if got := tp.raw.Resources[id].Properties["FunctionName"]; got != "!Sub ${AWS::StackName}-"+name {
+				t.Errorf("%s: FunctionName %s, want ${AWS::StackName}-%s (the convention the orchestrator's policy allows)", id, got, name)
+			}
+		}
 	}
 }
 
