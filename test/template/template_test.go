@@ -737,7 +737,7 @@ func TestPlatformFunctionsNotSteps(t *testing.T) {
 			denied[r] = true
 		}
 	}
-	for _, fn := range []string{"orchestrator", "effects", "api"} {
+	for _, fn := range []string{"orchestrator", "effects", "api-viewer", "api-operator", "api-admin"} {
 		for _, r := range []string{"", ":*"} {
 			arn := "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-" + fn + r
 			if !denied[arn] {
