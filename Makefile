@@ -21,6 +21,10 @@ test: ## every test: unit, conformance (SQLite + DynamoDB Local), semantics, end
 test-unit: ## tests that need no local AWS stack (the rest skip, saying why)
 	$(GO) test -count=1 ./...
 
+.PHONY: verify-coverage
+verify-coverage: ## coverage of the OMS step code by tests generated from the demo's recorded runs (docs/verify.md)
+	scripts/verify-coverage.sh
+
 .PHONY: race
 race: ## the core packages under the race detector
 	$(GO) test -race -count=1 ./journal/... ./orchestrator/... ./api/...
@@ -52,6 +56,10 @@ fuzz: ## every Go fuzz target for FUZZTIME each (default 5m; CI runs each for 3s
 bench-short: ## a seconds-long smoke run of the benchmarks (tiny N, one iteration each)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./orchestrator/... ./journal/...
 	$(GO) run ./bench/cmd/ordo-bench -n 40 -k 1,5 -c 8 -low-n 10 -scale-c 1,8 -decide-max 200 -aws-n 5 -aws-k 2 -aws-c 2
+
+.PHONY: soak
+soak: ## 1,000 order runs (SOAK_RUNS) with random faults and duplicated messages, embedded and on the Lambdas' wiring; prints the counts (docs/RELIABILITY.md)
+	scripts/soak.sh
 
 .PHONY: stack-up
 stack-up: ## install and start the local AWS stack (DynamoDB Local + kumo)

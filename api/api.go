@@ -120,6 +120,7 @@ func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...
 	s.mux.HandleFunc("POST /v1/callbacks/{token}", s.complete)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}/heartbeat", s.heartbeat)
 	s.mux.HandleFunc("GET /v1/whoami", s.whoami)
+	s.mux.HandleFunc("GET /v1/recordings/{workflow}/{key...}", s.recording)
 	s.mux.HandleFunc("GET /v1/definitions", s.definitions)
 	s.mux.HandleFunc("POST /v1/definitions", s.push)
 	s.mux.HandleFunc("GET /v1/definitions/{hash}/graph", s.graph)

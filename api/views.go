@@ -119,7 +119,7 @@ func (s *Server) filteredRuns(ctx context.Context, q journal.Query, def, key str
 		return []RunRow{}, "", nil
 	}
 	keep := func(r journal.Run) bool {
-		return strings.HasPrefix(r.DefHash, def) && (key == "" || strings.Contains(r.ID[len(r.Workflow)+1:], key))
+		return strings.HasPrefix(r.DefHash, def) && (key == "" || strings.Contains(row(r).Key, key))
 	}
 	want := q.Limit
 	if def == "" && key == "" {
@@ -144,10 +144,22 @@ func (s *Server) filteredRuns(ctx context.Context, q journal.Query, def, key str
 	return out, q.Cursor, nil
 }
 
+// unwrap finds the journal under wrappers (such as a metrics observer)
+// that implement Unwrap, for its optional interfaces.
+func unwrap(st journal.Store) journal.Store {
+	for {
+		w, ok := st.(interface{ Unwrap() journal.Store })
+		if !ok {
+			return st
+		}
+		st = w.Unwrap()
+	}
+}
+
 func row(r journal.Run) RunRow {
-	key := r.ID
-	if len(r.ID) > len(r.Workflow) {
-		key = r.ID[len(r.Workflow)+1:]
+	key, ok := strings.CutPrefix(r.ID, r.Workflow+"/")
+	if !ok {
+		key = r.ID
 	}
 	return RunRow{Run: r, Key: key}
 }
@@ -165,7 +177,7 @@ func rows(runs []journal.Run, keep func(journal.Run) bool) []RunRow {
 // countRuns counts runs per status: exactly with a StatusCounter, else by
 // listing up to countCap runs (exact is then false when the cap was hit).
 func (s *Server) countRuns(ctx context.Context, q journal.Query) (map[journal.Status]int, bool, error) {
-	if c, ok := s.engine.Store().(StatusCounter); ok {
+	if c, ok := unwrap(s.engine.Store()).(StatusCounter); ok {
 		counts, err := c.CountRuns(ctx, q)
 		return counts, true, err
 	}

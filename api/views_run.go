@@ -99,8 +99,10 @@ func (s *Server) viewReview(w http.ResponseWriter, r *http.Request) {
 	for _, run := range runs {
 		v, err := s.runView(r.Context(), run.ID, viewOptions{})
 		if err != nil {
-			writeErr(w, status(err), err)
-			return
+			// One run that cannot be folded does not hide the others.
+			items = append(items, ReviewItem{Run: run.ID, Key: row(run).Key, Updated: run.Updated, Seq: run.Seq,
+				Reason: "cannot show this run: " + err.Error(), Failed: []*StepView{}, Workflow: run.Workflow, DefHash: run.DefHash})
+			continue
 		}
 		it := ReviewItem{Run: run.ID, Key: row(run).Key, Updated: run.Updated, Reason: v.Reason, State: v.State,
 			Seq: v.Last, Failed: []*StepView{}, Workflow: run.Workflow, DefHash: run.DefHash}
@@ -156,7 +158,7 @@ type DefinitionCounter interface {
 
 // inFlight counts the runs not finished per definition hash.
 func (s *Server) inFlight(ctx context.Context, workflow string) (map[string]int, error) {
-	if c, ok := s.engine.Store().(DefinitionCounter); ok {
+	if c, ok := unwrap(s.engine.Store()).(DefinitionCounter); ok {
 		return c.CountInFlight(ctx, workflow)
 	}
 	perHash := map[string]int{}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -208,5 +209,27 @@ func TestViewReviewAndDefinitions(t *testing.T) {
 	_, after, _ := rt.Engine.Store().Load(t.Context(), "greet/q")
 	if len(after) != len(before) {
 		t.Errorf("a refused resubmit appended %d events", len(after)-len(before))
+	}
+}
+
+func TestViewReviewShowsRunsItCannotFold(t *testing.T) {
+	srv, rt, _ := newServer(t)
+	_, err := rt.Engine.Store().Append(t.Context(), journal.Commit{Run: "_old/x", Workflow: "_old", DefHash: "none",
+		Status: journal.StatusReview, At: time.Now(), Events: []journal.Event{{Kind: journal.NeedsReview, Reason: "malformed"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, srv, "POST", "/v1/runs", `{"workflow":"greet","input":{"id":"z","decline":true}}`)
+	waitStatus(t, rt, "greet/z", journal.StatusReview)
+	var review struct {
+		Items []api.ReviewItem `json:"items"`
+	}
+	if code := getJSON(t, srv, "/v1/views/review", &review); code != 200 || len(review.Items) != 2 {
+		t.Fatalf("review: %d %+v", code, review.Items)
+	}
+	for _, it := range review.Items {
+		if it.Run == "_old/x" && !strings.Contains(it.Reason, "cannot show") {
+			t.Errorf("the unfoldable run: %+v", it)
+		}
 	}
 }

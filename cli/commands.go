@@ -25,17 +25,24 @@ import (
 )
 
 func devCmd(g *Env) *cobra.Command {
-	var addr string
+	var addr, traces string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded orchestrator with its HTTP API until interrupted",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			metrics := g.prometheus()
+			stopTraces, err := g.traceTo(traces)
+			if err != nil {
+				return err
+			}
+			defer stopTraces()
 			a, err := g.Open(ctx)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			runsGauge(metrics, a.Store)
 			n, err := a.Resume(ctx)
 			if err != nil {
 				return err
@@ -48,9 +55,9 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := devServer(visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
-				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names))))
-			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs\n", g.db, n, ln.Addr())
+			srv := devServer(withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
+				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names)))))
+			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs, metrics at /metrics\n", g.db, n, ln.Addr())
 			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
 			fmt.Printf("ordo dev: for the web UI run `ordo ui --api http://%s` (it sends the operator token)\n", ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
@@ -81,6 +88,7 @@ func devCmd(g *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&traces, "traces", "", "write an OpenTelemetry trace per run (commits, steps, effects) to this file, as JSON lines")
 	return cmd
 }
 

@@ -19,6 +19,22 @@
 // (package workflows) and one extra command (demo) added through
 // App.Commands: nothing in this package knows the sample.
 //
-// The journal is a SQLite file chosen by --db or ORDO_DB (default
-// ./ordo.db).
+// Where commands act:
+//
+//	flag                         commands              what they act on
+//	---------------------------  --------------------  ----------------------------------------------
+//	(none)                       all                   the SQLite journal --db / ORDO_DB (./ordo.db)
+//	--addr host:port             start, runs, show,    a running `ordo dev`
+//	--addr https://…             graph, definitions,   the deployed platform's API (SigV4-signed)
+//	                             cancel, resubmit,
+//	                             event, callback
+//	--journal dynamodb://TABLE   runs, show, graph,    a DynamoDB journal, read only (or ORDO_TABLE)
+//	                             definitions list
+//	--steps FILE                 dev, start, ...       steps served over HTTP (or ORDO_STEP_URLS)
+//
+// Read commands (runs, show, graph, definitions list) never write: they
+// register no definitions and create no journal. `ordo init DIR` scaffolds
+// a team project, `ordo functions` lists the step functions a deployment
+// can invoke, `ordo pull RUN` copies a run from a DynamoDB journal into the
+// local one.
 package cli

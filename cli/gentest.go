@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,33 +41,31 @@ and returns the step registry (default: the App's Setup).`,
 			if err != nil {
 				return err
 			}
-			rules, err := loadRules(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
 				return err
 			}
-			c, err := loadCode(g.app)
+			c, err := loadCode(g)
 			if err != nil {
 				return err
 			}
-			s, err := g.openStore(ctx)
+			s, closeStore, err := g.readStore(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeStore()
 			runs, err := sel.runs(ctx, s, args)
 			if err != nil {
 				return err
 			}
-			recs, err := recordings(ctx, s, c, runs, rules, distinct)
+			recs, err := recordings(ctx, s, c, runs, cfg, distinct)
 			if err != nil {
 				return err
 			}
 			if pkg == "" {
-				abs, err := filepath.Abs(out)
-				if err != nil {
+				if pkg, err = packageOf(out); err != nil {
 					return err
 				}
-				pkg = verify.PackageName(filepath.Base(abs))
 			}
 			if err := writeGenerated(out, recs, verify.TestSource{Package: pkg, SetupImport: imp, SetupFunc: fn}); err != nil {
 				return err
@@ -78,13 +79,13 @@ and returns the step registry (default: the App's Setup).`,
 	cmd.Flags().StringVar(&out, "out", "", "directory of the generated test (created if needed)")
 	cmd.Flags().StringVar(&pkg, "package", "", "package name of the generated test (default: from the directory)")
 	cmd.Flags().StringVar(&setup, "setup", g.app.Setup, "import/path.Func that registers definitions and returns the step registry")
-	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields); default ./ordo.verify.yaml if present")
+	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
 	cmd.Flags().BoolVar(&distinct, "distinct", false, "keep one run per distinct path through the workflow")
 	return cmd
 }
 
 // recordings reads the runs, keeping one per shape when distinct is set.
-func recordings(ctx context.Context, store journal.Store, c *code, runs []string, rules verify.Rules, distinct bool) ([]*verify.Recording, error) {
+func recordings(ctx context.Context, store journal.Store, c *code, runs []string, cfg verify.Config, distinct bool) ([]*verify.Recording, error) {
 	seen := map[string]bool{}
 	var out []*verify.Recording
 	for _, run := range runs {
@@ -102,10 +103,33 @@ func recordings(ctx context.Context, store journal.Store, c *code, runs []string
 			}
 			seen[shape] = true
 		}
-		rec.Volatile = rules.Only(rec.Run.Workflow)
+		rec.Config = cfg.Only(rec.Run.Workflow)
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// packageOf is the package of the Go files already in dir (tests of an
+// external test package count as their package), else a name made from
+// the directory's.
+func packageOf(dir string) (string, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if filepath.Base(f) == genTestFile {
+			continue
+		}
+		ast, err := parser.ParseFile(fset, f, nil, parser.PackageClauseOnly)
+		if err != nil {
+			return "", fmt.Errorf("--out %s: %w", dir, err)
+		}
+		return strings.TrimSuffix(ast.Name.Name, "_test"), nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return verify.PackageName(filepath.Base(abs)), nil
 }
 
 func writeGenerated(dir string, recs []*verify.Recording, src verify.TestSource) error {

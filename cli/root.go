@@ -16,6 +16,7 @@ import (
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -103,6 +104,10 @@ type Env struct {
 	verbose bool
 	steps   string
 	journal string
+	// observers see every commit of the runtime Open starts (metrics,
+	// traces); tracer, when set, traces its steps and effects too.
+	observers []observe.Observer
+	tracer    *observe.Tracer
 }
 
 // DB returns the journal file the command works on (--db or ORDO_DB).
@@ -117,7 +122,7 @@ func (g *Env) Logger() *slog.Logger {
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(observe.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
 func (g *Env) openStore(ctx context.Context) (*sqlitejournal.Store, error) {
@@ -217,7 +222,7 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 		return nil, err
 	}
 	log := g.Logger()
-	rt := embedded.New(store, reg, embedded.WithLogger(log),
+	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log),
 		embedded.WithEngineOptions(orchestrator.WithCallbackKeys(keys)))
 	g.registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
@@ -246,8 +251,8 @@ func (g *Env) registerEffects(x *effect.Executor, log *slog.Logger) {
 		log.Debug("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
 		return nil
 	})
-	x.Handle(effect.AnyKind, logIt)
+	x.Handle(effect.AnyKind, g.tracedEffect(logIt))
 	for kind, h := range g.app.Effects {
-		x.Handle(kind, h)
+		x.Handle(kind, g.tracedEffect(h))
 	}
 }

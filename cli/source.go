@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/journal"
@@ -25,6 +26,9 @@ import (
 //	--db FILE                   a SQLite journal that must exist
 //	ORDO_TABLE                  a DynamoDB journal, when neither flag is given
 //	ORDO_DB, ./ordo.db          the SQLite journal
+//
+// A DynamoDB journal's large commits are read from ORDO_PAYLOAD_BUCKET, the
+// bucket the platform offloads them to.
 
 // readStore opens the journal a read command reads.
 func (g *Env) readStore(cmd *cobra.Command) (journal.Store, func(), error) {
@@ -71,7 +75,13 @@ func openDynamo(ctx context.Context, table string) (*dynamojournal.Store, error)
 			o.DisableValidateResponseChecksum = true
 		}
 	})
-	return dynamojournal.New(client, table), nil
+	var opts []dynamojournal.Option
+	if bucket := os.Getenv("ORDO_PAYLOAD_BUCKET"); bucket != "" { // where large commits are offloaded
+		opts = append(opts, dynamojournal.WithS3(s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+		}), bucket))
+	}
+	return dynamojournal.New(client, table, opts...), nil
 }
 
 // addrFlag adds --addr (env ORDO_ADDR) to a command.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -18,7 +19,7 @@ import (
 )
 
 func uiCmd(g *Env) *cobra.Command {
-	var addr, target, region string
+	var addr, target, region, traces, token string
 	cmd := &cobra.Command{
 		Use:   "ui",
 		Short: "Serve the web UI over the journal (--db), a running `ordo dev` or a deployed API (--api)",
@@ -32,13 +33,20 @@ it talks to a deployed API and signs every call with your AWS credentials
 browsers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			metrics := g.prometheus()
+			stopTraces, err := g.traceTo(traces)
+			if err != nil {
+				return err
+			}
+			defer stopTraces()
 			var apiHandler http.Handler
 			if target == "" {
 				a, err := g.Open(ctx)
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (is `ordo dev` running on it? then use --api http://its-address)", err)
 				}
 				defer a.Close()
+				runsGauge(metrics, a.Store)
 				if _, err := a.Resume(ctx); err != nil {
 					return err
 				}
@@ -46,7 +54,13 @@ browsers.`,
 				apiHandler = api.New(a.Engine, a.Runtime, a.Runtime, api.WithFunctions(a.Registry.Has),
 					api.WithAuthenticator(api.Fixed(api.Principal{Name: "ui:" + os.Getenv("USER"), Role: api.Admin})))
 			} else {
-				h, err := remoteAPI(ctx, target, region, g.db)
+				if token == "" && strings.HasPrefix(target, "http://") {
+					// `ordo dev` wants its operator token, beside its journal.
+					if token, err = bearer(g.db, api.Operator); err != nil {
+						return err
+					}
+				}
+				h, err := remoteAPI(ctx, target, region, token)
 				if err != nil {
 					return err
 				}
@@ -56,7 +70,7 @@ browsers.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: visualizer.Guard(visualizer.Mount(apiHandler)), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: visualizer.Guard(withMetrics(metrics, visualizer.Mount(apiHandler))), ReadHeaderTimeout: 10 * time.Second}
 			from := "journal " + g.db
 			if target != "" {
 				from = "API " + target
@@ -76,24 +90,24 @@ browsers.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "listen address (loopback)")
 	cmd.Flags().StringVar(&target, "api", os.Getenv("ORDO_API"), "an API to read and operate through (http://… for `ordo dev`, https://… for a deployed API); default: the journal --db")
+	cmd.Flags().StringVar(&traces, "traces", "", "without --api: write an OpenTelemetry trace per run to this file, as JSON lines")
+	cmd.Flags().StringVar(&token, "token", os.Getenv("ORDO_TOKEN"), "with an http --api: a bearer token to send with every call; env ORDO_TOKEN")
 	cmd.Flags().StringVar(&region, "region", "", "with an https --api: the AWS region to sign for (default: from the Function URL, else the SDK's)")
 	return cmd
 }
 
-// remoteAPI proxies to a running `ordo dev` (http, with the operator's
-// bearer token) or signs with SigV4 for a deployed API (https).
-func remoteAPI(ctx context.Context, target, region, db string) (http.Handler, error) {
+// remoteAPI proxies to a running `ordo dev` (http) or signs with SigV4 for
+// a deployed API (https).
+func remoteAPI(ctx context.Context, target, region, token string) (http.Handler, error) {
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("--api %q: want http://host:port or https://host", target)
 	}
 	if u.Scheme == "http" {
-		// `ordo dev` wants its operator token (beside its journal, or ORDO_TOKEN).
-		token, err := bearer(db, api.Operator)
-		if err != nil {
-			return nil, err
+		if token != "" {
+			return visualizer.Proxy(u, visualizer.Bearer{Token: token}), nil
 		}
-		return visualizer.Proxy(u, visualizer.Bearer{Token: token}), nil
+		return visualizer.Proxy(u, nil), nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

@@ -31,19 +31,34 @@ type code struct {
 }
 
 // loadCode loads the code to verify against: the App's steps and
-// definitions (a variable so tests can change a step).
-var loadCode = appCode
+// definitions, with the functions --steps (ORDO_STEP_URLS) maps invoked
+// over HTTP instead (a variable so tests can change a step).
+var loadCode = envCode
 
-func appCode(app App) (*code, error) {
+func envCode(g *Env) (*code, error) {
+	m, err := g.stepURLs()
+	if err != nil {
+		return nil, err
+	}
 	reg := step.NewRegistry()
-	if app.Register != nil {
-		app.Register(reg)
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	if g.app.Register != nil {
+		own := step.NewRegistry()
+		g.app.Register(own)
+		for _, name := range own.Names() {
+			if !reg.Has(name) { // the HTTP one is what is verified
+				h, _ := own.Lookup(name)
+				reg.Register(name, h)
+			}
+		}
 	}
 	c := &code{reg: reg, defs: map[string]*workflow.Definition{}}
-	if app.Definitions == nil {
+	if g.app.Definitions == nil {
 		return c, nil
 	}
-	defs, err := app.Definitions(reg)
+	defs, err := g.app.Definitions(reg)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +85,14 @@ type selection struct {
 }
 
 func (s *selection) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&s.workflow, "workflow", "w", "", "runs of this workflow (when no RUN is named)")
+	cmd.Flags().StringVarP(&s.workflow, "workflow", "w", "", "runs of this workflow, or of each in a comma-separated list (when no RUN is named)")
 	cmd.Flags().StringVarP(&s.status, "status", "s", "", "only runs in this status")
 	cmd.Flags().StringVar(&s.since, "since", "", "only runs updated since this time (RFC 3339) or this long ago (24h)")
-	cmd.Flags().IntVar(&s.limit, "limit", 50, "at most this many runs")
+	cmd.Flags().IntVar(&s.limit, "limit", 50, "at most this many runs (of each workflow)")
 }
 
-// runs returns the named runs, or those the flags select.
+// runs returns the named runs, or those the flags select (of each
+// workflow in a comma-separated --workflow, up to --limit each).
 func (s *selection) runs(ctx context.Context, store journal.Store, named []string) ([]string, error) {
 	if len(named) > 0 {
 		return named, nil
@@ -84,7 +100,7 @@ func (s *selection) runs(ctx context.Context, store journal.Store, named []strin
 	if s.workflow == "" {
 		return nil, errors.New("name a RUN or select runs with --workflow")
 	}
-	q := journal.Query{Workflow: s.workflow, Status: journal.Status(s.status), Limit: s.limit}
+	q := journal.Query{Status: journal.Status(s.status), Limit: s.limit}
 	if s.since != "" {
 		t, err := parseSince(s.since, time.Now())
 		if err != nil {
@@ -92,6 +108,23 @@ func (s *selection) runs(ctx context.Context, store journal.Store, named []strin
 		}
 		q.Since = t
 	}
+	var out []string
+	for _, wf := range strings.Split(s.workflow, ",") {
+		q.Workflow, q.Cursor = wf, ""
+		runs, err := s.list(ctx, store, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(runs) == 0 {
+			return nil, fmt.Errorf("no runs of workflow %q match", wf)
+		}
+		out = append(out, runs...)
+	}
+	return out, nil
+}
+
+// list pages through q's runs, up to s.limit.
+func (s *selection) list(ctx context.Context, store journal.Store, q journal.Query) ([]string, error) {
 	var out []string
 	for len(out) < s.limit {
 		page, next, err := store.Runs(ctx, q)
@@ -108,9 +141,6 @@ func (s *selection) runs(ctx context.Context, store journal.Store, named []strin
 		}
 		q.Cursor = next
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no runs of workflow %q match", s.workflow)
-	}
 	return out, nil
 }
 
@@ -125,14 +155,16 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-func loadRules(path string) (verify.Rules, error) {
+// loadConfig reads the verify configuration: path, else
+// ./ordo.verify.yaml when it exists.
+func loadConfig(path string) (verify.Config, error) {
 	if path == "" {
 		if _, err := os.Stat("ordo.verify.yaml"); err != nil {
-			return nil, nil
+			return verify.Config{}, nil
 		}
 		path = "ordo.verify.yaml"
 	}
-	return verify.LoadRules(path)
+	return verify.LoadConfig(path)
 }
 
 // runReport is one run's verification in `ordo verify --format json`.
@@ -153,6 +185,7 @@ type verifyReport struct {
 func verifyCmd(g *Env) *cobra.Command {
 	var sel selection
 	var format, config string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "verify [RUN...]",
 		Short: "Re-execute recorded step attempts through the current step code and diff the results",
@@ -165,35 +198,36 @@ with the journal's. Fields declared volatile in --config (default
 when every attempt matched.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			rules, err := loadRules(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
 				return err
 			}
-			c, err := loadCode(g.app)
+			c, err := loadCode(g)
 			if err != nil {
 				return err
 			}
-			s, err := g.openStore(ctx)
+			s, closeStore, err := g.readStore(cmd)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeStore()
 			runs, err := sel.runs(ctx, s, args)
 			if err != nil {
 				return err
 			}
-			v := &verify.Verifier{Invoker: embedded.Invoker{Registry: c.reg}, Rules: rules}
+			v := &verify.Verifier{Invoker: embedded.Invoker{Registry: c.reg}, Config: cfg}
 			rep := verifyReport{}
 			for _, run := range runs {
 				rr := verifyRun(ctx, s, c, v, run)
 				rep.add(rr)
 			}
-			return rep.print(cmd.OutOrStdout(), format)
+			return rep.print(cmd.OutOrStdout(), format, quiet)
 		},
 	}
 	sel.flags(cmd)
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
-	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields); default ./ordo.verify.yaml if present")
+	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the attempts that differ, runs that could not be verified and the summary")
 	return cmd
 }
 
@@ -229,7 +263,7 @@ func (r *verifyReport) add(rr runReport) {
 	}
 }
 
-func (r *verifyReport) print(w io.Writer, format string) error {
+func (r *verifyReport) print(w io.Writer, format string, quiet bool) error {
 	switch format {
 	case "json":
 		if err := printJSONTo(w, r); err != nil {
@@ -241,9 +275,14 @@ func (r *verifyReport) print(w io.Writer, format string) error {
 				fmt.Fprintf(w, "%s\n  ERROR %s\n", rr.Run, rr.Error)
 				continue
 			}
-			fmt.Fprintln(w, rr.Run)
+			var lines []string
 			for _, c := range rr.Checks {
-				fmt.Fprintf(w, "  %s\n", c)
+				if !quiet || c.Outcome == verify.Fail {
+					lines = append(lines, "  "+c.String())
+				}
+			}
+			if len(lines) > 0 {
+				fmt.Fprintf(w, "%s\n%s\n", rr.Run, strings.Join(lines, "\n"))
 			}
 		}
 		fmt.Fprintf(w, "verify: %d runs, %d attempts: %d passed, %d failed, %d skipped; %d runs could not be verified\n",
@@ -260,157 +299,6 @@ func (r *verifyReport) print(w io.Writer, format string) error {
 func printJSONTo(w io.Writer, v any) error {
 	enc := jsonEncoder(w)
 	return enc.Encode(v)
-}
-
-// replayReport is one run's replay in `ordo replay --format json`.
-type replayReport struct {
-	Run   string        `json:"run"`
-	OK    bool          `json:"ok"`
-	Error string        `json:"error,omitempty"`
-	Drift *verify.Drift `json:"drift,omitempty"`
-}
-
-func replayCmd(g *Env) *cobra.Command {
-	var sel selection
-	var defArg, runsArg, format string
-	cmd := &cobra.Command{
-		Use:   "replay --definition FILE|NAME@VERSION|HASH [--runs RUN,...]",
-		Short: "Check that recorded runs decide the same under another definition version",
-		Long: `replay re-folds each recorded run commit by commit and asks the given
-definition (a YAML/JSON file, or a stored version as name@version or hash)
-what to do at each decision the engine made: it must decide exactly what
-the journal recorded. On drift it names the run, the first divergent event
-and why. Runs: --runs, else the definition's workflow's recent runs
-(--status, --since, --limit). Run it before deploying a new version.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if defArg == "" {
-				return errors.New("--definition is required (a file, name@version or a hash)")
-			}
-			s, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			def, err := resolveDefinition(ctx, s, defArg)
-			if err != nil {
-				return err
-			}
-			var named []string
-			if runsArg != "" {
-				named = strings.Split(runsArg, ",")
-			}
-			if sel.workflow == "" {
-				sel.workflow = def.Name
-			}
-			runs, err := sel.runs(ctx, s, named)
-			if err != nil {
-				return err
-			}
-			var reps []replayReport
-			bad := 0
-			for _, run := range runs {
-				rr := replayRun(ctx, s, def, run)
-				if !rr.OK {
-					bad++
-				}
-				reps = append(reps, rr)
-			}
-			if err := printReplay(cmd.OutOrStdout(), format, def, reps); err != nil {
-				return err
-			}
-			if bad > 0 {
-				return fmt.Errorf("%w: %d of %d runs decide differently under %s@%s", errMismatch, bad, len(runs), def.Name, def.Version)
-			}
-			return nil
-		},
-	}
-	sel.flags(cmd)
-	cmd.Flags().StringVar(&defArg, "definition", "", "the definition to check: a YAML/JSON file, name@version, or a stored hash")
-	cmd.Flags().StringVar(&runsArg, "runs", "", "comma-separated runs to replay (default: the workflow's recent runs)")
-	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
-	return cmd
-}
-
-func replayRun(ctx context.Context, store journal.Store, def *workflow.Definition, run string) replayReport {
-	rr := replayReport{Run: run}
-	rec, err := verify.Record(ctx, store, run)
-	if err == nil && rec.Run.Workflow != def.Name {
-		err = fmt.Errorf("run %s is of workflow %q, not %q", run, rec.Run.Workflow, def.Name)
-	}
-	if err == nil {
-		err = verify.Replay(rec, def)
-	}
-	var d *verify.Drift
-	switch {
-	case errors.As(err, &d):
-		rr.Drift, rr.Error = d, err.Error()
-	case err != nil:
-		rr.Error = err.Error()
-	default:
-		rr.OK = true
-	}
-	return rr
-}
-
-func printReplay(w io.Writer, format string, def *workflow.Definition, reps []replayReport) error {
-	switch format {
-	case "json":
-		return printJSONTo(w, reps)
-	case "text":
-		ok := 0
-		for _, r := range reps {
-			if r.OK {
-				ok++
-				fmt.Fprintf(w, "ok     %s\n", r.Run)
-				continue
-			}
-			label := "ERROR "
-			if r.Drift != nil {
-				label = "DRIFT "
-			}
-			fmt.Fprintf(w, "%s %s\n", label, r.Error)
-		}
-		fmt.Fprintf(w, "replay: %d of %d runs decide the same under %s@%s (%s)\n", ok, len(reps), def.Name, def.Version, shortHash(def.Hash()))
-		return nil
-	}
-	return fmt.Errorf("--format %q: want text or json", format)
-}
-
-func shortHash(h string) string {
-	if len(h) > 19 {
-		return h[:19] // sha256: and 12 hex digits
-	}
-	return h
-}
-
-// resolveDefinition loads a definition from a file, or from the journal by
-// name@version or by hash (or a unique hash prefix).
-func resolveDefinition(ctx context.Context, store journal.Store, arg string) (*workflow.Definition, error) {
-	if _, err := os.Stat(arg); err == nil {
-		return workflow.LoadFile(arg)
-	}
-	stored, err := store.Definitions(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	name, version, byVersion := strings.Cut(arg, "@")
-	var found []journal.Definition
-	for _, d := range stored {
-		if byVersion && d.Name == name && d.Version == version || !byVersion && strings.HasPrefix(d.Hash, arg) {
-			found = append(found, d)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return nil, fmt.Errorf("--definition %q: no such file, and no stored definition by that name@version or hash", arg)
-	case 1:
-		return workflow.Load(found[0].JSON, found[0].Name+"@"+found[0].Version)
-	}
-	if byVersion {
-		return workflow.Load(found[0].JSON, found[0].Name+"@"+found[0].Version) // newest first
-	}
-	return nil, fmt.Errorf("--definition %q: the hash prefix matches %d definitions", arg, len(found))
 }
 
 func jsonEncoder(w io.Writer) *json.Encoder {

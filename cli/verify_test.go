@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
+	"github.com/ordoflow/ordo/stephttp"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -45,8 +48,8 @@ func withStep(t *testing.T, fn string, wrap func(step.Handler) step.Handler) {
 	t.Helper()
 	orig := loadCode
 	t.Cleanup(func() { loadCode = orig })
-	loadCode = func(app App) (*code, error) {
-		c, err := orig(app)
+	loadCode = func(g *Env) (*code, error) {
+		c, err := orig(g)
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +91,11 @@ func TestVerifyCLI(t *testing.T) {
 			return res, err
 		})
 	})
+	out, err = ordoOut(t, db, "verify", "--workflow", "order", "-q")
+	if !errors.Is(err, errMismatch) || strings.Contains(out, "PASS") ||
+		strings.Count(out, "FAIL ship attempt 1 (order-ship)") != 3 || !strings.Contains(out, "3 failed") {
+		t.Errorf("verify -q of a changed step (ship ran in 3 of 4 runs): %v\n%s", err, out)
+	}
 	out, err = ordoOut(t, db, "verify", runs[0], "--format", "json")
 	if !errors.Is(err, errMismatch) {
 		t.Fatalf("verify of a changed step: %v, want a mismatch", err)
@@ -129,8 +137,8 @@ func TestVerifyCLIErrors(t *testing.T) {
 	}
 	orig := loadCode
 	t.Cleanup(func() { loadCode = orig })
-	loadCode = func(app App) (*code, error) {
-		c, err := orig(app)
+	loadCode = func(g *Env) (*code, error) {
+		c, err := orig(g)
 		if err == nil {
 			delete(c.defs, "order")
 		}
@@ -142,6 +150,12 @@ func TestVerifyCLIErrors(t *testing.T) {
 	}
 	if _, err := ordoOut(t, db, "verify"); err == nil || !strings.Contains(err.Error(), "--workflow") {
 		t.Errorf("nothing selected: %v", err)
+	}
+	garbage := filepath.Join(t.TempDir(), "garbage.db")
+	os.WriteFile(garbage, []byte("not a journal"), 0o644)
+	if _, err := ordoOut(t, garbage, "verify", "--workflow", "order"); err == nil || !strings.Contains(err.Error(), "not a database") ||
+		!strings.Contains(err.Error(), garbage) {
+		t.Errorf("a file that is not a journal: %v", err)
 	}
 }
 
@@ -172,5 +186,47 @@ func TestReplayCLI(t *testing.T) {
 	}
 	if _, err := ordoOut(t, db, "replay", "--definition", "order@9"); err == nil || !strings.Contains(err.Error(), "order@9") {
 		t.Errorf("unknown version: %v", err)
+	}
+}
+
+// TestVerifyOverHTTP verifies steps served over HTTP (the step protocol):
+// the served ship step, unchanged, passes; changed, it fails.
+func TestVerifyOverHTTP(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	runs := placeOrders(t, db, 1)
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	ship, _ := reg.Lookup("order-ship")
+	var calls atomic.Int32
+	changed := atomic.Bool{}
+	srv := httptest.NewServer(stephttp.Handler(step.HandlerFunc(func(ctx context.Context, req step.Request) (step.Result, error) {
+		calls.Add(1)
+		res, err := ship.Handle(ctx, req)
+		if changed.Load() && err == nil {
+			res.Output = json.RawMessage(`{"lost":true}`)
+		}
+		return res, err
+	})))
+	defer srv.Close()
+	mapping := filepath.Join(t.TempDir(), "steps.yaml")
+	os.WriteFile(mapping, []byte("steps:\n  order-ship: "+srv.URL+"\n"), 0o644)
+	if out, err := ordoOut(t, db, "verify", runs[0], "--steps", mapping); err != nil || calls.Load() != 1 {
+		t.Fatalf("verify over HTTP: %v, %d calls\n%s", err, calls.Load(), out)
+	}
+	changed.Store(true)
+	out, err := ordoOut(t, db, "verify", runs[0], "--steps", mapping)
+	if !errors.Is(err, errMismatch) || !strings.Contains(out, "FAIL ship attempt 1 (order-ship)") {
+		t.Errorf("a changed HTTP step: %v\n%s", err, out)
+	}
+}
+
+func TestGenTestPackageName(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := packageOf(filepath.Join(dir, "2nd-regress")); err != nil || got != "recorded2ndregress" {
+		t.Errorf("new directory: %q %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, "steps.go"), []byte("package shop\n"), 0o644)
+	if got, err := packageOf(dir); err != nil || got != "shop" {
+		t.Errorf("beside package shop: %q %v", got, err)
 	}
 }

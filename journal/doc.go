@@ -35,5 +35,6 @@
 //	ResolveReview of an item resolved already          ErrConflict
 //
 // Errors are wrapped with the run id and operation, so messages name what
-// failed and where.
+// failed and where. A too large commit is a *TooLargeError (errors.As),
+// which names the run, the steps of the commit, its size and the limit.
 package journal

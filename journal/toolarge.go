@@ -20,7 +20,7 @@ type TooLargeError struct {
 
 // NewTooLargeError describes commit c, of size bytes of what, over limit.
 func NewTooLargeError(c Commit, what string, size, limit int) *TooLargeError {
-	return &TooLargeError{Run: c.Run, Seq: c.After + 1, Steps: StepsOf(c.Events), Size: size, Limit: limit, What: what}
+	return &TooLargeError{Run: c.Run, Seq: c.After + 1, Steps: stepsOf(c.Events), Size: size, Limit: limit, What: what}
 }
 
 func (e *TooLargeError) Error() string {
@@ -35,8 +35,8 @@ func (e *TooLargeError) Error() string {
 // Is makes errors.Is(err, ErrTooLarge) true.
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
-// StepsOf names the steps events are about, each once, in order.
-func StepsOf(events []Event) []string {
+// stepsOf names the steps events are about, each once, in order.
+func stepsOf(events []Event) []string {
 	var names []string
 	seen := map[string]bool{}
 	for _, e := range events {

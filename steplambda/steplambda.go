@@ -41,11 +41,22 @@ func NewHandler(h step.Handler) Handler {
 
 // Start runs h as this process's Lambda handler; it does not return. It
 // first makes a JSON slog logger on stdout (CloudWatch Logs) at the level
-// ORDO_LOG_LEVEL names (default info) the default logger.
+// ORDO_LOG_LEVEL names (default info) the default logger, and logs one
+// InvokedMessage line per invocation.
 func Start(h step.Handler) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel()})))
-	lambda.Start(NewHandler(h))
+	handle := NewHandler(h)
+	lambda.Start(func(ctx context.Context, req step.Request) (step.Response, error) {
+		// One line per invocation: how often each attempt ran, in the logs.
+		slog.InfoContext(ctx, InvokedMessage, "run", req.Run, "step", req.Step, "attempt", req.Attempt,
+			"index", req.Index, "compensation", req.Compensation, "function", req.Function)
+		return handle(ctx, req)
+	})
 }
+
+// InvokedMessage is the message of the line Start logs at each invocation
+// (with the run, step, attempt, index, compensation and function).
+const InvokedMessage = "step invoked"
 
 // StartRegistered looks the function name up in a registry that register
 // fills (e.g. a domain's Register) and Starts it: one binary per function

@@ -44,11 +44,16 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 		}
 		return map[string]any{"charged": in["amount"]}, nil
 	}))
+	reg.Register("reserve", step.Func(func(ctx context.Context, in any) (map[string]any, error) {
+		return map[string]any{"reserved": in}, nil
+	}))
 	reg.Register("ship", step.Func(func(ctx context.Context, in map[string]any) (string, error) { return "shipped", nil }))
 	def := workflow.New("pay", workflow.Key("input.id"),
 		workflow.Step("check", "check"),
+		workflow.Map("reserve", "reserve", "input.items", workflow.After("check")),
 		workflow.Step("charge", "charge", workflow.After("check")),
-		workflow.Step("ship", "ship", workflow.After("charge")),
+		workflow.Step("ship", "ship", workflow.After("charge", "reserve")),
+		workflow.Pass("gift", `"wrapped"`, workflow.After("ship"), workflow.When("input.amount > 1000")),
 	).MustBuild(workflow.Functions(reg.Has))
 	store, err := sqlitejournal.New(ctx, filepath.Join(t.TempDir(), "ordo.db"))
 	if err != nil {
@@ -70,7 +75,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 
 func (f *fixture) start(t *testing.T, id string, amount int, want journal.Status) string {
 	t.Helper()
-	st, err := f.rt.Start(context.Background(), orchestrator.StartRequest{Workflow: "pay", Input: []byte(fmt.Sprintf(`{"id":%q,"amount":%d}`, id, amount))})
+	st, err := f.rt.Start(context.Background(), orchestrator.StartRequest{Workflow: "pay", Input: []byte(fmt.Sprintf(`{"id":%q,"amount":%d,"items":["tv","cable","mount"]}`, id, amount))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +196,8 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		chromedp.WaitVisible(node("ship", "pending")),
 		chromedp.Click(node("charge", "review")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-detail="charge"] .attempt[data-attempt="1"]`)),
+		chromedp.Click(chromedp.CSS(`#gen-test`)),
+		chromedp.WaitVisible(chromedp.CSS(`#gen-test[data-bytes]`)),
 		shot(t, "run.png"))
 
 	// The state slider: the first commit (the start) has nothing scheduled,
@@ -217,14 +224,16 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 	item := fmt.Sprintf(`.review-item[data-run=%q]`, bad)
 	in := func(sel string) chromedp.CSS { return chromedp.CSS(item + " " + sel) }
 	run(t, ctx, "review page",
-		chromedp.Navigate(f.srv.URL+"/#/review"),
+		// From the run page's link to this run's entry in the queue.
+		chromedp.Navigate(f.srv.URL+"/#/run/"+bad),
+		chromedp.Click(chromedp.CSS(`a[href^="#/review?run="]`)),
 		chromedp.WaitVisible(chromedp.CSS(item)),
 		chromedp.Click(in(`summary`)),
 		chromedp.SetValue(in(`textarea.input`), `{"id": "p-2", "amount": `),
 		chromedp.Click(in(`.preview-btn`)),
 		chromedp.WaitVisible(in(`.preview .err`)),
 		chromedp.WaitVisible(in(`textarea.input.invalid`)),
-		chromedp.SetValue(in(`textarea.input`), `{"id": "p-2", "amount": 50}`),
+		chromedp.SetValue(in(`textarea.input`), `{"id": "p-2", "amount": 50, "items": ["tv", "cable", "mount"]}`),
 		chromedp.SetValue(chromedp.CSS(`#by`), "alice"),
 		chromedp.Click(in(`.preview-btn`)),
 		chromedp.WaitVisible(in(`.diff .add`)),
@@ -250,7 +259,9 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 	run(t, ctx, "completed run",
 		chromedp.Navigate(f.srv.URL+"/#/run/"+bad),
 		chromedp.WaitVisible(node("charge", "succeeded")),
-		chromedp.WaitVisible(node("ship", "succeeded")))
+		chromedp.WaitVisible(node("reserve", "succeeded")),
+		chromedp.WaitVisible(node("ship", "succeeded")),
+		chromedp.WaitVisible(node("gift", "skipped")))
 }
 
 func TestBrowserViewerSeesNoActions(t *testing.T) {
@@ -282,4 +293,84 @@ func TestBrowserViewerSeesNoActions(t *testing.T) {
 	if n := value(t, ctx, "count buttons", chromedp.Evaluate[int](`document.querySelectorAll('#cancel-run').length`)); n != 0 {
 		t.Errorf("a viewer sees a cancel button on the run page")
 	}
+}
+
+func TestBrowserReviewItems(t *testing.T) {
+	f := newFixture(t, nil)
+	reviews, ok := f.rt.Engine.Store().(journal.Reviews)
+	if !ok {
+		t.Fatalf("%T keeps no review items", f.rt.Engine.Store())
+	}
+	ctx := context.Background()
+	now := time.Now()
+	for _, it := range []journal.ReviewItem{
+		{ID: "failed-effect/e-1", Kind: journal.ReviewFailedEffect, Reason: "smtp: 550 mailbox unavailable", Run: "pay/p-9",
+			Payload: []byte(`{"id":"e-1","kind":"email"}`), Created: now},
+		{ID: "malformed-trigger/sqs:m-1", Kind: journal.ReviewMalformedTrigger, Reason: "no workflow named", Source: "sqs:orders",
+			Payload: []byte(`{"orderId":"o-1"}`), Created: now},
+	} {
+		if _, err := reviews.PutReview(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bctx := browser(t)
+	effect := `.other[data-item="failed-effect/e-1"]`
+	trigger := `.other[data-item="malformed-trigger/sqs:m-1"]`
+	run(t, bctx, "review items",
+		chromedp.Navigate(f.srv.URL+"/#/review"),
+		chromedp.WaitVisible(chromedp.CSS(effect+" .redispatch")),
+		chromedp.WaitVisible(chromedp.CSS(trigger+" textarea.body")),
+		// This server has no redeliverer: resubmitting says so, and the
+		// item stays open.
+		chromedp.Click(chromedp.CSS(trigger+" .resubmit-item")),
+		chromedp.WaitVisible(chromedp.CSS(`#flash .error`)),
+		chromedp.SetValue(chromedp.CSS(`#by`), "bob"),
+		chromedp.Click(chromedp.CSS(effect+" .discard")),
+		chromedp.WaitVisible(chromedp.CSS(`#flash .ok`)),
+		chromedp.WaitNotPresent(chromedp.CSS(effect)))
+	msg := value(t, bctx, "flash", chromedp.Text(chromedp.CSS(`#flash`)))
+	if !strings.Contains(msg, "discard") {
+		t.Errorf("flash %q", msg)
+	}
+	got, err := reviews.Review(ctx, "failed-effect/e-1")
+	if err != nil || got.Resolution == nil || got.Resolution.Action != journal.ResolutionDiscarded || got.Resolution.By != "bob" {
+		t.Errorf("failed-effect/e-1 after discard: %+v %v", got.Resolution, err)
+	}
+	if got, _ := reviews.Review(ctx, "malformed-trigger/sqs:m-1"); got.Resolution != nil {
+		t.Errorf("the trigger was resolved although it could not be resubmitted: %+v", got.Resolution)
+	}
+}
+
+func TestBrowserDefinitionsAndDiff(t *testing.T) {
+	f := newFixture(t, nil)
+	v1, _ := f.rt.Engine.Workflow("pay")
+	f.start(t, "d-1", 500, journal.StatusReview) // one run in flight on v1
+	v2 := workflow.New("pay", workflow.Version("2"), workflow.Key("input.id"),
+		workflow.Step("check", "check"),
+		workflow.Step("charge", "charge", workflow.After("check"), workflow.Timeout(time.Minute)),
+		workflow.Step("ship", "ship", workflow.After("charge")),
+		workflow.Step("notify", "ship", workflow.After("ship")),
+	).MustBuild()
+	if err := f.rt.Engine.Register(context.Background(), v2); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	run(t, ctx, "definitions page",
+		chromedp.Navigate(f.srv.URL+"/#/definitions"),
+		chromedp.WaitVisible(css(`#definitions tr[data-hash=%q]`, v1.Hash())),
+		chromedp.WaitVisible(css(`#definitions tr[data-hash=%q]`, v2.Hash())))
+	inFlight := value(t, ctx, "in flight", chromedp.Text(css(`#definitions tr[data-hash=%q] td:last-child`, v1.Hash())))
+	if inFlight != "1" {
+		t.Errorf("v1 has %q runs in flight, want 1", inFlight)
+	}
+	run(t, ctx, "definition graph",
+		chromedp.Navigate(f.srv.URL+"/#/definition/"+v2.Hash()),
+		chromedp.WaitVisible(css(`#dag g.node[data-step="notify"]`)))
+	run(t, ctx, "diff",
+		chromedp.Navigate(f.srv.URL+"/#/diff/"+v1.Hash()+"/"+v2.Hash()),
+		chromedp.WaitVisible(node("notify", "added")),
+		chromedp.WaitVisible(node("reserve", "removed")),
+		chromedp.WaitVisible(node("charge", "changed")),
+		chromedp.WaitVisible(node("check", "same")),
+		chromedp.WaitVisible(chromedp.CSS(`.diff .add`)))
 }

@@ -151,3 +151,17 @@ func TestFunctionURLRegion(t *testing.T) {
 		}
 	}
 }
+
+func TestProxySendsTheBearerTokenOnly(t *testing.T) {
+	got := make(chan string, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization") + "|" + r.Header.Get("Cookie")
+	}))
+	defer upstream.Close()
+	target, _ := url.Parse(upstream.URL)
+	h := visualizer.Proxy(target, visualizer.Bearer{Token: "s3cret"})
+	get(t, h, "GET", "http://127.0.0.1:8081/v1/views/runs", map[string]string{"Authorization": "Basic browser", "Cookie": "a=b"})
+	if s := <-got; s != "Bearer s3cret|" {
+		t.Errorf("upstream saw Authorization|Cookie %q, want the token and no cookie", s)
+	}
+}

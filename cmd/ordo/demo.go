@@ -17,7 +17,6 @@ import (
 	"github.com/ordoflow/ordo/cli"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
-	"github.com/ordoflow/ordo/workflows"
 )
 
 type demoResult struct {
@@ -28,7 +27,7 @@ type demoResult struct {
 
 func demoCmd(g *cli.Env) *cobra.Command {
 	var orders, concurrency int
-	var keep bool
+	var keep, mix bool
 	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -58,12 +57,16 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 				}
 				defer pprof.StopCPUProfile()
 			}
-			res, err := runDemo(ctx, g, orders, concurrency)
+			res, err := runDemoWith(ctx, g, orders, concurrency, demoSampler(mix))
 			if err != nil {
 				return err
 			}
-			fmt.Printf("demo: %d orders in %s: %d completed, %d in review, %d failed; run latency p50=%s p99=%s\n",
-				res.Orders, res.Elapsed.Round(time.Millisecond), res.Completed, res.Review, res.Failed,
+			noun := "orders"
+			if mix {
+				noun = "runs"
+			}
+			fmt.Printf("demo: %d %s in %s: %d completed, %d in review, %d failed; run latency p50=%s p99=%s\n",
+				res.Orders, noun, res.Elapsed.Round(time.Millisecond), res.Completed, res.Review, res.Failed,
 				res.P50.Round(10*time.Microsecond), res.P99.Round(10*time.Microsecond))
 			if res.Other > 0 {
 				return fmt.Errorf("%d runs did not settle", res.Other)
@@ -74,11 +77,12 @@ and are retried) through the order workflow, on a fresh SQLite journal unless
 	cmd.Flags().IntVarP(&orders, "orders", "n", 300, "number of orders to place")
 	cmd.Flags().IntVarP(&concurrency, "concurrency", "c", 50, "concurrent order placements")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	cmd.Flags().BoolVar(&mix, "mix", false, "place a day's mixed traffic instead: orders, refunds, returns and problem inputs (workflows.SampleTraffic)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "use --db/ORDO_DB (default ./ordo.db) and keep the journal for inspection")
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *cli.Env, orders, concurrency int) (demoResult, error) {
+func runDemoWith(ctx context.Context, g *cli.Env, orders, concurrency int, sample sampler) (demoResult, error) {
 	a, err := g.Open(ctx)
 	if err != nil {
 		return demoResult{}, err
@@ -104,8 +108,9 @@ func runDemo(ctx context.Context, g *cli.Env, orders, concurrency int) (demoResu
 			defer wg.Done()
 			for i := range work {
 				t0 := time.Now()
-				st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: "order",
-					Input: workflows.SampleOrder(i), Key: prefix + fmt.Sprint(i)})
+				wf, input := sample(i)
+				st, err := a.Start(ctx, orchestrator.StartRequest{Workflow: wf,
+					Input: input, Key: prefix + fmt.Sprint(i)})
 				if err == nil {
 					statuses[i], err = a.Wait(ctx, st.Run)
 				}

@@ -20,6 +20,7 @@ import (
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
 	"github.com/ordoflow/ordo/orchestrator/effect/egress"
+	"github.com/ordoflow/ordo/observe"
 )
 
 func main() {
@@ -48,8 +49,9 @@ func main() {
 	}
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+	emf := observe.NewEMF() // effect outcomes, as EMF log lines
+	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf))
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),
@@ -63,6 +65,9 @@ func main() {
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		out, err := fx.HandleSQS(ctx, ev)
 		if werr := internal.WriteEMF(os.Stdout, "effects", calls.Take(), time.Now()); werr != nil {
+			slog.Warn("metrics", "err", werr)
+		}
+		if werr := emf.Flush(os.Stdout, time.Now()); werr != nil {
 			slog.Warn("metrics", "err", werr)
 		}
 		return out, err

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ordoflow/ordo/observe"
 )
 
 // RequireEnv reads the named environment variables and fails naming every
@@ -49,7 +51,7 @@ func DynamoOptions(o *dynamodb.Options) {
 // level (see LogLevel) and makes it the default, so library code logging
 // through slog.Default joins the same stream.
 func JSONLogger(level slog.Level) *slog.Logger {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	log := slog.New(observe.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
 	slog.SetDefault(log)
 	return log
 }

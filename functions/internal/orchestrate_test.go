@@ -27,11 +27,12 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// fakeSQS records sent messages.
+// fakeSQS records sent messages; batches fail while failBatch is set.
 type fakeSQS struct {
-	mu     sync.Mutex
-	bodies []string
-	delays []int32
+	mu        sync.Mutex
+	bodies    []string
+	delays    []int32
+	failBatch error
 }
 
 func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
@@ -45,6 +46,9 @@ func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failBatch != nil {
+		return nil, f.failBatch
+	}
 	for _, e := range in.Entries {
 		f.bodies = append(f.bodies, aws.ToString(e.MessageBody))
 	}
@@ -52,6 +56,13 @@ func (f *fakeSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchIn
 }
 
 func newTestOrchestrator(t *testing.T) (*Orchestrator, *memjournal.Store, *fakeSQS) {
+	t.Helper()
+	return newTestOrchestratorOn(t, func(s journal.Store) journal.Store { return s })
+}
+
+// newTestOrchestratorOn is newTestOrchestrator with the engine's journal
+// wrapped by wrap (to inject failures).
+func newTestOrchestratorOn(t *testing.T, wrap func(journal.Store) journal.Store) (*Orchestrator, *memjournal.Store, *fakeSQS) {
 	t.Helper()
 	reg := step.NewRegistry()
 	reg.Register("echo", step.Func(func(ctx context.Context, in map[string]any) (map[string]any, error) {
@@ -72,7 +83,7 @@ func newTestOrchestrator(t *testing.T) (*Orchestrator, *memjournal.Store, *fakeS
 	store := memjournal.New()
 	q := &fakeSQS{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := orchestrator.New(store, embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log),
+	eng := orchestrator.New(wrap(store), embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log),
 		orchestrator.WithDispatcher(NewSQSDispatcher(q, "effects")), orchestrator.WithCallbackKeys(testKeys))
 	if err := eng.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
@@ -156,20 +167,40 @@ func TestRetryRidesOnDelayedContinuation(t *testing.T) {
 	}
 }
 
+// failingStore fails every append to one run.
+type failingStore struct {
+	journal.Store
+	run string
+}
+
+var errInjected = errors.New("injected: journal unavailable")
+
+func (s failingStore) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	if c.Run == s.run {
+		return 0, errInjected
+	}
+	return s.Store.Append(ctx, c)
+}
+
 func TestKinesisStopsAtFirstFailure(t *testing.T) {
-	o, store, _ := newTestOrchestrator(t)
+	o, store, _ := newTestOrchestratorOn(t, func(s journal.Store) journal.Store { return failingStore{s, "greet/k2"} })
 	ctx := context.Background()
 	rec := func(seq, data string) events.KinesisEventRecord {
 		return events.KinesisEventRecord{EventSource: "aws:kinesis", EventSourceArn: "arn:aws:kinesis:us-east-1:000000000000:stream/ordo-orders",
 			Kinesis: events.KinesisRecord{SequenceNumber: seq, Data: []byte(data)}}
 	}
-	resp := o.HandleKinesis(ctx, events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{"id":"k1"}`), rec("2", `{"id":"k2"}`)}})
-	if len(resp.BatchItemFailures) != 0 {
-		t.Fatal(resp)
+	resp := o.HandleKinesis(ctx, events.KinesisEvent{Records: []events.KinesisEventRecord{
+		rec("1", `{"id":"k1"}`), rec("2", `{"id":"k2"}`), rec("3", `{"id":"k3"}`)}})
+	want := []events.KinesisBatchItemFailure{{ItemIdentifier: "2"}}
+	if !slices.Equal(resp.BatchItemFailures, want) {
+		t.Fatalf("batch failures = %+v, want %+v (the shard resumes from the failed record)", resp.BatchItemFailures, want)
 	}
-	for _, run := range []string{"greet/k1", "greet/k2"} {
-		if head, _, err := store.Load(ctx, run); err != nil || head.Status != journal.StatusCompleted {
-			t.Fatalf("%s: %+v %v", run, head, err)
+	if head, _, err := store.Load(ctx, "greet/k1"); err != nil || head.Status != journal.StatusCompleted {
+		t.Errorf("greet/k1 (before the failure): %+v %v, want completed", head, err)
+	}
+	for _, run := range []string{"greet/k2", "greet/k3"} {
+		if _, _, err := store.Load(ctx, run); !errors.Is(err, journal.ErrNotFound) {
+			t.Errorf("%s (the failed record and the one after it): %v, want not started (ErrNotFound)", run, err)
 		}
 	}
 }
@@ -328,4 +359,66 @@ func TestRedeliveredTriggerInvokesEachAttemptOnce(t *testing.T) {
 	if diff := cmp.Diff(calls, map[string]int{"a#1": 1, "b#1": 1}); diff != "" {
 		t.Errorf("invocations per attempt (-got +want):\n%s", diff)
 	}
+}
+
+// TestEffectsResentAfterFailedSendOnLastCommit fails the send of a run's
+// effects on its last commit: the handler hands the run on with a delayed
+// continuation, and that continuation sends them and journals them as
+// dispatched.
+func TestEffectsResentAfterFailedSendOnLastCommit(t *testing.T) {
+	o, store, q := newTestOrchestrator(t)
+	ctx := context.Background()
+	q.failBatch = errors.New("effects queue unavailable")
+	if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		sqsRecord("m1", `{"workflow":"greet","input":{"id":"e1"}}`)}}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch failures: %+v", resp)
+	}
+	head, evs, err := store.Load(ctx, "greet/e1")
+	if err != nil || head.Status != journal.StatusCompleted {
+		t.Fatalf("run: %+v %v, want completed", head, err)
+	}
+	if n := count(evs, journal.EffectDispatched); n != 0 {
+		t.Fatalf("%d EffectDispatched journaled while the queue failed", n)
+	}
+	q.mu.Lock()
+	var cont string
+	for i, b := range q.bodies {
+		if strings.Contains(b, `"ordo":"continue"`) && q.delays[i] >= 1 {
+			cont = b
+		}
+	}
+	q.failBatch = nil
+	q.mu.Unlock()
+	if cont == "" {
+		t.Fatalf("no delayed continuation sent; messages %v", q.bodies)
+	}
+	if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "c1", Body: cont,
+		EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:ordo-orchestrator"}}}); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("continuation failed: %+v", resp)
+	}
+	_, evs, _ = store.Load(ctx, "greet/e1")
+	if n := count(evs, journal.EffectDispatched); n != 2 {
+		t.Errorf("%d EffectDispatched journaled, want 2 (one per step's effect)", n)
+	}
+	q.mu.Lock()
+	sent := 0
+	for _, b := range q.bodies {
+		if strings.Contains(b, `"effect"`) {
+			sent++
+		}
+	}
+	q.mu.Unlock()
+	if sent != 2 {
+		t.Errorf("%d effect messages sent, want 2", sent)
+	}
+}
+
+func count(events []journal.Event, kind journal.Kind) int {
+	n := 0
+	for _, e := range events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
 }

@@ -15,15 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"go.opentelemetry.io/otel"
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/workflows"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: internal.LogLevel()}))
+	log := slog.New(observe.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: internal.LogLevel()})))
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -43,11 +45,15 @@ func main() {
 		log.Error("callback keys", "err", err)
 		os.Exit(1)
 	}
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+	// Runs, steps, retries and effects as EMF log lines, and one trace per
+	// run (spans go to the global OpenTelemetry provider, e.g. a collector
+	// layer; without one only the traceparent reaches the steps).
+	emf, tracer := observe.NewEMF(), observe.NewTracer(otel.GetTracerProvider())
+	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	engine := orchestrator.New(store,
-		internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"]),
+		tracer.Invoker(internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
 		orchestrator.WithInlineWait(2*time.Second),
@@ -61,6 +67,7 @@ func main() {
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (any, error) {
 		out, err := h.Handle(ctx, event)
 		_ = internal.WriteEMF(os.Stdout, "orchestrator", calls.Take(), time.Now())
+		_ = emf.Flush(os.Stdout, time.Now())
 		return out, err
 	})
 }

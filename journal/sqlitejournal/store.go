@@ -194,7 +194,7 @@ func openReader(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.rdb, err = openReadPool(path, o); err != nil {
 		return nil, err
 	}
-	opened := s // the returns below set s to nil
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
 			opened.closeDBs()

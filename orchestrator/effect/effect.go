@@ -99,10 +99,12 @@ func (x *Executor) Run(ctx context.Context, run string, effects []journal.Effect
 	}
 	failed := map[string]error{}
 	var outcomes []journal.Event
+	seen := make(map[string]bool, len(effects))
 	for _, e := range effects {
-		if succeeded(events, e.ID) {
-			continue // a redelivery of an effect already performed
+		if succeeded(events, e.ID) || seen[e.ID] {
+			continue // a redelivery of an effect already performed (or twice in one batch)
 		}
+		seen[e.ID] = true
 		ev := journal.Event{Kind: journal.EffectSucceeded, EffectID: e.ID, At: x.now()}
 		if err := x.do(ctx, run, e); err != nil {
 			ev.Kind, ev.Error = journal.EffectFailed, &journal.Error{Message: err.Error(), Kind: e.Kind}

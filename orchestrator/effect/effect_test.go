@@ -251,3 +251,26 @@ func TestFailedEffectSucceedsOnRedelivery(t *testing.T) {
 		t.Fatalf("calls %d, outcomes %v; want 2 calls, [EffectFailed EffectSucceeded]", calls, kinds)
 	}
 }
+
+// TestRunOnceWhenABatchRepeatsAnEffect: a standard queue may hand the same
+// message twice in one batch; the effect runs and is journaled once.
+func TestRunOnceWhenABatchRepeatsAnEffect(t *testing.T) {
+	t.Parallel()
+	store := newRun(t)
+	x := effect.NewExecutor(store)
+	var calls atomic.Int32
+	x.Handle("email", effect.HandlerFunc(func(context.Context, string, journal.Effect) error {
+		calls.Add(1)
+		return nil
+	}))
+	failed, err := x.Run(context.Background(), run, []journal.Effect{email, email})
+	if err != nil || len(failed) != 0 {
+		t.Fatalf("Run = %v, %v", failed, err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+	if got := outcomes(t, store, email.ID); len(got) != 1 {
+		t.Errorf("%d outcomes journaled, want 1: %+v", len(got), got)
+	}
+}

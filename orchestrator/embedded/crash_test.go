@@ -53,6 +53,9 @@ func TestCrashChild(t *testing.T) {
 	reg.Register("work", step.Func(func(ctx context.Context, in map[string]any) (map[string]any, error) {
 		req, _ := step.RequestFrom(ctx)
 		record("step", req.Run+"/"+req.Step)
+		if os.Getenv("ORDO_CRASH_PHASE") == "1" && req.Run == fmt.Sprintf("crash/r%02d", crashRuns-1) && req.Step == "d" {
+			select {} // one run is always mid-flight when the kill lands
+		}
 		time.Sleep(3 * time.Millisecond)
 		if req.Step == "d" {
 			step.Emit(ctx, step.Effect{Kind: "notify", Target: req.Run})
@@ -149,7 +152,7 @@ func TestKillAndResume(t *testing.T) {
 	store.Close()
 	t.Logf("killed with %d of %d runs unfinished", unfinished, crashRuns)
 	if unfinished == 0 {
-		t.Log("every run finished before the kill: the resume path was not exercised this time")
+		t.Fatal("every run finished before the kill: the resume path was not exercised")
 	}
 
 	if err := child("2").Run(); err != nil {

@@ -25,7 +25,7 @@ func (h *Harness) VerifyGolden(path string) {
 	if err := verify.Replay(rec, def); err != nil {
 		h.t.Errorf("%s: %v", path, err)
 	}
-	v := &verify.Verifier{Invoker: h.invoker, Rules: rec.Volatile}
+	v := &verify.Verifier{Invoker: h.invoker, Config: rec.Config}
 	checks, err := v.Steps(h.ctx, rec, def)
 	if err != nil {
 		h.t.Fatalf("orchestratortest: %s: %v", path, err)

@@ -313,8 +313,9 @@ func (h *Harness) drive(run string) {
 	}
 }
 
-// perform runs effects through the executor, recording each one whose
-// kind has no handler of the test's own.
+// perform runs effects through the executor (which journals their
+// outcomes); every kind gets the recorder, which calls the test's own
+// handler first when it set one.
 func (h *Harness) perform(run string, effects []journal.Effect) {
 	h.t.Helper()
 	h.mu.Lock()

@@ -217,7 +217,7 @@ func testDeferredReleasedBeforeCreated(t *testing.T, h *Harness) {
 	}
 	gated := &gatedStore{streamStore: streams, run: "deferred/slow", gate: make(chan struct{})}
 	h.RT.Close()
-	h = newHarness(t, gated)
+	h = h.on(t, gated)
 	h.DefineDeferred()
 	r1 := h.Start("deferred", `{"id": "first", "account": "A"}`)
 	h.Scheduled(r1, "hold", 1)

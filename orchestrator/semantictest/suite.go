@@ -37,7 +37,6 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
-	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -48,8 +47,12 @@ const patience = 20 * time.Second
 // Run runs the semantics suite on stores built by newStore. newStore is
 // called once per subtest, possibly concurrently; each call must return a
 // store no other subtest sees, released with t.Cleanup.
-func Run(t *testing.T, newStore func(t *testing.T) journal.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) journal.Store, opts ...Option) {
 	t.Helper()
+	cfg := config{runtime: Embedded, patience: patience}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	groups := []struct {
 		name  string
 		tests []test
@@ -70,7 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) journal.Store) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					tc.fn(t, newHarness(t, newStore(t)))
+					tc.fn(t, newHarnessOn(t, newStore(t), cfg))
 				})
 			}
 		})
@@ -89,10 +92,12 @@ type Harness struct {
 	Ctx   context.Context
 	Store journal.Store
 	Reg   *step.Registry
-	RT    *embedded.Runtime
+	RT    *Runtime
 	// Patience bounds each wait and poll (default 20s); tests that expect
 	// a known problem may lower it.
 	Patience time.Duration
+
+	cfg config
 }
 
 // CallbackKeys signs the callback tokens of every harness, so a token
@@ -115,15 +120,23 @@ func (h *Harness) Token(run, stepName string, attempt int) string {
 func NewHarness(t *testing.T, store journal.Store) *Harness { return newHarness(t, store) }
 
 func newHarness(t *testing.T, store journal.Store) *Harness {
+	return newHarnessOn(t, store, config{runtime: Embedded, patience: patience})
+}
+
+func newHarnessOn(t *testing.T, store journal.Store, cfg config) *Harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.patience)
 	t.Cleanup(cancel)
 	reg := step.NewRegistry()
-	h := &Harness{T: t, Ctx: ctx, Store: store, Reg: reg, Patience: patience}
-	h.RT = embedded.New(store, reg, embedded.WithLogger(logger(t)),
-		embedded.WithEngineOptions(orchestrator.WithCallbackKeys(CallbackKeys)))
+	h := &Harness{T: t, Ctx: ctx, Store: store, Reg: reg, Patience: cfg.patience, cfg: cfg}
+	h.RT = cfg.runtime(t, store, reg, logger(t))
 	t.Cleanup(func() { h.RT.Close() })
 	return h
+}
+
+// on returns a fresh harness of the same kind of runtime over store.
+func (h *Harness) on(t *testing.T, store journal.Store) *Harness {
+	return newHarnessOn(t, store, h.cfg)
 }
 
 // logger discards the runtime's logs unless ORDO_SEMANTIC_LOG is set.

@@ -35,6 +35,10 @@ type Request struct {
 	// Compensation is true when the call undoes the step (its input is
 	// {"input": the step's input, "output": its output}).
 	Compensation bool `json:"compensation,omitempty"`
+	// Trace is the W3C traceparent of the span that invoked this attempt,
+	// when the platform traces runs: a step's own spans join the run's
+	// trace as its children.
+	Trace string `json:"trace,omitempty"`
 }
 
 // Effect is a side effect a step asks the platform to perform after its

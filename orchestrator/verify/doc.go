@@ -5,7 +5,8 @@
 //     state at the time, its attempt number and idempotency key) through
 //     the current step implementation and diffs the output, state patch
 //     and effects, or the error, against what the journal recorded.
-//     Fields declared volatile (Rules) are left out of the comparison.
+//     Fields declared volatile and steps declared not re-executable
+//     (Config, a file such as ordo.verify.yaml) are left out.
 //   - Replay re-folds a run's journal commit by commit and asks a
 //     definition (a new version, say) to decide at each one: it must
 //     decide exactly what the journal recorded, or Replay names the first

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/format"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -65,7 +66,8 @@ import (
 // TestRecordedRuns checks every recorded run in testdata against the
 // current code: the definition must decide what the journal recorded, and
 // each step attempt, re-executed, must give what it gave then. Add runs
-// with ordo gen-test; stub a step with h.Stub before VerifyGolden.
+// with ordo gen-test; each recording carries its verify configuration
+// (volatile fields, steps not re-executed).
 func TestRecordedRuns(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
@@ -101,26 +103,28 @@ func GenerateTest(src TestSource) ([]byte, error) {
 	return format.Source(b.Bytes())
 }
 
-// Shape summarises the path a run took: each step result (step, item,
-// outcome and error kind) in journal order, and how it ended. Runs of the
-// same shape exercise the same code paths of the definition; picking one
-// of each makes a small, thorough set of recordings.
+// Shape summarises the path a run took: the set of its step results
+// (step, compensation, outcome and error kind) and how it ended. Runs of
+// the same shape exercise the same code paths of the definition, whatever
+// order parallel branches finished in; one of each makes a small, thorough
+// set of recordings.
 func (rec *Recording) Shape() string {
-	var b strings.Builder
+	var parts []string
 	for _, e := range rec.Events() {
 		switch e.Kind {
 		case "StepSucceeded", "StepFailed", "StepSkipped", "NeedsReview", "RunCompleted", "RunFailed", "Cancelled":
 		default:
 			continue
 		}
-		fmt.Fprintf(&b, "%s:%s", e.Kind, e.Step)
+		p := string(e.Kind) + ":" + e.Step
 		if e.Compensation {
-			b.WriteString("~")
+			p += "~"
 		}
 		if e.Error != nil {
-			fmt.Fprintf(&b, ":%s:%t", e.Error.Kind, e.Error.Terminal)
+			p += fmt.Sprintf(":%s:%t", e.Error.Kind, e.Error.Terminal)
 		}
-		b.WriteString(" ")
+		parts = append(parts, p)
 	}
-	return b.String()
+	slices.Sort(parts)
+	return strings.Join(slices.Compact(parts), " ")
 }

@@ -26,8 +26,9 @@ type Recording struct {
 	// journal had it.
 	Definition *StoredDefinition `json:"definition,omitempty"`
 	Commits    []Commit          `json:"commits"`
-	// Volatile are the rules the run is verified with.
-	Volatile Rules `json:"volatile,omitempty"`
+	// Config is the verify configuration the run is checked with
+	// (volatile fields, steps not re-executed).
+	Config Config `json:"config,omitzero"`
 }
 
 // StoredDefinition is a definition as a recording carries it.
@@ -122,8 +123,9 @@ func (rec *Recording) Write(w io.Writer) error {
 }
 
 // Validate checks the recording's shape: a run id, commits numbered in
-// increasing order, none empty, the first event RunStarted naming the run's
-// workflow and definition.
+// increasing order, none empty, the first event RunStarted, a definition
+// (if any) that is the run's. It fills the head's workflow and definition
+// hash from RunStarted when they are missing.
 func (rec *Recording) Validate() error {
 	if rec.Run.ID == "" {
 		return fmt.Errorf("%w: the recording names no run", ErrCorrupt)

@@ -43,7 +43,11 @@ func (d *Drift) Unwrap() error { return ErrDrift }
 // returns a *Drift (ErrDrift) at the first difference, ErrNoDefinition
 // when the recording lacks the run's own definition, and ErrCorrupt when
 // the journal does not fold under it.
-func Replay(rec *Recording, def *workflow.Definition) error {
+func Replay(rec *Recording, def *workflow.Definition, opts ...ReplayOption) error {
+	var cfg replayConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	own, err := rec.RecordedDefinition()
 	if err != nil {
 		return err
@@ -51,12 +55,12 @@ func Replay(rec *Recording, def *workflow.Definition) error {
 	var history []journal.Event
 	pos := 0 // events before the current commit
 	for _, c := range rec.Commits {
-		split, now, ok, err := decisionPoint(own, history, c.Events)
+		split, now, ok, err := decisionPoint(own, history, c.Events, replayConfig{})
 		if err != nil {
 			return fmt.Errorf("%w: run %s commit %d: %w", ErrCorrupt, rec.Run.ID, c.Seq, err)
 		}
 		if ok {
-			if d := compareDecision(rec, def, history, c, split, now, pos); d != nil {
+			if d := compareDecision(rec, def, history, c, split, now, pos, cfg); d != nil {
 				return d
 			}
 		}
@@ -70,7 +74,7 @@ func Replay(rec *Recording, def *workflow.Definition) error {
 // smallest k such that deciding after history+commit[:k] gives exactly
 // commit[k:]. ok is false for a commit no decision accounts for (effect
 // outcomes written while a timer was due, say): it is not compared.
-func decisionPoint(def *workflow.Definition, history, commit []journal.Event) (int, time.Time, bool, error) {
+func decisionPoint(def *workflow.Definition, history, commit []journal.Event, cfg replayConfig) (int, time.Time, bool, error) {
 	for k := 0; k <= len(commit); k++ {
 		now := commit[len(commit)-1].At
 		if k < len(commit) {
@@ -79,12 +83,9 @@ func decisionPoint(def *workflow.Definition, history, commit []journal.Event) (i
 		prefix := append(append([]journal.Event(nil), history...), commit[:k]...)
 		d, err := orchestrator.Decide(def, prefix, now)
 		if err != nil {
-			if k == 0 && len(history) == 0 {
-				continue // nothing decides before RunStarted
-			}
 			return 0, time.Time{}, false, err
 		}
-		if firstDifference(commit[k:], d.Events) < 0 {
+		if cfg.firstDifference(commit[k:], d.Events) < 0 {
 			return k, now, true, nil
 		}
 	}
@@ -92,7 +93,7 @@ func decisionPoint(def *workflow.Definition, history, commit []journal.Event) (i
 }
 
 func compareDecision(rec *Recording, def *workflow.Definition, history []journal.Event, c Commit,
-	split int, now time.Time, pos int) *Drift {
+	split int, now time.Time, pos int, cfg replayConfig) *Drift {
 	prefix := append(append([]journal.Event(nil), history...), c.Events[:split]...)
 	drift := &Drift{Run: rec.Run.ID, Commit: c.Seq}
 	d, err := orchestrator.Decide(def, prefix, now)
@@ -102,7 +103,7 @@ func compareDecision(rec *Recording, def *workflow.Definition, history []journal
 		return drift
 	}
 	recorded := c.Events[split:]
-	i := firstDifference(recorded, d.Events)
+	i := cfg.firstDifference(recorded, d.Events)
 	if i < 0 {
 		return nil
 	}
@@ -113,15 +114,27 @@ func compareDecision(rec *Recording, def *workflow.Definition, history []journal
 	if i < len(d.Events) {
 		drift.Decided = &d.Events[i]
 	}
-	drift.Reason = explain(def, drift.Recorded, drift.Decided)
+	drift.Reason = cfg.explain(def, drift.Recorded, drift.Decided)
 	return drift
+}
+
+// ReplayOption configures Replay.
+type ReplayOption func(*replayConfig)
+
+type replayConfig struct{ ignore []string }
+
+// Ignoring leaves event fields out of the comparison, by their JSON names
+// ("due": retry and timer times, when only a policy's intervals changed;
+// "input": step inputs).
+func Ignoring(fields ...string) ReplayOption {
+	return func(c *replayConfig) { c.ignore = append(c.ignore, fields...) }
 }
 
 // firstDifference returns the index of the first event that differs
 // between a and b (-1: none).
-func firstDifference(a, b []journal.Event) int {
+func (c replayConfig) firstDifference(a, b []journal.Event) int {
 	for i := range max(len(a), len(b)) {
-		if i >= len(a) || i >= len(b) || len(fieldsDiffering(a[i], b[i])) > 0 {
+		if i >= len(a) || i >= len(b) || len(c.fieldsDiffering(a[i], b[i])) > 0 {
 			return i
 		}
 	}
@@ -129,11 +142,10 @@ func firstDifference(a, b []journal.Event) int {
 }
 
 // fieldsDiffering names the fields in which two events differ (their
-// commit numbers aside).
-func fieldsDiffering(a, b journal.Event) []string {
-	x, y := eventDoc(a), eventDoc(b)
+// commit numbers and ignored fields aside).
+func (c replayConfig) fieldsDiffering(a, b journal.Event) []string {
 	var out []string
-	for _, d := range diffJSON("", x, y, nil) {
+	for _, d := range c.diffs(a, b) {
 		field, _, _ := strings.Cut(d.Path, ".")
 		field, _, _ = strings.Cut(field, "[")
 		if len(out) == 0 || out[len(out)-1] != field {
@@ -141,6 +153,15 @@ func fieldsDiffering(a, b journal.Event) []string {
 		}
 	}
 	return out
+}
+
+func (c replayConfig) diffs(a, b journal.Event) []Diff {
+	x, y := eventDoc(a), eventDoc(b)
+	for _, f := range c.ignore {
+		delete(x.(map[string]any), f)
+		delete(y.(map[string]any), f)
+	}
+	return diffJSON("", x, y, nil)
 }
 
 func eventDoc(e journal.Event) any {
@@ -152,7 +173,7 @@ func eventDoc(e journal.Event) any {
 	return v
 }
 
-func explain(def *workflow.Definition, rec, dec *journal.Event) string {
+func (c replayConfig) explain(def *workflow.Definition, rec, dec *journal.Event) string {
 	name := defName(def)
 	switch {
 	case rec != nil && rec.Step != "" && def.Step(rec.Step) == nil:
@@ -165,7 +186,7 @@ func explain(def *workflow.Definition, rec, dec *journal.Event) string {
 		return fmt.Sprintf("the journal records %s; %s decides %s", describe(rec), name, describe(dec))
 	}
 	var diffs []string
-	for i, d := range diffJSON("", eventDoc(*rec), eventDoc(*dec), nil) {
+	for i, d := range c.diffs(*rec, *dec) {
 		if i == 3 {
 			diffs = append(diffs, "...")
 			break
@@ -173,7 +194,7 @@ func explain(def *workflow.Definition, rec, dec *journal.Event) string {
 		diffs = append(diffs, fmt.Sprintf("%s %s -> %s", d.Path, orAbsent(d.Recorded), orAbsent(d.Got)))
 	}
 	return fmt.Sprintf("the journal records %s; %s decides it with a different %s (%s)", describe(rec), name,
-		strings.Join(fieldsDiffering(*rec, *dec), ", "), strings.Join(diffs, "; "))
+		strings.Join(c.fieldsDiffering(*rec, *dec), ", "), strings.Join(diffs, "; "))
 }
 
 func describe(e *journal.Event) string {

@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -25,31 +28,74 @@ import (
 // Nothing is ignored unless a rule names it.
 type Rules map[string][]string
 
-// RulesFile is the layout of a verify configuration file (YAML or JSON).
-type RulesFile struct {
-	Volatile Rules `yaml:"volatile" json:"volatile"`
+// Config is a verify configuration file (YAML or JSON):
+//
+//	volatile:
+//	  order/ship: [output.shippedAt]
+//	skip: [order/notify-partner]
+type Config struct {
+	// Volatile declares the fields left out of comparisons.
+	Volatile Rules `yaml:"volatile" json:"volatile,omitempty"`
+	// Skip names steps ("workflow/step" or "workflow/*") that are not
+	// re-executed: steps whose every call reaches the outside world (a
+	// payment gateway, a partner's API) and cannot run in a check.
+	Skip []string `yaml:"skip" json:"skip,omitempty"`
 }
 
-// LoadRules reads a verify configuration file and checks every path.
-func LoadRules(path string) (Rules, error) {
+// LoadConfig reads a verify configuration file and checks every key and
+// path.
+func LoadConfig(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
-	var f RulesFile
-	if err := yaml.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := f.Volatile.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Volatile, nil
+	return c, nil
+}
+
+// Validate checks every rule key, path and skipped step.
+func (c Config) Validate() error {
+	for _, k := range c.Skip {
+		if !validKey(k) {
+			return fmt.Errorf("skip: %q: want workflow/step or workflow/*", k)
+		}
+	}
+	return c.Volatile.Validate()
+}
+
+// Only returns the part of c that applies to workflow.
+func (c Config) Only(workflowName string) Config {
+	out := Config{Volatile: c.Volatile.Only(workflowName)}
+	for _, k := range c.Skip {
+		if strings.HasPrefix(k, workflowName+"/") {
+			out.Skip = append(out.Skip, k)
+		}
+	}
+	return out
+}
+
+// Skips reports whether step of workflow is declared not re-executable.
+func (c Config) Skips(workflowName, step string) bool {
+	return slices.Contains(c.Skip, workflowName+"/"+step) || slices.Contains(c.Skip, workflowName+"/*")
+}
+
+func validKey(key string) bool {
+	wf, st, ok := strings.Cut(key, "/")
+	return ok && wf != "" && st != ""
 }
 
 // Validate checks every key and path.
 func (r Rules) Validate() error {
 	for key, paths := range r {
-		if wf, st, ok := strings.Cut(key, "/"); !ok || wf == "" || st == "" {
+		if !validKey(key) {
 			return fmt.Errorf("volatile: key %q: want workflow/step or workflow/*", key)
 		}
 		for _, p := range paths {

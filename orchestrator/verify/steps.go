@@ -86,8 +86,8 @@ type Verifier struct {
 	// Invoker runs a step attempt with the current implementation: the
 	// in-process registry (embedded.Invoker), a Lambda, an HTTP step.
 	Invoker orchestrator.Invoker
-	// Rules declares volatile fields.
-	Rules Rules
+	// Config declares volatile fields and steps not to re-execute.
+	Config Config
 }
 
 // platformKinds are failure kinds the platform reports for an attempt
@@ -113,10 +113,16 @@ func (v *Verifier) Steps(ctx context.Context, rec *Recording, current *workflow.
 	}
 	events := rec.Events()
 	var checks []Check
+	seen := map[string]bool{} // an attempt re-issued after its lease expired is checked once
 	for i, e := range events {
 		if e.Kind != journal.StepScheduled || !invoked(own, e) {
 			continue
 		}
+		c := Check{Step: e.Step, Index: e.Index, Attempt: e.Attempt, Compensation: e.Compensation}
+		if seen[c.Name()] {
+			continue
+		}
+		seen[c.Name()] = true
 		checks = append(checks, v.check(ctx, rec, own, current, events, i))
 	}
 	return checks, nil
@@ -138,54 +144,60 @@ func (v *Verifier) check(ctx context.Context, rec *Recording, own, current *work
 	c := Check{Run: rec.Run.ID, Step: e.Step, Index: e.Index, Attempt: e.Attempt, Compensation: e.Compensation}
 	n := current.Step(e.Step)
 	if n == nil {
-		c.Outcome, c.Err = Fail, fmt.Errorf("%w: step %q of run %s is not in workflow %s (version %s)",
-			ErrUnknownStep, e.Step, rec.Run.ID, current.Name, current.Version)
-		c.Reason = c.Err.Error()
-		return c
+		return fail(c, fmt.Errorf("%w: step %q of run %s is not in workflow %s (version %s)",
+			ErrUnknownStep, e.Step, rec.Run.ID, current.Name, current.Version))
 	}
 	c.Function = n.Function
 	if e.Compensation {
 		c.Function = n.Compensate
 	}
-	if n.Async && !e.Compensation {
-		return skip(c, "an async step: its result came by callback")
-	}
-	result, ok := resultOf(events[at+1:], e)
-	if !ok {
-		return skip(c, "no recorded result (the attempt was in flight)")
-	}
-	if f := result.Error; result.Kind == journal.StepFailed && f != nil && slices.Contains(platformKinds, f.Kind) {
-		return skip(c, "the platform reported this failure ("+f.Kind+"): not reproducible by the step")
+	result, recorded := resultOf(events[at+1:], e)
+	if why := v.notReexecutable(rec, n, e, result, recorded); why != "" {
+		return skip(c, why)
 	}
 	if c.Function == "" {
-		c.Outcome, c.Err = Fail, fmt.Errorf("%w: step %q of workflow %s no longer names a function", ErrUnknownStep, e.Step, current.Name)
-		c.Reason = c.Err.Error()
-		return c
+		return fail(c, fmt.Errorf("%w: step %q of workflow %s no longer names a function", ErrUnknownStep, e.Step, current.Name))
 	}
 	state, err := stateAt(own, events, e.Seq)
 	if err != nil {
-		c.Outcome, c.Err, c.Reason = Fail, err, err.Error()
-		return c
+		return fail(c, err)
 	}
 	req := step.Request{Workflow: rec.Run.Workflow, Run: rec.Run.ID, Step: e.Step, Function: c.Function,
 		Attempt: e.Attempt, IdempotencyKey: rec.Run.ID + "/" + effectStep(e), Input: e.Input, State: state,
 		Index: e.Index, Compensation: e.Compensation}
 	resp, err := v.Invoker.Invoke(ctx, req)
-	if err != nil {
-		c.Outcome, c.Err, c.Reason = Fail, err, "invoke: "+err.Error()
-		return c
+	switch {
+	case err != nil:
+		return fail(c, fmt.Errorf("invoke: %w", err))
+	case resp.Error != nil && resp.Error.Kind == "unregistered":
+		return fail(c, fmt.Errorf("%w: %s", ErrUnknownStep, resp.Error.Message))
 	}
-	if resp.Error != nil && resp.Error.Kind == "unregistered" {
-		c.Outcome = Fail
-		c.Err = fmt.Errorf("%w: %s", ErrUnknownStep, resp.Error.Message)
-		c.Reason = c.Err.Error()
-		return c
+	return compare(c, result, resp, v.Config.Volatile.For(rec.Run.Workflow, e.Step))
+}
+
+// notReexecutable says why the attempt sched of step n is not re-executed
+// ("" when it is).
+func (v *Verifier) notReexecutable(rec *Recording, n *workflow.Node, sched, result journal.Event, recorded bool) string {
+	switch f := result.Error; {
+	case v.Config.Skips(rec.Run.Workflow, sched.Step):
+		return "declared not re-executable (skip: in the verify configuration)"
+	case n.Async && !sched.Compensation:
+		return "an async step: its result came by callback"
+	case !recorded:
+		return "no recorded result (the attempt was in flight)"
+	case result.Kind == journal.StepFailed && f != nil && slices.Contains(platformKinds, f.Kind):
+		return "the platform reported this failure (" + f.Kind + "): not reproducible by the step"
 	}
-	return compare(c, result, resp, v.Rules.For(rec.Run.Workflow, e.Step))
+	return ""
 }
 
 func skip(c Check, reason string) Check {
 	c.Outcome, c.Reason = Skip, reason
+	return c
+}
+
+func fail(c Check, err error) Check {
+	c.Outcome, c.Err, c.Reason = Fail, err, err.Error()
 	return c
 }
 
@@ -210,11 +222,11 @@ func stateAt(def *workflow.Definition, events []journal.Event, seq int64) (json.
 			break
 		}
 	}
-	rs, err := orchestrator.Fold(def, events[:end])
+	snap, err := orchestrator.FoldAt(def, events, end)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return rs.StateJSON(), nil
+	return snap.State, nil
 }
 
 // effectStep names an attempt in idempotency keys, as the engine does.
@@ -233,8 +245,7 @@ func effectStep(e journal.Event) string {
 func compare(c Check, recorded journal.Event, resp step.Response, volatile []string) Check {
 	want, err := recordedDoc(recorded)
 	if err != nil {
-		c.Outcome, c.Err, c.Reason = Fail, err, err.Error()
-		return c
+		return fail(c, err)
 	}
 	got, err := responseDoc(resp)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +90,7 @@ func record(t *testing.T, o order) *verify.Recording {
 
 func check(t *testing.T, rec *verify.Recording, reg *step.Registry, rules verify.Rules, def *workflow.Definition) []verify.Check {
 	t.Helper()
-	v := &verify.Verifier{Invoker: embedded.Invoker{Registry: reg}, Rules: rules}
+	v := &verify.Verifier{Invoker: embedded.Invoker{Registry: reg}, Config: verify.Config{Volatile: rules}}
 	checks, err := v.Steps(context.Background(), rec, def)
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +209,101 @@ func find(checks []verify.Check, stepName string) verify.Check {
 		}
 	}
 	return verify.Check{Outcome: "missing"}
+}
+
+func TestSkippedStepsAreNotReexecuted(t *testing.T) {
+	rec := record(t, order{ID: "o1", Cents: 1000})
+	calls := 0
+	reg := steps(10, func() string { calls++; return "now" })
+	v := &verify.Verifier{Invoker: embedded.Invoker{Registry: reg}, Config: verify.Config{Skip: []string{"shop/receipt"}}}
+	checks, err := v.Steps(context.Background(), rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(checks, "receipt"); c.Outcome != verify.Skip || calls != 0 {
+		t.Errorf("receipt: %s (%s), called %d times; want it skipped, not called", c.Outcome, c.Reason, calls)
+	}
+	if c := find(checks, "price"); c.Outcome != verify.Pass {
+		t.Errorf("price: %s, want pass", c.Outcome)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ text, err string }{
+		"good":         {"volatile:\n  order/ship: [output.at, 'effects[*].payload.sentAt']\nskip: [order/*]\n", ""},
+		"empty":        {"", ""},
+		"bad key":      {"volatile:\n  ship: [output.at]\n", `key "ship": want workflow/step`},
+		"bad path":     {"volatile:\n  order/ship: ['output.items[x]']\n", `index "x" is not a number`},
+		"bad skip":     {"skip: [ship]\n", `skip: "ship"`},
+		"unknown key":  {"volatil:\n  order/ship: [output.at]\n", "volatil"},
+		"unclosed [":   {"volatile:\n  order/ship: ['output.items[1']\n", "missing ]"},
+		"not YAML map": {"- 1\n", "cannot unmarshal"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+		os.WriteFile(path, []byte(c.text), 0o644)
+		_, err := verify.LoadConfig(path)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), path)):
+			t.Errorf("%s: error %v, want one naming the file and saying %q", name, err, c.err)
+		}
+	}
+}
+
+// TestMapItemsAndCompensations replays a run with a map step and a saga and
+// re-executes its items and compensation, each named as the journal names
+// it (step#item, step~).
+func TestMapItemsAndCompensations(t *testing.T) {
+	def := workflow.New("pack", workflow.Version("1"), workflow.OnFailure(workflow.OnFailureCompensate),
+		workflow.Map("box", "box", "input.items"),
+		workflow.Step("hold", "hold", workflow.After("box"), workflow.CompensateWith("release")),
+		workflow.Step("seal", "seal", workflow.After("hold")),
+	).MustBuild()
+	mkReg := func(factor int) *step.Registry {
+		reg := step.NewRegistry()
+		reg.Register("box", step.Func(func(_ context.Context, n int) (int, error) { return n * factor, nil }))
+		reg.Register("hold", step.Func(func(context.Context, any) (string, error) { return "held", nil }))
+		reg.Register("release", step.Func(func(context.Context, any) (string, error) { return "released", nil }))
+		reg.Register("seal", step.Func(func(context.Context, any) (string, error) {
+			return "", step.Terminal(errors.New("tape ran out"))
+		}))
+		return reg
+	}
+	h := orchestratortest.New(t, mkReg(2), []*workflow.Definition{def})
+	run := h.Run("pack", map[string][]int{"items": {1, 2, 3}})
+	rec, err := verify.Record(context.Background(), h.Store, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verify.Replay(rec, def); err != nil {
+		t.Errorf("replay of a map and a compensation: %v", err)
+	}
+	wider := workflow.New("pack", workflow.Version("2"), workflow.OnFailure(workflow.OnFailureCompensate),
+		workflow.Map("box", "box", "input.items", workflow.MaxConcurrency(1)),
+		workflow.Step("hold", "hold", workflow.After("box"), workflow.CompensateWith("release")),
+		workflow.Step("seal", "seal", workflow.After("hold")),
+	).MustBuild()
+	if err := verify.Replay(rec, wider); !errors.Is(err, verify.ErrDrift) {
+		t.Errorf("replay with one item at a time: %v, want a drift", err)
+	}
+	outcomes := map[string]verify.Outcome{}
+	for _, c := range check(t, rec, mkReg(2), nil, nil) {
+		outcomes[c.Name()] = c.Outcome
+	}
+	for _, name := range []string{"box#1 attempt 1", "box#2 attempt 1", "box#3 attempt 1", "hold attempt 1", "hold~ attempt 1", "seal attempt 1"} {
+		if outcomes[name] != verify.Pass {
+			t.Errorf("%s: %q, want pass (all: %v)", name, outcomes[name], outcomes)
+		}
+	}
+	var failed []string
+	for _, c := range check(t, rec, mkReg(3), nil, nil) {
+		if c.Outcome == verify.Fail {
+			failed = append(failed, c.Name())
+		}
+	}
+	if got := strings.Join(failed, ", "); got != "box#1 attempt 1, box#2 attempt 1, box#3 attempt 1" {
+		t.Errorf("with box tripling: failed %q, want the three items", got)
+	}
 }

@@ -261,6 +261,11 @@ func TestOrdersFromSQSComplete(t *testing.T) {
 		}
 		waitEffects(t, "order/"+id)
 	}
+	var runs []string
+	for _, id := range cases {
+		runs = append(runs, "order/"+id)
+	}
+	onePerAttempt(t, "happy path, 4 orders", runs...)
 }
 
 // TestLargeOrderOffloadedToS3 sends an order carrying about 120 KB of
@@ -345,20 +350,21 @@ func TestOrderFromKinesisCompletes(t *testing.T) {
 	}
 }
 
+// TestDuplicateTriggersMakeOneRun sends one order message three times:
+// one run, each step succeeded once, each attempt invoked once. Not
+// parallel: it waits until every delivery has been handled (the queues
+// drained) before it counts.
 func TestDuplicateTriggersMakeOneRun(t *testing.T) {
 	needStack(t)
-	t.Parallel()
 	id := fmt.Sprintf("dup-%d", time.Now().UnixNano())
 	body := string(sampleOrder(t, 2, id))
 	sendSQS(t, "OrdersQueue", body, body, body)
-	head, events := settle(t, "order/"+id, 2*time.Minute)
+	head, _ := settle(t, "order/"+id, 2*time.Minute)
 	if head.Status != journal.StatusCompleted {
 		t.Fatalf("status %s", head.Status)
 	}
-	// Give the later duplicates time to be processed too, then check the
-	// journal holds one run whose steps each ran once.
-	time.Sleep(2 * time.Second)
-	_, events, _ = store.Load(context.Background(), "order/"+id)
+	quiesce(t, time.Minute)
+	_, events, _ := store.Load(context.Background(), "order/"+id)
 	if n := count(events, journal.RunStarted, ""); n != 1 {
 		t.Fatalf("RunStarted %d times, want 1", n)
 	}
@@ -367,6 +373,7 @@ func TestDuplicateTriggersMakeOneRun(t *testing.T) {
 			t.Errorf("step %s succeeded %d times, want 1", s, n)
 		}
 	}
+	onePerAttempt(t, "the same SQS order delivered 3 times", "order/"+id)
 }
 
 func TestMalformedMessageGoesToReviewAndBatchCompletes(t *testing.T) {
@@ -405,8 +412,9 @@ func TestMalformedMessageGoesToReviewAndBatchCompletes(t *testing.T) {
 // (counted by an SDK middleware inside the real Lambda).
 func TestCallsPerStep(t *testing.T) {
 	needStack(t)
-	// Not parallel: it reads the orchestrator's call totals for its own orders.
-	time.Sleep(3 * time.Second) // let other tests' stragglers settle
+	// Not parallel: it reads the orchestrator's call totals for its own
+	// orders, once earlier tests' deliveries are all handled.
+	quiesce(t, time.Minute)
 	before := totals()
 	const n = 10
 	base := fmt.Sprintf("cost-%d", time.Now().UnixNano())
@@ -420,8 +428,17 @@ func TestCallsPerStep(t *testing.T) {
 		_, events := settle(t, fmt.Sprintf("order/%s-%d", base, i), 2*time.Minute)
 		steps += count(events, journal.StepSucceeded, "")
 	}
-	time.Sleep(2 * time.Second)
-	after := totals()
+	quiesce(t, time.Minute)
+	// The orchestrator logs its call counts as each invocation ends; the
+	// last lines may still be on their way through the log pipe.
+	var after map[string]int64
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		after = totals()
+		if after["Lambda.Invoke"]-before["Lambda.Invoke"] >= int64(steps) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	per := map[string]float64{}
 	for k, v := range after {
 		if d := v - before[k]; d > 0 {
@@ -504,6 +521,7 @@ func TestRunsThroughTheAPIFunction(t *testing.T) {
 	if events[0].Kind != journal.RunStarted || events[0].By != apiCaller {
 		t.Fatalf("first event %s by %q, want RunStarted by %s", events[0].Kind, events[0].By, apiCaller)
 	}
+	onePerAttempt(t, "a run started through the API", "order/"+id)
 	if code, resp := callAPI(t, "viewer", apiCaller, "GET", "/v1/runs/order/"+id, ""); code != 200 || !strings.Contains(resp, `"completed"`) {
 		t.Fatalf("show: %d %s", code, resp)
 	}
@@ -543,4 +561,11 @@ func TestAPIRolesAndPush(t *testing.T) {
 	if last := events[len(events)-1]; last.Kind != journal.DefinitionPushed || last.By != apiCaller {
 		t.Fatalf("audit event %s by %q, want DefinitionPushed by %s", last.Kind, last.By, apiCaller)
 	}
+}
+
+// apiCall sends one request to the platform's admin API function (which
+// may do everything) as its Function URL would, signed as apiCaller.
+func apiCall(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	return callAPI(t, "admin", apiCaller, method, path, body)
 }

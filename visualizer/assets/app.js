@@ -6,6 +6,7 @@ const STATUSES = ['running', 'waiting', 'review', 'deferred', 'completed', 'fail
 const STEP_STATUSES = ['pending', 'running', 'retrying', 'waiting', 'succeeded', 'failed', 'review', 'skipped',
   'deferred', 'compensating', 'compensated'];
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const MOVING = new Set(['running', 'waiting', 'deferred']);
 
 // ---- DOM helpers -------------------------------------------------------
 
@@ -99,7 +100,7 @@ async function loadRole() {
     if (me && me.role) session.role = me.role;
     if (me && me.name && !$('#by').value) $('#by').value = me.name;
   } catch { /* an API without roles lets the UI act; it refuses what it must */ }
-  $('#role').textContent = session.role;
+  $('#role').textContent = 'role: ' + session.role;
   document.body.dataset.role = session.role;
 }
 
@@ -301,7 +302,9 @@ async function runPage(rest, params) {
     st.view = v;
     renderRun(st, load);
     const following = !st.at || st.at >= v.last;
-    if (!TERMINAL.has(v.run.status) && following) live(() => load().catch(e => flash(e.message)), 2000);
+    // Runs that move on their own are followed; one in review waits for an
+    // operator, so it is not redrawn under theirs.
+    if (MOVING.has(v.run.status) && following) live(() => load().catch(e => flash(e.message)), 2000);
   };
   st.reload = load;
   await load();
@@ -331,7 +334,7 @@ function renderRun(st, load) {
       h('dt', {}, 'started'), h('dd', {}, when(v.run.created)),
       h('dt', {}, 'updated'), h('dd', {}, when(v.run.updated)),
       v.reason && [h('dt', {}, 'reason'), h('dd', { class: 'err' }, v.reason)]),
-    runActions(v));
+    runActions(v), h('div', { class: 'toolbar' }, recordingButton(v)));
 
   const slider = h('input', { type: 'range', id: 'slider', min: 0, max: seqs.length - 1, value: idx, step: 1 });
   slider.addEventListener('change', () => go(seqs[Number(slider.value)]));
@@ -357,6 +360,30 @@ function renderRun(st, load) {
     legend(STEP_STATUSES), sliderBox);
   const right = h('div', { class: 'panel', id: 'detail' }, st.step && steps[st.step] ? stepDetail(steps[st.step], st, load) : runDetail(v));
   fill(main(), head, h('div', { class: 'grid' }, left, right), timeline(st, go), effectsTable(v));
+}
+
+// recordingButton downloads the run as a golden journal: saved in the
+// testdata of a directory made by `ordo gen-test`, go test checks the run
+// against the current definitions and step code.
+function recordingButton(v) {
+  const btn = h('button', {
+    id: 'gen-test', title: 'Download this run as a golden journal for a gen-test directory\'s testdata',
+    onclick: async () => {
+      const path = '/v1/recordings/' + v.run.id.split('/').map(encodeURIComponent).join('/');
+      try {
+        const resp = await fetch(path);
+        if (!resp.ok) throw new Error(`GET ${path}: ${resp.status} ${await resp.text()}`);
+        const blob = await resp.blob();
+        const a = h('a', { href: URL.createObjectURL(blob), download: v.run.id.replace(/[^A-Za-z0-9._-]/g, '_') + '.json' });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        URL.revokeObjectURL(a.href);
+        btn.dataset.bytes = String(blob.size);
+      } catch (e) { flash(e.message); }
+    },
+  }, 'Download as regression test');
+  return btn;
 }
 
 function runActions(v) {
@@ -473,18 +500,68 @@ async function reviewPage(_, params) {
   const q = new URLSearchParams({ limit: params.get('limit') || '50' });
   if (params.get('workflow')) q.set('workflow', params.get('workflow'));
   if (params.get('cursor')) q.set('cursor', params.get('cursor'));
-  const r = await get('/v1/views/review?' + q);
-  let items = r.items;
-  if (params.get('run')) items = items.filter(it => it.run === params.get('run'));
+  let r, items;
+  if (params.get('run')) {
+    // One run, wherever it is in the queue: its view has what the item needs.
+    const v = await get('/v1/views/run?' + new URLSearchParams({ id: params.get('run') }));
+    r = { next: '' };
+    items = v.run.status !== 'review' ? [] : [{ run: v.run.id, key: v.key, updated: v.run.updated, reason: v.reason,
+      failed: v.steps.filter(x => x.status === 'review'), state: v.state, seq: v.last }];
+  } else {
+    r = await get('/v1/views/review?' + q);
+    items = r.items;
+  }
   const bulk = h('div', { class: 'toolbar' },
     canOperate() && [
       h('button', { id: 'bulk-resubmit', onclick: () => bulkAct('resubmit') }, 'Resubmit selected'),
       h('button', { class: 'danger', id: 'bulk-cancel', onclick: () => bulkAct('cancel') }, 'Cancel selected')],
     h('span', { class: 'muted' }, `${items.length} run(s) in review`),
     params.get('run') && h('a', { href: '#/review' }, 'show all'));
+  const others = await otherItems();
   fill(main(), h('h1', {}, 'Review queue'), bulk,
-    items.length ? items.map(reviewItem) : h('p', { class: 'muted', id: 'review-empty' }, 'Nothing needs review.'),
-    r.next ? h('button', { onclick: () => { const p = new URLSearchParams(params); p.set('cursor', r.next); location.hash = '#/review?' + p; } }, 'more →') : null);
+    items.length ? items.map(reviewItem) : h('p', { class: 'muted', id: 'review-empty' }, 'No run needs review.'),
+    r.next ? h('button', { onclick: () => { const p = new URLSearchParams(params); p.set('cursor', r.next); location.hash = '#/review?' + p; } }, 'more →') : null,
+    others && [h('h2', {}, 'Failed effects and malformed triggers'),
+      others.length ? others.map(otherItem) : h('p', { class: 'muted', id: 'items-empty' }, 'None open.')]);
+}
+
+// otherItems lists the open review items that are not runs, or null when
+// the journal keeps none.
+async function otherItems() {
+  try {
+    return (await get('/v1/review?limit=100')).items;
+  } catch (e) {
+    if (e.status === 501 || e.status === 404) return null;
+    throw e;
+  }
+}
+
+function otherItem(it) {
+  const trigger = it.kind === 'malformed-trigger';
+  const note = h('input', { class: 'note', placeholder: 'note', size: 30 });
+  const body = trigger ? h('textarea', { class: 'body', spellcheck: 'false' }, pretty(it.payload)) : null;
+  const act = async action => {
+    const req = { action, by: by(), note: note.value };
+    if (action === 'resubmit') {
+      const p = parseField(body, 'body');
+      if (p.error) { flash(p.error); return; }
+      if (JSON.stringify(p.value) !== JSON.stringify(it.payload)) req.body = p.value;
+    }
+    try {
+      await post('/v1/review/' + it.id.split('/').map(encodeURIComponent).join('/') + '/resolve', req);
+      await route();
+      flash(`${it.id}: ${action} done`, 'ok');
+    } catch (e) { flash(e.message); }
+  };
+  return h('div', { class: 'review-item other', 'data-item': it.id },
+    h('div', { class: 'row' }, h('b', {}, it.id), badge(it.kind), h('span', { class: 'muted' }, when(it.created)),
+      it.run && ['run ', runLink(it.run)], it.source && h('span', { class: 'muted' }, 'from ' + it.source)),
+    h('p', { class: 'err' }, it.reason),
+    trigger ? [h('div', { class: 'muted' }, 'body (JSON, editable before resubmitting)'), body] : h('pre', {}, pretty(it.payload)),
+    canOperate() && h('div', { class: 'row' }, note,
+      trigger ? h('button', { class: 'primary resubmit-item', onclick: () => act('resubmit') }, 'Resubmit')
+        : h('button', { class: 'primary redispatch', onclick: () => act('redispatch') }, 'Redispatch'),
+      h('button', { class: 'danger discard', onclick: () => act('discard') }, 'Discard')));
 }
 
 function reviewItem(it) {

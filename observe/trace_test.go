@@ -1,0 +1,86 @@
+package observe_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+func TestARunIsOneTraceWithOrchestratorStepAndEffectSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tr := observe.NewTracer(tp)
+
+	reg := step.NewRegistry()
+	traces := make(chan string, 1)
+	reg.Register("pack", step.HandlerFunc(func(ctx context.Context, req step.Request) (step.Result, error) {
+		// The step's own spans join the run's trace through the context
+		// (in process) or req.Trace (across processes).
+		_, own := tp.Tracer("test").Start(observe.Extract(context.Background(), req.Trace), "pack's own work")
+		own.End()
+		traces <- req.Trace
+		return step.Result{Output: []byte(`1`), Effects: []step.Effect{{Kind: "log"}}}, nil
+	}))
+	reg.Register("send", step.Func(func(ctx context.Context, in any) (any, error) { return nil, nil }))
+	def := workflow.New("ship", workflow.Key("input.id"),
+		workflow.Step("pack", "pack"), workflow.Step("send", "send", workflow.After("pack")),
+	).MustBuild(workflow.Functions(reg.Has))
+	rt := embedded.New(observe.Wrap(memjournal.New(), tr), tr.Steps(reg))
+	t.Cleanup(func() { rt.Close() })
+	rt.Effects.Handle("log", tr.Effect(effect.HandlerFunc(func(context.Context, string, journal.Effect) error { return nil })))
+	if err := rt.Engine.Register(context.Background(), def); err != nil {
+		t.Fatal(err)
+	}
+	st, err := rt.Start(context.Background(), orchestrator.StartRequest{Workflow: "ship", Input: []byte(`{"id":"t1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drive(t, rt, `{"id":"t1"}`, journal.StatusCompleted)
+	tp.ForceFlush(context.Background())
+
+	want := observe.RunTrace(st.Run)
+	names := map[string]int{}
+	triggers := 0
+	var packSpan trace.SpanContext
+	for _, s := range rec.Ended() {
+		if s.Name() == "step pack" {
+			packSpan = s.SpanContext()
+		}
+	}
+	for _, s := range rec.Ended() {
+		if s.SpanContext().TraceID() != want.TraceID() {
+			t.Errorf("span %q is in trace %s, want the run's %s", s.Name(), s.SpanContext().TraceID(), want.TraceID())
+		}
+		names[s.Name()]++
+		if strings.HasPrefix(s.Name(), "trigger") {
+			triggers++
+		}
+		if s.Name() == "step pack" {
+			if s.Parent().SpanID() != want.SpanID() {
+				t.Errorf("step pack's parent is %s, want the run's root %s", s.Parent().SpanID(), want.SpanID())
+			}
+		}
+		if s.Name() == "pack's own work" && s.Parent().SpanID() != packSpan.SpanID() {
+			t.Errorf("the step's own span has parent %s, want its attempt's span", s.Parent().SpanID())
+		}
+	}
+	if triggers != 1 || names["orchestrator.commit"] < 2 || names["step pack"] != 1 || names["step send"] != 1 || names["effect log"] != 1 || names["pack's own work"] != 1 {
+		t.Errorf("spans by name: %v; want commits, one span per step, the effect and the step's own", names)
+	}
+	if tp := <-traces; !strings.HasPrefix(tp, "00-"+want.TraceID().String()+"-") {
+		t.Errorf("step.Request.Trace %q is not a traceparent of the run's trace", tp)
+	}
+}
