@@ -14,9 +14,9 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
-	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"

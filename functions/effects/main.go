@@ -19,8 +19,8 @@ import (
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
-	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 )
 
 func main() {
