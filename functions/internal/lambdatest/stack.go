@@ -66,8 +66,8 @@ type Config struct {
 	// the API's engine, as the deployment's secret does (default: a random
 	// key of the stack's own).
 	CallbackKeys *callback.Keyring
-	Log     *slog.Logger
-	Seed    uint64
+	Log          *slog.Logger
+	Seed         uint64
 }
 
 // Stack is the orchestrator, effects and API Lambdas' handler code wired
