@@ -49,6 +49,10 @@ bench: ## Go benchmarks (-benchmem, benchstat-ready) + the ordo-bench table and 
 	$(GO) run ./bench/cmd/ordo-bench -n $(BENCH_N) -c $(BENCH_C) -charts docs/bench | tee $(BENCH_OUT)/ordo-bench.md
 	$(GO) test -run '^$$' -bench ColdDrive -benchtime 3x ./bench/colddrive/ | tee $(BENCH_OUT)/colddrive.txt
 
+.PHONY: fuzz
+fuzz: ## every Go fuzz target for FUZZTIME each (default 5m; CI runs each for 3s)
+	FUZZTIME=$(or $(FUZZTIME),5m) scripts/fuzz.sh
+
 .PHONY: bench-short
 bench-short: ## a seconds-long smoke run of the benchmarks (tiny N, one iteration each)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./orchestrator/... ./journal/...

@@ -12,6 +12,7 @@
 //	POST /v1/runs/{workflow}/{key}/events    {"name","payload"}   deliver an external event
 //	POST /v1/callbacks/{token}               {"output","state","effects","error"}   finish an async step
 //	POST /v1/callbacks/{token}/heartbeat                         extend an async step's timeout
+//	GET  /v1/whoami                                             → {"name","role"} of the caller
 //	GET  /v1/definitions?name=                                  → [{hash,name,version,created}]
 //	POST /v1/definitions                     YAML or JSON body  → {"name","version","hash"}
 //	GET  /v1/definitions/{hash}/graph?format=dot|mermaid
@@ -25,8 +26,16 @@
 // their last delivery (kind failed-effect: "redispatch", the default, or
 // "discard"). Runs in review are listed with GET /v1/runs?status=review.
 //
-// Errors are JSON {"error": "..."} with 400 for bad input, 404 for unknown
-// runs/workflows, 409 for operations the run's status forbids.
+// Every request is authenticated (WithAuthenticator: bearer tokens locally,
+// the IAM caller behind a Function URL) and needs a role: GET and HEAD a
+// Viewer, POST /v1/definitions an Admin, every other POST an Operator.
+// Operators' and admins' actions are journaled with who did them.
+//
+// Errors are JSON {"error": "..."} with 400 for bad input (bad JSON, more
+// after the JSON value, an invalid cursor, a limit over MaxPage, a bad run
+// key), 401 for no or unknown credentials, 403 for a role that may not (or
+// a forged callback token), 404 for unknown runs/workflows, 409 for
+// operations the run's status forbids, 413 for a body over 1 MiB.
 package api
 
 import (
@@ -42,6 +51,7 @@ import (
 	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 	"github.com/ordoflow/ordo/review"
@@ -68,6 +78,7 @@ type Server struct {
 	starter   Starter
 	sched     Scheduler
 	functions func(string) bool
+	auth      Authenticator
 	redeliver review.Redeliverer
 	names     func() []string
 	mux       *http.ServeMux
@@ -76,8 +87,9 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithFunctions makes pushed definitions be checked against the registered
-// step functions.
+// WithFunctions makes pushed definitions be checked against the functions
+// the deployment can invoke (the step registry; in AWS, the step Lambdas).
+// Without it, pushes are refused.
 func WithFunctions(registered func(name string) bool) Option {
 	return func(s *Server) { s.functions = registered }
 }
@@ -90,6 +102,9 @@ func WithFunctionNames(names func() []string) Option {
 
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
+
+// MaxPage bounds the runs one listing returns (?limit=).
+const MaxPage = 1000
 
 // New returns the API over engine; starter starts runs and sched gets the
 // runs that commands change driven.
@@ -104,6 +119,7 @@ func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...
 	s.mux.HandleFunc("POST /v1/runs/{workflow}/{key...}", s.operate)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}", s.complete)
 	s.mux.HandleFunc("POST /v1/callbacks/{token}/heartbeat", s.heartbeat)
+	s.mux.HandleFunc("GET /v1/whoami", s.whoami)
 	s.mux.HandleFunc("GET /v1/recordings/{workflow}/{key...}", s.recording)
 	s.mux.HandleFunc("GET /v1/definitions", s.definitions)
 	s.mux.HandleFunc("POST /v1/definitions", s.push)
@@ -116,7 +132,13 @@ func New(engine *orchestrator.Engine, starter Starter, sched Scheduler, opts ...
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Every request is authenticated and checked against its caller's role
+// first.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r, ok := s.authorize(w, r); ok {
+		s.mux.ServeHTTP(w, r)
+	}
+}
 
 type startBody struct {
 	Workflow string          `json:"workflow"`
@@ -161,8 +183,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %q is not a non-negative number", l))
+		if err != nil || n < 0 || n > MaxPage {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %.20q: want a number from 0 to %d", l, MaxPage))
 			return
 		}
 		q.Limit = n
@@ -247,10 +269,10 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 	var rec orchestrator.Receipt
 	var err error
 	if action == "resubmit" {
-		rec, err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: b.By, Step: b.Step,
+		rec, err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: by(r, b.By), Step: b.Step,
 			Input: b.Input, State: b.State, Reason: b.Reason})
 	} else {
-		rec, err = s.engine.Cancel(r.Context(), run, b.By, b.Reason)
+		rec, err = s.engine.Cancel(r.Context(), run, by(r, b.By), b.Reason)
 	}
 	if err != nil {
 		writeErr(w, status(err), err)
@@ -291,18 +313,20 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"extended": true})
 }
 
-// push stores a YAML or JSON definition; new runs of its workflow use it.
+// push stores a YAML or JSON definition whose every function the
+// deployment can invoke; new runs of its workflow use it. Who pushed it is
+// journaled (Engine.Push).
 func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+		writeErr(w, bodyStatus(err), fmt.Errorf("request body: %w", err))
 		return
 	}
-	var opts []workflow.BuildOption
-	if s.functions != nil {
-		opts = append(opts, workflow.Functions(s.functions))
+	if s.functions == nil {
+		writeErr(w, http.StatusForbidden, errors.New("this server cannot check a definition's functions (api.WithFunctions): pushes are refused"))
+		return
 	}
-	d, err := workflow.Load(body, "request", opts...)
+	d, err := workflow.Load(body, "request", workflow.Functions(s.functions))
 	if err != nil {
 		if s.names != nil {
 			err = suggest.FunctionHints(err, s.names())
@@ -310,7 +334,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
-	if err := s.engine.Register(r.Context(), d); err != nil {
+	if err := s.engine.Push(r.Context(), d); err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
@@ -351,10 +375,23 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: %w", err))
+		writeErr(w, bodyStatus(err), fmt.Errorf("request body: %w", err))
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeErr(w, http.StatusBadRequest, errors.New("request body: more after the JSON value"))
 		return false
 	}
 	return true
+}
+
+// bodyStatus is 413 for a body over maxBody, else 400.
+func bodyStatus(err error) int {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 func status(err error) int {
@@ -366,6 +403,10 @@ func status(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, errNoRedeliverer):
 		return http.StatusNotImplemented
+	case errors.Is(err, journal.ErrBadCursor):
+		return http.StatusBadRequest
+	case errors.Is(err, callback.ErrForged):
+		return http.StatusForbidden
 	case errors.Is(err, orchestrator.ErrBadInput), errors.Is(err, review.ErrBadAction):
 		return http.StatusBadRequest
 	}

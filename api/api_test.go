@@ -18,7 +18,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-func newServer(t *testing.T) (*httptest.Server, *embedded.Runtime, chan string) {
+func newServer(t testing.TB) (*httptest.Server, *embedded.Runtime, chan string) {
 	t.Helper()
 	reg := step.NewRegistry()
 	tokens := make(chan string, 4)
@@ -43,14 +43,30 @@ func newServer(t *testing.T) (*httptest.Server, *embedded.Runtime, chan string) 
 	if err := rt.Engine.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithFunctions(reg.Has)))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithFunctions(reg.Has), api.WithAuthenticator(testTokens)))
 	t.Cleanup(srv.Close)
 	return srv, rt, tokens
 }
 
+// testTokens are the test server's callers, one per role.
+var testTokens = api.Tokens{
+	"admin-token":    {Name: "alice", Role: api.Admin},
+	"operator-token": {Name: "olga", Role: api.Operator},
+	"viewer-token":   {Name: "victor", Role: api.Viewer},
+}
+
+// call sends a request as the admin.
 func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, map[string]any) {
 	t.Helper()
+	return callAs(t, srv, "admin-token", method, path, body)
+}
+
+// callAs sends a request with the bearer token.
+func callAs(t *testing.T, srv *httptest.Server, token, method, path, body string) (int, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +127,7 @@ func TestBadRequestsNameTheProblem(t *testing.T) {
 		{"GET", "/v1/runs/greet/missing", ``, 404, "not found"},
 		{"POST", "/v1/runs/greet/missing/cancel", `{}`, 404, "not found"},
 		{"POST", "/v1/runs/greet/a/jump", `{}`, 404, "unknown operation"},
-		{"POST", "/v1/callbacks/not-a-token", `{}`, 400, "malformed callback token"},
+		{"POST", "/v1/callbacks/not-a-token", `{}`, 400, "malformed token"},
 		{"POST", "/v1/definitions", "name: x\nsteps:\n  - name: a\n    function: nope\n", 400, `function "nope" is not registered`},
 		{"GET", "/v1/definitions/sha256:nope/graph", ``, 404, "unknown definition"},
 	} {

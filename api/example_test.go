@@ -25,10 +25,15 @@ func Example() {
 	if err := rt.Engine.Register(context.Background(), def); err != nil {
 		panic(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt))
+	// One caller, an operator, known by its bearer token.
+	callers := api.Tokens{"s3cr3t-operator-token": {Name: "ops", Role: api.Operator}}
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithAuthenticator(callers)))
 	defer srv.Close()
 
-	resp, err := http.Post(srv.URL+"/v1/runs", "application/json", strings.NewReader(`{"workflow":"hello","input":{"id":"x"}}`))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/runs", strings.NewReader(`{"workflow":"hello","input":{"id":"x"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer s3cr3t-operator-token")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		panic(err)
 	}

@@ -19,7 +19,9 @@ func TestRecording(t *testing.T) {
 	if _, err := rt.Wait(context.Background(), "greet/r1"); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(srv.URL + "/v1/recordings/greet/r1")
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/recordings/greet/r1", nil)
+	req.Header.Set("Authorization", "Bearer viewer-token")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

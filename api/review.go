@@ -126,7 +126,7 @@ func (s *Server) resolveReview(w http.ResponseWriter, r *http.Request) {
 		redeliver = s.redeliver
 	}
 	it, err := review.Resolve(r.Context(), reviews, redeliver,
-		review.Request{ID: id, Action: b.Action, By: b.By, Note: b.Note, Body: b.Body}, time.Now())
+		review.Request{ID: id, Action: b.Action, By: by(r, b.By), Note: b.Note, Body: b.Body}, time.Now())
 	if err != nil {
 		writeErr(w, status(err), err)
 		return

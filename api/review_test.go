@@ -41,7 +41,7 @@ func reviewServer(t *testing.T, opts ...api.Option) (*httptest.Server, *memjourn
 	store := memjournal.New()
 	rt := embedded.New(store, step.NewRegistry())
 	t.Cleanup(func() { rt.Close() })
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, opts...))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, append(opts, api.WithAuthenticator(testTokens))...))
 	t.Cleanup(srv.Close)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	effect, _ := json.Marshal(journal.Effect{ID: "order/o1/ship/1/0", Kind: "http", Target: "https://example.test"})
@@ -78,7 +78,7 @@ func TestReviewItems(t *testing.T) {
 		t.Fatalf("show: %d %v", code, out)
 	}
 	code, out := call(t, srv, "POST", "/v1/review/failed-effect/order/o1/ship/1/0/resolve", `{"by":"ops"}`)
-	if res, _ := out["resolution"].(map[string]any); code != 200 || res["action"] != journal.ResolutionRedispatched || res["by"] != "ops" {
+	if res, _ := out["resolution"].(map[string]any); code != 200 || res["action"] != journal.ResolutionRedispatched || res["by"] != "alice (for ops)" {
 		t.Fatalf("resolve the failed effect: %d %v", code, out)
 	}
 	code, out = call(t, srv, "POST", "/v1/review/malformed-trigger/sqs:m1/resolve", `{"action":"resubmit","body":{"type":"x"}}`)

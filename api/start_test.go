@@ -29,7 +29,7 @@ func keylessServer(t *testing.T) (*httptest.Server, journal.Store) {
 	if err := rt.Engine.Register(context.Background(), note, keyed); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(rt.Engine, rt, rt))
+	srv := httptest.NewServer(api.New(rt.Engine, rt, rt, api.WithAuthenticator(testTokens)))
 	t.Cleanup(srv.Close)
 	return srv, store
 }
@@ -39,6 +39,7 @@ func start(t *testing.T, srv *httptest.Server, body, idem string) (int, map[stri
 	t.Helper()
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/runs", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer operator-token")
 	if idem != "" {
 		req.Header.Set("Idempotency-Key", idem)
 	}

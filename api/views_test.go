@@ -16,7 +16,9 @@ import (
 
 func getJSON(t *testing.T, srv *httptest.Server, path string, v any) int {
 	t.Helper()
-	resp, err := http.Get(srv.URL + path)
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer viewer-token")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

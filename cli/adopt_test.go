@@ -155,19 +155,19 @@ func TestDevWithHTTPSteps(t *testing.T) {
 	}()
 	waitHTTP(t, "http://"+addr+"/v1/runs")
 
-	if err := run(t, teamApp, "definitions", "push", "--addr", addr, def); err != nil {
+	if err := run(t, teamApp, "--db", filepath.Join(dir, "dev.db"), "definitions", "push", "--addr", addr, def); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nkey: input.id\nsteps:\n  - name: x\n    function: concession-teleport\n"), 0o644)
 	os.WriteFile(bad, []byte("name: bad\nkey: input.id\nsteps:\n  - name: x\n    function: concession-inspekt\n"), 0o644)
-	if err := run(t, teamApp, "definitions", "push", "--addr", addr, bad); err == nil || !strings.Contains(err.Error(), "did you mean concession-inspect?") {
+	if err := run(t, teamApp, "--db", filepath.Join(dir, "dev.db"), "definitions", "push", "--addr", addr, bad); err == nil || !strings.Contains(err.Error(), "did you mean concession-inspect?") {
 		t.Fatalf("push of an uninvokable function through the API: %v", err)
 	}
-	if err := run(t, teamApp, "start", "inspection", "--addr", addr, "--input", `{"id":"i1"}`); err != nil {
+	if err := run(t, teamApp, "--db", filepath.Join(dir, "dev.db"), "start", "inspection", "--addr", addr, "--input", `{"id":"i1"}`); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newAPIClient(context.Background(), addr)
+	c, _ := newAPIClient(context.Background(), addr, filepath.Join(dir, "dev.db"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var out struct{ Run journal.Run }
@@ -186,13 +186,13 @@ func TestDevWithHTTPSteps(t *testing.T) {
 		t.Fatalf("the HTTP step ran %d times, want 1", n)
 	}
 	for _, args := range [][]string{{"runs", "--addr", addr}, {"show", "inspection/i1", "--addr", addr}, {"graph", "inspection", "--addr", addr}} {
-		if err := run(t, teamApp, args...); err != nil {
+		if err := run(t, teamApp, append([]string{"--db", filepath.Join(dir, "dev.db")}, args...)...); err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
 	}
 	root := Command(teamApp)
 	root.SetContext(context.Background())
-	head, events, err := (&Env{}).loadRun(root, addr, "inspection/i1")
+	head, events, err := (&Env{db: filepath.Join(dir, "dev.db")}).loadRun(root, addr, "inspection/i1")
 	if err != nil || head.Status != journal.StatusCompleted || len(events) == 0 || events[len(events)-1].Seq == 0 {
 		t.Fatalf("show --addr: %+v, %d events, %v", head, len(events), err)
 	}

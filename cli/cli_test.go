@@ -93,7 +93,7 @@ func TestOperatorErrors(t *testing.T) {
 		{[]string{"show", "order/none"}, "not found"},
 		{[]string{"resubmit", "order/none"}, "not found"},
 		{[]string{"event", "send", "order/none", "x", "--payload", "{"}, "not valid JSON"},
-		{[]string{"callback", "complete", "garbage"}, "malformed callback token"},
+		{[]string{"callback", "complete", "garbage"}, "malformed token"},
 		{[]string{"runs", "--format", "xml"}, "want table or json"},
 		{[]string{"graph", "order", "--format", "png"}, "want dot or mermaid"},
 		{[]string{"definitions", "push", "testdata/missing.yaml"}, "no such file"},

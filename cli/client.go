@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/ordoflow/ordo/api"
 )
 
 // apiClient talks to the HTTP API of a running `ordo dev` (host:port or
@@ -27,10 +29,15 @@ type apiClient struct {
 	creds  aws.CredentialsProvider
 	region string
 	http   *http.Client
+	// db locates `ordo dev`'s bearer tokens (http addresses).
+	db  string
+	dev bool
 }
 
 // newAPIClient parses addr and, for https URLs, loads AWS credentials.
-func newAPIClient(ctx context.Context, addr string) (*apiClient, error) {
+// For `ordo dev` (http) it sends the bearer token of the role the
+// request needs (ORDO_TOKEN, else the token file beside db).
+func newAPIClient(ctx context.Context, addr, db string) (*apiClient, error) {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
@@ -39,6 +46,7 @@ func newAPIClient(ctx context.Context, addr string) (*apiClient, error) {
 		return nil, fmt.Errorf("--addr %q: want host:port of `ordo dev` or the platform's https API URL", addr)
 	}
 	c := &apiClient{base: u, http: &http.Client{Timeout: 60 * time.Second}}
+	c.db, c.dev = db, u.Scheme == "http"
 	if u.Scheme == "https" {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -79,6 +87,18 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if c.dev {
+		// The least role the request needs: admin only to push definitions.
+		role := api.Operator
+		if method == http.MethodPost && strings.HasPrefix(path, "/v1/definitions") {
+			role = api.Admin
+		}
+		token, err := bearer(c.db, role)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if c.creds != nil {
 		if err := c.sign(ctx, req, body); err != nil {

@@ -30,7 +30,7 @@ func TestAPIClientSigns(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"run": "w/1", "created": true, "status": "running"})
 	}))
 	defer srv.Close()
-	c, err := newAPIClient(context.Background(), srv.URL)
+	c, err := newAPIClient(context.Background(), srv.URL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestAPIClientSigns(t *testing.T) {
 	if check.Header.Get("Authorization") != auth {
 		t.Fatalf("signature does not verify:\n got  %s\n want %s", auth, check.Header.Get("Authorization"))
 	}
-	if _, err := newAPIClient(context.Background(), "ftp://x"); err == nil {
+	if _, err := newAPIClient(context.Background(), "ftp://x", ""); err == nil {
 		t.Fatal("ftp --addr accepted")
 	}
 }

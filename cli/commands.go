@@ -51,9 +51,15 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
-				api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names)))), ReadHeaderTimeout: 10 * time.Second}
-			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs, UI on http://%[3]s/, metrics at /metrics\n", g.db, n, ln.Addr())
+			tokens, err := api.LoadTokenFile(tokenFile(g.db))
+			if err != nil {
+				return err
+			}
+			srv := devServer(withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
+				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names)))))
+			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs, metrics at /metrics\n", g.db, n, ln.Addr())
+			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
+			fmt.Printf("ordo dev: for the web UI run `ordo ui --api http://%s` (it sends the operator token)\n", ln.Addr())
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
 				t := time.NewTicker(2 * time.Second)
@@ -122,7 +128,7 @@ func startCmd(g *Env) *cobra.Command {
 				return err
 			}
 			if addr != "" {
-				return startRemote(ctx, addr, args[0], key, in)
+				return startRemote(ctx, addr, g.db, args[0], key, in)
 			}
 			a, err := g.Open(ctx)
 			if err != nil {
@@ -150,8 +156,8 @@ func startCmd(g *Env) *cobra.Command {
 }
 
 // startRemote starts a run through the API; the server drives it.
-func startRemote(ctx context.Context, addr, wf, key string, in json.RawMessage) error {
-	c, err := newAPIClient(ctx, addr)
+func startRemote(ctx context.Context, addr, db, wf, key string, in json.RawMessage) error {
+	c, err := newAPIClient(ctx, addr, db)
 	if err != nil {
 		return err
 	}
@@ -212,7 +218,7 @@ func (g *Env) listRuns(cmd *cobra.Command, addr, wf, status string, limit int) (
 		if err != nil {
 			return nil, err
 		}
-		c, err := newAPIClient(ctx, addr)
+		c, err := newAPIClient(ctx, addr, g.db)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +288,7 @@ func (g *Env) loadRun(cmd *cobra.Command, addr, run string) (journal.Run, []jour
 		if err != nil {
 			return journal.Run{}, nil, err
 		}
-		c, err := newAPIClient(ctx, addr)
+		c, err := newAPIClient(ctx, addr, g.db)
 		if err != nil {
 			return journal.Run{}, nil, err
 		}
@@ -374,7 +380,7 @@ func graphCmd(g *Env) *cobra.Command {
 				return fmt.Errorf("--format %q: want dot or mermaid", format)
 			}
 			if addr != "" {
-				return graphRemote(cmd.Context(), addr, args[0], format)
+				return graphRemote(cmd.Context(), addr, g.db, args[0], format)
 			}
 			d, err := g.findDefinition(cmd, args[0])
 			if err != nil {
@@ -428,8 +434,8 @@ func (g *Env) findDefinition(cmd *cobra.Command, arg string) (*workflow.Definiti
 	return nil, fmt.Errorf("no workflow or file named %q", arg)
 }
 
-func graphRemote(ctx context.Context, addr, name, format string) error {
-	c, err := newAPIClient(ctx, addr)
+func graphRemote(ctx context.Context, addr, db, name, format string) error {
+	c, err := newAPIClient(ctx, addr, db)
 	if err != nil {
 		return err
 	}
@@ -457,7 +463,7 @@ func definitionsCmd(g *Env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if pushAddr != "" {
-				return pushRemote(cmd.Context(), pushAddr, args[0])
+				return pushRemote(cmd.Context(), pushAddr, g.db, args[0])
 			}
 			reg, err := g.Registry()
 			if err != nil {
@@ -472,7 +478,9 @@ func definitionsCmd(g *Env) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			if err := orchestrator.New(s, nil).Register(cmd.Context(), d); err != nil {
+			// Journaled with who pushed it, as the API does.
+			ctx := orchestrator.WithActor(cmd.Context(), "cli:"+os.Getenv("USER"))
+			if err := orchestrator.New(s, nil).Push(ctx, d); err != nil {
 				return err
 			}
 			fmt.Printf("pushed %s version %s (%s)\n", d.Name, d.Version, short(d.Hash()))
@@ -485,7 +493,7 @@ func definitionsCmd(g *Env) *cobra.Command {
 		Short: "List stored definitions, newest first, with runs in flight on each",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if listAddr != "" {
-				return listRemote(cmd.Context(), listAddr)
+				return listRemote(cmd.Context(), listAddr, g.db)
 			}
 			s, done, err := g.readStore(cmd)
 			if err != nil {
@@ -500,12 +508,12 @@ func definitionsCmd(g *Env) *cobra.Command {
 	return cmd
 }
 
-func pushRemote(ctx context.Context, addr, file string) error {
+func pushRemote(ctx context.Context, addr, db, file string) error {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	c, err := newAPIClient(ctx, addr)
+	c, err := newAPIClient(ctx, addr, db)
 	if err != nil {
 		return err
 	}
@@ -517,8 +525,8 @@ func pushRemote(ctx context.Context, addr, file string) error {
 	return nil
 }
 
-func listRemote(ctx context.Context, addr string) error {
-	c, err := newAPIClient(ctx, addr)
+func listRemote(ctx context.Context, addr, db string) error {
+	c, err := newAPIClient(ctx, addr, db)
 	if err != nil {
 		return err
 	}

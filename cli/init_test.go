@@ -73,12 +73,12 @@ func TestInitProject(t *testing.T) {
 		dev.Wait()
 	}()
 	waitHTTP(t, "http://"+addr+"/v1/runs")
-	start := exec.CommandContext(ctx, filepath.Join(dir, "bin", "concession"), "start", "concession", "--addr", addr,
+	start := exec.CommandContext(ctx, filepath.Join(dir, "bin", "concession"), "--db", filepath.Join(dir, "ordo.db"), "start", "concession", "--addr", addr,
 		"--input", `{"id":"c-1","amountCents":1200}`)
 	if out, err := start.CombinedOutput(); err != nil {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
-	c, _ := newAPIClient(ctx, addr)
+	c, _ := newAPIClient(ctx, addr, filepath.Join(dir, "ordo.db"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var out struct{ Run journal.Run }

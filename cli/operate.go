@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -23,9 +24,11 @@ import (
 type opFlags struct {
 	addr string
 	wait time.Duration
+	g    *Env
 }
 
-func (o *opFlags) register(cmd *cobra.Command) {
+func (o *opFlags) register(cmd *cobra.Command, g *Env) {
+	o.g = g
 	cmd.Flags().StringVar(&o.addr, "addr", os.Getenv("ORDO_ADDR"), "a running `ordo dev` (host:port) or the platform's API URL (https://…, SigV4-signed) to send this to; default: act on --db directly; env ORDO_ADDR")
 	cmd.Flags().DurationVar(&o.wait, "wait", 30*time.Second, "without --addr: how long to drive the run afterwards")
 }
@@ -33,7 +36,7 @@ func (o *opFlags) register(cmd *cobra.Command) {
 // post sends body to the API path of the server --addr names and returns
 // its answer.
 func (o *opFlags) post(ctx context.Context, path string, body any) (map[string]any, error) {
-	c, err := newAPIClient(ctx, o.addr)
+	c, err := newAPIClient(ctx, o.addr, o.g.db)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +95,7 @@ func cancelCmd(g *Env) *cobra.Command {
 			})
 		},
 	}
-	o.register(cmd)
+	o.register(cmd, g)
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who cancels (journaled)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (journaled)")
 	return cmd
@@ -134,7 +137,7 @@ func resubmitCmd(g *Env) *cobra.Command {
 			})
 		},
 	}
-	o.register(cmd)
+	o.register(cmd, g)
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who resubmits (journaled)")
 	cmd.Flags().StringVar(&stepName, "step", "", "restart this step too (default: the failed ones)")
 	cmd.Flags().StringVar(&input, "input", "", "replacement input for --step: JSON or @file")
@@ -171,7 +174,7 @@ func eventCmd(g *Env) *cobra.Command {
 			})
 		},
 	}
-	o.register(send)
+	o.register(send, g)
 	send.Flags().StringVarP(&payload, "payload", "p", "null", "the event's payload: JSON or @file")
 	cmd.AddCommand(send)
 	return cmd
@@ -197,10 +200,11 @@ func callbackCmd(g *Env) *cobra.Command {
 				}
 				resp.Output = out
 			}
-			run, _, _, err := orchestrator.ParseCallbackToken(args[0])
+			c, err := callback.Peek(args[0])
 			if err != nil {
 				return err
 			}
+			run := c.Run
 			if o.addr != "" {
 				body := map[string]any{"output": resp.Output}
 				if resp.Error != nil {
@@ -217,7 +221,7 @@ func callbackCmd(g *Env) *cobra.Command {
 			})
 		},
 	}
-	o.register(complete)
+	o.register(complete, g)
 	complete.Flags().StringVar(&output, "output", "null", "the step's output: JSON or @file")
 	complete.Flags().StringVar(&errMsg, "error", "", "fail the attempt with this message instead")
 	complete.Flags().StringVar(&kind, "kind", "", "with --error: the error's kind (retry policies may list it as non-retryable)")
@@ -240,7 +244,7 @@ func callbackCmd(g *Env) *cobra.Command {
 			return a.Engine.Heartbeat(cmd.Context(), args[0])
 		},
 	}
-	ho.register(heartbeat)
+	ho.register(heartbeat, g)
 	cmd.AddCommand(complete, heartbeat)
 	return cmd
 }

@@ -149,7 +149,7 @@ func reviewResolveCmd(g *Env) *cobra.Command {
 			return nil
 		},
 	}
-	o.register(cmd)
+	o.register(cmd, g)
 	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "who resolves (recorded)")
 	cmd.Flags().StringVar(&note, "note", "", "why (recorded)")
 	cmd.Flags().BoolVar(&discard, "discard", false, "close the item without acting on it")

@@ -15,6 +15,8 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
@@ -214,8 +216,14 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 			return nil, err
 		}
 	}
+	keys, err := callback.LoadFile(g.db + ".callback-key")
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	log := g.Logger()
-	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log))
+	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log),
+		embedded.WithEngineOptions(orchestrator.WithCallbackKeys(keys)))
 	g.registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
 		rt.Close()

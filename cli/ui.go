@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -49,8 +50,16 @@ browsers.`,
 				if _, err := a.Resume(ctx); err != nil {
 					return err
 				}
-				apiHandler = api.New(a.Engine, a.Runtime, a.Runtime)
+				// The journal's user operates through the UI, as the CLI does.
+				apiHandler = api.New(a.Engine, a.Runtime, a.Runtime, api.WithFunctions(a.Registry.Has),
+					api.WithAuthenticator(api.Fixed(api.Principal{Name: "ui:" + os.Getenv("USER"), Role: api.Admin})))
 			} else {
+				if token == "" && strings.HasPrefix(target, "http://") {
+					// `ordo dev` wants its operator token, beside its journal.
+					if token, err = bearer(g.db, api.Operator); err != nil {
+						return err
+					}
+				}
 				h, err := remoteAPI(ctx, target, region, token)
 				if err != nil {
 					return err

@@ -33,6 +33,9 @@ const (
 	Cancelled        Kind = "Cancelled"
 	RunCompleted     Kind = "RunCompleted"
 	RunFailed        Kind = "RunFailed"
+	// DefinitionPushed records who pushed a definition (on the audit run
+	// "_definitions/<workflow>").
+	DefinitionPushed Kind = "DefinitionPushed"
 )
 
 // Event is one state change of a run. It is a flat record: each kind uses

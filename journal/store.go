@@ -12,6 +12,8 @@ var (
 	ErrNotFound = errors.New("journal: not found")
 	ErrConflict = errors.New("journal: sequence conflict")
 	ErrTooLarge = errors.New("journal: commit too large")
+	// ErrBadCursor is returned by Runs for a cursor it did not hand out.
+	ErrBadCursor = errors.New("journal: invalid cursor")
 )
 
 // Status is a run's coarse state, kept on the run's head so runs can be

@@ -1,14 +1,12 @@
 package orchestrator
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
@@ -31,10 +29,9 @@ type Invocation struct {
 	Lease time.Time
 	// Index is the 1-based map item (0: the step itself).
 	Index int
-	// Async steps finish by callback: the function gets Token and the run
-	// waits for Engine.Complete.
+	// Async steps finish by callback: the engine gives the function a
+	// signed token and the run waits for Engine.Complete.
 	Async bool
-	Token string
 	// Compensation marks the undoing of a completed step.
 	Compensation bool
 	// Workflow, when set, asks for the child run Child of that workflow to
@@ -686,7 +683,6 @@ func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
 		inv.Async, inv.Timeout = true, 0
-		inv.Token = CallbackToken(RunID(rs.wfName, rs.key), n.Name, s.attempt)
 	}
 	return inv
 }
@@ -700,23 +696,4 @@ func (rs *RunState) runOutput() (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(v)
-}
-
-// CallbackToken is the token an async step attempt completes with.
-func CallbackToken(run, step string, attempt int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(run + "\x00" + step + "\x00" + strconv.Itoa(attempt)))
-}
-
-// ParseCallbackToken splits a token made by CallbackToken.
-func ParseCallbackToken(token string) (run, step string, attempt int, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err == nil {
-		parts := strings.Split(string(b), "\x00")
-		if len(parts) == 3 {
-			if attempt, err = strconv.Atoi(parts[2]); err == nil {
-				return parts[0], parts[1], attempt, nil
-			}
-		}
-	}
-	return "", "", 0, fmt.Errorf("%w: malformed callback token", ErrBadInput)
 }

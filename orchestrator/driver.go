@@ -511,7 +511,7 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 	}
 	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
 		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
-		Index: inv.Index, Token: inv.Token, Compensation: inv.Compensation}
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
 	switch {

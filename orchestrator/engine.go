@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -48,6 +49,8 @@ type Engine struct {
 	// snapEvery is the number of events between two snapshots of a run's
 	// state (WithSnapshotEvery; 0: none).
 	snapEvery int
+	// callbacks signs and verifies async steps' callback tokens.
+	callbacks *callback.Keyring
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -95,6 +98,9 @@ func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 		cache: newStateCache(1 << 14), effectsEvery: time.Second, snapEvery: DefaultSnapshotEvery}
 	for _, o := range opts {
 		o(e)
+	}
+	if e.callbacks == nil {
+		e.callbacks = ephemeralKeys()
 	}
 	return e
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ordoflow/ordo/journal/memjournal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -63,9 +64,17 @@ var diamond = workflow.New("diamond",
 	workflow.Step("d", "fd", workflow.After("b", "c")),
 ).MustBuild()
 
+// testKeys sign the callback tokens of the engines newEngine makes.
+var testKeys, _ = callback.NewKeyring(callback.Key("orchestrator test key, not a secret, 32+ bytes"))
+
+// testToken is the callback token of run's step attempt under testKeys.
+func testToken(run, step string, attempt int) string {
+	return testKeys.Sign(callback.Claims{Run: run, Step: step, Attempt: attempt})
+}
+
 func newEngine(t *testing.T, store journal.Store, inv orchestrator.Invoker, def *workflow.Definition, opts ...orchestrator.Option) *orchestrator.Engine {
 	t.Helper()
-	e := orchestrator.New(store, inv, append([]orchestrator.Option{orchestrator.WithLogger(quiet)}, opts...)...)
+	e := orchestrator.New(store, inv, append([]orchestrator.Option{orchestrator.WithLogger(quiet), orchestrator.WithCallbackKeys(testKeys)}, opts...)...)
 	if err := e.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +469,7 @@ func TestAsyncStepTokenHandedOutOnce(t *testing.T) {
 		}
 		time.Sleep(min(time.Until(out.WakeAt), 5*time.Millisecond))
 	}
-	token := orchestrator.CallbackToken(st.Run, "ask", 1)
+	token := testToken(st.Run, "ask", 1)
 	rec, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"yes"`)}})
 	if err != nil {
 		t.Fatal(err)
@@ -1082,7 +1091,7 @@ func TestCommandsDoNotDrive(t *testing.T) {
 	drive(st.Run, journal.StatusRunning) // ask is invoked: it gets its token
 	n := calls.Load()
 
-	rec, err = e.Complete(ctx, orchestrator.CallbackToken(st.Run, "ask", 1), step.Response{Result: step.Result{Output: json.RawMessage(`2`)}})
+	rec, err = e.Complete(ctx, testToken(st.Run, "ask", 1), step.Response{Result: step.Result{Output: json.RawMessage(`2`)}})
 	quiet("Complete", st.Run, rec, err)
 	drive(st.Run, journal.StatusReview) // check fails terminally
 	if calls.Load() != n+1 {

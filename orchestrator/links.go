@@ -30,7 +30,7 @@ func wakeOne(run string) Receipt { return Receipt{Wake: []string{run}} }
 
 // ErrNotAwaited is returned when completing or heartbeating a callback
 // token whose attempt no longer waits (finished, timed out, or retried).
-var ErrNotAwaited = errors.New("orchestrator: callback token is not awaited")
+var ErrNotAwaited = errors.New("orchestrator: callback token is void: its attempt is no longer awaited (finished, timed out or retried)")
 
 // startChild starts the child run of a sub step (a no-op if it exists);
 // the Started reports whether the child needs a drive.
@@ -136,17 +136,25 @@ func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawM
 
 // Complete finishes the async step attempt that token names with resp (a
 // result, or an error that says whether it may be retried). The run then
-// needs a drive (Receipt).
+// needs a drive (Receipt). The token must be signed with the engine's keys
+// and its attempt still awaited. A completion brings the step's output (and
+// state patch); effects it carries must be of kinds the step declares (its
+// effects list), else the whole completion is refused: a token holder
+// cannot make the platform send what the step never would.
 func (e *Engine) Complete(ctx context.Context, token string, resp step.Response) (Receipt, error) {
-	run, stepName, attempt, err := ParseCallbackToken(token)
+	c, err := e.verifyToken(token)
 	if err != nil {
 		return Receipt{}, err
 	}
+	run, stepName, attempt := c.Run, c.Step, c.Attempt
 	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		inv := Invocation{Step: stepName, Attempt: attempt}
 		ev := resultEvent(run, attemptResult{inv: inv, resp: resp}, e.now())
 		if !rs.awaits(&ev) {
 			return journal.Event{}, "", fmt.Errorf("complete %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
+		}
+		if err := declaredEffects(rs.def.Step(stepName), resp.Effects); err != nil {
+			return journal.Event{}, "", fmt.Errorf("%w: complete %s step %s: %w", ErrBadInput, run, stepName, err)
 		}
 		return ev, "", nil
 	})
@@ -159,10 +167,11 @@ func (e *Engine) Complete(ctx context.Context, token string, resp step.Response)
 // Heartbeat extends the timeout of the async step attempt that token names
 // by the step's Timeout from now.
 func (e *Engine) Heartbeat(ctx context.Context, token string) error {
-	run, stepName, attempt, err := ParseCallbackToken(token)
+	c, err := e.verifyToken(token)
 	if err != nil {
 		return err
 	}
+	run, stepName, attempt := c.Run, c.Step, c.Attempt
 	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		ev := journal.Event{Step: stepName, Attempt: attempt}
 		if !rs.awaits(&ev) {

@@ -154,6 +154,7 @@ func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (jou
 			return err
 		}
 		ev.At = e.now()
+		stamp(ctx, &ev)
 		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
 		if errors.Is(err, journal.ErrConflict) {
 			continue
@@ -177,6 +178,9 @@ func (e *Engine) operateMany(ctx context.Context, run string, f func(*RunState) 
 		events, err := f(rs)
 		if err != nil {
 			return err
+		}
+		for i := range events {
+			stamp(ctx, &events[i])
 		}
 		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: events, At: e.now()})
 		if errors.Is(err, journal.ErrConflict) {

@@ -80,6 +80,9 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 	if key == "" {
 		key = uuid.NewString()
 	}
+	if err := CheckKey(key); err != nil {
+		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
+	}
 	run := RunID(def.Name, key)
 	now := e.now()
 	rs := NewRunState(def)
@@ -121,6 +124,7 @@ func orStarted(s *Started) Started {
 // create appends a run's first commit; a conflict means the run exists.
 func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *workflow.Definition, now time.Time,
 	events []journal.Event, status journal.Status) (Started, error) {
+	stamp(ctx, &events[0])
 	seq, err := e.store.Append(ctx, journal.Commit{Run: run, After: 0, Events: events,
 		Status: status, Workflow: def.Name, DefHash: def.Hash(), At: now})
 	if errors.Is(err, journal.ErrConflict) {

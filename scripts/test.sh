@@ -26,3 +26,5 @@ go test -count=1 -timeout 25m ./...
 go test -race -count=1 -timeout 15m ./orchestrator/... ./journal/memjournal/ ./journal/sqlitejournal/ ./api/ ./functions/internal/
 go test -count=1 -run Properties ./orchestrator/ -args -rapid.checks=2000
 (cd infra/tools && go test -count=1 ./...)
+# Every fuzz target briefly (make fuzz for long runs).
+FUZZTIME=3s scripts/fuzz.sh

@@ -64,7 +64,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 	if err := rt.Engine.Register(ctx, def); err != nil {
 		t.Fatal(err)
 	}
-	h := visualizer.Guard(visualizer.Mount(api.New(rt.Engine, rt, rt)))
+	h := visualizer.Guard(visualizer.Mount(api.New(rt.Engine, rt, rt, api.WithAuthenticator(api.Fixed(api.Principal{Name: "tester", Role: api.Admin})))))
 	if wrap != nil {
 		h = wrap(h)
 	}
@@ -252,8 +252,9 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 			by, input = e.By, string(e.Input)
 		}
 	}
-	if by != "alice" || !strings.Contains(input, `"amount":50`) {
-		t.Errorf("Resubmitted by %q with input %s; want alice and amount 50", by, input)
+	// The authenticated caller comes first; the name typed in the UI after it.
+	if by != "tester (for alice)" || !strings.Contains(input, `"amount":50`) {
+		t.Errorf("Resubmitted by %q with input %s; want tester (for alice) and amount 50", by, input)
 	}
 	run(t, ctx, "completed run",
 		chromedp.Navigate(f.srv.URL+"/#/run/"+bad),

@@ -93,7 +93,7 @@ func TestScale(t *testing.T) {
 	f.waitStatusWithin(t, st.Run, journal.StatusCompleted, 5*time.Minute)
 	t.Logf("setup: a %d-item map run in %v", items, time.Since(began).Round(time.Millisecond))
 
-	srv := newServer(t, visualizer.Guard(visualizer.Mount(api.New(rt.Engine, rt, rt))))
+	srv := newServer(t, visualizer.Guard(visualizer.Mount(api.New(rt.Engine, rt, rt, api.WithAuthenticator(api.Fixed(api.Principal{Name: "tester", Role: api.Admin}))))))
 	for _, path := range []string{"/v1/views/runs?limit=50", "/v1/views/runs?limit=50&status=review", "/v1/views/run?events=1&id=" + st.Run} {
 		d, n := timeGet(t, srv+path)
 		t.Logf("API GET %s: %v, %d KiB", path, d.Round(time.Millisecond), n>>10)

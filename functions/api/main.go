@@ -1,5 +1,6 @@
 // Command api is the HTTP API Lambda behind a Function URL (IAM auth): it
-// serves package api over the DynamoDB journal. It starts and operates
+// serves package api over the DynamoDB journal, to callers of one role
+// (ORDO_API_ROLE: the template deploys it three times, one URL per role). It starts and operates
 // runs but never drives them: each start or resubmit is handed to the
 // orchestrator through its queue.
 package main
@@ -24,9 +25,14 @@ import (
 func main() {
 	log := internal.JSONLogger(internal.LogLevel())
 	ctx := context.Background()
-	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_EFFECTS_QUEUE_URL")
+	env, err := internal.RequireEnv("ORDO_TABLE", "ORDO_ORCHESTRATOR_QUEUE_URL", "ORDO_EFFECTS_QUEUE_URL", "ORDO_API_ROLE", "ORDO_RESOURCE_PREFIX")
 	if err != nil {
 		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	role, err := api.ParseRole(env["ORDO_API_ROLE"])
+	if err != nil {
+		log.Error("configuration: ORDO_API_ROLE", "err", err)
 		os.Exit(1)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -34,12 +40,23 @@ func main() {
 		log.Error("aws config", "err", err)
 		os.Exit(1)
 	}
+	// Only roles that may complete callbacks read the signing key; a
+	// viewer's engine keeps a random key of its own and verifies nothing.
+	var engineOpts []orchestrator.Option
+	if role.Allows(api.Operator) {
+		keys, err := internal.CallbackKeys(ctx, cfg, os.Getenv)
+		if err != nil {
+			log.Error("callback keys", "err", err)
+			os.Exit(1)
+		}
+		engineOpts = append(engineOpts, orchestrator.WithCallbackKeys(keys))
+	}
 	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
 		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
 	sqsClient := sqs.NewFromConfig(cfg)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
-	engine := orchestrator.New(store, internal.NoInvoker{}, orchestrator.WithLogger(log))
+	engine := orchestrator.New(store, internal.NoInvoker{}, append(engineOpts, orchestrator.WithLogger(log))...)
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
@@ -48,5 +65,6 @@ func main() {
 	// Pushed definitions may name only step functions that are deployed
 	// ("<stack>-<function>", the orchestrator's naming convention).
 	deployed := internal.NewDeployedFunctions(lambdasvc.NewFromConfig(cfg), os.Getenv("ORDO_RESOURCE_PREFIX"))
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver), api.WithFunctions(deployed.Has))))
+	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver),
+		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has))))
 }

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
 	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 )
 
 func main() {
@@ -36,6 +36,12 @@ func main() {
 		log.Error("configuration: ORDO_EFFECTS_MAX_RECEIVE is not a number", "err", err)
 		os.Exit(1)
 	}
+	// Unset or empty: http effects may go nowhere.
+	targets, err := egress.Parse(os.Getenv("ORDO_HTTP_EFFECT_TARGETS"))
+	if err != nil {
+		log.Error("configuration: ORDO_HTTP_EFFECT_TARGETS", "err", err)
+		os.Exit(1)
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Error("aws config", "err", err)
@@ -49,7 +55,8 @@ func main() {
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),
-		HTTP:                  &http.Client{Timeout: 10 * time.Second},
+		HTTPTargets:           targets,
+		HTTPTimeout:           10 * time.Second,
 		NotificationsQueueURL: env["ORDO_NOTIFICATIONS_QUEUE_URL"],
 		EventsStream:          env["ORDO_EVENTS_STREAM"],
 		MaxReceives:           maxReceives,

@@ -43,6 +43,14 @@ func (q *controlQueue) SendMessageBatch(context.Context, *sqs.SendMessageBatchIn
 
 func newAPI(t *testing.T) (internal.FunctionURLFunc, *controlQueue, journal.Store) {
 	t.Helper()
+	return newRoleAPI(t, api.Operator)
+}
+
+// testCaller is the IAM caller the tests' requests come from.
+const testCaller = "arn:aws:sts::123456789012:assumed-role/ordo-api-operator/test"
+
+func newRoleAPI(t *testing.T, role api.Role) (internal.FunctionURLFunc, *controlQueue, journal.Store) {
+	t.Helper()
 	store := memjournal.New()
 	engine := orchestrator.New(store, internal.NoInvoker{})
 	reg := step.NewRegistry()
@@ -56,14 +64,17 @@ func newAPI(t *testing.T) (internal.FunctionURLFunc, *controlQueue, journal.Stor
 	}
 	q := &controlQueue{}
 	starter := internal.NewQueueStarter(engine, internal.NewContinuations(q, "https://sqs.test/1/ordo-orchestrator"), nil)
-	return internal.FunctionURLHandler(api.New(engine, starter, starter)), q, store
+	return internal.FunctionURLHandler(api.New(engine, starter, starter,
+		api.WithAuthenticator(internal.IAMCallers(role)))), q, store
 }
 
 func post(t *testing.T, h internal.FunctionURLFunc, path, body string) events.LambdaFunctionURLResponse {
 	t.Helper()
 	resp, err := h(context.Background(), events.LambdaFunctionURLRequest{RawPath: path, Body: body,
-		Headers:        map[string]string{"content-type": "application/json"},
-		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"}}})
+		Headers: map[string]string{"content-type": "application/json"},
+		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"},
+			Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{
+				IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: testCaller}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

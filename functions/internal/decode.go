@@ -96,6 +96,9 @@ func (d *Decoder) Decode(channel, trigger string, body []byte) (Message, error) 
 		if err := json.Unmarshal(body, &env); err != nil {
 			return Message{}, fmt.Errorf("%w: %s record %s: envelope: %v", ErrMalformed, channel, trigger, err)
 		}
+		if env.Workflow == "" {
+			return Message{}, fmt.Errorf("%w: %s record %s: envelope with an empty workflow", ErrMalformed, channel, trigger)
+		}
 		return Message{Workflow: env.Workflow, Input: env.Input, Key: env.Key, Trigger: trigger}, nil
 	}
 	msg, err := workflow.DecodeJSON(body)

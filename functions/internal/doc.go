@@ -23,5 +23,10 @@
 //	ORDO_EVENTS_STREAM           the stream "publish" effects go to (effects function)
 //	ORDO_EFFECTS_MAX_RECEIVE     the effects queue's maxReceiveCount: a failure on that
 //	                             delivery also becomes a review item (failed-effect/<id>)
+//	ORDO_HTTP_EFFECT_TARGETS     where "http" effects may go (effects function; package egress)
+//	ORDO_API_ROLE                viewer, operator or admin: what the API function's callers may do
+//	ORDO_CALLBACK_KEY_SECRET     the Secrets Manager secret callback tokens are signed
+//	                             with (orchestrator, api); or else
+//	ORDO_CALLBACK_KEY_PARAMETER  an SSM SecureString parameter holding the keys
 //	ORDO_LOG_LEVEL               debug, info (default), warn, error
 package internal

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 )
 
 // Effect kinds the effects Lambda performs. Persisted in journals: never
@@ -59,8 +60,11 @@ type EffectStreamAPI interface {
 type EffectsConfig struct {
 	SQS     EffectQueueAPI
 	Kinesis EffectStreamAPI
-	// HTTP performs "http" effects; set its Timeout (default client: 10s).
-	HTTP *http.Client
+	// HTTPTargets is where "http" effects may go
+	// (ORDO_HTTP_EFFECT_TARGETS; package egress): nil allows nothing.
+	HTTPTargets *egress.Policy
+	// HTTPTimeout bounds each "http" effect request (default 10s).
+	HTTPTimeout time.Duration
 	// NotificationsQueueURL receives "email" effects (ORDO_NOTIFICATIONS_QUEUE_URL).
 	NotificationsQueueURL string
 	// EventsStream receives "publish" effects (ORDO_EVENTS_STREAM).
@@ -105,13 +109,16 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	if cfg.HTTPTargets == nil {
+		cfg.HTTPTargets = egress.MustParse("")
+	}
+	if cfg.HTTPTimeout <= 0 {
+		cfg.HTTPTimeout = 10 * time.Second
 	}
 	exec := effect.NewExecutor(store)
 	exec.Handle(EffectKindSQS, SQSEffect(cfg.SQS))
 	exec.Handle(EffectKindKinesis, KinesisEffect(cfg.Kinesis))
-	exec.Handle(EffectKindHTTP, HTTPEffect(cfg.HTTP))
+	exec.Handle(EffectKindHTTP, HTTPEffect(cfg.HTTPTargets, cfg.HTTPTimeout))
 	exec.Handle(EffectKindLog, LogEffect(cfg.Log))
 	exec.Handle(EffectKindEmail, EmailEffect(cfg.SQS, cfg.NotificationsQueueURL))
 	exec.Handle(EffectKindPublish, PublishEffect(cfg.Kinesis, cfg.EventsStream))
@@ -417,12 +424,19 @@ func KinesisEffect(client EffectStreamAPI) effect.Handler {
 }
 
 // HTTPEffect POSTs the payload to the target URL with the effect id as
-// Idempotency-Key; any status but 2xx is a failure.
-func HTTPEffect(client *http.Client) effect.Handler {
+// Idempotency-Key; any status but 2xx is a failure. Only targets allows
+// are reached: the URL's host is checked, then every address dialed
+// (metadata, link-local, loopback and private addresses are refused unless
+// listed).
+func HTTPEffect(targets *egress.Policy, timeout time.Duration) effect.Handler {
+	client := targets.Client(timeout)
 	return effect.HandlerFunc(func(ctx context.Context, run string, e journal.Effect) error {
 		u, err := url.Parse(e.Target)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("http effect target %q is not an http(s) URL", e.Target)
+		}
+		if err := targets.CheckURL(u); err != nil {
+			return fmt.Errorf("http effect target %q: %w", e.Target, err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(effectBody(e)))
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 )
 
 type sent struct {
@@ -110,7 +111,7 @@ func newEffectsFixture(t *testing.T, runs ...string) *effectsFixture {
 		}
 	}
 	f.fx = internal.NewEffects(f.store, internal.EffectsConfig{SQS: f.sqs, Kinesis: f.kin,
-		HTTP: &http.Client{Timeout: 5 * time.Second}, NotificationsQueueURL: "https://sqs.test/1/ordo-notifications",
+		HTTPTargets: egress.MustParse("127.0.0.1"), HTTPTimeout: 5 * time.Second, NotificationsQueueURL: "https://sqs.test/1/ordo-notifications",
 		EventsStream: "ordo-order-events", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	f.fx.Executor().Attempts = 1
 	return f
@@ -349,7 +350,7 @@ func TestEffectsLastDeliveryGoesToReview(t *testing.T) {
 	const run = "order/ord-9"
 	f := newEffectsFixture(t, run)
 	f.fx = internal.NewEffects(f.store, internal.EffectsConfig{SQS: f.sqs, Kinesis: f.kin,
-		HTTP: &http.Client{Timeout: 5 * time.Second}, MaxReceives: 3, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		HTTPTargets: egress.MustParse("127.0.0.1"), HTTPTimeout: 5 * time.Second, MaxReceives: 3, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	f.fx.Executor().Attempts = 1
 	f.hook.fail.Store(true)
 	e := journal.Effect{ID: run + "/ship/1/0", Kind: "http", Target: f.url}

@@ -24,7 +24,7 @@ type FunctionURLFunc func(ctx context.Context, req events.LambdaFunctionURLReque
 // an event that cannot be turned into a request.
 func FunctionURLHandler(h http.Handler) FunctionURLFunc {
 	return func(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-		r, err := functionURLRequest(ctx, ev)
+		r, err := functionURLRequest(context.WithValue(ctx, urlContextKey{}, ev.RequestContext), ev)
 		if err != nil {
 			return events.LambdaFunctionURLResponse{StatusCode: http.StatusBadRequest,
 				Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}, Body: err.Error()}, nil

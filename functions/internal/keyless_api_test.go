@@ -28,7 +28,7 @@ func TestAPIKeylessStarts(t *testing.T) {
 	}
 	q := &controlQueue{}
 	starter := internal.NewQueueStarter(engine, internal.NewContinuations(q, "https://sqs.test/1/ordo-orchestrator"), nil)
-	h := internal.FunctionURLHandler(api.New(engine, starter, starter))
+	h := internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithAuthenticator(internal.IAMCallers(api.Operator))))
 	startNote := func(idem string) (int, string) {
 		t.Helper()
 		headers := map[string]string{"content-type": "application/json"}
@@ -36,8 +36,10 @@ func TestAPIKeylessStarts(t *testing.T) {
 			headers["idempotency-key"] = idem
 		}
 		resp, err := h(context.Background(), events.LambdaFunctionURLRequest{RawPath: "/v1/runs", Body: `{"workflow":"note","input":{}}`,
-			Headers:        headers,
-			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"}}})
+			Headers: headers,
+			RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST"},
+				Authorizer: &events.LambdaFunctionURLRequestContextAuthorizerDescription{
+					IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: testCaller}}}})
 		if err != nil {
 			t.Fatal(err)
 		}

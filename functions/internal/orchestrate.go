@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -158,8 +159,10 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 			return err
 		}
 	case msg.Token != "":
-		run, _, _, err := orchestrator.ParseCallbackToken(msg.Token)
-		if err == nil {
+		c, err := callback.Peek(msg.Token) // routing only: Complete verifies
+		if err != nil {
+			err = fmt.Errorf("%w: %w", orchestrator.ErrBadInput, err)
+		} else {
 			_, err = o.engine.Complete(ctx, msg.Token, step.Response{Result: step.Result{Output: msg.Input}, Error: msg.Failure})
 		}
 		if errors.Is(err, orchestrator.ErrNotAwaited) {
@@ -172,7 +175,7 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		if err != nil {
 			return err
 		}
-		msg.Run = run
+		msg.Run = c.Run
 	}
 	run := msg.Run
 	if run == "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -83,12 +84,15 @@ func newTestOrchestratorOn(t *testing.T, wrap func(journal.Store) journal.Store)
 	q := &fakeSQS{}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := orchestrator.New(wrap(store), embedded.Invoker{Registry: reg}, orchestrator.WithLogger(log),
-		orchestrator.WithDispatcher(NewSQSDispatcher(q, "effects")))
+		orchestrator.WithDispatcher(NewSQSDispatcher(q, "effects")), orchestrator.WithCallbackKeys(testKeys))
 	if err := eng.Register(context.Background(), def); err != nil {
 		t.Fatal(err)
 	}
 	return NewOrchestrator(eng, NewContinuations(q, "orch"), "ordo-", log), store, q
 }
+
+// testKeys signs the callback tokens of the test orchestrator.
+var testKeys, _ = callback.NewKeyring(callback.Key("functions/internal test key, not a secret"))
 
 func sqsRecord(id, body string) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, Body: body, EventSource: "aws:sqs",
@@ -250,7 +254,7 @@ func TestEventAndCallbackMessages(t *testing.T) {
 	}
 	send("m1", `{"workflow":"approve","input":{"id":"x"}}`)
 	send("m2", `{"ordo":"event","run":"approve/x","name":"approved","input":{"by":"ops"}}`)
-	token := orchestrator.CallbackToken("approve/x", "cb", 1)
+	token := testKeys.Sign(callback.Claims{Run: "approve/x", Step: "cb", Attempt: 1})
 	send("m3", `{"ordo":"complete","token":"`+token+`","input":"ok"}`)
 	head, events, _ := store.Load(ctx, "approve/x")
 	if head.Status != journal.StatusCompleted {
@@ -265,6 +269,36 @@ func TestEventAndCallbackMessages(t *testing.T) {
 	items, _, _ := store.Reviews(ctx, journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
 	if len(items) != 1 || items[0].ID != "malformed-trigger/sqs:m5" {
 		t.Fatalf("review items = %+v, want 1 (the event for an unknown run)", items)
+	}
+}
+
+func TestForgedCallbackMessageGoesToReview(t *testing.T) {
+	o, store, _ := newTestOrchestrator(t)
+	ctx := context.Background()
+	def, err := workflow.New("approve", workflow.Key("input.id"),
+		workflow.Step("cb", "echo", workflow.Async())).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.engine.Register(ctx, def); err != nil {
+		t.Fatal(err)
+	}
+	send := func(id, body string) {
+		t.Helper()
+		if resp := o.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{sqsRecord(id, body)}}); len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: %+v", body, resp)
+		}
+	}
+	send("m1", `{"workflow":"approve","input":{"id":"x"}}`)
+	other, _ := callback.NewKeyring(callback.Key("another deployment's key, 32 bytes or more"))
+	forged := other.Sign(callback.Claims{Run: "approve/x", Step: "cb", Attempt: 1})
+	send("m2", `{"ordo":"complete","token":"`+forged+`","input":"forged"}`)
+	if head, _, _ := store.Load(ctx, "approve/x"); head.Status.Terminal() {
+		t.Fatalf("a forged callback finished the run: %s", head.Status)
+	}
+	items, _, _ := store.Reviews(ctx, journal.ReviewQuery{Kind: journal.ReviewMalformedTrigger})
+	if len(items) != 1 || items[0].ID != "malformed-trigger/sqs:m2" || !strings.Contains(items[0].Reason, "signature") {
+		t.Fatalf("review items %+v, want one for the forged callback, naming its signature", items)
 	}
 }
 

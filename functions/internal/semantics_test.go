@@ -45,7 +45,7 @@ func TestSemanticsAWS(t *testing.T) {
 
 func awsRuntime(t *testing.T, store journal.Store, reg *step.Registry, log *slog.Logger) *semantictest.Runtime {
 	s, err := lambdatest.Start(lambdatest.Config{Store: store, Registry: reg, Drivers: 3, Copies: 3,
-		Visibility: 300 * time.Millisecond, Log: log, Seed: uint64(time.Now().UnixNano())})
+		Visibility: 300 * time.Millisecond, Log: log, Seed: uint64(time.Now().UnixNano()), CallbackKeys: semantictest.CallbackKeys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,11 @@ func main() {
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	sqsClient := sqs.NewFromConfig(cfg)
+	keys, err := internal.CallbackKeys(ctx, cfg, os.Getenv)
+	if err != nil {
+		log.Error("callback keys", "err", err)
+		os.Exit(1)
+	}
 	// Runs, steps, retries and effects as EMF log lines, and one trace per
 	// run (spans go to the global OpenTelemetry provider, e.g. a collector
 	// layer; without one only the traceparent reaches the steps).
@@ -52,7 +57,8 @@ func main() {
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
 		orchestrator.WithInlineWait(2*time.Second),
-		orchestrator.WithDeadlineMargin(5*time.Second))
+		orchestrator.WithDeadlineMargin(5*time.Second),
+		orchestrator.WithCallbackKeys(keys))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)

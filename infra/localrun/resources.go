@@ -234,6 +234,8 @@ func (c *clients) deleteResource(ctx context.Context, r *Resource) error {
 		_, err = c.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(r.URL)})
 	case "AWS::Kinesis::Stream":
 		_, err = c.kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(r.Name), EnforceConsumerDeletion: aws.Bool(true)})
+	case secretTypeName:
+		err = c.deleteSecret(ctx, r)
 	case "AWS::S3::Bucket":
 		err = c.deleteBucket(ctx, r.Name)
 	}
@@ -254,6 +256,8 @@ func addToResolver(res resolver, r *Resource) {
 		res["GetAtt:"+id+".QueueName"] = r.Name
 	case "AWS::Kinesis::Stream":
 		res["Ref:"+id] = r.Name
+	case secretTypeName:
+		res["Ref:"+id] = r.ARN // a secret's Ref is its ARN
 	case "AWS::S3::Bucket":
 		res["Ref:"+id] = r.Name
 		res["GetAtt:"+id+".DomainName"] = r.Name + ".s3.amazonaws.com"

@@ -257,6 +257,17 @@ func (s *Stack) createResources(ctx context.Context, t *Template, res resolver) 
 		}
 		s.add(res, r)
 	}
+	for _, id := range sortedKeys(t.Secrets) {
+		name, err := s.name(id, t.Secrets[id].Name)
+		if err != nil {
+			return fmt.Errorf("secret %s: %w", id, err)
+		}
+		r, err := s.cl.createSecret(ctx, id, name, t.Secrets[id])
+		if err != nil {
+			return err
+		}
+		s.add(res, r)
+	}
 	for _, id := range sortedKeys(t.Buckets) {
 		name, err := s.bucketName(id, t.Buckets[id])
 		if err != nil {

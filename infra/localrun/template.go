@@ -14,6 +14,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/cloudformation/kinesis"
 	"github.com/awslabs/goformation/v7/cloudformation/s3"
+	"github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	"github.com/awslabs/goformation/v7/cloudformation/sqs"
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
@@ -25,6 +26,7 @@ type Template struct {
 	Tables    map[string]*dynamodb.Table
 	Queues    map[string]*sqs.Queue
 	Streams   map[string]*kinesis.Stream
+	Secrets   map[string]*secretsmanager.Secret
 	Buckets   map[string]*s3.Bucket
 	Functions []*FunctionSpec
 }
@@ -200,6 +202,7 @@ func ParseTemplate(path string, params map[string]string) (*Template, error) {
 		Tables:  cf.GetAllDynamoDBTableResources(),
 		Queues:  cf.GetAllSQSQueueResources(),
 		Streams: cf.GetAllKinesisStreamResources(),
+		Secrets: cf.GetAllSecretsManagerSecretResources(),
 		Buckets: cf.GetAllS3BucketResources(),
 	}
 	if err := t.readFunctions(cf, &raw); err != nil {

@@ -301,18 +301,18 @@ func decodeCursor(s string, l listing) (open []string, after string, err error) 
 		return nil, "", err
 	}
 	if c.Index != l.ix.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
-		return nil, "", errors.New("invalid cursor: it belongs to another query")
+		return nil, "", fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
 	}
 	// After is a sort key "<time>#<run id>".
 	if t, id, ok := strings.Cut(c.After, "#"); !ok || len(t) != len(timeLayout) || id == "" {
-		return nil, "", fmt.Errorf("invalid cursor: position %q", c.After)
+		return nil, "", fmt.Errorf("%w: position %.40q", journal.ErrBadCursor, c.After)
 	}
 	if len(c.Open) == 0 {
-		return nil, "", errors.New("invalid cursor: no partition left")
+		return nil, "", fmt.Errorf("%w: no partition left", journal.ErrBadCursor)
 	}
 	for i, k := range c.Open {
 		if k < 0 || k >= len(l.partitions) || slices.Contains(c.Open[:i], k) {
-			return nil, "", fmt.Errorf("invalid cursor: partition %d", k)
+			return nil, "", fmt.Errorf("%w: partition %d", journal.ErrBadCursor, k)
 		}
 		open = append(open, l.partitions[k])
 	}
@@ -326,7 +326,7 @@ func parseCursor(s string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil {
-		return cursor{}, fmt.Errorf("invalid cursor: %w", err)
+		return cursor{}, fmt.Errorf("%w: %w", journal.ErrBadCursor, err)
 	}
 	return c, nil
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) journal.Store) {
 		{"RunsPaging", testRunsPaging},
 		{"RunsPagingTies", testRunsPagingTies},
 		{"RunsDefaultLimit", testRunsDefaultLimit},
+		{"RunsBadCursor", testRunsBadCursor},
 		{"Definitions", testDefinitions},
 		{"RacingAppenders", testRacingAppenders},
 		{"ManyRunsConcurrently", testManyRuns},

@@ -1,6 +1,7 @@
 package journaltest
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -334,5 +335,17 @@ func testDefinitions(t *testing.T, s journal.Store) {
 			}
 			return ""
 		})
+	}
+}
+
+// testRunsBadCursor: a cursor the store never handed out is ErrBadCursor
+// (callers answer it as bad input), whatever the filters.
+func testRunsBadCursor(t *testing.T, s journal.Store) {
+	start(t, s, "r1", "order", journal.StatusRunning, 1)
+	for _, q := range []journal.Query{{Cursor: "zzzz"}, {Cursor: "%%%"}, {Workflow: "order", Cursor: "zzzz"},
+		{Status: journal.StatusRunning, Cursor: "e30"}} {
+		if _, _, err := s.Runs(t.Context(), q); !errors.Is(err, journal.ErrBadCursor) {
+			t.Errorf("Runs(%+v) = %v, want ErrBadCursor", q, err)
+		}
 	}
 }

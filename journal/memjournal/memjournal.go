@@ -148,7 +148,7 @@ func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 	if q.Cursor != "" {
 		n, err := strconv.Atoi(q.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("memjournal: bad cursor %q", q.Cursor)
+			return nil, "", fmt.Errorf("memjournal: %w %.40q", journal.ErrBadCursor, q.Cursor)
 		}
 		start = min(n, len(out))
 	}

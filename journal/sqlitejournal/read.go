@@ -174,7 +174,7 @@ func decodeCursor(c string) (int64, string, error) {
 			}
 		}
 	}
-	return 0, "", fmt.Errorf("invalid cursor %q", c)
+	return 0, "", fmt.Errorf("%w %.40q", journal.ErrBadCursor, c)
 }
 
 // PutDefinition implements journal.Store. A zero Created is set to now.

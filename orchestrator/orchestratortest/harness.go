@@ -13,6 +13,7 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -43,6 +44,7 @@ type Harness struct {
 	performed []journal.Effect
 	custom    map[string]effect.Handler // effect handlers the test set
 	kinds     map[string]bool           // effect kinds with a recorder
+	keys      *callback.Keyring         // signs the callback tokens
 }
 
 // Option configures a Harness.
@@ -70,8 +72,13 @@ func New(t testing.TB, reg *step.Registry, defs []*workflow.Definition, opts ...
 	h := &Harness{t: t, Clock: NewClock(cfg.start), Store: memjournal.New(), ctx: context.Background(),
 		invoker: &invoker{reg: reg, stubs: map[string]step.Handler{}}, wakeAt: map[string]time.Time{},
 		custom: map[string]effect.Handler{}, kinds: map[string]bool{}}
+	key, err := callback.NewKey()
+	if err != nil {
+		t.Fatalf("orchestratortest: %v", err)
+	}
+	h.keys, _ = callback.NewKeyring(key)
 	h.Engine = orchestrator.New(h.Store, h.invoker, orchestrator.WithClock(h.Clock.Now),
-		orchestrator.WithLogger(cfg.log))
+		orchestrator.WithLogger(cfg.log), orchestrator.WithCallbackKeys(h.keys))
 	h.effects = effect.NewExecutor(h.Store)
 	if err := h.Register(h.ctx, defs...); err != nil {
 		t.Fatalf("orchestratortest: %v", err)

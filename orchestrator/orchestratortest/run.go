@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ordoflow/ordo/journal"
-	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 )
 
 // Run is a run started through a Harness: accessors read its journal,
@@ -149,7 +149,7 @@ func (r *Run) Steps() []string {
 // step waiting for its completion).
 func (r *Run) Token(step string) string {
 	r.h.t.Helper()
-	return orchestrator.CallbackToken(r.ID, step, r.Attempts(step))
+	return r.h.keys.Sign(callback.Claims{Run: r.ID, Step: step, Attempt: r.Attempts(step)})
 }
 
 // AssertStatus fails the test unless the run's status is want.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
-	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/semantictest"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -112,7 +111,7 @@ func TestKillWhileWaiting(t *testing.T) {
 	}
 	event, async, timer, d1, d2 := runs[0], runs[1], runs[2], runs[3], runs[4]
 	h.Signal(event, "approved", `"ok"`)
-	err = h.RT.Complete(h.Ctx, orchestrator.CallbackToken(async, "ask", 1),
+	err = h.RT.Complete(h.Ctx, h.Token(async, "ask", 1),
 		step.Response{Result: step.Result{Output: json.RawMessage(`"ok"`)}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
-	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/semantictest"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -57,7 +56,7 @@ steps: [{name: nap, type: wait, duration: 300ms}]
 				return []string{run}
 			},
 			func(h *semantictest.Harness, runs []string) {
-				token := orchestrator.CallbackToken(runs[0], "ask", 1)
+				token := h.Token(runs[0], "ask", 1)
 				err := h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`"done"`)}})
 				if err != nil {
 					h.T.Fatal(err)

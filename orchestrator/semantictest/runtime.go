@@ -50,7 +50,8 @@ type NewRuntime func(t *testing.T, store journal.Store, reg *step.Registry, log 
 // Embedded is the default runtime: orchestrator/embedded, one driver
 // goroutine per run.
 func Embedded(_ *testing.T, store journal.Store, reg *step.Registry, log *slog.Logger) *Runtime {
-	rt := embedded.New(store, reg, embedded.WithLogger(log))
+	rt := embedded.New(store, reg, embedded.WithLogger(log),
+		embedded.WithEngineOptions(orchestrator.WithCallbackKeys(CallbackKeys)))
 	return &Runtime{Engine: rt.Engine, Scheduler: rt}
 }
 

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -100,6 +101,21 @@ type Harness struct {
 	Patience time.Duration
 
 	cfg config
+}
+
+// CallbackKeys signs the callback tokens of every harness, so a token
+// handed out before a restart completes its step after it.
+var CallbackKeys = func() *callback.Keyring {
+	r, err := callback.NewKeyring(callback.Key("semantictest callback key, not a secret"))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// Token returns the signed callback token of run's step attempt.
+func (h *Harness) Token(run, stepName string, attempt int) string {
+	return CallbackKeys.Sign(callback.Claims{Run: run, Step: stepName, Attempt: attempt})
 }
 
 // NewHarness returns a running runtime over store with an empty registry;

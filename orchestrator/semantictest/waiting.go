@@ -169,8 +169,8 @@ func testAsyncComplete(t *testing.T, h *Harness) {
 	h.DefineAsync(time.Minute, tokens)
 	run := h.Start("async", `{}`)
 	token := recv(h, tokens)
-	if r, s, a, err := orchestrator.ParseCallbackToken(token); err != nil || r != run || s != "ask" || a != 1 {
-		t.Errorf("token names %s %s %d (%v), want %s ask 1", r, s, a, err, run)
+	if c, err := CallbackKeys.Verify(token); err != nil || c.Run != run || c.Step != "ask" || c.Attempt != 1 {
+		t.Errorf("token names %+v (%v), want %s ask 1", c, err, run)
 	}
 	// The run waits for the callback: its invocation's return finishes nothing.
 	if h.Head(run).Status.Terminal() {

@@ -50,6 +50,7 @@ func envs() (*cel.Env, *cel.Env, error) {
 			cel.Variable("item", cel.DynType),
 			cel.Variable("index", cel.IntType),
 			cel.CrossTypeNumericComparisons(true),
+			cel.ParserExpressionSizeLimit(MaxExpressionBytes),
 		)
 		if envErr != nil {
 			return
@@ -58,23 +59,29 @@ func envs() (*cel.Env, *cel.Env, error) {
 			cel.Variable("message", cel.DynType),
 			cel.Variable("input", cel.DynType),
 			cel.CrossTypeNumericComparisons(true),
+			cel.ParserExpressionSizeLimit(MaxExpressionBytes),
 		)
 	})
 	return runEnv, msgEnv, envErr
 }
 
 // compile compiles src in env; want, if not nil, is the required result type.
+// Errors quote at most an excerpt of src; the program stops any evaluation
+// that would cost more than MaxExpressionCost.
 func compile(env *cel.Env, src string, want *cel.Type) (cel.Program, error) {
+	if len(src) > MaxExpressionBytes {
+		return nil, fmt.Errorf("CEL %s: longer than %d bytes", excerpt(src), MaxExpressionBytes)
+	}
 	ast, iss := env.Compile(src)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("CEL %q: %w", src, iss.Err())
+		return nil, fmt.Errorf("CEL %s: %s", excerpt(src), shortenMsg(iss.Err().Error()))
 	}
 	if want != nil && !ast.OutputType().IsAssignableType(want) && ast.OutputType() != cel.DynType {
-		return nil, fmt.Errorf("CEL %q: result is %s, want %s", src, ast.OutputType(), want)
+		return nil, fmt.Errorf("CEL %s: result is %s, want %s", excerpt(src), ast.OutputType(), want)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxExpressionCost))
 	if err != nil {
-		return nil, fmt.Errorf("CEL %q: %w", src, err)
+		return nil, fmt.Errorf("CEL %s: %s", excerpt(src), shortenMsg(err.Error()))
 	}
 	return prg, nil
 }

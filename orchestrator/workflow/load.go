@@ -31,6 +31,10 @@ func Load(data []byte, file string, opts ...BuildOption) (*Definition, error) {
 	if file == "" {
 		cfg.file = "definition"
 	}
+	if len(data) > MaxDefinitionBytes {
+		return nil, &InvalidError{Problems: []Problem{{File: cfg.file,
+			Msg: fmt.Sprintf("definition of %d bytes: at most %d", len(data), MaxDefinitionBytes)}}}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(cfg.file, err)

@@ -95,6 +95,10 @@ func (d *Definition) build(cfg buildConfig) error {
 	if err != nil {
 		return fmt.Errorf("workflow: CEL environment: %w", err)
 	}
+	if len(d.Steps) > MaxSteps {
+		add("", "steps", "%d steps: at most %d", len(d.Steps), MaxSteps)
+		return &InvalidError{Problems: probs}
+	}
 	if d.Name == "" {
 		add("", "name", "missing workflow name")
 	} else if !nameRE.MatchString(d.Name) {

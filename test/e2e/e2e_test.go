@@ -475,50 +475,97 @@ func totals() map[string]int64 {
 	return sum
 }
 
-// TestRunsThroughTheAPIFunction calls the API Lambda as its Function URL
-// would (a LambdaFunctionURLRequest through the real Invoke API): a run
-// started there is journaled by the API function, handed to the
-// orchestrator through its queue, and completes; a bad request gets a
-// clear 400; the run reads back through the API.
-func TestRunsThroughTheAPIFunction(t *testing.T) {
-	needStack(t)
-	t.Parallel()
-	call := func(method, path, body string) (int, string) {
-		t.Helper()
-		return apiCall(t, method, path, body)
-	}
-	id := fmt.Sprintf("api-%d", time.Now().UnixNano())
-	body, _ := json.Marshal(map[string]any{"workflow": "order", "input": json.RawMessage(sampleOrder(t, 5, id))})
-	if code, resp := call("POST", "/v1/runs", string(body)); code != 201 || !strings.Contains(resp, "order/"+id) {
-		t.Fatalf("start: %d %s", code, resp)
-	}
-	if head, _ := settle(t, "order/"+id, 2*time.Minute); head.Status != journal.StatusCompleted {
-		t.Fatalf("run started through the API: %s, want completed", head.Status)
-	}
-	onePerAttempt(t, "a run started through the API", "order/"+id)
-	if code, resp := call("GET", "/v1/runs/order/"+id, ""); code != 200 || !strings.Contains(resp, `"completed"`) {
-		t.Fatalf("show: %d %s", code, resp)
-	}
-	if code, resp := call("POST", "/v1/runs", `{"input":{}}`); code != 400 || !strings.Contains(resp, "workflow") {
-		t.Fatalf("bad start: %d %s, want 400 naming the missing workflow", code, resp)
-	}
-}
+// apiCaller is the IAM principal the tests call the API as.
+const apiCaller = "arn:aws:sts::000000000000:assumed-role/ordo-api-operator/e2e"
 
-// apiCall calls the API Lambda as its Function URL would (a
-// LambdaFunctionURLRequest through the real Invoke API) and returns the
-// status and body of its response.
-func apiCall(t *testing.T, method, path, body string) (int, string) {
+// callAPI invokes the API function of role as its Function URL would (a
+// LambdaFunctionURLRequest through the real Invoke API), signed as
+// apiCaller (or anonymous when caller is "").
+func callAPI(t *testing.T, role, caller, method, path, body string) (int, string) {
 	t.Helper()
-	fn := resource(t, "ApiFunction").Name
-	payload, _ := json.Marshal(events.LambdaFunctionURLRequest{RawPath: path, Body: body,
-		RequestContext: events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}})
+	fn := resource(t, "Api"+strings.ToUpper(role[:1])+role[1:]+"Function").Name
+	rc := events.LambdaFunctionURLRequestContext{HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: method, Path: path}}
+	if caller != "" {
+		rc.Authorizer = &events.LambdaFunctionURLRequestContextAuthorizerDescription{
+			IAM: &events.LambdaFunctionURLRequestContextAuthorizerIAMDescription{UserARN: caller}}
+	}
+	payload, _ := json.Marshal(events.LambdaFunctionURLRequest{RawPath: path, Body: body, RequestContext: rc,
+		Headers: map[string]string{"content-type": "application/json"}})
 	out, err := lambda.NewFromConfig(cfg).Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: payload})
 	if err != nil || out.FunctionError != nil {
-		t.Fatalf("invoke %s %s: %v %s", method, path, err, out.Payload)
+		t.Fatalf("invoke %s %s %s: %v %s", role, method, path, err, out.Payload)
 	}
 	var resp events.LambdaFunctionURLResponse
 	if err := json.Unmarshal(out.Payload, &resp); err != nil {
 		t.Fatalf("%s %s: response %s: %v", method, path, out.Payload, err)
 	}
 	return resp.StatusCode, resp.Body
+}
+
+// TestRunsThroughTheAPIFunction: a run started through the operator's API
+// function is journaled with the IAM caller, handed to the orchestrator
+// through its queue, and completes; a bad request gets a clear 400; the
+// run reads back through the viewer's API.
+func TestRunsThroughTheAPIFunction(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	id := fmt.Sprintf("api-%d", time.Now().UnixNano())
+	body, _ := json.Marshal(map[string]any{"workflow": "order", "input": json.RawMessage(sampleOrder(t, 5, id))})
+	if code, resp := callAPI(t, "operator", apiCaller, "POST", "/v1/runs", string(body)); code != 201 || !strings.Contains(resp, "order/"+id) {
+		t.Fatalf("start: %d %s", code, resp)
+	}
+	head, events := settle(t, "order/"+id, 2*time.Minute)
+	if head.Status != journal.StatusCompleted {
+		t.Fatalf("run started through the API: %s, want completed", head.Status)
+	}
+	if events[0].Kind != journal.RunStarted || events[0].By != apiCaller {
+		t.Fatalf("first event %s by %q, want RunStarted by %s", events[0].Kind, events[0].By, apiCaller)
+	}
+	onePerAttempt(t, "a run started through the API", "order/"+id)
+	if code, resp := callAPI(t, "viewer", apiCaller, "GET", "/v1/runs/order/"+id, ""); code != 200 || !strings.Contains(resp, `"completed"`) {
+		t.Fatalf("show: %d %s", code, resp)
+	}
+	if code, resp := callAPI(t, "operator", apiCaller, "POST", "/v1/runs", `{"input":{}}`); code != 400 || !strings.Contains(resp, "workflow") {
+		t.Fatalf("bad start: %d %s, want 400 naming the missing workflow", code, resp)
+	}
+}
+
+// TestAPIRolesAndPush: each API function serves its role only, and the
+// admin's push is checked against the step Lambdas that exist.
+func TestAPIRolesAndPush(t *testing.T) {
+	needStack(t)
+	t.Parallel()
+	start := `{"workflow":"order","input":{}}`
+	if code, resp := callAPI(t, "operator", "", "POST", "/v1/runs", start); code != 401 {
+		t.Errorf("no IAM caller: %d %s, want 401", code, resp)
+	}
+	if code, resp := callAPI(t, "viewer", apiCaller, "POST", "/v1/runs", start); code != 403 || !strings.Contains(resp, "operator") {
+		t.Errorf("start through the viewer URL: %d %s, want 403 naming the operator role", code, resp)
+	}
+	def := func(version, fn string) string {
+		return `{"name":"e2epush","version":"` + version + `","key":"input.id","steps":[{"name":"check","function":"` + fn + `"}]}`
+	}
+	if code, resp := callAPI(t, "operator", apiCaller, "POST", "/v1/definitions", def("1", "order-verify")); code != 403 {
+		t.Errorf("push through the operator URL: %d %s, want 403", code, resp)
+	}
+	for _, fn := range []string{"no-such-function", "orchestrator", "api-admin"} {
+		code, resp := callAPI(t, "admin", apiCaller, "POST", "/v1/definitions", def("1", fn))
+		if code != 400 || !strings.Contains(resp, "check") || !strings.Contains(resp, fn) {
+			t.Errorf("push calling %s: %d %s, want 400 naming step and function", fn, code, resp)
+		}
+	}
+	if code, resp := callAPI(t, "admin", apiCaller, "POST", "/v1/definitions", def("1", "order-verify")); code != 201 {
+		t.Fatalf("push of a definition calling a deployed step: %d %s", code, resp)
+	}
+	_, events := settle(t, "_definitions/e2epush", time.Minute)
+	if last := events[len(events)-1]; last.Kind != journal.DefinitionPushed || last.By != apiCaller {
+		t.Fatalf("audit event %s by %q, want DefinitionPushed by %s", last.Kind, last.By, apiCaller)
+	}
+}
+
+// apiCall sends one request to the platform's admin API function (which
+// may do everything) as its Function URL would, signed as apiCaller.
+func apiCall(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	return callAPI(t, "admin", apiCaller, method, path, body)
 }

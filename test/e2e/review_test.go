@@ -27,7 +27,7 @@ func TestMalformedTriggerResubmittedFromReview(t *testing.T) {
 	var item journal.ReviewItem
 	deadline := time.Now().Add(time.Minute)
 	for item.ID == "" {
-		code, body := apiCall(t, "GET", "/v1/review?kind=malformed-trigger", "")
+		code, body := callAPI(t, "viewer", apiCaller, "GET", "/v1/review?kind=malformed-trigger", "")
 		var page struct{ Items []journal.ReviewItem }
 		if code != 200 || json.Unmarshal([]byte(body), &page) != nil {
 			t.Fatalf("list review items: %d %s", code, body)
@@ -53,7 +53,7 @@ func TestMalformedTriggerResubmittedFromReview(t *testing.T) {
 		}
 	}
 	fixed, _ := json.Marshal(map[string]any{"action": "resubmit", "by": "e2e", "body": map[string]any{"workflow": "order", "input": order}})
-	if code, body := apiCall(t, "POST", "/v1/review/"+item.ID+"/resolve", string(fixed)); code != 200 || !strings.Contains(body, `"resubmitted"`) {
+	if code, body := callAPI(t, "operator", apiCaller, "POST", "/v1/review/"+item.ID+"/resolve", string(fixed)); code != 200 || !strings.Contains(body, `"resubmitted"`) {
 		t.Fatalf("resubmit: %d %s", code, body)
 	}
 	if head, _ := settle(t, "order/"+id, 2*time.Minute); head.Status != journal.StatusCompleted {

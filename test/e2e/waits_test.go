@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/ordoflow/ordo/journal"
-	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 )
 
 // waitsYAML is a workflow pushed through the API: an async step beside a
@@ -59,7 +62,7 @@ func TestWaitsAndCallbacks(t *testing.T) {
 				t.Fatalf("start: %d %s", code, resp)
 			}
 			await(t, run, "ask scheduled", func(e journal.Event) bool { return e.Kind == journal.StepScheduled && e.Step == "ask" })
-			token := orchestrator.CallbackToken(run, "ask", 1)
+			token := deploymentKeys(t).Sign(callback.Claims{Run: run, Step: "ask", Attempt: 1})
 			if via == "sqs" {
 				sendSQS(t, "OrchestratorQueue",
 					fmt.Sprintf(`{"ordo":"event","run":%q,"name":"approved","input":{"by":"sqs"}}`, run),
@@ -101,4 +104,20 @@ func await(t *testing.T, run, what string, match func(journal.Event) bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// deploymentKeys reads the stack's callback key from its secret, as the
+// orchestrator and API functions do at cold start.
+func deploymentKeys(t *testing.T) *callback.Keyring {
+	t.Helper()
+	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(context.Background(),
+		&secretsmanager.GetSecretValueInput{SecretId: aws.String(resource(t, "CallbackKey").ARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := callback.ParseKeyring(aws.ToString(out.SecretString))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }

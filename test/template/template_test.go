@@ -42,7 +42,8 @@ var platformFunctions = []string{"api", "effects", "orchestrator"}
 // variables on behalf of a main package: a main that calls one reads the
 // variable. TestEnvHelpersComplete keeps this list honest.
 var envHelpers = map[string]string{
-	"internal.LogLevel(": "ORDO_LOG_LEVEL",
+	"internal.LogLevel(":     "ORDO_LOG_LEVEL",
+	"internal.CallbackKeys(": "ORDO_CALLBACK_KEY_SECRET",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -204,13 +205,22 @@ func TestFunctionsMatchDirectories(t *testing.T) {
 			t.Errorf("%s: CodeUri %q is not functions/<name>/", id, uri)
 			continue
 		}
-		if other, dup := byDir[dir]; dup {
-			t.Errorf("%s and %s both build functions/%s", id, other, dir)
+		// The API is deployed once per role, named for it.
+		name := dir
+		if role := apiRole(tp, id); role != "" {
+			name += "-" + role
 		}
-		byDir[dir] = id
-		if name, _ := tp.fnProp(id, "FunctionName").(string); name != "!Sub ${AWS::StackName}-"+dir {
-			t.Errorf("%s: FunctionName %q, want !Sub \"${AWS::StackName}-%s\" (the orchestrator invokes ORDO_RESOURCE_PREFIX + name)", id, name, dir)
+		if other, dup := byDir[name]; dup {
+			t.Errorf("%s and %s both build functions/%s", id, other, name)
 		}
+		byDir[name] = id
+		if fn, _ := tp.fnProp(id, "FunctionName").(string); fn != "!Sub ${AWS::StackName}-"+name {
+			t.Errorf("%s: FunctionName %q, want !Sub \"${AWS::StackName}-%s\" (the orchestrator invokes ORDO_RESOURCE_PREFIX + name)", id, fn, name)
+		}
+	}
+	for name, id := range byDir {
+		delete(byDir, name)
+		byDir[tp.codeDir(id)] = id
 	}
 	dirs := functionDirs(t)
 	for _, d := range dirs {
@@ -653,6 +663,8 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		}
 	}
 
+	// Only the functions that sign or verify callback tokens read the key.
+	const callbackKey = "secretsmanager:GetSecretValue !Ref CallbackKey"
 	journal := func() []string {
 		var out []string
 		for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"} {
@@ -668,15 +680,28 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		}
 		return out
 	}
+	// A viewer only reads.
+	readJournal := func() []string {
+		var out []string
+		for _, g := range journal() {
+			if !strings.Contains(g, "PutItem") && !strings.Contains(g, "UpdateItem") && !strings.Contains(g, "PutObject") {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
 	want := map[string][]string{
-		"OrchestratorFunction": append(journal(),
+		"OrchestratorFunction": append(journal(), callbackKey,
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"EffectsFunction": append(journal(),
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
-		// The API hands starts and resubmitted triggers to the orchestrator,
-		// re-dispatches failed effects from review, and checks that pushed
-		// definitions name deployed step functions.
-		"ApiFunction": append(journal(), "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
+		// A viewer reads; operators and admins also hand starts and
+		// resubmitted triggers to the orchestrator, re-dispatch failed
+		// effects from review and verify callback tokens; admins check that
+		// pushed definitions name deployed step functions.
+		"ApiViewerFunction":   readJournal(),
+		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
+		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
 	// Step functions are invoked by naming convention, "<stack>-<function>",
@@ -712,7 +737,7 @@ func TestPlatformFunctionsNotSteps(t *testing.T) {
 			denied[r] = true
 		}
 	}
-	for _, fn := range []string{"orchestrator", "effects", "api"} {
+	for _, fn := range []string{"orchestrator", "effects", "api-viewer", "api-operator", "api-admin"} {
 		for _, r := range []string{"", ":*"} {
 			arn := "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-" + fn + r
 			if !denied[arn] {
@@ -863,18 +888,11 @@ func TestJournalTableMatchesDynamojournal(t *testing.T) {
 	}
 }
 
-func TestAPIFunctionURL(t *testing.T) {
-	tp := load(t)
-	url, _ := tp.raw.Resources["ApiFunction"].Properties["FunctionUrlConfig"].(map[string]any)
-	if url["AuthType"] != "AWS_IAM" {
-		t.Errorf("ApiFunction FunctionUrlConfig %v, want AuthType AWS_IAM", url)
-	}
-}
-
 func TestOutputs(t *testing.T) {
 	tp := load(t)
 	for _, o := range []string{"JournalTableName", "OrdersQueueUrl", "OrchestratorQueueUrl", "EffectsQueueUrl",
-		"NotificationsQueueUrl", "OrdersStreamName", "EventsStreamName", "ApiUrl"} {
+		"NotificationsQueueUrl", "OrdersStreamName", "EventsStreamName",
+		"ApiViewerUrl", "ApiOperatorUrl", "ApiAdminUrl", "ApiViewerRoleArn", "ApiOperatorRoleArn", "ApiAdminRoleArn"} {
 		if tp.raw.Outputs[o]["Value"] == nil {
 			t.Errorf("no output %s", o)
 		}

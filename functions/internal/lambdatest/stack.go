@@ -18,6 +18,7 @@ import (
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
@@ -61,8 +62,12 @@ type Config struct {
 	// beside the built-in kinds (by kind).
 	Effects map[string]effect.Handler
 	Faults  *Faults
-	Log     *slog.Logger
-	Seed    uint64
+	// CallbackKeys sign and verify callback tokens in every container and
+	// the API's engine, as the deployment's secret does (default: a random
+	// key of the stack's own).
+	CallbackKeys *callback.Keyring
+	Log          *slog.Logger
+	Seed         uint64
 }
 
 // Stack is the orchestrator, effects and API Lambdas' handler code wired
@@ -113,6 +118,13 @@ func Start(cfg Config) (*Stack, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.CallbackKeys == nil {
+		k, err := callback.NewKey()
+		if err != nil {
+			return nil, err
+		}
+		cfg.CallbackKeys, _ = callback.NewKeyring(k)
+	}
 	s := &Stack{cfg: cfg, Queues: NewQueues(cfg.Seed), rng: rand.New(rand.NewPCG(cfg.Seed, 3))}
 	s.Queues.Copies, s.Queues.Visibility = cfg.Copies, cfg.Visibility
 	s.Functions = NewFunctions(cfg.Registry, prefix, cfg.Faults)
@@ -126,7 +138,8 @@ func Start(cfg Config) (*Stack, error) {
 	s.lambda = awslambda.New(awslambda.Options{Region: "us-east-1", Credentials: creds,
 		BaseEndpoint: aws.String(s.Functions.URL()), APIOptions: apiOpts})
 	s.conts = internal.NewContinuations(s.sqs, s.Queues.QueueURL(prefix+OrchestratorQueue))
-	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log))
+	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log),
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
 	s.Starter = internal.NewQueueStarter(s.Engine, s.conts, cfg.Log)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range cfg.Drivers {
@@ -172,7 +185,8 @@ func (s *Stack) newOrchestrator() handler {
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(s.sqs, s.Queues.QueueURL(prefix+EffectsQueue))),
 		orchestrator.WithLogger(cfg.Log),
 		orchestrator.WithInlineWait(2*time.Second),
-		orchestrator.WithDeadlineMargin(5*time.Second))
+		orchestrator.WithDeadlineMargin(5*time.Second),
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
 	if cfg.Setup != nil {
 		if err := cfg.Setup(s.ctx, engine); err != nil {
 			cfg.Log.Error("cold start: definitions", "err", err)
