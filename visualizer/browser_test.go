@@ -333,7 +333,7 @@ func TestBrowserReviewItems(t *testing.T) {
 		t.Errorf("flash %q", msg)
 	}
 	got, err := reviews.Review(ctx, "failed-effect/e-1")
-	if err != nil || got.Resolution == nil || got.Resolution.Action != journal.ResolutionDiscarded || got.Resolution.By != "bob" {
+	if err != nil || got.Resolution == nil || got.Resolution.Action != journal.ResolutionDiscarded || !strings.HasSuffix(got.Resolution.By, "(for bob)") { // the authenticated caller, for the name typed
 		t.Errorf("failed-effect/e-1 after discard: %+v %v", got.Resolution, err)
 	}
 	if got, _ := reviews.Review(ctx, "malformed-trigger/sqs:m-1"); got.Resolution != nil {
