@@ -12,7 +12,6 @@ import (
 
 	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/journal"
-	"github.com/ordoflow/ordo/orchestrator"
 )
 
 func TestUnauthenticatedRequestsRefused(t *testing.T) {
@@ -115,9 +114,9 @@ func TestPushRefusesUnknownFunctionsAndJournalsWho(t *testing.T) {
 	if code, out := call(t, srv, "POST", "/v1/definitions", good); code != 201 {
 		t.Fatalf("push: %d %v", code, out)
 	}
-	_, events, err := rt.Engine.Store().Load(context.Background(), orchestrator.RunID(orchestrator.AuditWorkflow, "greet"))
-	if err != nil {
-		t.Fatal(err)
+	events, err := rt.Engine.Pushes(context.Background(), "greet")
+	if err != nil || len(events) == 0 {
+		t.Fatalf("audit trail: %d events, %v", len(events), err)
 	}
 	last := events[len(events)-1]
 	var pushed map[string]string

@@ -12,6 +12,8 @@ import (
 
 	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/sqlitejournal"
+	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -206,7 +208,15 @@ func TestPushIsAudited(t *testing.T) {
 	if err := ordo(t, db, "definitions", "push", file); err != nil {
 		t.Fatal(err)
 	}
-	_, events := head(t, db, "_definitions/order")
+	s, err := sqlitejournal.New(context.Background(), db, sqlitejournal.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	events, err := s.ReadStream(context.Background(), orchestrator.AuditStream("order"))
+	if err != nil || len(events) == 0 {
+		t.Fatalf("audit trail of order: %d events, %v", len(events), err)
+	}
 	last := events[len(events)-1]
 	if last.Kind != journal.DefinitionPushed || last.By != "cli:pat" || !strings.Contains(string(last.Input), `"3"`) {
 		t.Fatalf("audit event %s by %q (%s), want DefinitionPushed of version 3 by cli:pat", last.Kind, last.By, last.Input)

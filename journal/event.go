@@ -34,7 +34,7 @@ const (
 	RunCompleted     Kind = "RunCompleted"
 	RunFailed        Kind = "RunFailed"
 	// DefinitionPushed records who pushed a definition (on the audit run
-	// "_definitions/<workflow>").
+	// orchestrator.AuditStream: "definitions/<workflow>").
 	DefinitionPushed Kind = "DefinitionPushed"
 )
 

@@ -10,36 +10,37 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// AuditWorkflow names the journal's audit runs of definition pushes: each
-// workflow's pushes are the events of the run "_definitions/<workflow>",
-// one DefinitionPushed per push, with who pushed it (By) and its version
-// and hash. The journal's append-only, conditional writes make the trail
-// as durable as the runs themselves.
-const AuditWorkflow = "_definitions"
+// AuditStream names the internal stream (journal.Streams) of a workflow's
+// definition pushes: one DefinitionPushed per push, with who pushed it
+// (By) and its version and hash. Like the deferral queues it is not a run:
+// it never shows in run listings. The journal's append-only, conditional
+// writes make the trail as durable as the runs themselves.
+func AuditStream(workflow string) string { return "definitions/" + workflow }
 
 // Push registers d, as Register does, and journals who pushed it (ctx's
-// actor, WithActor) on the workflow's audit run.
+// actor, WithActor) on the workflow's audit stream.
 func (e *Engine) Push(ctx context.Context, d *workflow.Definition) error {
 	if err := e.Register(ctx, d); err != nil {
 		return err
 	}
-	run := RunID(AuditWorkflow, d.Name)
+	streams, err := e.streams()
+	if err != nil {
+		return fmt.Errorf("audit push of %s: %w", d.Name, err)
+	}
+	id := AuditStream(d.Name)
 	input, _ := json.Marshal(map[string]string{"name": d.Name, "version": d.Version, "hash": d.Hash()})
 	for {
-		now := e.now()
-		ev := journal.Event{Kind: journal.DefinitionPushed, At: now, Workflow: d.Name, Input: input}
-		stamp(ctx, &ev)
-		c := journal.Commit{Run: run, Events: []journal.Event{ev}, Status: journal.StatusCompleted, At: now,
-			Workflow: AuditWorkflow, DefHash: d.Hash()}
-		_, events, err := e.store.Load(ctx, run)
-		switch {
-		case errors.Is(err, journal.ErrNotFound):
-		case err != nil:
+		events, err := streams.ReadStream(ctx, id)
+		if err != nil {
 			return fmt.Errorf("audit push of %s: %w", d.Name, err)
-		case len(events) > 0:
-			c.After = events[len(events)-1].Seq
 		}
-		_, err = e.store.Append(ctx, c)
+		var after int64
+		if n := len(events); n > 0 {
+			after = events[n-1].Seq
+		}
+		ev := journal.Event{Kind: journal.DefinitionPushed, At: e.now(), Workflow: d.Name, Input: input}
+		stamp(ctx, &ev)
+		_, err = streams.AppendStream(ctx, id, after, []journal.Event{ev})
 		if errors.Is(err, journal.ErrConflict) {
 			continue // another push at the same moment
 		}
@@ -48,4 +49,14 @@ func (e *Engine) Push(ctx context.Context, d *workflow.Definition) error {
 		}
 		return nil
 	}
+}
+
+// Pushes returns the journaled pushes of workflow's definitions, oldest
+// first (see AuditStream).
+func (e *Engine) Pushes(ctx context.Context, workflow string) ([]journal.Event, error) {
+	streams, err := e.streams()
+	if err != nil {
+		return nil, err
+	}
+	return streams.ReadStream(ctx, AuditStream(workflow))
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/ordoflow/ordo/infra/localrun"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/workflows"
 )
 
@@ -557,7 +558,10 @@ func TestAPIRolesAndPush(t *testing.T) {
 	if code, resp := callAPI(t, "admin", apiCaller, "POST", "/v1/definitions", def("1", "order-verify")); code != 201 {
 		t.Fatalf("push of a definition calling a deployed step: %d %s", code, resp)
 	}
-	_, events := settle(t, "_definitions/e2epush", time.Minute)
+	events, err := store.ReadStream(context.Background(), orchestrator.AuditStream("e2epush"))
+	if err != nil || len(events) == 0 {
+		t.Fatalf("audit trail of e2epush: %d events, %v", len(events), err)
+	}
 	if last := events[len(events)-1]; last.Kind != journal.DefinitionPushed || last.By != apiCaller {
 		t.Fatalf("audit event %s by %q, want DefinitionPushed by %s", last.Kind, last.By, apiCaller)
 	}
