@@ -75,21 +75,27 @@ func devCmd(g *Env) *cobra.Command {
 					}
 				}
 			}()
-			go func() {
-				<-ctx.Done()
-				shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				srv.Shutdown(shut)
-			}()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return serveUntil(ctx, srv, ln)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&traces, "traces", "", "write an OpenTelemetry trace per run (commits, steps, effects) to this file, as JSON lines")
 	return cmd
+}
+
+// serveUntil serves srv on ln until ctx ends, then shuts it down (giving
+// requests in flight five seconds).
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // readInput reads a JSON argument: literal JSON, or @file.
