@@ -313,7 +313,12 @@ func (d *driver) startChild(inv Invocation) error {
 // stopping reports whether the Drive ends after this decision: the run is
 // settled.
 func (d *driver) stopping(dec Decision) (bool, Outcome) {
-	if dec.Done {
+	// Attempts this Drive started finish first, even when the run went to
+	// review or ended meanwhile: their results are journaled (and
+	// compensated if the run was cancelled). Returning would cancel them and
+	// leave their leases live, so a resubmitted run would wait for the
+	// leases to expire.
+	if dec.Done && len(d.running) == 0 {
 		return true, Outcome{Status: d.rs.status, Done: true, WakeAt: dec.WakeAt}
 	}
 	return false, Outcome{}

@@ -35,12 +35,7 @@ func TestSemanticsAWS(t *testing.T) {
 	semantictest.Run(t, func(t *testing.T) journal.Store {
 		c := dynamotest.Client(t)
 		return dynamojournal.New(c, dynamotest.Table(t, c))
-	}, semantictest.WithRuntime(awsRuntime), semantictest.WithPatience(time.Minute),
-		semantictest.WithKnownFailures(map[string]string{
-			// docs/RELIABILITY.md, "Open defects".
-			"Compensation/LateResultAfterCancel": "under load, a step's success that arrives after a cancel is sometimes " +
-				"not compensated in the AWS wiring (the test times out waiting for both compensations)",
-		}))
+	}, semantictest.WithRuntime(awsRuntime), semantictest.WithPatience(time.Minute))
 }
 
 func awsRuntime(t *testing.T, store journal.Store, reg *step.Registry, log *slog.Logger) *semantictest.Runtime {

@@ -63,15 +63,6 @@ type Option func(*config)
 type config struct {
 	runtime  NewRuntime
 	patience time.Duration
-	known    map[string]string
-}
-
-// WithKnownFailures skips the subtests named in known (as "Group/Name")
-// with the reason given: a runtime's open defects, listed where they are
-// run so that each one is visible in the test output and the docs rather
-// than hidden by a weaker assertion.
-func WithKnownFailures(known map[string]string) Option {
-	return func(c *config) { c.known = known }
 }
 
 // WithPatience sets how long each wait and poll of the suite may take
