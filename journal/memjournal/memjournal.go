@@ -144,24 +144,7 @@ func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 		}
 		return 1
 	})
-	start := 0
-	if q.Cursor != "" {
-		n, err := strconv.Atoi(q.Cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("memjournal: %w %.40q", journal.ErrBadCursor, q.Cursor)
-		}
-		start = min(n, len(out))
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	end := min(start+limit, len(out))
-	next := ""
-	if end < len(out) {
-		next = strconv.Itoa(end)
-	}
-	return out[start:end], next, nil
+	return page(out, q.Cursor, q.Limit)
 }
 
 // PutDefinition implements journal.Store.
@@ -211,4 +194,27 @@ func (s *Store) Definitions(ctx context.Context, name string) ([]journal.Definit
 	s.mu.RUnlock()
 	slices.SortStableFunc(out, func(a, b journal.Definition) int { return b.Created.Compare(a.Created) })
 	return out, nil
+}
+
+// page returns the page of items a cursor (an offset, "" for the first
+// page) and limit (0: 100) select, and the cursor of the next page ("" at
+// the end).
+func page[T any](items []T, cursor string, limit int) ([]T, string, error) {
+	start := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 0 {
+			return nil, "", fmt.Errorf("memjournal: %w %.40q", journal.ErrBadCursor, cursor)
+		}
+		start = min(n, len(items))
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	end := min(start+limit, len(items))
+	next := ""
+	if end < len(items) {
+		next = strconv.Itoa(end)
+	}
+	return items[start:end], next, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/ordoflow/ordo/journal"
@@ -129,24 +128,7 @@ func (s *Store) Reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.R
 		}
 		return 1
 	})
-	start := 0
-	if q.Cursor != "" {
-		n, err := strconv.Atoi(q.Cursor)
-		if err != nil || n < 0 {
-			return nil, "", fmt.Errorf("memjournal: bad cursor %q", q.Cursor)
-		}
-		start = min(n, len(out))
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	end := min(start+limit, len(out))
-	next := ""
-	if end < len(out) {
-		next = strconv.Itoa(end)
-	}
-	return out[start:end], next, nil
+	return page(out, q.Cursor, q.Limit)
 }
 
 // ResolveReview implements journal.Reviews.
