@@ -114,10 +114,17 @@ func writeEMFLine(w io.Writer, wf string, counts map[string]int, latency []float
 		metrics = append(metrics, map[string]string{"Name": "StepLatency", "Unit": "Milliseconds"})
 		line["StepLatency"] = latency
 	}
+	return WriteEMF(w, now, "Workflow", metrics, line)
+}
+
+// WriteEMF writes line as one CloudWatch Embedded Metric Format record of
+// the namespace "ordo": metrics name the values in line (with their
+// units) and dimension the field of line they are grouped by.
+func WriteEMF(w io.Writer, now time.Time, dimension string, metrics []map[string]string, line map[string]any) error {
 	line["_aws"] = map[string]any{
 		"Timestamp": now.UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace": "ordo", "Dimensions": [][]string{{"Workflow"}}, "Metrics": metrics}},
+			"Namespace": "ordo", "Dimensions": [][]string{{dimension}}, "Metrics": metrics}},
 	}
 	b, err := json.Marshal(line)
 	if err != nil {

@@ -2,7 +2,6 @@ package internal
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"maps"
 	"slices"
@@ -11,6 +10,8 @@ import (
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/ordoflow/ordo/observe"
 )
 
 // CallCounter counts AWS API calls by "Service.Operation" through an SDK
@@ -63,15 +64,5 @@ func WriteEMF(w io.Writer, function string, counts map[string]int64, now time.Ti
 		metrics[i] = map[string]string{"Name": n, "Unit": "Count"}
 		line[n] = counts[n]
 	}
-	line["_aws"] = map[string]any{
-		"Timestamp": now.UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace": "ordo", "Dimensions": [][]string{{"Function"}}, "Metrics": metrics}},
-	}
-	b, err := json.Marshal(line)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return observe.WriteEMF(w, now, "Function", metrics, line)
 }
