@@ -104,15 +104,18 @@
 //	snapshot    RUN#<run id>  #SNAP (before commit  seq (N), data (B, gzipped) or blob (S3 key), z;
 //	            1: Load and Since never read it)    (journal.Snapshots) no index attributes
 //	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
-//	item        (journal.Reviews)                   gsi2pk  RV#<status>     gsi2sk <created>#<id>
+//	item        (journal.Reviews)                   gsi2pk  RV#<status>#<shard>  gsi2sk <created>#<id>
+//	shard count CONFIG        SHARDS                shards (N): the largest index shard count any
+//	                                                writer used (see Listing); no index attributes
 //
 // Streams and review items never show in run listings: those read only
 // the WF# and ST# index partitions. An AppendStream is a consistent
 // GetItem of the commit it follows and a conditional PutItem; review items
-// are listed from the RV#open and RV#resolved partitions, oldest first.
-// Those two partitions are not write-sharded: review items are rare, and a
-// flood of malformed messages beyond about 1,000 new items per second is
-// throttled (the messages are redelivered, not lost).
+// are listed from the shards of RV#open and RV#resolved (ReviewPartition,
+// sharded like run heads, so that a flood of malformed messages or failed
+// effects is not capped at one partition's 1,000 writes per second),
+// merged oldest first, with the unsharded RV#open and RV#resolved of items
+// written before review items were sharded.
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded
@@ -167,6 +170,14 @@
 // base64url JSON of the index, the listing's key, the sort key of the last
 // run listed and the shards not read to their end. A run moving between
 // statuses may for a moment be in two partitions; a page lists it once.
+//
+// The shard count can change on a live deployment, both ways: every
+// writer records its count in the item (CONFIG, SHARDS) as the largest
+// ever used (one conditional UpdateItem per Store, before its first index
+// write), and listings read max(own count, recorded count) shards (the
+// record read at most once a minute per Store). A head moves to its shard
+// under a new count at its next status change; until then it stays listed
+// in its old shard. Cursors name the shard count of their listing.
 //
 // Each listing also reads the unsharded partition ("ST#<st>", "WF#<wf>")
 // where heads written before sharding are: they stay listed as they are,

@@ -30,6 +30,11 @@ type Store struct {
 	// exists), the run's fixed head fields, and a head write still owed.
 	mu    sync.Mutex
 	known map[string]*runInfo
+
+	// shard is what this Store knows of the shard count recorded in the
+	// table (see registerShards and listShards).
+	shardMu sync.Mutex
+	shard   shardState
 }
 
 // runInfo is what a Store knows of one run.
@@ -86,10 +91,11 @@ func WithMaxItemSize(n int) Option {
 }
 
 // WithIndexShards sets how many shards the index partition keys of run
-// heads are split into (default DefaultIndexShards). Listings query every
-// shard, so more shards cost more reads per listing. Grow it, never shrink
-// it: a head stays in its shard until its next status change, and
-// listings read only shards below the current count.
+// heads and review items are split into (default DefaultIndexShards).
+// Listings query every shard, so more shards cost more reads per listing.
+// It may change on a live table, either way: the table records the
+// largest count any writer used, and listings read that many shards when
+// it is more than n (see the package documentation, Listing).
 func WithIndexShards(n int) Option { return func(o *options) { o.shards = max(n, 1) } }
 
 // WithClock sets the clock used for commits whose At is zero (default

@@ -167,7 +167,10 @@ var errNoHead = errors.New("run head missing")
 // is owed (see Append) and the error returned.
 func (s *Store) moveHead(ctx context.Context, run string, h headState) error {
 	m := s.meta(run)
-	err := s.updateHead(ctx, run, h, m)
+	err := s.registerShards(ctx)
+	if err == nil {
+		err = s.updateHead(ctx, run, h, m)
+	}
 	if errors.Is(err, errNoHead) {
 		if m, err = s.readMeta(ctx, run); err == nil {
 			s.rememberMeta(run, *m)
