@@ -44,6 +44,7 @@ var platformFunctions = []string{"api", "effects", "orchestrator"}
 var envHelpers = map[string]string{
 	"internal.LogLevel(":     "ORDO_LOG_LEVEL",
 	"internal.CallbackKeys(": "ORDO_CALLBACK_KEY_SECRET",
+	"internal.IndexShards(":  "ORDO_INDEX_SHARDS",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -901,7 +902,7 @@ func TestOutputs(t *testing.T) {
 
 func TestParameters(t *testing.T) {
 	tp := load(t)
-	for _, p := range []string{"LogLevel", "StepTimeout"} {
+	for _, p := range []string{"LogLevel", "StepTimeout", "IndexShards"} {
 		if tp.raw.Parameters[p] == nil {
 			t.Errorf("no parameter %s", p)
 		}
