@@ -19,17 +19,27 @@
 // run's partition. Write units measured on DynamoDB Local
 // (TestWriteUnits), per append kind:
 //
-//	append kind             calls                    write units
-//	----------------------  -----------------------  -------------------------------
-//	step commit (≤ ~2 KB)   PutItem                  1
-//	first commit            PutItem + UpdateItem     4: commit, head, 1 per index
-//	status change           PutItem + UpdateItem     6: commit, head, 2 per index
+//	append kind                  calls                 write units
+//	---------------------------  --------------------  ------------------------------------
+//	step commit (≤ ~2 KB)        PutItem               1
+//	first commit                 PutItem + UpdateItem  3: commit, head, its byStatus entry
+//	status change (unsettled)    PutItem + UpdateItem  4: commit, head, byStatus entry moved
+//	status change (to settled)   PutItem + UpdateItem  5: and the byWorkflow entry put
 //
-// A status change moves the head's entry in both indexes (their sort keys
-// hold the update time), each a delete and a put of a small entry: the
-// indexes project only the attributes listings read. A K-step run costs
-// 4 + (K-1) + 6 units. There is no index of all runs: a third index sorted
-// by update time would cost 2 more units per status change (see Listing).
+// A status change moves the head's byStatus entry (its partition key holds
+// the status), a delete and a put of a small entry: the indexes project
+// only the attributes listings read. A head enters byWorkflow only when its
+// run settles (completed, failed, cancelled): workflow listings read the
+// unsettled runs from byStatus (see Listing). A happy-path run of K steps,
+// journaled in K+2 commits, costs 3 + K + 5 units: 13 at K=5, 2.6 per step
+// transition (it was 15 while unsettled runs were in byWorkflow too, whose
+// entries moved with every status change). The floor for this listing
+// contract (a run listed in its status while it runs, by status and by
+// workflow once settled, both by Updated) with one item per commit is
+// K+2 commits, 2 head writes, 2 byStatus writes for leaving running and
+// 1 per index for the settled entry: 13. There is no index of all runs: a
+// third index sorted by update time would cost 2 more units per status
+// change (see Listing).
 //
 // # Commits are the truth, the head is an index
 //
@@ -158,9 +168,9 @@
 // few hundred runs per second, and a time-ordered sort key keeps writes on
 // the partition's tail, where DynamoDB's own splitting does not help.
 //
-// Runs reads byWorkflow when the query names only a workflow, byStatus
-// when it names a status (the review queue is the shards of ST#review), and
-// with neither the shards of every journal.Status; with both it reads
+// Runs reads byWorkflow and the unsettled byStatus partitions when the
+// query names only a workflow (see below), byStatus when it names a
+// status (the review queue is the shards of ST#review), and with neither the shards of every journal.Status; with both it reads
 // byStatus when the status is not terminal and byWorkflow otherwise,
 // filtering on the other attribute. It queries every shard of the
 // partition key, the first page of each in parallel, and merges them
@@ -185,13 +195,23 @@
 // step is needed. Reading it costs one more (usually empty) Query per
 // status or workflow listed.
 //
-// byWorkflow keeps updated in its sort key, so every status change moves
-// a head's byWorkflow entry (a delete and a put, 2 write units). The
-// contract orders a workflow's runs by Updated, as every backend, the CLI
-// and the API list them; a sort key fixed at creation would save 1 write
-// unit per status change, but listing a workflow by Updated would then
-// mean reading all of its runs. There is no index of all runs: its entries
-// would move on every status change (2 more units), all in one partition.
+// byWorkflow holds settled runs only: a head gets its byWorkflow sort key
+// (gsi1sk "<updated>#<id>"; gsi1pk is written at the start) when its run
+// completes, fails or is cancelled, and loses it on a change to another
+// unsettled status, so starts and moves between unsettled statuses write
+// no byWorkflow entry. A listing of one workflow (any status) merges the
+// workflow's byWorkflow shards with the byStatus shards of every unsettled
+// status (running, waiting, review, deferred), filtered on the workflow:
+// the order stays by Updated, newest first, as every backend, the CLI and
+// the API list runs. The filtered partitions hold every workflow's
+// unsettled runs, so such a listing reads past other workflows' runs in
+// flight (read units, not write units); with a status, the listing reads
+// one index as before. Heads written before this still have their
+// byWorkflow entry while unsettled; listings show them once (a page lists
+// a run once, and their two entries share their sort key), and they leave
+// byWorkflow at their next status change. There is no index of all runs:
+// its entries would move on every status change (2 more units), all in one
+// partition.
 // Indexes are eventually consistent: a run or definition may be missing
 // from listings for a moment after its write returned, and until the head
 // write is retried after a lost one (see above).

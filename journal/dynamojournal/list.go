@@ -43,8 +43,9 @@ var statuses = []journal.Status{
 
 // Runs implements journal.Store, newest first. Index partition keys are
 // sharded (see WithIndexShards), so every listing merges several
-// partitions: a workflow's shards of byWorkflow when q names only a
-// workflow, a status's shards of byStatus when it names a status, and the
+// partitions: a workflow's shards of byWorkflow (its settled runs) and
+// the shards of every unsettled status in byStatus filtered on the
+// workflow when q names only a workflow, a status's shards of byStatus when it names a status, and the
 // shards of every status when it names neither. With both, it reads the
 // status's shards filtering on the workflow when the status is not
 // terminal (few runs are running, waiting or in review), else the
@@ -67,13 +68,15 @@ func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 // filter, and the order. Index entries are run heads or review items; both
 // have sort keys "<time>#<id>", unique per item.
 type listing struct {
-	ix         index
+	ix         index  // the index of the partitions (see keyIndex for mixed listings)
+	name       string // names the listing's index (or indexes) in cursors
 	partitions []string
 	shards     int    // the shard count partitions were built with
 	filterExpr string // a FilterExpression on #f and :f, or ""
 	filterOn   string
 	filter     string
-	oldest     bool // oldest first (review items); newest first otherwise
+	filterIx   string // the index whose partitions are filtered; "" for all
+	oldest     bool   // oldest first (review items); newest first otherwise
 	// itemKey is the table key of the item with id (for ExclusiveStartKey).
 	itemKey func(id string) map[string]types.AttributeValue
 }
@@ -83,7 +86,16 @@ const maxShards = 4096
 
 // runListing returns the listing of run heads in partitions of ix.
 func runListing(ix index, partitions []string, shards int) listing {
-	return listing{ix: ix, partitions: partitions, shards: shards, itemKey: headKey}
+	return listing{ix: ix, name: ix.name, partitions: partitions, shards: shards, itemKey: headKey}
+}
+
+// keyIndex is the index of partition key: byWorkflow for "WF#…", byStatus
+// otherwise ("ST#…", "RV#…").
+func keyIndex(key string) index {
+	if strings.HasPrefix(key, prefixWF) {
+		return byWorkflow
+	}
+	return byStatus
 }
 
 // plan chooses the index, partitions and filter for q, reading n shards.
@@ -97,7 +109,15 @@ func plan(q journal.Query, n int) listing {
 		l = runListing(byWorkflow, workflowPartitions(q.Workflow, n), n)
 		l.filterOn, l.filter = attrStatus, string(q.Status)
 	case q.Workflow != "":
-		l = runListing(byWorkflow, workflowPartitions(q.Workflow, n), n)
+		// Settled runs are in byWorkflow; unsettled ones only in
+		// byStatus (see updateHead), read filtered on the workflow.
+		parts := workflowPartitions(q.Workflow, n)
+		for _, st := range unsettled {
+			parts = append(parts, statusPartitions(st, n)...)
+		}
+		l = runListing(byWorkflow, parts, n)
+		l.name = byWorkflow.name + "+" + byStatus.name
+		l.filterOn, l.filter, l.filterIx = attrWorkflow, q.Workflow, byStatus.name
 	case q.Status != "":
 		l = runListing(byStatus, statusPartitions(q.Status, n), n)
 	default:
@@ -215,6 +235,7 @@ func (s *Store) query(ix index, pk string, q journal.Query, oldest bool) *dynamo
 // yet taken, and whether more pages follow.
 type partition struct {
 	key   string
+	ix    index
 	in    *dynamodb.QueryInput
 	items []map[string]types.AttributeValue
 	more  bool
@@ -225,8 +246,9 @@ type partition struct {
 func (s *Store) partitionQueries(l listing, open []string, after string, q journal.Query) []*partition {
 	parts := make([]*partition, len(open))
 	for i, key := range open {
-		p := &partition{key: key, in: s.query(l.ix, key, q, l.oldest)}
-		if l.filterExpr != "" {
+		ix := keyIndex(key)
+		p := &partition{key: key, ix: ix, in: s.query(ix, key, q, l.oldest)}
+		if l.filterExpr != "" && (l.filterIx == "" || l.filterIx == ix.name) {
 			p.in.FilterExpression = aws.String(l.filterExpr)
 			p.in.ExpressionAttributeNames["#f"] = l.filterOn
 			p.in.ExpressionAttributeValues[":f"] = &types.AttributeValueMemberS{Value: l.filter}
@@ -234,8 +256,8 @@ func (s *Store) partitionQueries(l listing, open []string, after string, q journ
 		if after != "" {
 			_, id, _ := strings.Cut(after, "#")
 			p.in.ExclusiveStartKey = l.itemKey(id)
-			p.in.ExclusiveStartKey[l.ix.pk] = &types.AttributeValueMemberS{Value: key}
-			p.in.ExclusiveStartKey[l.ix.sk] = &types.AttributeValueMemberS{Value: after}
+			p.in.ExclusiveStartKey[ix.pk] = &types.AttributeValueMemberS{Value: key}
+			p.in.ExclusiveStartKey[ix.sk] = &types.AttributeValueMemberS{Value: after}
 		}
 		parts[i] = p
 	}
@@ -298,7 +320,7 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 					return nil, "", err
 				}
 			}
-			if len(p.items) > 0 && (next == nil || before(str(p.items[0], l.ix.sk), str(next.items[0], l.ix.sk))) {
+			if len(p.items) > 0 && (next == nil || before(str(p.items[0], p.ix.sk), str(next.items[0], next.ix.sk))) {
 				next = p
 			}
 		}
@@ -307,7 +329,7 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 		}
 		item := next.items[0]
 		next.items = next.items[1:]
-		after = str(item, l.ix.sk)
+		after = str(item, next.ix.sk)
 		// While the index moves an entry from one partition to another,
 		// it may show in both for a moment: list it once, at its first.
 		if id := str(item, attrID); seen[id] {
@@ -347,7 +369,7 @@ type cursor struct {
 }
 
 func encodeCursor(l listing, after string, open []string) string {
-	c := cursor{Index: l.ix.name, Last: l.partitions[len(l.partitions)-1], N: l.shards, After: after}
+	c := cursor{Index: l.name, Last: l.partitions[len(l.partitions)-1], N: l.shards, After: after}
 	for _, key := range open {
 		c.Open = append(c.Open, slices.Index(l.partitions, key))
 	}
@@ -362,7 +384,7 @@ func decodeCursor(s string, l listing) (open []string, after string, err error) 
 	if err != nil {
 		return nil, "", err
 	}
-	if c.Index != l.ix.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
+	if c.Index != l.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
 		return nil, "", fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
 	}
 	// After is a sort key "<time>#<run id>".

@@ -78,10 +78,12 @@ func TestUnshardedHeads(t *testing.T) {
 					"pk": &types.AttributeValueMemberS{Value: "RUN#" + c.Run},
 					"sk": &types.AttributeValueMemberS{Value: "HEAD"},
 				},
-				UpdateExpression: aws.String("SET gsi1pk = :wf, gsi2pk = :st"),
+				// Earlier versions also kept unsettled heads in byWorkflow.
+				UpdateExpression: aws.String("SET gsi1pk = :wf, gsi2pk = :st, gsi1sk = :k"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":wf": &types.AttributeValueMemberS{Value: "WF#order"},
 					":st": &types.AttributeValueMemberS{Value: "ST#review"},
+					":k":  &types.AttributeValueMemberS{Value: c.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + c.Run},
 				}})
 			if err != nil {
 				t.Fatal(err)
@@ -105,6 +107,20 @@ func TestUnshardedHeads(t *testing.T) {
 	eventuallyPaged(t, s, journal.Query{Status: journal.StatusReview}, 2, slices.DeleteFunc(slices.Clone(want), func(r string) bool { return r == "run-0" }))
 	eventuallyPaged(t, s, journal.Query{Status: journal.StatusCompleted}, 2, []string{"run-0"})
 	eventuallyPaged(t, s, journal.Query{Workflow: "order"}, 2, append([]string{"run-0"}, want[:len(want)-1]...))
+
+	// A legacy head moving to another unsettled status leaves byWorkflow
+	// (it is listed from byStatus) and stays listed once.
+	mv = stepCommit("run-2", 1, `{}`)
+	mv.Status = journal.StatusWaiting
+	mv.At = t0.Add(2 * time.Minute)
+	mustAppend(t, dynamojournal.New(db, table), mv)
+	it := rawHeadItem(t, db, table, "run-2")
+	if it["gsi1sk"] != nil {
+		t.Errorf("a waiting head kept its byWorkflow entry: gsi1sk %v", it["gsi1sk"])
+	}
+	rest := slices.DeleteFunc(slices.Clone(want[:len(want)-1]), func(r string) bool { return r == "run-2" })
+	eventuallyPaged(t, s, journal.Query{Workflow: "order"}, 2, append([]string{"run-2", "run-0"}, rest...))
+	eventuallyPaged(t, s, journal.Query{Workflow: "order", Status: journal.StatusWaiting}, 2, []string{"run-2"})
 }
 
 // eventuallyPaged lists q page by page (limit runs a page) until the runs

@@ -244,7 +244,7 @@ func (s *Store) reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.R
 	if err != nil {
 		return nil, "", err
 	}
-	l := listing{ix: byStatus, partitions: reviewPartitions(state, n), shards: n, oldest: true, itemKey: reviewKey}
+	l := listing{ix: byStatus, name: byStatus.name, partitions: reviewPartitions(state, n), shards: n, oldest: true, itemKey: reviewKey}
 	if q.Kind != "" {
 		l.filterExpr, l.filterOn, l.filter = "begins_with(#f, :f)", attrID, string(q.Kind)+"/"
 	}

@@ -202,7 +202,14 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 		":g2pk":    &types.AttributeValueMemberS{Value: StatusPartition(journal.Status(h.status), run, s.opts.shards)},
 		":k":       &types.AttributeValueMemberS{Value: k},
 	}
-	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g1sk = :k, #g2sk = :k"
+	// A head is in byWorkflow (gsi1sk set) only once its run is settled:
+	// workflow listings read unsettled runs from byStatus, so a start and
+	// a status change between unsettled statuses write no byWorkflow entry.
+	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g2sk = :k"
+	remove := " REMOVE #g1sk"
+	if journal.Status(h.status).Terminal() {
+		set, remove = set+", #g1sk = :k", ""
+	}
 	cond := "attribute_exists(#pk) AND #seq < :seq"
 	if m != nil {
 		set += ", #id = :id, #workflow = :workflow, #defHash = :defHash, #created = :created, #g1pk = :g1pk"
@@ -216,7 +223,7 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,
 		Key:                                 headKey(run),
-		UpdateExpression:                    aws.String(set),
+		UpdateExpression:                    aws.String(set + remove),
 		ConditionExpression:                 aws.String(cond),
 		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
