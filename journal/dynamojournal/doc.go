@@ -71,10 +71,14 @@
 // listings (Runs) may show the run in its previous status or not at all;
 // Load and the journal are never wrong. A process that loads the run from
 // a snapshot (journal.Snapshots: LatestSnapshot, then Since) does not call
-// Load, and Since pays only the head writes its own Store owes, so a head
-// left behind by a writer that stopped waits for the run's next status
-// change or any Load (a listing's reader, the CLI, the API). For what redelivery gave up on (a
-// message moved to a dead-letter queue during an outage), RepairHeads
+// Load, but gets the same repair: the snapshot item records the run's last
+// status change at or before its commit, Since reads the head item with
+// the commits after it (the same Query), and a Store that knows the run's
+// last status change (from Load, or from the snapshot and every commit
+// since) writes a head that lags it. (Snapshots written before they
+// recorded it skip the check, until the next snapshot.) For what
+// redelivery gave up on (a message moved to a dead-letter queue during an
+// outage), RepairHeads
 // finds and writes lagging heads, reading only unsettled runs.
 //
 // A Store that does not know a run's workflow (it neither started nor
@@ -112,7 +116,9 @@
 //	stream      STREAM#<name> seq, 19 digits        ev (B), at (S): an internal stream's commit
 //	            (journal.Streams); no index attributes
 //	snapshot    RUN#<run id>  #SNAP (before commit  seq (N), data (B, gzipped) or blob (S3 key), z;
-//	            1: Load and Since never read it)    (journal.Snapshots) no index attributes
+//	            1: Load and Since never read it)    hseq (N), hst, hat (S): the run's last status
+//	                                                change at or before seq (journal.Snapshots);
+//	                                                no index attributes
 //	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
 //	item        (journal.Reviews)                   gsi2pk  RV#<status>#<shard>  gsi2sk <created>#<id>
 //	shard count CONFIG        SHARDS                shards (N): the largest index shard count any

@@ -44,6 +44,13 @@ type runInfo struct {
 	// owed is a head write that failed after its commit landed; the next
 	// Append (or a Load) of the run writes it.
 	owed *headState
+	// status is the run's last commit that set a status among its commits
+	// 1..statusUpTo, when this Store has seen them all (Load), or learnt
+	// it from a snapshot and seen every commit since; statusUpTo is 0
+	// when it does not know. It lets Since check the head after a
+	// snapshot load as Load does.
+	status     headState
+	statusUpTo int64
 }
 
 // runMeta is the part of a run's head that never changes, as written in
@@ -191,4 +198,42 @@ func (s *Store) paid(run string, seq int64) {
 	if r := s.known[run]; r != nil && r.owed != nil && r.owed.seq <= seq {
 		r.owed = nil
 	}
+}
+
+// knowStatus records that st is the last commit of run that set a status
+// among commits 1..upTo, unless the Store knows further already.
+func (s *Store) knowStatus(run string, upTo int64, st headState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.info(run); r.statusUpTo < upTo {
+		r.status, r.statusUpTo = st, upTo
+	}
+}
+
+// sawCommit records commit seq of run (status "" when it sets none): it
+// extends what the Store knows of the run's last status when it knew every
+// commit before seq.
+func (s *Store) sawCommit(run string, seq int64, status, at string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.known[run]
+	if r == nil || r.statusUpTo != seq-1 || r.statusUpTo == 0 {
+		return
+	}
+	r.statusUpTo = seq
+	if status != "" {
+		r.status = headState{seq: seq, status: status, updated: at}
+	}
+}
+
+// statusAt returns the last commit of run that set a status among commits
+// 1..seq, when the Store knows it.
+func (s *Store) statusAt(run string, seq int64) (headState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.known[run]
+	if r == nil || r.statusUpTo < seq || r.status.seq > seq || r.status.seq == 0 {
+		return headState{}, false
+	}
+	return r.status, true
 }

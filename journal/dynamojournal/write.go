@@ -82,6 +82,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	s.remember(c.Run, seq)
 	if c.After == 0 {
 		s.rememberMeta(c.Run, runMeta{workflow: c.Workflow, defHash: c.DefHash, created: fmtTime(at)})
+		s.knowStatus(c.Run, 1, headState{seq: 1, status: string(status), updated: fmtTime(at)})
+	} else {
+		s.sawCommit(c.Run, seq, string(status), fmtTime(at))
 	}
 	h := s.owed(c.Run)
 	if status != "" {
