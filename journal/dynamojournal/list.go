@@ -236,6 +236,7 @@ func (s *Store) query(ix index, pk string, q journal.Query, oldest bool) *dynamo
 type partition struct {
 	key   string
 	ix    index
+	scan  int // entries a filtered page reads (see fetch)
 	in    *dynamodb.QueryInput
 	items []map[string]types.AttributeValue
 	more  bool
@@ -267,12 +268,20 @@ func (s *Store) partitionQueries(l listing, open []string, after string, q journ
 // fetch reads the next page of p, of at most n items (n before a filter).
 func (s *Store) fetch(ctx context.Context, p *partition, n int) error {
 	if p.in.FilterExpression != nil {
-		n = max(n, 50) // DynamoDB applies Limit before the filter
+		// DynamoDB applies Limit before the filter: read at least 50
+		// entries, and 4× more each time a page had no match (a
+		// workflow's listing reads past other workflows' unsettled runs),
+		// up to maxLimit.
+		p.scan = min(max(p.scan, 50), maxLimit)
+		n = max(n, p.scan)
 	}
 	p.in.Limit = aws.Int32(int32(min(n, maxLimit)))
 	out, err := s.client.Query(ctx, p.in)
 	if err != nil {
 		return fmt.Errorf("partition %s: %w", p.key, err)
+	}
+	if len(out.Items) == 0 {
+		p.scan *= 4
 	}
 	p.items = append(p.items, out.Items...)
 	p.more = out.LastEvaluatedKey != nil
@@ -315,7 +324,9 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 	for len(items) < limit {
 		var next *partition
 		for _, p := range parts {
-			if len(p.items) == 0 && p.more {
+			// A filtered page may hold no match: read on until the
+			// partition gives an entry or ends.
+			for len(p.items) == 0 && p.more {
 				if err := s.fetch(ctx, p, limit-len(items)+1); err != nil {
 					return nil, "", err
 				}

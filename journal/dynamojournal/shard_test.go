@@ -160,3 +160,41 @@ func rawHeadItem(t *testing.T, db *dynamodb.Client, table, run string) map[strin
 	t.Helper()
 	return rawCommit(t, db, table, run, "HEAD")
 }
+
+// TestWorkflowListingPastOthersRuns lists a workflow with few runs while
+// another has hundreds in flight: the listing reads its unsettled runs
+// from byStatus, filtered on the workflow, so it reads past the other
+// workflow's runs, in pages that grow when they find nothing (a bounded
+// number of Queries, not one per 50 entries).
+func TestWorkflowListingPastOthersRuns(t *testing.T) {
+	t.Parallel()
+	var n calls
+	c := newClient(t, n.option)
+	table := newTable(t, c)
+	s := dynamojournal.New(c, table, dynamojournal.WithIndexShards(1))
+	var want []string
+	for i := range 2 {
+		cm := startCommit(fmt.Sprintf("a-%d", i))
+		cm.Workflow, cm.Events[0].Workflow = "a", "a"
+		cm.At = t0.Add(time.Duration(i) * time.Second)
+		mustAppend(t, s, cm)
+		want = append([]string{cm.Run}, want...)
+	}
+	for i := range 400 {
+		cm := startCommit(fmt.Sprintf("b-%03d", i))
+		cm.At = t0.Add(time.Minute + time.Duration(i)*time.Second)
+		mustAppend(t, s, cm)
+	}
+	eventuallyPaged(t, s, journal.Query{Workflow: "a"}, 10, want)
+	n.take()
+	runs, _, err := s.Runs(t.Context(), journal.Query{Workflow: "a", Limit: 10})
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("got %d runs, %v", len(runs), err)
+	}
+	// 2 byWorkflow and 8 byStatus partitions (4 unsettled statuses, one
+	// shard and the unsharded key each), and a few more pages of
+	// ST#running#0 (50, 200, then 800 entries).
+	if q := n.take()["Query"]; q > 14 {
+		t.Errorf("listing 2 runs past 400 others took %d Queries, want at most 14", q)
+	}
+}
