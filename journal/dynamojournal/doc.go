@@ -211,7 +211,9 @@
 // the order stays by Updated, newest first, as every backend, the CLI and
 // the API list runs. The filtered partitions hold every workflow's
 // unsettled runs, so such a listing reads past other workflows' runs in
-// flight (read units, not write units); with a status, the listing reads
+// flight (read units, not write units; filtered pages read 50 entries and
+// 4× more each time they find no match, up to 1,000, so a few Queries cross
+// thousands); with a status, the listing reads
 // one index as before. Heads written before this still have their
 // byWorkflow entry while unsettled; listings show them once (a page lists
 // a run once, and their two entries share their sort key), and they leave
