@@ -53,6 +53,7 @@ type options struct {
 	maxCommitSize int
 	readConns     int
 	readOnly      bool
+	faultHook     func(Fault) error // WithFaultHook
 }
 
 // Option configures a Store.
