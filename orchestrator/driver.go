@@ -176,7 +176,7 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	if len(events) == 0 {
 		return false, nil
 	}
-	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
+	seq, err := d.append(journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
 	switch {
 	case errors.Is(err, journal.ErrConflict):
 		return true, d.reload()
@@ -189,6 +189,32 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	d.pending = nil
 	d.e.snapshotAfter(d.ctx, d.run, d.rs, len(events))
 	return false, nil
+}
+
+// commitRetries are the pauses before a Drive tries a failed commit again.
+var commitRetries = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 250 * time.Millisecond}
+
+// append appends c, trying again a few times when the journal fails it
+// (not a conflict, not a size refusal). Trying again is safe: a failed
+// append wrote nothing, so the retry writes it once, or it wrote it and
+// lost the answer, so the retry conflicts and the reload finds it. Giving
+// up would lose the results this Drive gathered, and their attempts would
+// wait for their leases to expire to be invoked again.
+func (d *driver) append(c journal.Commit) (int64, error) {
+	for i := 0; ; i++ {
+		seq, err := d.e.store.Append(d.ctx, c)
+		if err == nil || errors.Is(err, journal.ErrConflict) || errors.Is(err, journal.ErrTooLarge) || i == len(commitRetries) {
+			return seq, err
+		}
+		d.e.log.Warn("commit failed; trying again", "run", d.run, "after", c.After, "err", err)
+		t := time.NewTimer(commitRetries[i])
+		select {
+		case <-t.C:
+		case <-d.ctx.Done():
+			t.Stop()
+			return seq, err
+		}
+	}
 }
 
 // reload replaces the state with the journal's after another writer
