@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -21,6 +22,20 @@ const (
 	// still arrive and be journaled before the lease expires.
 	LeaseMargin = 15 * time.Second
 )
+
+// MaxReclaims bounds the attempts of one step (or map item, or
+// compensation) that may fail by reclaim (step.KindLease: the process that
+// invoked them stopped) between two resubmissions. A reclaimed attempt
+// does not count against the retry policy's MaxAttempts and its retry is
+// due at once; one reclaim more than MaxReclaims sends the run to review
+// (the step's process keeps dying while it runs: look at it before
+// resubmitting). An attempt reclaimed may still have run to its end: the
+// step receives the same Request.IdempotencyKey on every attempt to
+// de-duplicate on, and Request.Attempt to tell them apart.
+const MaxReclaims = 5
+
+// reclaimed reports whether a failure is a reclaim (step.KindLease).
+func reclaimed(e *journal.Error) bool { return e != nil && e.Kind == step.KindLease }
 
 // stepTimeout is how long an attempt of a step with timeout t may run.
 func stepTimeout(t time.Duration) time.Duration {
@@ -245,6 +260,9 @@ func (rs *RunState) applyFailed(e *journal.Event) error {
 	rs.endAttempt(s)
 	rs.dropItems(s)
 	s.phase, s.failure, s.failedPending, s.finishedAt = PhaseFailed, e.Error, true, e.At
+	if reclaimed(e.Error) {
+		s.reclaims++
+	}
 	rs.dirty[s.idx] = true
 	return nil
 }
@@ -382,7 +400,7 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 		// keeps the status it ended with.
 		rs.status = rs.endStatus
 		if rs.comp != nil && rs.comp.phase == PhaseFailed {
-			rs.comp.phase, rs.comp.base = PhasePending, rs.comp.attempt
+			rs.comp.phase, rs.comp.base, rs.comp.reclaims = PhasePending, rs.comp.attempt, 0
 		}
 		return nil
 	}
@@ -395,7 +413,7 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 		name := rs.def.Steps[i].Name
 		if s.phase == PhaseFailed || name == e.Step {
 			rs.setPhase(s, PhasePending)
-			s.failure, s.due, s.failedPending, s.base = nil, time.Time{}, false, s.attempt
+			s.failure, s.due, s.failedPending, s.base, s.reclaims = nil, time.Time{}, false, s.attempt, 0
 			rs.endAttempt(s)
 			if len(e.Input) > 0 && name == e.Step {
 				s.input, s.override = e.Input, e.Input

@@ -444,10 +444,19 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 	for _, idx := range slices.Clone(s.itemFailed) {
 		it := &s.items[idx-1]
 		retryable := it.failure != nil && !it.failure.Terminal && !slices.Contains(p.NonRetryable, it.failure.Kind)
-		if retryable && it.attempt < p.MaxAttempts {
+		tries := it.attempt - it.reclaims
+		switch {
+		case retryable && reclaimed(it.failure) && it.reclaims <= MaxReclaims:
 			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.attempt + 1,
-				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.attempt)), Error: it.failure})
-		} else {
+				Due: now, Error: it.failure})
+		case retryable && reclaimed(it.failure):
+			fail := *it.failure
+			fail.Message = reclaimLimit(fmt.Sprintf("%s item %d", n.Name, idx), it.reclaims, it.failure)
+			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.attempt, Error: &fail})
+		case retryable && tries < p.MaxAttempts:
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.attempt + 1,
+				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, tries)), Error: it.failure})
+		default:
 			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.attempt, Error: it.failure})
 		}
 	}
@@ -531,19 +540,27 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event)) {
 	p := rs.def.RetryPolicy(n)
 	retryable := s.failure != nil && !s.failure.Terminal && !slices.Contains(p.NonRetryable, s.failure.Kind)
-	tries := s.attempt - s.base // attempts since the step was (re)submitted
-	if retryable && tries < p.MaxAttempts {
-		next := s.attempt + 1
-		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: next,
+	// Attempts since the step was (re)submitted, reclaims aside.
+	tries := s.attempt - s.base - s.reclaims
+	var reason string
+	switch {
+	case retryable && reclaimed(s.failure) && s.reclaims <= MaxReclaims:
+		// Its process stopped: not the step's failure, retried at once.
+		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: s.attempt + 1, Due: now, Error: s.failure})
+		return
+	case retryable && reclaimed(s.failure):
+		reason = reclaimLimit(n.Name, s.reclaims, s.failure)
+	case retryable && tries < p.MaxAttempts:
+		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: s.attempt + 1,
 			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.failure})
 		return
-	}
-	reason := fmt.Sprintf("step %s failed", n.Name)
-	if s.failure != nil {
-		reason += ": " + s.failure.Message
-	}
-	if retryable {
+	case retryable:
 		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.failure.Message)
+	default:
+		reason = fmt.Sprintf("step %s failed", n.Name)
+		if s.failure != nil {
+			reason += ": " + s.failure.Message
+		}
 	}
 	if rs.def.OnFailure == workflow.OnFailureCompensate {
 		s.failedPending = false
@@ -552,6 +569,13 @@ func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, 
 		return
 	}
 	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.attempt, Reason: reason, Error: s.failure})
+}
+
+// reclaimLimit explains a step sent to review because its attempts were
+// reclaimed more than MaxReclaims times.
+func reclaimLimit(what string, reclaims int, last *journal.Error) string {
+	return fmt.Sprintf("step %s: %d attempts reclaimed after their process stopped (limit %d); "+
+		"the last may have run, check before resubmitting: %s", what, reclaims, MaxReclaims, last.Message)
 }
 
 func errKind(e *journal.Error) string {
@@ -590,17 +614,25 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 			return // running, or waiting to retry
 		}
 		p := rs.def.RetryPolicy(n)
-		tries := c.attempt - c.base
-		if c.failure != nil && !c.failure.Terminal && tries < p.MaxAttempts {
+		tries := c.attempt - c.base - c.reclaims
+		retryable := c.failure != nil && !c.failure.Terminal
+		msg := "failed"
+		if c.failure != nil {
+			msg = c.failure.Message
+		}
+		switch {
+		case retryable && reclaimed(c.failure) && c.reclaims <= MaxReclaims:
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.attempt + 1, Compensation: true,
+				Due: now, Error: c.failure})
+			return
+		case retryable && reclaimed(c.failure):
+			msg = reclaimLimit("compensation of "+n.Name, c.reclaims, c.failure)
+		case retryable && tries < p.MaxAttempts:
 			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.attempt + 1, Compensation: true,
 				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.failure})
 			return
 		}
 		c.failedPending = false
-		msg := "failed"
-		if c.failure != nil {
-			msg = c.failure.Message
-		}
 		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.attempt, Error: c.failure,
 			Reason: fmt.Sprintf("compensation of step %s failed: %s", n.Name, msg)})
 		return

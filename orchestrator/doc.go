@@ -36,7 +36,9 @@
 // expired with no result journaled, Decide fails the attempt by timeout
 // (StepFailed, kind step.KindTimeout) and its retry policy decides: another
 // attempt, or review when the attempts run out. An attempt is invoked again
-// only as a new attempt, after its lease expired. Async steps hand out their
+// only as a new attempt, after its lease expired. An attempt Reclaim ended
+// (its process stopped) costs no retry: it is retried at once, and only
+// more than MaxReclaims reclaims of one step send the run to review. Async steps hand out their
 // callback token once per attempt and end by callback or by their timeout;
 // sub steps start their child run, which is idempotent.
 //
