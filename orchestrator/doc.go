@@ -78,4 +78,9 @@
 //
 // A step result too large for the journal is not an error of Drive: the
 // step fails terminally (step.KindTooLarge) and the run goes to review.
+// Nor is a decision too large on its own (a map's item list, the run's
+// output, an event payload passed on): the run goes to review with a
+// NeedsReview of kind step.KindTooLarge naming it. Signal and Resubmit
+// with a payload the journal cannot take fail with a
+// *journal.TooLargeError and change nothing.
 package orchestrator
