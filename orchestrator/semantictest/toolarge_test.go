@@ -181,7 +181,9 @@ func newTooLarge(t *testing.T, store journal.Store, def *workflow.Definition) *t
 
 type invoker func(context.Context, step.Request) (step.Response, error)
 
-func (f invoker) Invoke(ctx context.Context, req step.Request) (step.Response, error) { return f(ctx, req) }
+func (f invoker) Invoke(ctx context.Context, req step.Request) (step.Response, error) {
+	return f(ctx, req)
+}
 
 func (h *tooLarge) start(input json.RawMessage) string {
 	h.t.Helper()
