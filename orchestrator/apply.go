@@ -54,6 +54,17 @@ func leaseOf(e *journal.Event, timeout time.Duration) time.Time {
 	return e.At.Add(stepTimeout(timeout) + LeaseMargin)
 }
 
+// attemptTimeout bounds the invocation of an attempt of task n: its
+// timeout, or DefaultStepTimeout. An async step's timeout bounds the wait
+// for its callback instead; the invocation that starts it is bounded by
+// DefaultStepTimeout.
+func attemptTimeout(n *workflow.Node) time.Duration {
+	if n.Async {
+		return DefaultStepTimeout
+	}
+	return stepTimeout(n.Timeout.D())
+}
+
 // compFlight is the flight of the compensation in progress.
 var compFlight = flight{-1, -1}
 
@@ -71,6 +82,7 @@ func init() {
 		journal.StepSkipped:      (*RunState).applySkipped,
 		journal.ItemFailed:       (*RunState).applyItemFailed,
 		journal.RetryScheduled:   (*RunState).applyRetry,
+		journal.StepStarted:      (*RunState).applyStepStarted,
 		journal.TimerStarted:     (*RunState).applyTimerStarted,
 		journal.TimerFired:       (*RunState).applyTimerFired,
 		journal.EventReceived:    (*RunState).applyEventReceived,
@@ -161,8 +173,13 @@ func (rs *RunState) applyScheduled(e *journal.Event) error {
 	switch n.StepType() {
 	case workflow.TypeTask:
 		rs.inflight[f] = true
-		if !n.Async {
+		switch {
+		case !n.Async:
 			rs.leases[f] = leaseOf(e, n.Timeout.D())
+		case !e.Due.IsZero():
+			// Its start's lease (journals from before start leases have
+			// none: their async steps wait for their callback only).
+			rs.leases[f] = e.Due
 		}
 	case workflow.TypeMap:
 		if err := rs.startItems(s, e); err != nil {
@@ -317,6 +334,20 @@ func (rs *RunState) applyRetry(e *journal.Event) error {
 	s.phase, s.attempt, s.due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 	rs.timers[flight{s.idx, 0}] = e.Due
 	rs.dirty[s.idx] = true
+	return nil
+}
+
+// applyStepStarted ends an async attempt's start lease: its callback token
+// is out, and it waits for its callback (or its timeout).
+func (rs *RunState) applyStepStarted(e *journal.Event) error {
+	s, err := rs.step(e)
+	if err != nil {
+		return err
+	}
+	if s.phase == PhaseRunning && s.attempt == e.Attempt {
+		delete(rs.leases, flight{s.idx, 0})
+		rs.dirty[s.idx] = true
+	}
 	return nil
 }
 

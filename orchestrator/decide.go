@@ -289,8 +289,13 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 			}
 		}
 		if due, ok := rs.leases[flight{i, 0}]; ok && !now.Before(due) {
+			msg := leaseExpired(n.Name, n.Timeout.D(), due)
+			if n.Async {
+				msg = fmt.Sprintf("step %s timed out: its start (the invocation that hands out its callback token) "+
+					"did not come back within %s (its lease expired at %s)", n.Name, attemptTimeout(n), due.UTC().Format(time.RFC3339))
+			}
 			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
-				Error: &journal.Error{Message: leaseExpired(n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+				Error: &journal.Error{Message: msg, Kind: step.KindTimeout}})
 			return
 		}
 		if due, ok := rs.timers[flight{i, 0}]; ok && !now.Before(due) {
@@ -330,10 +335,10 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
-		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input}
-		if !n.Async {
-			ev.Due = now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
-		}
+		// An async step's lease covers its start: the invocation that hands
+		// out its callback token must come back (StepStarted) in time.
+		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input,
+			Due: now.Add(attemptTimeout(n) + LeaseMargin)}
 		emit(ev)
 		s := rs.byName[n.Name]
 		inv := rs.invocation(n, s)
@@ -714,7 +719,7 @@ func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
 		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
-		inv.Async, inv.Timeout = true, 0
+		inv.Async, inv.Timeout = true, attemptTimeout(n)
 	}
 	return inv
 }

@@ -508,17 +508,19 @@ func (d *driver) waitFor(now time.Time, dec Decision) (ended bool) {
 func (d *driver) take(r attemptResult) {
 	for {
 		delete(d.running, attemptKey(r.inv))
-		// An async step's invocation only hands it its token: unless it
-		// failed, its result comes later through Complete.
-		if !r.inv.Async || r.resp.Error != nil {
-			ev := resultEvent(d.run, r, d.e.now())
-			// Journal a result only while its attempt awaits one: after a
-			// reload another driver may have journaled it already, or its
-			// lease expired.
-			if d.rs.awaits(&ev) {
-				_ = d.rs.Apply(&ev)
-				d.pending = append(d.pending, ev)
-			}
+		ev := resultEvent(d.run, r, d.e.now())
+		if r.inv.Async && r.resp.Error == nil {
+			// An async step's invocation only hands it its token: it is
+			// acknowledged (its start lease ends) and its result comes
+			// later through Complete.
+			ev = journal.Event{Kind: journal.StepStarted, At: ev.At, Step: r.inv.Step, Attempt: r.inv.Attempt}
+		}
+		// Journal a result only while its attempt awaits one: after a
+		// reload another driver may have journaled it already, or its
+		// lease expired.
+		if d.rs.awaits(&ev) {
+			_ = d.rs.Apply(&ev)
+			d.pending = append(d.pending, ev)
 		}
 		select {
 		case r = <-d.results:
