@@ -54,16 +54,27 @@ func leaseOf(e *journal.Event, timeout time.Duration) time.Time {
 	return e.At.Add(stepTimeout(timeout) + LeaseMargin)
 }
 
-// attemptTimeout bounds the invocation of an attempt of task n: its
-// timeout, or DefaultStepTimeout. An async step's timeout bounds the wait
-// for its callback instead; the invocation that starts it is bounded by
-// DefaultStepTimeout.
-func attemptTimeout(n *workflow.Node) time.Duration {
-	if n.Async {
-		return DefaultStepTimeout
+// timeoutOf bounds an attempt of step n that invokes function fn (n's
+// function, or its compensation): the step's timeout when it has one (an
+// async step's timeout bounds the wait for its callback instead, not the
+// invocation that starts it), else fn's configured timeout when the
+// deployment knows it (SetFunctionTimeouts), else DefaultStepTimeout.
+func (rs *RunState) timeoutOf(n *workflow.Node, fn string) time.Duration {
+	if n.Timeout > 0 && !n.Async {
+		return n.Timeout.D()
 	}
-	return stepTimeout(n.Timeout.D())
+	if d := rs.limits[fn]; d > 0 {
+		return d
+	}
+	return DefaultStepTimeout
 }
+
+// SetFunctionTimeouts gives the state the configured timeouts of step
+// functions (by function name, as definitions name them), which bound the
+// attempts of steps without a timeout of their own and their leases. They
+// are an input of Decide like its clock: the leases decided are journaled,
+// so a fold never needs them.
+func (rs *RunState) SetFunctionTimeouts(timeouts map[string]time.Duration) { rs.limits = timeouts }
 
 // compFlight is the flight of the compensation in progress.
 var compFlight = flight{-1, -1}

@@ -289,10 +289,10 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 			}
 		}
 		if due, ok := rs.leases[flight{i, 0}]; ok && !now.Before(due) {
-			msg := leaseExpired(n.Name, n.Timeout.D(), due)
+			msg := leaseExpired(n.Name, rs.timeoutOf(n, n.Function), due)
 			if n.Async {
 				msg = fmt.Sprintf("step %s timed out: its start (the invocation that hands out its callback token) "+
-					"did not come back within %s (its lease expired at %s)", n.Name, attemptTimeout(n), due.UTC().Format(time.RFC3339))
+					"did not come back within %s (its lease expired at %s)", n.Name, rs.timeoutOf(n, n.Function), due.UTC().Format(time.RFC3339))
 			}
 			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
 				Error: &journal.Error{Message: msg, Kind: step.KindTimeout}})
@@ -338,7 +338,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		// An async step's lease covers its start: the invocation that hands
 		// out its callback token must come back (StepStarted) in time.
 		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input,
-			Due: now.Add(attemptTimeout(n) + LeaseMargin)}
+			Due: now.Add(rs.timeoutOf(n, n.Function) + LeaseMargin)}
 		emit(ev)
 		s := rs.byName[n.Name]
 		inv := rs.invocation(n, s)
@@ -442,7 +442,7 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 	slices.Sort(expired)
 	for _, idx := range expired {
 		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Index: idx, Attempt: s.items[idx-1].attempt,
-			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), n.Timeout.D(),
+			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), rs.timeoutOf(n, n.Function),
 				rs.leases[flight{s.idx, idx}]), Kind: step.KindTimeout}})
 	}
 	p := rs.def.RetryPolicy(n)
@@ -486,7 +486,7 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 	slices.Sort(due)
 	for _, idx := range due {
 		it := s.items[idx-1]
-		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		lease := now.Add(rs.timeoutOf(n, n.Function) + LeaseMargin)
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.attempt, Input: it.input, Due: lease})
 		d.Start = append(d.Start, rs.itemInvocation(n, idx, it.attempt, it.input, lease))
 	}
@@ -511,7 +511,7 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 				return
 			}
 		}
-		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		lease := now.Add(rs.timeoutOf(n, n.Function) + LeaseMargin)
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input, Due: lease})
 		d.Start = append(d.Start, rs.itemInvocation(n, idx, 1, input, lease))
 	}
@@ -606,13 +606,13 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 			}
 			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.input), "output": orNull(s.output)})
 			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,
-				Due: now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)})
+				Due: now.Add(rs.timeoutOf(n, n.Compensate) + LeaseMargin)})
 			d.Start = append(d.Start, rs.compInvocation(rs.comp))
 			return
 		}
 		if due, ok := rs.leases[compFlight]; ok && c.phase == PhaseRunning && !now.Before(due) {
 			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: c.attempt, Compensation: true,
-				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, rs.timeoutOf(n, n.Compensate), due), Kind: step.KindTimeout}})
 			continue
 		}
 		if c.phase != PhaseFailed || !c.failedPending {
@@ -647,18 +647,19 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 func (rs *RunState) compInvocation(c *stepState) Invocation {
 	n := &rs.def.Steps[c.idx]
 	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
+		Timeout: rs.timeoutOf(n, n.Compensate), Lease: rs.leases[compFlight], Compensation: true}
 }
 
 func (rs *RunState) itemInvocation(n *workflow.Node, idx, attempt int, input json.RawMessage, lease time.Time) Invocation {
 	return Invocation{Step: n.Name, Function: n.Function, Attempt: attempt, Input: input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: lease, Index: idx}
+		Timeout: rs.timeoutOf(n, n.Function), Lease: lease, Index: idx}
 }
 
 // leaseExpired explains the failure of an attempt whose lease ran out.
 func leaseExpired(what string, timeout time.Duration, lease time.Time) string {
+	// timeout is the attempt's: its step's, its function's or the default.
 	return fmt.Sprintf("step %s timed out: no result within %s (its lease expired at %s)",
-		what, stepTimeout(timeout), lease.UTC().Format(time.RFC3339))
+		what, timeout, lease.UTC().Format(time.RFC3339))
 }
 
 // Outbox. An effect journaled and not yet dispatched is sent again by the
@@ -717,9 +718,9 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 
 func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
+		Timeout: rs.timeoutOf(n, n.Function), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
-		inv.Async, inv.Timeout = true, attemptTimeout(n)
+		inv.Async = true
 	}
 	return inv
 }

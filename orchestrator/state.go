@@ -129,6 +129,9 @@ type RunState struct {
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
+	// limits are the step functions' configured timeouts, where the
+	// deployment knows them (SetFunctionTimeouts).
+	limits map[string]time.Duration
 	// snapEvents is how many events the last snapshot (or the one the
 	// state was loaded from) folds; unsnapped counts those applied since.
 	snapEvents, unsnapped int
