@@ -42,9 +42,10 @@ var platformFunctions = []string{"api", "effects", "orchestrator", "repair"}
 // variables on behalf of a main package: a main that calls one reads the
 // variable. TestEnvHelpersComplete keeps this list honest.
 var envHelpers = map[string]string{
-	"internal.LogLevel(":     "ORDO_LOG_LEVEL",
-	"internal.CallbackKeys(": "ORDO_CALLBACK_KEY_SECRET",
-	"internal.IndexShards(":  "ORDO_INDEX_SHARDS",
+	"internal.LogLevel(":            "ORDO_LOG_LEVEL",
+	"internal.CallbackKeys(":        "ORDO_CALLBACK_KEY_SECRET",
+	"internal.StepFunctionTimeout(": "ORDO_STEP_FUNCTION_TIMEOUT",
+	"internal.IndexShards(":         "ORDO_INDEX_SHARDS",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -720,7 +721,9 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 	// so that a team's own stack adds steps without editing this template;
 	// the platform's own functions are denied (TestPlatformFunctionsNotSteps).
 	want["OrchestratorFunction"] = append(want["OrchestratorFunction"],
-		"lambda:InvokeFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*")
+		"lambda:InvokeFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*",
+		// Its configured timeout bounds the lease of a step without one.
+		"lambda:GetFunctionConfiguration !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*")
 	for _, v := range want {
 		sort.Strings(v)
 	}
