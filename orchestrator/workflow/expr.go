@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,8 @@ type compiled struct {
 	index map[string]int         // step name -> position
 	progs map[string]cel.Program // "step/field" or "/field"
 	succ  map[string][]string    // step name -> steps right after it
+	// sensitive are the parsed Sensitive paths.
+	sensitive []sensitive.Path
 }
 
 var (
