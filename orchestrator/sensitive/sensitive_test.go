@@ -113,11 +113,11 @@ func TestOpenRefusesTamperedAndUnknownKeys(t *testing.T) {
 
 func TestRedactForms(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"card":{"$ordo.enc":"v1:k:AAAA"}}`:                       `{"card":"[redacted]"}`,
+		`{"card":{"$ordo.enc":"v1:k:AAAA"}}`:                         `{"card":"[redacted]"}`,
 		"{\n  \"card\": {\n    \"$ordo.enc\": \"v1:k:AAAA\"\n  }\n}": "{\n  \"card\": \"[redacted]\"\n}",
-		`{"msg":"input {\"card\":{\"$ordo.enc\":\"v1:k:AAAA\"}}"}`: `{"msg":"input {\"card\":\"[redacted]\"}"}`,
-		`{"$ordo.enc":"v1:k:AAAA","other":1}`:                      `{"$ordo.enc":"[redacted]","other":1}`,
-		`{"plain":"value"}`:                                        `{"plain":"value"}`,
+		`{"msg":"input {\"card\":{\"$ordo.enc\":\"v1:k:AAAA\"}}"}`:   `{"msg":"input {\"card\":\"[redacted]\"}"}`,
+		`{"$ordo.enc":"v1:k:AAAA","other":1}`:                        `{"$ordo.enc":"[redacted]","other":1}`,
+		`{"plain":"value"}`:                                          `{"plain":"value"}`,
 	} {
 		if got := sensitive.RedactText(in); got != want {
 			t.Errorf("RedactText(%s) = %s, want %s", in, got, want)

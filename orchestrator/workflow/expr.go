@@ -1,10 +1,10 @@
 package workflow
 
 import (
-	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"reflect"
 	"sync"
 
