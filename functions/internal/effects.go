@@ -25,9 +25,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordoflow/ordo/journal"
-	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/effect/egress"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 )
 
 // Effect kinds the effects Lambda performs. Persisted in journals: never
