@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
@@ -30,17 +29,7 @@ func (e *Engine) sealInput(ctx context.Context, def *workflow.Definition, input 
 // outputPaths are the declared paths into step n's output; for a map
 // item (index > 0) those under the item's place in the list.
 func outputPaths(def *workflow.Definition, stepName string, index int) [][]string {
-	paths := sensitive.Select(def.SensitivePaths(), sensitive.RootSteps, stepName)
-	if index == 0 {
-		return paths
-	}
-	var out [][]string
-	for _, p := range paths {
-		if len(p) > 0 && (p[0] == sensitive.Wildcard || p[0] == strconv.Itoa(index-1)) {
-			out = append(out, p[1:])
-		}
-	}
-	return out
+	return sensitive.OutputPaths(def.SensitivePaths(), stepName, index)
 }
 
 // sealOutput seals a step's output and state patch (a result of an

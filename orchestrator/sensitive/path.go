@@ -3,6 +3,7 @@ package sensitive
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -75,6 +76,23 @@ func (p Path) String() string {
 		head = RootSteps + "." + p.Step + ".output"
 	}
 	return strings.Join(append([]string{head}, p.Fields...), ".")
+}
+
+// OutputPaths returns the fields of the paths in ps into step's output;
+// for a map item (index > 0, 1-based) those under the item's place in the
+// list (a first field of * or its 0-based position), without that field.
+func OutputPaths(ps []Path, step string, index int) [][]string {
+	paths := Select(ps, RootSteps, step)
+	if index == 0 {
+		return paths
+	}
+	var out [][]string
+	for _, p := range paths {
+		if len(p) > 0 && (p[0] == Wildcard || p[0] == strconv.Itoa(index-1)) {
+			out = append(out, p[1:])
+		}
+	}
+	return out
 }
 
 // Select returns the fields of the paths in ps with root (and, for steps,

@@ -124,10 +124,17 @@ func Parse(text string) (*Keyring, error) {
 // (mode 0600) when it does not exist. A file others may read or write is
 // refused.
 func LoadFile(path string) (*Keyring, error) {
-	b, err := os.ReadFile(path)
+	r, err := ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return create(path)
 	}
+	return r, err
+}
+
+// ReadFile is LoadFile for readers: a missing file is an error matching
+// fs.ErrNotExist, and nothing is created.
+func ReadFile(path string) (*Keyring, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sealing key file: %w", err)
 	}
