@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/ordoflow/ordo/journal"
-	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
