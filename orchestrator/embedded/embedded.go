@@ -100,7 +100,9 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 	}))
 	// No dispatcher: the runtime executes a run's outstanding effects itself
 	// each time Drive returns, and journals their outcomes in one commit.
-	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log)}, cfg.engine...)
+	// The runtime drives every run it starts: a run's first decision goes
+	// in the commit that creates it.
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithStartDecision()}, cfg.engine...)
 	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
 	return r
 }

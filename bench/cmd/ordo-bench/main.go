@@ -157,7 +157,7 @@ func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN int)
 	}
 	fmt.Println()
 	fmt.Println("ratio = ordo's journal commits/s ÷ the baseline's appends/s of the same size, same concurrency, same run.")
-	fmt.Println("steps/s counts K step transitions per run; each run writes K+2 commits (the start, the first decision, and one per step).")
+	fmt.Println("steps/s counts K step transitions per run; each run writes K+1 commits (the start with the first decision, and one per step).")
 	fmt.Println()
 	return nil
 }
