@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -181,7 +182,7 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	case errors.Is(err, journal.ErrConflict):
 		return true, d.reload()
 	case errors.Is(err, journal.ErrTooLarge):
-		return true, d.shed(err)
+		return true, d.tooLarge(now, dec, err)
 	case err != nil:
 		return false, fmt.Errorf("drive %s: %w", d.run, err)
 	}
@@ -230,9 +231,84 @@ func (d *driver) reload() error {
 	return nil
 }
 
-// shed handles a commit the journal refused as too large: the largest step
-// result gathered is replaced by a terminal failure that says why, so the
-// run goes to review instead of retrying the same commit forever.
+// tooLarge handles a commit the journal refused as too large. Results
+// gathered and a decision taken on them are journaled apart: first the
+// results alone (shedding the largest when they alone are too large), then
+// the decision is taken again on its own. A decision too large on its own
+// (a map's item list, the run's output, an event's payload passed on, an
+// operator's input) cannot be journaled however often it is tried: the run
+// goes to review saying what was too large.
+func (d *driver) tooLarge(now time.Time, dec Decision, cause error) error {
+	switch {
+	case len(dec.Events) > 0 && len(d.pending) > 0:
+		pending := d.pending
+		d.pending = nil
+		if err := d.reload(); err != nil {
+			return err
+		}
+		d.pending = d.rs.absorb(pending)
+		_, err := d.commit(now, Decision{})
+		return err
+	case len(dec.Events) > 0:
+		return d.reviewTooLarge(now, dec, cause)
+	}
+	return d.shed(cause)
+}
+
+// reviewTooLarge sends the run to review in place of a decision the
+// journal refused as too large on its own, naming its largest event.
+func (d *driver) reviewTooLarge(now time.Time, dec Decision, cause error) error {
+	big, size := 0, -1
+	for i, ev := range dec.Events {
+		if b, err := json.Marshal(ev); err == nil && len(b) > size {
+			big, size = i, len(b)
+		}
+	}
+	if err := d.reload(); err != nil {
+		return err
+	}
+	what := d.rs.describe(&dec.Events[big])
+	reason := fmt.Sprintf("%s (%d bytes) is too large for the journal: %v", what, size, cause)
+	d.e.log.Warn("decision too large for the journal; the run goes to review", "run", d.run, "what", what, "bytes", size, "err", cause)
+	ev := journal.Event{Kind: journal.NeedsReview, At: now, Step: dec.Events[big].Step, Attempt: dec.Events[big].Attempt,
+		Reason: reason, Error: &journal.Error{Kind: step.KindTooLarge, Terminal: true, Message: reason}}
+	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: []journal.Event{ev},
+		Status: journal.StatusReview, At: now})
+	switch {
+	case errors.Is(err, journal.ErrConflict):
+		return d.reload() // decide again on what the other writer journaled
+	case err != nil:
+		return fmt.Errorf("drive %s: %w", d.run, err)
+	}
+	_ = d.rs.Apply(&ev)
+	d.rs.seq = seq
+	return nil
+}
+
+// describe names what an event of a decision carries, for a reason.
+func (rs *RunState) describe(ev *journal.Event) string {
+	s, ok := rs.byName[ev.Step]
+	switch {
+	case ev.Kind == journal.RunCompleted:
+		return "the run's output"
+	case !ok:
+		return string(ev.Kind) + " event"
+	case ev.Kind == journal.StepScheduled && ev.Index == 0 && rs.node(s).StepType() == workflow.TypeMap:
+		return fmt.Sprintf("map step %s: its item list", ev.Step)
+	case ev.Kind == journal.StepScheduled && ev.Index > 0:
+		return fmt.Sprintf("step %s item %d: its input", ev.Step, ev.Index)
+	case ev.Kind == journal.StepScheduled:
+		return fmt.Sprintf("step %s: its input", ev.Step)
+	case ev.Kind == journal.StepSucceeded && rs.node(s).StepType() == workflow.TypeEvent:
+		return fmt.Sprintf("step %s: the payload of event %q", ev.Step, rs.node(s).Event)
+	}
+	return fmt.Sprintf("step %s: its %s event", ev.Step, ev.Kind)
+}
+
+// shed handles results the journal refused as too large on their own: the
+// largest step result gathered is replaced by a terminal failure that says
+// why, so the run goes to review instead of retrying the same commit
+// forever.
 func (d *driver) shed(cause error) error {
 	big, size := -1, 0
 	for i, ev := range d.pending {
@@ -400,7 +476,7 @@ func (d *driver) start(invs []Invocation) error {
 		return nil
 	}
 	// The goroutines get values: rs itself is replaced on a reload.
-	state, wf := d.rs.StateJSON(), d.rs.wfName
+	state, wf, def := d.rs.StateJSON(), d.rs.wfName, d.rs.def
 	for _, inv := range invs {
 		if inv.Workflow != "" {
 			if err := d.startChild(inv); err != nil {
@@ -416,7 +492,7 @@ func (d *driver) start(invs []Invocation) error {
 		d.steps.Add(1)
 		go func() {
 			defer d.steps.Done()
-			r := attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, wf, d.run, inv, state)}
+			r := attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, def, wf, d.run, inv, state)}
 			select {
 			case d.results <- r:
 			case <-d.stepCtx.Done():
@@ -459,17 +535,19 @@ func (d *driver) waitFor(now time.Time, dec Decision) (ended bool) {
 func (d *driver) take(r attemptResult) {
 	for {
 		delete(d.running, attemptKey(r.inv))
-		// An async step's invocation only hands it its token: unless it
-		// failed, its result comes later through Complete.
-		if !r.inv.Async || r.resp.Error != nil {
-			ev := resultEvent(d.run, r, d.e.now())
-			// Journal a result only while its attempt awaits one: after a
-			// reload another driver may have journaled it already, or its
-			// lease expired.
-			if d.rs.awaits(&ev) {
-				_ = d.rs.Apply(&ev)
-				d.pending = append(d.pending, ev)
-			}
+		ev := resultEvent(d.run, r, d.e.now())
+		if r.inv.Async && r.resp.Error == nil {
+			// An async step's invocation only hands it its token: it is
+			// acknowledged (its start lease ends) and its result comes
+			// later through Complete.
+			ev = journal.Event{Kind: journal.StepStarted, At: ev.At, Step: r.inv.Step, Attempt: r.inv.Attempt}
+		}
+		// Journal a result only while its attempt awaits one: after a
+		// reload another driver may have journaled it already, or its
+		// lease expired.
+		if d.rs.awaits(&ev) {
+			_ = d.rs.Apply(&ev)
+			d.pending = append(d.pending, ev)
 		}
 		select {
 		case r = <-d.results:
@@ -533,16 +611,40 @@ func (e *Engine) nearDeadline(ctx context.Context) bool {
 }
 
 // invoke runs one attempt, bounded by its timeout, and turns a transport
-// failure or the timeout into the attempt's failure.
-func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, state json.RawMessage) step.Response {
+// failure or the timeout into the attempt's failure. The step gets the
+// sealed values of its input and state in clear; what it returns is sealed
+// again before anyone journals or logs it.
+func (e *Engine) invoke(ctx context.Context, def *workflow.Definition, wf, run string, inv Invocation, state json.RawMessage) step.Response {
+	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
+	clears, err := e.openRequest(ctx, &req)
+	if err != nil {
+		resp := keyFailure(inv.Step, err)
+		e.log.Warn("step not invoked: its sensitive values do not open", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+		return resp
+	}
+	resp := e.call(ctx, inv, req)
+	if f := resp.Error; f != nil {
+		f.Message = sensitive.Scrub(f.Message, clears)
+		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
+			"terminal", f.Terminal, "err", f.Message)
+		return resp
+	}
+	if resp.Result, err = e.sealResult(ctx, def, inv, resp.Result, clears); err != nil {
+		resp = keyFailure(inv.Step, err)
+		e.log.Warn("step result not journaled: its sensitive values do not seal", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+	}
+	return resp
+}
+
+// call invokes req, bounded by the attempt's timeout.
+func (e *Engine) call(ctx context.Context, inv Invocation, req step.Request) step.Response {
 	if inv.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
 		defer cancel()
 	}
-	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
-		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
-		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
 	switch {
@@ -552,10 +654,6 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 		resp = step.Response{Error: &step.Failure{Message: fmt.Sprintf("step %s timed out after %s", inv.Step, time.Since(start).Round(time.Millisecond)), Kind: step.KindTimeout}}
 	case err != nil:
 		resp = step.Response{Error: &step.Failure{Message: err.Error(), Kind: step.KindInvoke}}
-	}
-	if resp.Error != nil {
-		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
-			"terminal", resp.Error.Terminal, "err", resp.Error.Message)
 	}
 	return resp
 }

@@ -83,9 +83,15 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 	if err := CheckKey(key); err != nil {
 		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
 	}
+	// Keys are computed from the clear input; only the sealed one is
+	// journaled.
+	if input, err = e.sealInput(ctx, def, input); err != nil {
+		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
+	}
 	run := RunID(def.Name, key)
 	now := e.now()
 	rs := NewRunState(def)
+	rs.SetFunctionTimeouts(e.functionTimeouts(ctx, def))
 	first := journal.Event{Kind: journal.RunStarted, At: now, Workflow: def.Name, DefHash: def.Hash(),
 		Key: key, Trigger: req.Trigger, Input: input, Parent: req.Parent, Step: req.ParentStep, Attempt: req.ParentAttempt}
 	if err := rs.Apply(&first); err != nil {

@@ -162,7 +162,7 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		if errors.Is(err, orchestrator.ErrFinished) {
 			return errors.Join(o.drive(ctx, msg.Run), o.review(ctx, channel, trigger, body, err))
 		}
-		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) {
+		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) || errors.Is(err, journal.ErrTooLarge) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
 		if err != nil {
@@ -179,7 +179,7 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 			o.log.Info("callback for an attempt no longer awaited; dropped", "trigger", trigger, "err", err)
 			return o.drive(ctx, c.Run)
 		}
-		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) {
+		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) || errors.Is(err, journal.ErrTooLarge) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
 		if err != nil {
@@ -190,7 +190,9 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	run := msg.Run
 	if run == "" {
 		st, err := o.engine.Start(ctx, orchestrator.StartRequest{Workflow: msg.Workflow, Input: msg.Input, Key: msg.Key, Trigger: trigger})
-		if errors.Is(err, orchestrator.ErrUnknownWorkflow) || errors.Is(err, orchestrator.ErrBadInput) {
+		// A payload the journal cannot take fails the same way on every
+		// redelivery: it goes to review, as a malformed record does.
+		if errors.Is(err, orchestrator.ErrUnknownWorkflow) || errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrTooLarge) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
 		if err != nil {
