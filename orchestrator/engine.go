@@ -53,6 +53,8 @@ type Engine struct {
 	callbacks *callback.Keyring
 	// startDecision: Start journals the first decision (WithStartDecision).
 	startDecision bool
+	// timeouts knows step functions' configured timeouts (nil: unknown).
+	timeouts FunctionTimeouts
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
