@@ -8,6 +8,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/callback"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -51,10 +52,12 @@ type Engine struct {
 	snapEvery int
 	// callbacks signs and verifies async steps' callback tokens.
 	callbacks *callback.Keyring
-	// startDecision: Start journals the first decision (WithStartDecision).
-	startDecision bool
 	// timeouts knows step functions' configured timeouts (nil: unknown).
 	timeouts FunctionTimeouts
+	// sealer seals and opens the values definitions declare sensitive.
+	sealer sensitive.Sealer
+	// startDecision: Start journals the first decision (WithStartDecision).
+	startDecision bool
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -115,6 +118,9 @@ func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 	}
 	if e.callbacks == nil {
 		e.callbacks = ephemeralKeys()
+	}
+	if e.sealer == nil {
+		e.sealer = defaultSealer()
 	}
 	return e
 }

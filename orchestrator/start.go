@@ -84,6 +84,11 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 	if err := CheckKey(key); err != nil {
 		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
 	}
+	// Keys are computed from the clear input; only the sealed one is
+	// journaled.
+	if input, err = e.sealInput(ctx, def, input); err != nil {
+		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
+	}
 	run := RunID(def.Name, key)
 	now := e.now()
 	rs := NewRunState(def)

@@ -29,6 +29,8 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -67,7 +69,13 @@ type config struct {
 	log         *slog.Logger
 	engine      []orchestrator.Option
 	effectsSpan time.Duration
+	sealer      sensitive.Sealer
 }
+
+// WithSealer sets the keys sensitive values are sealed with in the journal
+// and opened with for steps and effects (default: a random key of the
+// runtime's own, so what it seals opens only in this process).
+func WithSealer(s sensitive.Sealer) Option { return func(c *config) { c.sealer = s } }
 
 // WithEffectRecovery sets how far back Resume looks for settled runs whose
 // effects may not have run (default 24h): a process killed after journaling
@@ -93,16 +101,21 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 	r := &Runtime{store: store, registry: reg, log: cfg.log, effectsSpan: cfg.effectsSpan, ctx: ctx, cancel: cancel,
 		active: map[string]bool{}, again: map[string]bool{}, waiters: map[string][]chan waited{},
 		timers: map[string]*time.Timer{}}
+	if cfg.sealer == nil {
+		cfg.sealer = localkey.Random()
+	}
 	r.Effects = effect.NewExecutor(store)
-	r.Effects.Handle("log", effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
-		r.log.Info("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
+	r.Effects.OpenWith(cfg.sealer)
+	r.Effects.Handle("log", effect.Sealed(effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
+		r.log.Info("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(sensitive.Redact(e.Payload)))
 		return nil
-	}))
+	})))
 	// No dispatcher: the runtime executes a run's outstanding effects itself
 	// each time Drive returns, and journals their outcomes in one commit.
 	// The runtime drives every run it starts: a run's first decision goes
 	// in the commit that creates it.
-	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithStartDecision()}, cfg.engine...)
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithSealer(cfg.sealer),
+		orchestrator.WithStartDecision()}, cfg.engine...)
 	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
 	return r
 }
