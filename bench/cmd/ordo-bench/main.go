@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/bench"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
 func main() {
@@ -49,7 +50,7 @@ func run() error {
 	cList := flag.String("scale-c", "1,10,50,200", "concurrencies for the scaling part (K=5)")
 	lowN := flag.Int("low-n", 100, "runs for the low-load (C=1) overhead measurement")
 	rounds := flag.Int("rounds", 1, "embedded part: measure each row this many times (ordo, then its baselines, each round) and print the median ratio")
-	decideMax := flag.Int("decide-max", 10000, "longest run for the decide-scaling part")
+	decideMax := flag.Int("decide-max", workflow.MaxSteps, "longest run for the decide-scaling part (at most workflow.MaxSteps)")
 	parts := flag.String("parts", "embedded,scaling,decide,aws", "parts to run: embedded, scaling, decide, aws")
 	charts := flag.String("charts", "", "directory to write the SVG charts to (none if empty)")
 	awsN := flag.Int("aws-n", 100, "runs per local-AWS workload")
