@@ -166,7 +166,7 @@ func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN, rou
 		if rounds > 1 {
 			slices.Sort(ratios)
 			summary = append(summary, fmt.Sprintf("%s: median ratio to raw SQLite %.2f over %d rounds (min %.2f, max %.2f)",
-				s, ratios[len(ratios)/2], rounds, ratios[0], ratios[len(ratios)-1]))
+				s, median(ratios), rounds, ratios[0], ratios[len(ratios)-1]))
 		}
 	}
 	fmt.Println()
@@ -228,6 +228,15 @@ func embeddedRow(ctx context.Context, dir string, s bench.Shape) (float64, error
 		ms(r.OverheadPerStep()), r.CommitBytes, raw.PerSec(), ratio, j.PerSec(), r.CommitsPerSec()/j.PerSec(),
 		perOp(cpu1-cpu0, r.Commits), perOp(cpu2-cpu1, raw.Ops))
 	return ratio, nil
+}
+
+// median is the median of sorted xs (the mean of the middle two when even).
+func median(xs []float64) float64 {
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // perOp is d per operation, in µs.
