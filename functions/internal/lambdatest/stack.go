@@ -19,9 +19,9 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
+	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
-	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -71,8 +71,8 @@ type Config struct {
 	// Sealer seals and opens sensitive values in every container, as the
 	// deployment's KMS key does (default: one random local key).
 	Sealer sensitive.Sealer
-	Log          *slog.Logger
-	Seed         uint64
+	Log    *slog.Logger
+	Seed   uint64
 }
 
 // Stack is the orchestrator, effects and API Lambdas' handler code wired
