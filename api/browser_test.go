@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ordoflow/ordo/api")
+	"github.com/ordoflow/ordo/api"
+)
 
 func TestBrowserLoginLink(t *testing.T) {
 	_, rt, _ := newServer(t)
