@@ -65,8 +65,9 @@ func TestSoakEmbedded(t *testing.T) {
 				return nil
 			})
 	}
-	// Every process seals with the journal's key, as `ordo dev` does with
-	// the key file beside the journal.
+	// Every process seals with the same key, as the CLI's does (a key file
+	// beside the journal): a restarted process opens what its predecessor
+	// sealed.
 	keys, err := localkey.LoadFile(path + ".sealing-key")
 	if err != nil {
 		t.Fatal(err)
