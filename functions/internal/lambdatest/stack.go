@@ -20,6 +20,8 @@ import (
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -66,8 +68,12 @@ type Config struct {
 	// the API's engine, as the deployment's secret does (default: a random
 	// key of the stack's own).
 	CallbackKeys *callback.Keyring
-	Log          *slog.Logger
-	Seed         uint64
+	// Sealer seals and opens the values definitions declare sensitive in
+	// every container and the API's engine, as the deployment's shared key
+	// does (default: a random key of the stack's own).
+	Sealer sensitive.Sealer
+	Log    *slog.Logger
+	Seed   uint64
 	// StepTimeout is the orchestrator's ORDO_STEP_FUNCTION_TIMEOUT: the
 	// timeout of step functions whose configuration cannot be read
 	// (Functions.SetTimeout sets those that can; 0: DefaultStepTimeout).
@@ -129,6 +135,9 @@ func Start(cfg Config) (*Stack, error) {
 		}
 		cfg.CallbackKeys, _ = callback.NewKeyring(k)
 	}
+	if cfg.Sealer == nil {
+		cfg.Sealer = localkey.Random()
+	}
 	s := &Stack{cfg: cfg, Queues: NewQueues(cfg.Seed), rng: rand.New(rand.NewPCG(cfg.Seed, 3))}
 	s.Queues.Copies, s.Queues.Visibility = cfg.Copies, cfg.Visibility
 	s.Functions = NewFunctions(cfg.Registry, prefix, cfg.Faults)
@@ -143,7 +152,7 @@ func Start(cfg Config) (*Stack, error) {
 		BaseEndpoint: aws.String(s.Functions.URL()), APIOptions: apiOpts})
 	s.conts = internal.NewContinuations(s.sqs, s.Queues.QueueURL(prefix+OrchestratorQueue))
 	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log),
-		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys), orchestrator.WithSealer(cfg.Sealer))
 	s.Starter = internal.NewQueueStarter(s.Engine, s.conts, cfg.Log)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range cfg.Drivers {
@@ -191,7 +200,8 @@ func (s *Stack) newOrchestrator() handler {
 		orchestrator.WithLogger(cfg.Log),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
-		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys),
+		orchestrator.WithSealer(cfg.Sealer))
 	if cfg.Setup != nil {
 		if err := cfg.Setup(s.ctx, engine); err != nil {
 			cfg.Log.Error("cold start: definitions", "err", err)

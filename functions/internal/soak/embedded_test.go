@@ -16,6 +16,7 @@ import (
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -49,6 +50,9 @@ func TestSoakEmbedded(t *testing.T) {
 	calls := &counter{n: map[lambdatest.Attempt]int{}}
 	recv := &receiver{deliveries: map[string]int{}}
 
+	// Every process seals with the same key, as `ordo dev` keeps its key
+	// beside the journal.
+	sealer := localkey.Random()
 	var cur atomic.Pointer[process]
 	// Each process has its own registry: its steps crash with it.
 	registry := func(proc *lambdatest.Process) *step.Registry {
@@ -71,7 +75,7 @@ func TestSoakEmbedded(t *testing.T) {
 		}
 		p := &process{proc: lambdatest.NewProcess(), store: st}
 		store := lambdatest.Store{Store: st, Faults: faults, Process: p.proc}
-		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log))
+		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log), embedded.WithSealer(sealer))
 		p.rt.Effects.Handle("email", recv)
 		p.rt.Effects.Handle("publish", recv)
 		if _, err := workflows.Setup(ctx, p.rt.Engine); err != nil {
