@@ -69,7 +69,7 @@ type Config struct {
 	// key of the stack's own).
 	CallbackKeys *callback.Keyring
 	// Sealer seals and opens the values definitions declare sensitive in
-	// every container and the API's engine, as the deployment's shared key
+	// every container (orchestrator and effects) and the API's engine, as the deployment's shared key
 	// does (default: a random key of the stack's own).
 	Sealer sensitive.Sealer
 	Log    *slog.Logger
@@ -234,7 +234,7 @@ func failAll(ev events.SQSEvent) events.SQSEventResponse {
 }
 
 func (s *Stack) newEffects() handler {
-	x := internal.NewEffects(Store{Store: s.cfg.Store, Faults: s.cfg.Faults}, internal.EffectsConfig{Log: s.cfg.Log})
+	x := internal.NewEffects(Store{Store: s.cfg.Store, Faults: s.cfg.Faults}, internal.EffectsConfig{Log: s.cfg.Log, Sealer: s.cfg.Sealer})
 	for kind, h := range s.cfg.Effects {
 		x.Executor().Handle(kind, h)
 	}
