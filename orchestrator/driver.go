@@ -54,7 +54,35 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	}
 	d := e.newDriver(ctx, run, rs, cold)
 	defer d.close()
+	if err := d.start(d.owed()); err != nil {
+		return Outcome{}, err
+	}
 	return d.loop()
+}
+
+// owed returns the attempts Start scheduled in the run's first commit for
+// this Drive to invoke (WithStartDecision), those still awaited: an event
+// appended since (a reclaim) may have ended them. If the run stopped
+// running meanwhile (a cancel), they are not invoked: each is recorded as
+// failed, to be journaled with the next commit, as the driver that holds
+// an attempt's lease may do for one it never invoked.
+func (d *driver) owed() []Invocation {
+	var invs []Invocation
+	for _, inv := range d.e.cache.takeOwed(d.run) {
+		ev := journal.Event{Step: inv.Step, Attempt: inv.Attempt, Index: inv.Index, Compensation: inv.Compensation}
+		switch {
+		case !d.rs.awaits(&ev):
+		case d.rs.status != journal.StatusRunning:
+			ev.Kind, ev.At = journal.StepFailed, d.e.now()
+			ev.Error = &journal.Error{Kind: step.KindLease,
+				Message: fmt.Sprintf("step %s attempt %d: not invoked: the run was %s before its first drive", inv.Step, inv.Attempt, d.rs.status)}
+			_ = d.rs.Apply(&ev)
+			d.pending = append(d.pending, ev)
+		default:
+			invs = append(invs, inv)
+		}
+	}
+	return invs
 }
 
 // driver is one Drive of one run: the loop of decide, journal, dispatch,

@@ -50,9 +50,6 @@ func TestSoakEmbedded(t *testing.T) {
 	calls := &counter{n: map[lambdatest.Attempt]int{}}
 	recv := &receiver{deliveries: map[string]int{}}
 
-	// Every process seals with the same key, as `ordo dev` keeps its key
-	// beside the journal.
-	sealer := localkey.Random()
 	var cur atomic.Pointer[process]
 	// Each process has its own registry: its steps crash with it.
 	registry := func(proc *lambdatest.Process) *step.Registry {
@@ -68,6 +65,13 @@ func TestSoakEmbedded(t *testing.T) {
 				return nil
 			})
 	}
+	// Every process seals with the same key, as the CLI's does (a key file
+	// beside the journal): a restarted process opens what its predecessor
+	// sealed.
+	keys, err := localkey.LoadFile(path + ".sealing-key")
+	if err != nil {
+		t.Fatal(err)
+	}
 	boot := func() *process {
 		st, err := sqlitejournal.New(ctx, path)
 		if err != nil {
@@ -75,7 +79,7 @@ func TestSoakEmbedded(t *testing.T) {
 		}
 		p := &process{proc: lambdatest.NewProcess(), store: st}
 		store := lambdatest.Store{Store: st, Faults: faults, Process: p.proc}
-		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log), embedded.WithSealer(sealer))
+		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log), embedded.WithSealer(keys))
 		p.rt.Effects.Handle("email", recv)
 		p.rt.Effects.Handle("publish", recv)
 		if _, err := workflows.Setup(ctx, p.rt.Engine); err != nil {
