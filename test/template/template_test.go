@@ -904,7 +904,7 @@ func TestOutputs(t *testing.T) {
 
 func TestParameters(t *testing.T) {
 	tp := load(t)
-	for _, p := range []string{"LogLevel", "StepTimeout"} {
+	for _, p := range []string{"LogLevel", "StepTimeout", "OrchestratorTimeout"} {
 		if tp.raw.Parameters[p] == nil {
 			t.Errorf("no parameter %s", p)
 		}
