@@ -16,16 +16,26 @@ import (
 )
 
 // lostAnswerStore lands the first append that ends a run and then fails it,
-// as a process that crashed right after the write (or a timeout after the
-// write landed) would: the journal holds the run's end, the handler never
-// sends what that commit decided.
+// as a process that crashed right after the write would: the journal holds
+// the run's end, and every append after it fails (the Drive's own retries
+// included) until restart is called, so the handler never sends what that
+// commit decided.
 type lostAnswerStore struct {
 	*memjournal.Store
-	mu   sync.Mutex
-	lost bool
+	mu      sync.Mutex
+	lost    bool
+	crashed bool
 }
 
+var errLostAnswer = errors.New("injected: the run's last commit landed, its answer was lost")
+
 func (s *lostAnswerStore) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	s.mu.Lock()
+	crashed := s.crashed
+	s.mu.Unlock()
+	if crashed {
+		return 0, errLostAnswer
+	}
 	seq, err := s.Store.Append(ctx, c)
 	if err != nil || c.Status != journal.StatusCompleted {
 		return seq, err
@@ -35,8 +45,15 @@ func (s *lostAnswerStore) Append(ctx context.Context, c journal.Commit) (int64, 
 	if s.lost {
 		return seq, nil
 	}
-	s.lost = true
-	return 0, errors.New("injected: the run's last commit landed, its answer was lost")
+	s.lost, s.crashed = true, true
+	return 0, errLostAnswer
+}
+
+// restart ends the crash: a new process handles the redelivery.
+func (s *lostAnswerStore) restart() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.crashed = false
 }
 
 // effectMessages counts the effect messages sent to the effects queue.
@@ -111,6 +128,7 @@ func TestRedeliveredRecordSendsOutboxOfSettledRun(t *testing.T) {
 				t.Fatalf("every effect journaled as dispatched before the redelivery: the test injects nothing")
 			}
 			before := q.effectMessages()
+			lost.restart()
 			if resp := handle("m1", tc.record); len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("redelivery failed: %+v", resp)
 			}
