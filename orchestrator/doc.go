@@ -84,6 +84,9 @@
 //	Resubmit of a run not in review            ErrNotInReview
 //	Cancel of a run that already finished      ErrFinished
 //	Complete of an attempt no longer awaited   ErrNotAwaited
+//	A runtime could not schedule a drive       ErrNotScheduled (returned by schedulers,
+//	                                            e.g. the API Lambda's; repeat the
+//	                                            command with the same WithCommandID)
 //
 // A step result too large for the journal is not an error of Drive: the
 // step fails terminally (step.KindTooLarge) and the run goes to review.
