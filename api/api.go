@@ -35,7 +35,12 @@
 // after the JSON value, an invalid cursor, a limit over MaxPage, a bad run
 // key), 401 for no or unknown credentials, 403 for a role that may not (or
 // a forged callback token), 404 for unknown runs/workflows, 409 for
-// operations the run's status forbids, 413 for a body over 1 MiB.
+// operations the run's status forbids, 413 for a body over 1 MiB (or a
+// payload the journal cannot take), and 503 with Retry-After when a start
+// or command was journaled but its run could not be scheduled for a drive:
+// the body names the run and the Idempotency-Key (the client's, or one
+// generated for it) to repeat the request with, which schedules the run
+// again without doubling the command.
 package api
 
 import (
@@ -47,6 +52,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
@@ -162,6 +168,10 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := s.starter.Start(r.Context(), orchestrator.StartRequest{Workflow: b.Workflow, Input: b.Input, Key: b.Key, Trigger: trigger})
+	if errors.Is(err, orchestrator.ErrNotScheduled) {
+		notScheduled(w, st.Run, strings.TrimPrefix(trigger, "api:"), err)
+		return
+	}
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
@@ -246,6 +256,11 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run := orchestrator.RunID(r.PathValue("workflow"), key)
+	idem, ctx, err := commandContext(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
 	if action == "events" {
 		var ev struct {
 			Name    string          `json:"name"`
@@ -254,12 +269,15 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		if !decode(w, r, &ev) {
 			return
 		}
-		rec, err := s.engine.Signal(r.Context(), run, ev.Name, ev.Payload)
+		rec, err := s.engine.Signal(ctx, run, ev.Name, ev.Payload)
 		if err != nil {
 			writeErr(w, status(err), err)
 			return
 		}
-		s.schedule(r.Context(), rec)
+		if err := s.schedule(ctx, rec); err != nil {
+			notScheduled(w, run, idem, err)
+			return
+		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"run": run, "event": ev.Name})
 		return
 	}
@@ -268,18 +286,20 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rec orchestrator.Receipt
-	var err error
 	if action == "resubmit" {
-		rec, err = s.engine.Resubmit(r.Context(), orchestrator.Resubmission{Run: run, By: by(r, b.By), Step: b.Step,
+		rec, err = s.engine.Resubmit(ctx, orchestrator.Resubmission{Run: run, By: by(r, b.By), Step: b.Step,
 			Input: b.Input, State: b.State, Reason: b.Reason})
 	} else {
-		rec, err = s.engine.Cancel(r.Context(), run, by(r, b.By), b.Reason)
+		rec, err = s.engine.Cancel(ctx, run, by(r, b.By), b.Reason)
 	}
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
-	s.schedule(r.Context(), rec)
+	if err := s.schedule(ctx, rec); err != nil {
+		notScheduled(w, run, idem, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"run": run, "action": action})
 }
 
@@ -296,13 +316,21 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &b) {
 		return
 	}
+	idem, ctx, err := commandContext(r)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
 	resp := step.Response{Result: step.Result{Output: b.Output, State: b.State, Effects: b.Effects}, Error: b.Error}
-	rec, err := s.engine.Complete(r.Context(), r.PathValue("token"), resp)
+	rec, err := s.engine.Complete(ctx, r.PathValue("token"), resp)
 	if err != nil {
 		writeErr(w, status(err), err)
 		return
 	}
-	s.schedule(r.Context(), rec)
+	if err := s.schedule(ctx, rec); err != nil {
+		notScheduled(w, strings.Join(rec.Wake, ","), idem, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"completed": true})
 }
 
@@ -410,6 +438,10 @@ func status(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, orchestrator.ErrBadInput), errors.Is(err, review.ErrBadAction):
 		return http.StatusBadRequest
+	case errors.Is(err, journal.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, orchestrator.ErrNotScheduled):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -431,13 +463,16 @@ func writeErr(w http.ResponseWriter, code int, err error) {
 }
 
 // schedule asks the runtime to drive the runs a command left needing a
-// drive. The command is journaled either way, so a failure is logged, not
-// returned: repeating the command would repeat its effect.
-func (s *Server) schedule(ctx context.Context, rec orchestrator.Receipt) {
+// drive. A failure is the caller's to report (notScheduled): the command
+// is journaled, and repeating it with the same Idempotency-Key schedules
+// the run again without repeating the command (orchestrator.WithCommandID).
+func (s *Server) schedule(ctx context.Context, rec orchestrator.Receipt) error {
 	if s.sched == nil || len(rec.Wake) == 0 {
-		return
+		return nil
 	}
 	if err := s.sched.Schedule(ctx, rec.Wake...); err != nil {
-		slog.Default().Warn("command journaled but its run not scheduled; it is driven on its next wake-up", "runs", rec.Wake, "err", err)
+		slog.Default().Warn("command journaled but its run not scheduled; the client is told to retry", "runs", rec.Wake, "err", err)
+		return err
 	}
+	return nil
 }

@@ -88,6 +88,9 @@
 //	  of kinds the step does not declare
 //	A sensitive value that cannot be sealed     sensitive.ErrKey (wrapped; the
 //	  at Start, Signal or Resubmit                command journals nothing)
+//	A runtime could not schedule a drive       ErrNotScheduled (returned by schedulers,
+//	                                            e.g. the API Lambda's; repeat the
+//	                                            command with the same WithCommandID)
 //
 // A sensitive value (workflow.Definition.Sensitive) that cannot be opened
 // for a step, or sealed from its result, is not an error of Drive either:

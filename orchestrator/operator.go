@@ -147,19 +147,29 @@ func (rs *RunState) reclaimable(reason string, now time.Time) []journal.Event {
 	return out
 }
 
-// operate appends one operator event, reloading on conflicts.
+// operate appends one operator event, reloading on conflicts. A command
+// id in ctx (WithCommandID) already journaled makes it a no-op.
 func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (journal.Event, journal.Status, error)) error {
+	id := commandID(ctx)
 	for {
 		e.cache.drop(run)
 		rs, _, err := e.load(ctx, run)
 		if err != nil {
 			return err
 		}
+		if id != "" {
+			if done, err := e.commandDone(ctx, run, id); done || err != nil {
+				return err
+			}
+		}
 		ev, status, err := f(rs)
 		if err != nil {
 			return err
 		}
 		ev.At = e.now()
+		if id != "" {
+			ev.Trigger = id
+		}
 		stamp(ctx, &ev)
 		_, err = e.store.Append(ctx, journal.Commit{Run: run, After: rs.seq, Events: []journal.Event{ev}, Status: status, At: ev.At})
 		if errors.Is(err, journal.ErrConflict) {

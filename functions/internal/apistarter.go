@@ -39,21 +39,23 @@ func (s *QueueStarter) Start(ctx context.Context, req orchestrator.StartRequest)
 		return st, err
 	}
 	if err := s.conts.Schedule(ctx, st.Wake...); err != nil {
-		return st, fmt.Errorf("run %s is journaled but was not handed to the orchestrator (retry the start): %w", st.Run, err)
+		return st, fmt.Errorf("run %s is journaled but was not handed to the orchestrator (retry the start): %w: %w",
+			st.Run, orchestrator.ErrNotScheduled, err)
 	}
 	return st, nil
 }
 
 // Schedule implements api.Scheduler: it asks the orchestrator to drive
-// runs (after an event, a callback, a resubmit or a cancel), logging what
-// could not be sent: the change is journaled, and the run is driven again
-// on its next message or wake-up.
+// runs (after an event, a callback, a resubmit or a cancel). A failed send
+// is an orchestrator.ErrNotScheduled: the change is journaled but nothing
+// drives the run, so the API answers 503 and the client repeats the
+// command with the same Idempotency-Key, which schedules it again.
 func (s *QueueStarter) Schedule(ctx context.Context, runs ...string) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.conts.Schedule(sctx, runs...); err != nil {
 		s.log.Error("run changed but not handed to the orchestrator", "runs", runs, "err", err)
-		return err
+		return fmt.Errorf("runs %v: %w: %w", runs, orchestrator.ErrNotScheduled, err)
 	}
 	return nil
 }

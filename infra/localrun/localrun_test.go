@@ -276,10 +276,15 @@ func TestParseNodeFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tm.Functions) != 1 {
-		t.Fatalf("%d functions", len(tm.Functions))
+	if len(tm.Functions) != 2 {
+		t.Fatalf("%d functions, want 2 (js-greet, js-slow)", len(tm.Functions))
 	}
 	f := tm.Functions[0]
+	for _, g := range tm.Functions {
+		if g.LogicalID == "GreetFunction" {
+			f = g
+		}
+	}
 	if !f.IsNode() || f.Handler != "index.handler" || handler(f) != "index.handler" || f.CodeURI != "./" {
 		t.Fatalf("function %+v", f)
 	}

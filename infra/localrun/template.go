@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/awslabs/goformation/v7"
@@ -167,6 +168,37 @@ func subHandler(_ string, input interface{}, template interface{}) interface{} {
 	})
 }
 
+// parameterOverrides types params as the template declares them: a Number
+// parameter's value is a number (a property such as a function's Timeout
+// then reads it as one), any other a string.
+func parameterOverrides(data []byte, opts *intrinsics.ProcessorOptions, params map[string]string) (map[string]interface{}, error) {
+	overrides := map[string]interface{}{}
+	if len(params) == 0 {
+		return overrides, nil
+	}
+	processed, err := intrinsics.ProcessYAML(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	var decl struct {
+		Parameters map[string]struct{ Type string }
+	}
+	if err := json.Unmarshal(processed, &decl); err != nil {
+		return nil, err
+	}
+	for k, v := range params {
+		overrides[k] = v
+		if decl.Parameters[k].Type == "Number" {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, fmt.Errorf("parameter %s: %q is not a number", k, v)
+			}
+			overrides[k] = n
+		}
+	}
+	return overrides, nil
+}
+
 // ParseTemplate reads a SAM template with goformation. params override
 // Parameters defaults.
 func ParseTemplate(path string, params map[string]string) (*Template, error) {
@@ -174,17 +206,17 @@ func ParseTemplate(path string, params map[string]string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	overrides := map[string]interface{}{}
-	for k, v := range params {
-		overrides[k] = v
-	}
 	opts := &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref": refHandler, "Fn::GetAtt": getAttHandler, "Fn::Sub": subHandler,
 		},
-		ParameterOverrides: overrides,
 		EvaluateConditions: true,
 	}
+	overrides, err := parameterOverrides(data, opts, params)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	opts.ParameterOverrides = overrides
 	processed, err := intrinsics.ProcessYAML(data, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -32,7 +32,7 @@ import (
 // journal.TooLargeError and change nothing.
 
 // tooLargeCase sizes the payloads for one journal: unit is a string the
-// definitions repeat 20 times (20 units are over the limit, one unit fits
+// definitions repeat 17 times (17 units are over the limit, one unit fits
 // with room), payload is an event payload that fits once but not twice.
 type tooLargeCase struct {
 	name           string
@@ -43,7 +43,7 @@ type tooLargeCase struct {
 
 func tooLargeCases() []tooLargeCase {
 	return []tooLargeCase{
-		{name: "SQLite", unit: 1 << 20, payload: 10 << 20, oversizedInput: 17 << 20,
+		{name: "SQLite", unit: 1 << 20, payload: 17 << 19, oversizedInput: 33 << 19,
 			store: func(t *testing.T) journal.Store {
 				s, err := sqlitejournal.New(context.Background(), filepath.Join(t.TempDir(), "j.db"))
 				if err != nil {
@@ -69,7 +69,9 @@ func noise(n int) string {
 	return base64.StdEncoding.EncodeToString(b)[:n]
 }
 
-var twenty = `[` + strings.TrimSuffix(strings.Repeat(`0,`, 20), ",") + `]`
+// seventeen is the list the definitions map to units: 17 units are over
+// each limit.
+var seventeen = `[` + strings.TrimSuffix(strings.Repeat(`0,`, 17), ",") + `]`
 
 func TestTooLargeDecisions(t *testing.T) {
 	for _, tc := range tooLargeCases() {
@@ -80,7 +82,7 @@ func TestTooLargeDecisions(t *testing.T) {
 				def := workflow.New("bigmap", workflow.Key("input.k"),
 					workflow.Map("m", "fm", "input.xs.map(x, input.big)")).MustBuild()
 				h := newTooLarge(t, store, def)
-				run := h.start(json.RawMessage(fmt.Sprintf(`{"k":"1","xs":%s,"big":%q}`, twenty, big)))
+				run := h.start(json.RawMessage(fmt.Sprintf(`{"k":"1","xs":%s,"big":%q}`, seventeen, big)))
 				h.wantReview(run, "m", "map step m: its item list")
 				if h.calls > 0 {
 					t.Errorf("the map's items were invoked %d times, want none", h.calls)
@@ -91,7 +93,7 @@ func TestTooLargeDecisions(t *testing.T) {
 					workflow.Step("a", "fa"),
 					workflow.Output("input.xs.map(x, input.big)")).MustBuild()
 				h := newTooLarge(t, store, def)
-				run := h.start(json.RawMessage(fmt.Sprintf(`{"k":"1","xs":%s,"big":%q}`, twenty, big)))
+				run := h.start(json.RawMessage(fmt.Sprintf(`{"k":"1","xs":%s,"big":%q}`, seventeen, big)))
 				h.wantReview(run, "", "the run's output")
 				if h.calls != 1 {
 					t.Errorf("step a invoked %d times, want once", h.calls)

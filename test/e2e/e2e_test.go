@@ -115,7 +115,8 @@ func run(m *testing.M) int {
 		// A team's stack beside the platform's, with a step in JavaScript.
 		Templates: []string{"testdata/nodestep/template.yaml"},
 		Config:    &cfg, SQSWaitSeconds: 1, Concurrency: 8,
-		Parameters: map[string]string{"LogLevel": "info"}})
+		// A short orchestrator timeout (a 7 s Drive budget: TestSlowStep).
+		Parameters: map[string]string{"LogLevel": "info", "OrchestratorTimeout": "12"}})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: local up: %v\n%s", err, logs)
 		return 1

@@ -925,7 +925,7 @@ func TestOutputs(t *testing.T) {
 
 func TestParameters(t *testing.T) {
 	tp := load(t)
-	for _, p := range []string{"LogLevel", "StepTimeout", "IndexShards"} {
+	for _, p := range []string{"LogLevel", "StepTimeout", "OrchestratorTimeout", "IndexShards"} {
 		if tp.raw.Parameters[p] == nil {
 			t.Errorf("no parameter %s", p)
 		}

@@ -13,3 +13,14 @@ exports.handler = async (req) => {
     effects: [{ kind: "log", target: "greetings", payload: { name } }],
   };
 };
+
+// slow sleeps input.sleepMs, then succeeds. It logs one "step invoked" line
+// per invocation, as ordo's Go step Lambdas do (steplambda), so the tests
+// count its invocations per attempt.
+exports.slow = async (req) => {
+  console.log(JSON.stringify({ msg: "step invoked", run: req.run, step: req.step, attempt: req.attempt,
+    index: req.index || 0, compensation: !!req.compensation }));
+  const ms = (req.input && req.input.sleepMs) || 0;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return { output: { slept: ms, attempt: req.attempt } };
+};
