@@ -34,6 +34,9 @@ type Invocation struct {
 	Async bool
 	// Compensation marks the undoing of a completed step.
 	Compensation bool
+	// Invoke is the step's invoke mode (workflow.InvokeSync or
+	// workflow.InvokeAsync; empty: the engine's default, WithStepInvoke).
+	Invoke string
 	// Workflow, when set, asks for the child run Child of that workflow to
 	// be started with Input (a sub step); Function is then empty.
 	Workflow string
@@ -610,12 +613,12 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 func (rs *RunState) compInvocation(c *stepState) Invocation {
 	n := &rs.def.Steps[c.idx]
 	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
+		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true, Invoke: n.Invoke}
 }
 
 func (rs *RunState) itemInvocation(n *workflow.Node, idx, attempt int, input json.RawMessage, lease time.Time) Invocation {
 	return Invocation{Step: n.Name, Function: n.Function, Attempt: attempt, Input: input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: lease, Index: idx}
+		Timeout: stepTimeout(n.Timeout.D()), Lease: lease, Index: idx, Invoke: n.Invoke}
 }
 
 // leaseExpired explains the failure of an attempt whose lease ran out.
@@ -680,7 +683,7 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 
 func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
+		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}], Invoke: n.Invoke}
 	if n.Async {
 		inv.Async, inv.Timeout = true, 0
 	}

@@ -92,6 +92,9 @@ type driver struct {
 type attemptResult struct {
 	inv  Invocation
 	resp step.Response
+	// started is true when the attempt was started without waiting (an
+	// event invoke): its result comes later, through DriveResults.
+	started bool
 }
 
 func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold bool) *driver {
@@ -390,7 +393,13 @@ func (d *driver) start(invs []Invocation) error {
 		d.steps.Add(1)
 		go func() {
 			defer d.steps.Done()
-			r := attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, wf, d.run, inv, state)}
+			var r attemptResult
+			if ei, ok := d.e.eventInvoker(inv); ok {
+				r = attemptResult{inv: inv, resp: d.e.invokeEvent(d.stepCtx, ei, wf, d.run, inv, state)}
+				r.started = r.resp.Error == nil
+			} else {
+				r = attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, wf, d.run, inv, state)}
+			}
 			select {
 			case d.results <- r:
 			case <-d.stepCtx.Done():
@@ -435,7 +444,7 @@ func (d *driver) take(r attemptResult) {
 		delete(d.running, attemptKey(r.inv))
 		// An async step's invocation only hands it its token: unless it
 		// failed, its result comes later through Complete.
-		if !r.inv.Async || r.resp.Error != nil {
+		if !r.started && (!r.inv.Async || r.resp.Error != nil) {
 			ev := resultEvent(d.run, r, d.e.now())
 			// Journal a result only while its attempt awaits one: after a
 			// reload another driver may have journaled it already, or its
@@ -514,11 +523,8 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
 		defer cancel()
 	}
-	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
-		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
-		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 	start := time.Now()
-	resp, err := e.invoker.Invoke(ctx, req)
+	resp, err := e.invoker.Invoke(ctx, e.request(wf, run, inv, state))
 	switch {
 	// An in-process step reports its context's end as its own failure; a
 	// remote one as a transport error. Either way the attempt timed out.
@@ -532,6 +538,13 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 			"terminal", resp.Error.Terminal, "err", resp.Error.Message)
 	}
 	return resp
+}
+
+// request is the step request of attempt inv.
+func (e *Engine) request(wf, run string, inv Invocation, state json.RawMessage) step.Request {
+	return step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 }
 
 func resultEvent(run string, r attemptResult, now time.Time) journal.Event {

@@ -51,6 +51,8 @@ type Engine struct {
 	snapEvery int
 	// callbacks signs and verifies async steps' callback tokens.
 	callbacks *callback.Keyring
+	// stepInvoke is the invoke mode of steps that set none (WithStepInvoke).
+	stepInvoke string
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition

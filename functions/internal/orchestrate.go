@@ -147,6 +147,9 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	if err != nil {
 		return err
 	}
+	if msg.Result != nil {
+		return o.result(ctx, channel, trigger, body, msg)
+	}
 	// Every command below only journals and reports the run as needing a
 	// drive: this record's drive, at the end, is the one that drives it.
 	switch {
@@ -210,6 +213,26 @@ func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	if err != nil {
 		return err
 	}
+	return o.schedule(ctx, run, out)
+}
+
+// result journals an asynchronous step's result with the run's next
+// decision and schedules what comes next (see drive). A duplicate or late
+// result is dropped by the engine; one for a run that does not exist goes
+// to review.
+func (o *Orchestrator) result(ctx context.Context, channel, trigger string, body []byte, msg Message) error {
+	out, err := o.engine.DriveResults(ctx, msg.Run, *msg.Result)
+	if errors.Is(err, journal.ErrNotFound) {
+		return o.review(ctx, channel, trigger, body, fmt.Errorf("result of %s for run %s, which does not exist: %w", msg.Result, msg.Run, err))
+	}
+	if err != nil {
+		return err
+	}
+	return o.schedule(ctx, msg.Run, out)
+}
+
+// schedule sends the continuations a Drive's outcome asks for.
+func (o *Orchestrator) schedule(ctx context.Context, run string, out orchestrator.Outcome) error {
 	// Use a fresh context: the invocation's may be about to expire.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
