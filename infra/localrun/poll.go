@@ -27,7 +27,10 @@ type PollerStatus struct {
 	Source      string `json:"source"`
 	Shard       string `json:"shard,omitempty"`
 	Invocations int    `json:"invocations"`
-	Failures    int    `json:"failures"` // failed invokes and reported item failures
+	// Busy is the time spent in the function's invocations (what Lambda
+	// bills, on this machine's latencies).
+	Busy     time.Duration `json:"busy"`
+	Failures int           `json:"failures"` // failed invokes and reported item failures
 	LastError   string `json:"lastError,omitempty"`
 }
 
@@ -50,6 +53,13 @@ func (p *poller) record(failures int, err error) {
 	if err != nil {
 		p.st.LastError = err.Error()
 	}
+}
+
+// busy adds the time an invocation took.
+func (p *poller) busy(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st.Busy += d
 }
 
 // invoker calls a function through the Lambda API (kumo) synchronously.
@@ -151,7 +161,9 @@ func (p *sqsPoller) handle(ctx context.Context, msgs []sqstypes.Message) {
 		}
 		ev.Records = append(ev.Records, rec)
 	}
+	start := time.Now()
 	resp, err := p.iv.invoke(ctx, ev, p.retryFor)
+	p.busy(time.Since(start))
 	if err != nil {
 		// Delete nothing: the batch returns after the visibility timeout
 		// and the queue's redrive policy applies.
@@ -308,7 +320,9 @@ func (p *kinesisPoller) handle(ctx context.Context, recs []kintypes.Record) (str
 		})
 	}
 	first := aws.ToString(recs[0].SequenceNumber)
+	start := time.Now()
 	resp, err := p.iv.invoke(ctx, ev, p.retryFor)
+	p.busy(time.Since(start))
 	if err != nil {
 		p.record(len(recs), err)
 		return first, err
