@@ -29,9 +29,9 @@ type PollerStatus struct {
 	Invocations int    `json:"invocations"`
 	// Busy is the time spent in the function's invocations (what Lambda
 	// bills, on this machine's latencies).
-	Busy     time.Duration `json:"busy"`
-	Failures int           `json:"failures"` // failed invokes and reported item failures
-	LastError   string `json:"lastError,omitempty"`
+	Busy      time.Duration `json:"busy"`
+	Failures  int           `json:"failures"` // failed invokes and reported item failures
+	LastError string        `json:"lastError,omitempty"`
 }
 
 type poller struct {
