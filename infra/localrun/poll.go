@@ -27,6 +27,8 @@ type PollerStatus struct {
 	Source      string `json:"source"`
 	Shard       string `json:"shard,omitempty"`
 	Invocations int    `json:"invocations"`
+	// Records is how many messages or records the invocations carried.
+	Records int `json:"records"`
 	// Busy is the time spent in the function's invocations (what Lambda
 	// bills, on this machine's latencies).
 	Busy      time.Duration `json:"busy"`
@@ -55,11 +57,12 @@ func (p *poller) record(failures int, err error) {
 	}
 }
 
-// busy adds the time an invocation took.
-func (p *poller) busy(d time.Duration) {
+// busy adds the time an invocation took and the records it carried.
+func (p *poller) busy(d time.Duration, records int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st.Busy += d
+	p.st.Records += records
 }
 
 // invoker calls a function through the Lambda API (kumo) synchronously.
@@ -163,7 +166,7 @@ func (p *sqsPoller) handle(ctx context.Context, msgs []sqstypes.Message) {
 	}
 	start := time.Now()
 	resp, err := p.iv.invoke(ctx, ev, p.retryFor)
-	p.busy(time.Since(start))
+	p.busy(time.Since(start), len(msgs))
 	if err != nil {
 		// Delete nothing: the batch returns after the visibility timeout
 		// and the queue's redrive policy applies.
@@ -322,7 +325,7 @@ func (p *kinesisPoller) handle(ctx context.Context, recs []kintypes.Record) (str
 	first := aws.ToString(recs[0].SequenceNumber)
 	start := time.Now()
 	resp, err := p.iv.invoke(ctx, ev, p.retryFor)
-	p.busy(time.Since(start))
+	p.busy(time.Since(start), len(recs))
 	if err != nil {
 		p.record(len(recs), err)
 		return first, err
