@@ -143,8 +143,14 @@ func ModeCost(ctx context.Context, repo string, o ModeCostOptions) ([]ModeCostRo
 		if err != nil {
 			return nil, err
 		}
-		if _, err := awaitRuns(ctx, store, runs); err != nil {
+		due, err := awaitRuns(ctx, store, runs)
+		if err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		if c.mode == workflow.InvokeAsync {
+			if err := sleepUntil(ctx, due.Add(2*time.Second)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := quiet(ctx, stack, 2*time.Second); err != nil {
