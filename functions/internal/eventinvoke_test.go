@@ -210,3 +210,53 @@ func sqsEvent(id, body string) events.SQSEvent {
 type acceptEvents struct{ internal.NoInvoker }
 
 func (acceptEvents) InvokeEvent(context.Context, step.Request) error { return nil }
+
+// The results of one run that arrive in one batch (a map's items, and a
+// duplicate) are journaled by one drive, in one commit, each once.
+func TestEventInvokeResultsOfARunBatched(t *testing.T) {
+	ctx := context.Background()
+	store := memjournal.New()
+	e := orchestrator.New(store, acceptEvents{}, orchestrator.WithLogger(quietLog()))
+	def := workflow.New("fan", workflow.Key("input.id"),
+		workflow.Map("m", "ev-pack", "input.items", workflow.Invoke(workflow.InvokeAsync))).MustBuild()
+	if err := e.Register(ctx, def); err != nil {
+		t.Fatal(err)
+	}
+	o := internal.NewOrchestrator(e, internal.NewContinuations(discardSQS{}, "q"), "ordo-", quietLog())
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "fan", Input: json.RawMessage(`{"id":"f","items":[1,2]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Drive(ctx, st.Run); err != nil {
+		t.Fatal(err)
+	}
+	item := func(i int) string {
+		return fmt.Sprintf(`{"version":"1.0","requestContext":{"condition":"Success","approximateInvokeCount":1},`+
+			`"requestPayload":{"run":%q,"step":"m","attempt":1,"index":%d},"responseContext":{"statusCode":200},"responsePayload":{"output":%d}}`, st.Run, i, i)
+	}
+	ev := sqsEvent("r1", item(1))
+	for i, body := range []string{item(2), item(1)} {
+		ev.Records = append(ev.Records, sqsEvent(fmt.Sprint("r", i+2), body).Records[0])
+	}
+	if resp := o.HandleSQS(ctx, ev); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("batch failed: %+v", resp)
+	}
+	head, events, err := store.Load(ctx, st.Run)
+	if err != nil || head.Status != journal.StatusCompleted {
+		t.Fatalf("run %s (%v), want completed", head.Status, err)
+	}
+	seqs := map[int64]int{}
+	for _, ev := range events {
+		if ev.Kind == journal.StepSucceeded && ev.Index > 0 {
+			seqs[ev.Seq]++
+		}
+	}
+	if len(seqs) != 1 {
+		t.Fatalf("the items' results are in commits %v, want one commit with both", seqs)
+	}
+	for _, n := range seqs {
+		if n != 2 {
+			t.Fatalf("%d item results journaled, want 2 (the duplicate dropped)", n)
+		}
+	}
+}
