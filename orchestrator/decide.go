@@ -564,12 +564,39 @@ func errKind(e *journal.Error) string {
 	return e.Kind
 }
 
+// awaitCompensable reports whether an attempt of a step that has a
+// compensation is still in flight under a live lease: its success, coming
+// after the compensations began, must be undone before the steps that
+// succeeded earlier, so none starts until it ends. An attempt whose lease
+// expired fails by timeout (its late result is then no longer awaited).
+func (rs *RunState) awaitCompensable(now time.Time, emit func(journal.Event)) (wait bool) {
+	for i := range rs.def.Steps {
+		n, s := &rs.def.Steps[i], rs.steps[i]
+		if n.Compensate == "" || s.phase != PhaseRunning {
+			continue
+		}
+		due, ok := rs.leases[flight{i, 0}]
+		switch {
+		case !ok:
+		case now.Before(due):
+			wait = true
+		default:
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
+				Error: &journal.Error{Message: leaseExpired(n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+		}
+	}
+	return wait
+}
+
 // decideCompensation undoes completed steps, newest first, one at a time.
 func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), d *Decision) {
 	for rs.compensating && rs.status != journal.StatusReview {
 		top := rs.compStack[len(rs.compStack)-1]
 		n, s := &rs.def.Steps[top], rs.steps[top]
 		c := rs.comp
+		if c == nil && rs.awaitCompensable(now, emit) {
+			return // a late success is undone first: it is the newest
+		}
 		if c == nil || c.phase == PhasePending || c.phase == PhaseRetrying && !now.Before(c.due) {
 			attempt := 1
 			if c != nil {

@@ -247,3 +247,62 @@ func (b invokerBoth) Invoke(_ context.Context, req step.Request) (step.Response,
 	}
 	return b.sync(req)
 }
+
+// A step with a compensation that succeeds after its run was cancelled is
+// undone first: no compensation starts while it is in flight under its
+// lease, and the older steps' come after it, newest first.
+func TestCompensationWaitsForAttemptInFlight(t *testing.T) {
+	ctx := testContext(t)
+	inv := &eventInvoker{}
+	store := memjournal.New()
+	def := workflow.New("latecomp", workflow.Key("input.id"),
+		workflow.Step("a", "book", workflow.Invoke(workflow.InvokeAsync), workflow.CompensateWith("unbook")),
+		workflow.Step("b", "book", workflow.After("a"), workflow.Invoke(workflow.InvokeAsync), workflow.CompensateWith("unbook")),
+	).MustBuild()
+	e := newEngine(t, store, invokerBoth{eventInvoker: inv}, def)
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "latecomp", Input: json.RawMessage(`{"id":"l-1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Drive(ctx, st.Run); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DriveResults(ctx, st.Run, orchestrator.StepResult{Step: "a", Attempt: 1, Response: ok(`"a"`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Cancel(ctx, st.Run, "test", "cancelled while b runs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Drive(ctx, st.Run); err != nil {
+		t.Fatal(err)
+	}
+	started := func() (out []string) {
+		for _, r := range inv.requests() {
+			if r.Compensation {
+				out = append(out, r.Step)
+			}
+		}
+		return out
+	}
+	if c := started(); len(c) != 0 {
+		t.Fatalf("compensations %v started while b is in flight, want none", c)
+	}
+	comp := func(s string) orchestrator.StepResult {
+		return orchestrator.StepResult{Step: s, Attempt: 1, Compensation: true, Response: ok(`null`)}
+	}
+	for _, r := range []orchestrator.StepResult{{Step: "b", Attempt: 1, Response: ok(`"b"`)}, comp("b"), comp("b"), comp("a"), comp("a")} {
+		if _, err := e.DriveResults(ctx, st.Run, r); err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+	}
+	if c := started(); len(c) != 2 || c[0] != "b" || c[1] != "a" {
+		t.Fatalf("compensations started %v, want [b a]", c)
+	}
+	head, events := load(t, store, st.Run)
+	if head.Status != journal.StatusCancelled {
+		t.Fatalf("status %s, want cancelled", head.Status)
+	}
+	if _, err := orchestrator.Fold(def, events); err != nil {
+		t.Fatalf("the journal does not fold: %v", err)
+	}
+}
