@@ -10,26 +10,6 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// Latency is a model of real AWS latencies in one region, for the time the
-// orchestrator Lambda is billed: what each call it makes takes there, not
-// what it takes on the emulators of this machine (which is longer and
-// noisier). Assumed, not measured: p50s of warm in-region calls as
-// commonly reported for these services.
-var Latency = map[string]time.Duration{
-	"DynamoDB.PutItem":     6 * time.Millisecond,
-	"DynamoDB.UpdateItem":  6 * time.Millisecond,
-	"DynamoDB.GetItem":     4 * time.Millisecond,
-	"DynamoDB.Query":       5 * time.Millisecond,
-	"SQS.SendMessage":      7 * time.Millisecond,
-	"SQS.SendMessageBatch": 9 * time.Millisecond,
-	// An Event invoke is accepted as soon as Lambda has queued it; a
-	// RequestResponse invoke adds the step's own duration (see Billed).
-	"Lambda.Invoke": 12 * time.Millisecond,
-}
-
-// latencyDefault is the model's time for a call it does not list.
-const latencyDefault = 10 * time.Millisecond
-
 // invocationOverhead is the orchestrator's own compute per invocation
 // (decoding the batch, deciding, encoding), billed on top of its calls.
 const invocationOverhead = 2 * time.Millisecond
@@ -57,7 +37,9 @@ func (p ModeCostPrice) TotalAlone() float64 { return p.Requests + p.GBsAlone + p
 
 // Price prices a measured configuration with the latency model and list
 // prices. The orchestrator is billed, per transition, for its calls (at
-// Latency), its overhead per invocation and, with synchronous invokes,
+// RealAWS; an Event invoke at Lambda.Invoke's round trip, since Lambda
+// answers once it has queued the event), its overhead per invocation and,
+// with synchronous invokes,
 // the step's whole duration; the records of one invocation run at once and
 // share that time. The step's own Lambda bill is the same in both modes
 // and not included. SQS requests: the orchestrator's sends, the
@@ -73,11 +55,11 @@ func (r ModeCostRow) Price(p Prices) ModeCostPrice {
 		if strings.HasPrefix(k, "Secrets Manager.") {
 			continue // a cold start's (the callback key), not a transition's
 		}
-		lat, ok := Latency[k]
+		lat, ok := RealAWS[k]
 		if !ok {
-			lat = latencyDefault
+			lat = defaultCallSeconds
 		}
-		calls += time.Duration(v) * lat
+		calls += time.Duration(float64(v) * lat * float64(time.Second))
 		switch {
 		case strings.HasPrefix(k, "SQS."):
 			sqsReq += float64(v)
@@ -143,7 +125,7 @@ func WriteModeCost(w io.Writer, p Prices, rows []ModeCostRow) {
 		}
 		fmt.Fprintf(w, " %7.3f %s\n", float64(r.Results)/n, r.Elapsed.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "\nUSD per million step transitions, orchestration only (prices %s, %s; orchestrator %.0f MB arm64; latency model bench.Latency):\n",
+	fmt.Fprintf(w, "\nUSD per million step transitions, orchestration only (prices %s, %s; orchestrator %.0f MB arm64; latency model bench.RealAWS + 2 ms per invocation):\n",
 		p.Checked, p.Region, orchestratorGB*1024)
 	fmt.Fprintf(w, "%-6s %-7s %10s %10s %10s %10s %10s %10s %12s %12s\n", "mode", "step", "billed/tr", "requests", "GB-s", "SQS", "DynamoDB", "total", "1 rec/invoc", "GB-s alone")
 	for _, r := range rows {

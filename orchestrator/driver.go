@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -53,7 +54,35 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	}
 	d := e.newDriver(ctx, run, rs, cold)
 	defer d.close()
+	if err := d.start(d.owed()); err != nil {
+		return Outcome{}, err
+	}
 	return d.loop()
+}
+
+// owed returns the attempts Start scheduled in the run's first commit for
+// this Drive to invoke (WithStartDecision), those still awaited: an event
+// appended since (a reclaim) may have ended them. If the run stopped
+// running meanwhile (a cancel), they are not invoked: each is recorded as
+// failed, to be journaled with the next commit, as the driver that holds
+// an attempt's lease may do for one it never invoked.
+func (d *driver) owed() []Invocation {
+	var invs []Invocation
+	for _, inv := range d.e.cache.takeOwed(d.run) {
+		ev := journal.Event{Step: inv.Step, Attempt: inv.Attempt, Index: inv.Index, Compensation: inv.Compensation}
+		switch {
+		case !d.rs.awaits(&ev):
+		case d.rs.status != journal.StatusRunning:
+			ev.Kind, ev.At = journal.StepFailed, d.e.now()
+			ev.Error = &journal.Error{Kind: step.KindLease,
+				Message: fmt.Sprintf("step %s attempt %d: not invoked: the run was %s before its first drive", inv.Step, inv.Attempt, d.rs.status)}
+			_ = d.rs.Apply(&ev)
+			d.pending = append(d.pending, ev)
+		default:
+			invs = append(invs, inv)
+		}
+	}
+	return invs
 }
 
 // driver is one Drive of one run: the loop of decide, journal, dispatch,
@@ -179,12 +208,12 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	if len(events) == 0 {
 		return false, nil
 	}
-	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
+	seq, err := d.append(journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
 	switch {
 	case errors.Is(err, journal.ErrConflict):
 		return true, d.reload()
 	case errors.Is(err, journal.ErrTooLarge):
-		return true, d.shed(err)
+		return true, d.tooLarge(now, dec, err)
 	case err != nil:
 		return false, fmt.Errorf("drive %s: %w", d.run, err)
 	}
@@ -192,6 +221,32 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	d.pending = nil
 	d.e.snapshotAfter(d.ctx, d.run, d.rs, len(events))
 	return false, nil
+}
+
+// commitRetries are the pauses before a Drive tries a failed commit again.
+var commitRetries = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 250 * time.Millisecond}
+
+// append appends c, trying again a few times when the journal fails it
+// (not a conflict, not a size refusal). Trying again is safe: a failed
+// append wrote nothing, so the retry writes it once, or it wrote it and
+// lost the answer, so the retry conflicts and the reload finds it. Giving
+// up would lose the results this Drive gathered, and their attempts would
+// wait for their leases to expire to be invoked again.
+func (d *driver) append(c journal.Commit) (int64, error) {
+	for i := 0; ; i++ {
+		seq, err := d.e.store.Append(d.ctx, c)
+		if err == nil || errors.Is(err, journal.ErrConflict) || errors.Is(err, journal.ErrTooLarge) || i == len(commitRetries) {
+			return seq, err
+		}
+		d.e.log.Warn("commit failed; trying again", "run", d.run, "after", c.After, "err", err)
+		t := time.NewTimer(commitRetries[i])
+		select {
+		case <-t.C:
+		case <-d.ctx.Done():
+			t.Stop()
+			return seq, err
+		}
+	}
 }
 
 // reload replaces the state with the journal's after another writer
@@ -207,9 +262,84 @@ func (d *driver) reload() error {
 	return nil
 }
 
-// shed handles a commit the journal refused as too large: the largest step
-// result gathered is replaced by a terminal failure that says why, so the
-// run goes to review instead of retrying the same commit forever.
+// tooLarge handles a commit the journal refused as too large. Results
+// gathered and a decision taken on them are journaled apart: first the
+// results alone (shedding the largest when they alone are too large), then
+// the decision is taken again on its own. A decision too large on its own
+// (a map's item list, the run's output, an event's payload passed on, an
+// operator's input) cannot be journaled however often it is tried: the run
+// goes to review saying what was too large.
+func (d *driver) tooLarge(now time.Time, dec Decision, cause error) error {
+	switch {
+	case len(dec.Events) > 0 && len(d.pending) > 0:
+		pending := d.pending
+		d.pending = nil
+		if err := d.reload(); err != nil {
+			return err
+		}
+		d.pending = d.rs.absorb(pending)
+		_, err := d.commit(now, Decision{})
+		return err
+	case len(dec.Events) > 0:
+		return d.reviewTooLarge(now, dec, cause)
+	}
+	return d.shed(cause)
+}
+
+// reviewTooLarge sends the run to review in place of a decision the
+// journal refused as too large on its own, naming its largest event.
+func (d *driver) reviewTooLarge(now time.Time, dec Decision, cause error) error {
+	big, size := 0, -1
+	for i, ev := range dec.Events {
+		if b, err := json.Marshal(ev); err == nil && len(b) > size {
+			big, size = i, len(b)
+		}
+	}
+	if err := d.reload(); err != nil {
+		return err
+	}
+	what := d.rs.describe(&dec.Events[big])
+	reason := fmt.Sprintf("%s (%d bytes) is too large for the journal: %v", what, size, cause)
+	d.e.log.Warn("decision too large for the journal; the run goes to review", "run", d.run, "what", what, "bytes", size, "err", cause)
+	ev := journal.Event{Kind: journal.NeedsReview, At: now, Step: dec.Events[big].Step, Attempt: dec.Events[big].Attempt,
+		Reason: reason, Error: &journal.Error{Kind: step.KindTooLarge, Terminal: true, Message: reason}}
+	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: []journal.Event{ev},
+		Status: journal.StatusReview, At: now})
+	switch {
+	case errors.Is(err, journal.ErrConflict):
+		return d.reload() // decide again on what the other writer journaled
+	case err != nil:
+		return fmt.Errorf("drive %s: %w", d.run, err)
+	}
+	_ = d.rs.Apply(&ev)
+	d.rs.seq = seq
+	return nil
+}
+
+// describe names what an event of a decision carries, for a reason.
+func (rs *RunState) describe(ev *journal.Event) string {
+	s, ok := rs.byName[ev.Step]
+	switch {
+	case ev.Kind == journal.RunCompleted:
+		return "the run's output"
+	case !ok:
+		return string(ev.Kind) + " event"
+	case ev.Kind == journal.StepScheduled && ev.Index == 0 && rs.node(s).StepType() == workflow.TypeMap:
+		return fmt.Sprintf("map step %s: its item list", ev.Step)
+	case ev.Kind == journal.StepScheduled && ev.Index > 0:
+		return fmt.Sprintf("step %s item %d: its input", ev.Step, ev.Index)
+	case ev.Kind == journal.StepScheduled:
+		return fmt.Sprintf("step %s: its input", ev.Step)
+	case ev.Kind == journal.StepSucceeded && rs.node(s).StepType() == workflow.TypeEvent:
+		return fmt.Sprintf("step %s: the payload of event %q", ev.Step, rs.node(s).Event)
+	}
+	return fmt.Sprintf("step %s: its %s event", ev.Step, ev.Kind)
+}
+
+// shed handles results the journal refused as too large on their own: the
+// largest step result gathered is replaced by a terminal failure that says
+// why, so the run goes to review instead of retrying the same commit
+// forever.
 func (d *driver) shed(cause error) error {
 	big, size := -1, 0
 	for i, ev := range d.pending {
@@ -377,7 +507,7 @@ func (d *driver) start(invs []Invocation) error {
 		return nil
 	}
 	// The goroutines get values: rs itself is replaced on a reload.
-	state, wf := d.rs.StateJSON(), d.rs.wfName
+	state, wf, def := d.rs.StateJSON(), d.rs.wfName, d.rs.def
 	for _, inv := range invs {
 		if inv.Workflow != "" {
 			if err := d.startChild(inv); err != nil {
@@ -398,7 +528,7 @@ func (d *driver) start(invs []Invocation) error {
 				r = attemptResult{inv: inv, resp: d.e.invokeEvent(d.stepCtx, ei, wf, d.run, inv, state)}
 				r.started = r.resp.Error == nil
 			} else {
-				r = attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, wf, d.run, inv, state)}
+				r = attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, def, wf, d.run, inv, state)}
 			}
 			select {
 			case d.results <- r:
@@ -442,23 +572,34 @@ func (d *driver) waitFor(now time.Time, dec Decision) (ended bool) {
 func (d *driver) take(r attemptResult) {
 	for {
 		delete(d.running, attemptKey(r.inv))
-		// An async step's invocation only hands it its token: unless it
-		// failed, its result comes later through Complete.
-		if !r.started && (!r.inv.Async || r.resp.Error != nil) {
-			ev := resultEvent(d.run, r, d.e.now())
-			// Journal a result only while its attempt awaits one: after a
-			// reload another driver may have journaled it already, or its
-			// lease expired.
-			if d.rs.awaits(&ev) {
-				_ = d.rs.Apply(&ev)
-				d.pending = append(d.pending, ev)
-			}
+		// An attempt started without waiting (an event invoke) has no
+		// result yet: it comes through DriveResults.
+		if !r.started {
+			d.journalResult(r)
 		}
 		select {
 		case r = <-d.results:
 		default:
 			return
 		}
+	}
+}
+
+// journalResult records the result of an attempt this Drive invoked.
+func (d *driver) journalResult(r attemptResult) {
+	ev := resultEvent(d.run, r, d.e.now())
+	if r.inv.Async && r.resp.Error == nil {
+		// An async step's invocation only hands it its token: it is
+		// acknowledged (its start lease ends) and its result comes
+		// later through Complete.
+		ev = journal.Event{Kind: journal.StepStarted, At: ev.At, Step: r.inv.Step, Attempt: r.inv.Attempt}
+	}
+	// Journal a result only while its attempt awaits one: after a
+	// reload another driver may have journaled it already, or its
+	// lease expired.
+	if d.rs.awaits(&ev) {
+		_ = d.rs.Apply(&ev)
+		d.pending = append(d.pending, ev)
 	}
 }
 
@@ -516,15 +657,42 @@ func (e *Engine) nearDeadline(ctx context.Context) bool {
 }
 
 // invoke runs one attempt, bounded by its timeout, and turns a transport
-// failure or the timeout into the attempt's failure.
-func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, state json.RawMessage) step.Response {
+// failure or the timeout into the attempt's failure. The step gets the
+// sealed values of its input and state in clear; what it returns is sealed
+// again before anyone journals or logs it.
+func (e *Engine) invoke(ctx context.Context, def *workflow.Definition, wf, run string, inv Invocation, state json.RawMessage) step.Response {
+	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
+	clears, err := e.openRequest(ctx, &req)
+	if err != nil {
+		resp := keyFailure(inv.Step, err)
+		e.log.Warn("step not invoked: its sensitive values do not open", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+		return resp
+	}
+	resp := e.call(ctx, inv, req)
+	if f := resp.Error; f != nil {
+		f.Message = sensitive.Scrub(f.Message, clears)
+		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
+			"terminal", f.Terminal, "err", f.Message)
+		return resp
+	}
+	if resp.Result, err = e.sealResult(ctx, def, inv, resp.Result, clears); err != nil {
+		resp = keyFailure(inv.Step, err)
+		e.log.Warn("step result not journaled: its sensitive values do not seal", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+	}
+	return resp
+}
+
+// call invokes req, bounded by the attempt's timeout.
+func (e *Engine) call(ctx context.Context, inv Invocation, req step.Request) step.Response {
 	if inv.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
 		defer cancel()
 	}
 	start := time.Now()
-	resp, err := e.invoker.Invoke(ctx, e.request(wf, run, inv, state))
+	resp, err := e.invoker.Invoke(ctx, req)
 	switch {
 	// An in-process step reports its context's end as its own failure; a
 	// remote one as a transport error. Either way the attempt timed out.
@@ -532,10 +700,6 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 		resp = step.Response{Error: &step.Failure{Message: fmt.Sprintf("step %s timed out after %s", inv.Step, time.Since(start).Round(time.Millisecond)), Kind: step.KindTimeout}}
 	case err != nil:
 		resp = step.Response{Error: &step.Failure{Message: err.Error(), Kind: step.KindInvoke}}
-	}
-	if resp.Error != nil {
-		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
-			"terminal", resp.Error.Terminal, "err", resp.Error.Message)
 	}
 	return resp
 }

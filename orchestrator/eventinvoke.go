@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -68,7 +69,7 @@ func (e *Engine) DriveResults(ctx context.Context, run string, results ...StepRe
 	defer d.close()
 	for _, r := range results {
 		inv := Invocation{Step: r.Step, Attempt: r.Attempt, Index: r.Index, Compensation: r.Compensation}
-		ev := resultEvent(run, attemptResult{inv: inv, resp: r.Response}, e.now())
+		ev := resultEvent(run, attemptResult{inv: inv, resp: e.sealAsync(ctx, d.rs, inv, r.Response)}, e.now())
 		if !d.rs.awaits(&ev) {
 			e.log.Info("result for an attempt no longer awaited; dropped", "run", run, "result", r.String())
 			continue
@@ -77,6 +78,28 @@ func (e *Engine) DriveResults(ctx context.Context, run string, results ...StepRe
 		d.pending = append(d.pending, ev)
 	}
 	return d.loop()
+}
+
+// sealAsync seals what an asynchronous attempt returned, as invoke does
+// for a synchronous one: the declared sensitive paths of its output and
+// state patch, and any value equal to one the step got in clear (its
+// journaled input and the run's state, opened again).
+func (e *Engine) sealAsync(ctx context.Context, rs *RunState, inv Invocation, resp step.Response) step.Response {
+	var clears []string
+	if s, ok := rs.byName[inv.Step]; ok {
+		_, c1, _ := sensitive.OpenAll(ctx, e.sealer, s.input, "input")
+		_, c2, _ := sensitive.OpenAll(ctx, e.sealer, rs.StateJSON(), "state")
+		clears = append(c1, c2...)
+	}
+	if f := resp.Error; f != nil {
+		f.Message = sensitive.Scrub(f.Message, clears)
+		return resp
+	}
+	res, err := e.sealResult(ctx, rs.def, inv, resp.Result, clears)
+	if err != nil {
+		return keyFailure(inv.Step, err)
+	}
+	return step.Response{Result: res}
 }
 
 // eventInvoker returns the invoker that starts inv without waiting, when
@@ -106,9 +129,17 @@ func (e *Engine) invokeEvent(ctx context.Context, ei EventInvoker, wf, run strin
 		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
 		defer cancel()
 	}
-	if err := ei.InvokeEvent(ctx, e.request(wf, run, inv, state)); err != nil {
-		e.log.Info("step not started", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", err)
-		return step.Response{Error: &step.Failure{Message: err.Error(), Kind: step.KindInvoke}}
+	req := e.request(wf, run, inv, state)
+	clears, err := e.openRequest(ctx, &req)
+	if err != nil {
+		resp := keyFailure(inv.Step, err)
+		e.log.Warn("step not invoked: its sensitive values do not open", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+		return resp
+	}
+	if err := ei.InvokeEvent(ctx, req); err != nil {
+		msg := sensitive.Scrub(err.Error(), clears)
+		e.log.Info("step not started", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", msg)
+		return step.Response{Error: &step.Failure{Message: msg, Kind: step.KindInvoke}}
 	}
 	return step.Response{}
 }

@@ -51,6 +51,10 @@ type stepState struct {
 	// base is the last attempt before the step was resubmitted: attempts
 	// after it get a fresh retry budget.
 	base int
+	// reclaims counts the attempts since base that failed by reclaim
+	// (step.KindLease): they do not use up the retry budget, and past
+	// MaxReclaims the step goes to review.
+	reclaims int
 	// override is an operator's replacement input (Resubmitted.Input).
 	override json.RawMessage
 	// scheduledAt and finishedAt are when the last attempt was scheduled
@@ -67,12 +71,13 @@ type stepState struct {
 
 // itemState is one element of a map step.
 type itemState struct {
-	phase   Phase
-	attempt int
-	due     time.Time
-	input   json.RawMessage
-	output  json.RawMessage
-	failure *journal.Error
+	phase    Phase
+	attempt  int
+	reclaims int // attempts that failed by reclaim (see stepState.reclaims)
+	due      time.Time
+	input    json.RawMessage
+	output   json.RawMessage
+	failure  *journal.Error
 }
 
 // flight identifies an attempt in flight: a step, or one of its items.
@@ -102,10 +107,15 @@ type RunState struct {
 	outstanding []journal.Effect
 	seq         int64 // last applied commit
 
-	input   any
-	state   map[string]any
-	outputs map[string]any // name -> {"output": v, "skipped": bool}
-	started bool
+	// input and outputs are the values expressions read, decoded from
+	// inputJSON and the steps' outputs on first use (vars): most runs'
+	// decisions evaluate no expression.
+	input        any
+	inputDecoded bool
+	state        map[string]any
+	outputs      map[string]any             // name -> {"output": v, "skipped": bool}
+	undecoded    map[string]json.RawMessage // outputs not yet in outputs
+	started      bool
 
 	steps    []*stepState         // by definition position
 	dirty    map[int]bool         // steps to look at in the next decision
@@ -124,6 +134,9 @@ type RunState struct {
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
+	// limits are the step functions' configured timeouts, where the
+	// deployment knows them (SetFunctionTimeouts).
+	limits map[string]time.Duration
 	// snapEvents is how many events the last snapshot (or the one the
 	// state was loaded from) folds; unsnapped counts those applied since.
 	snapEvents, unsnapped int
@@ -153,7 +166,7 @@ type signalRec struct {
 // NewRunState returns the empty state of a run of def.
 func NewRunState(def *workflow.Definition) *RunState {
 	rs := &RunState{def: def, byName: make(map[string]*stepState, len(def.Steps)),
-		state: map[string]any{}, outputs: map[string]any{}, dirty: map[int]bool{},
+		state: map[string]any{}, outputs: map[string]any{}, undecoded: map[string]json.RawMessage{}, dirty: map[int]bool{},
 		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, leases: map[flight]time.Time{}, signals: map[string][]signalRec{},
 		steps: make([]*stepState, len(def.Steps)), remaining: len(def.Steps)}
 	for i, s := range def.Steps {
@@ -290,6 +303,9 @@ func (rs *RunState) itemFailed(s *stepState, e *journal.Event) error {
 		return nil
 	}
 	it.phase, it.failure = PhaseFailed, e.Error
+	if reclaimed(e.Error) {
+		it.reclaims++
+	}
 	delete(rs.inflight, flight{s.idx, e.Index})
 	delete(rs.leases, flight{s.idx, e.Index})
 	s.itemFailed = append(s.itemFailed, e.Index)
@@ -368,6 +384,9 @@ func (rs *RunState) applyCompensation(e *journal.Event) error {
 		}
 		delete(rs.leases, compFlight)
 		c.phase, c.failure, c.failedPending = PhaseFailed, e.Error, true
+		if reclaimed(e.Error) {
+			c.reclaims++
+		}
 	case journal.RetryScheduled:
 		c.phase, c.attempt, c.due, c.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 		rs.timers[flight{-1, s.idx}] = e.Due
@@ -411,7 +430,28 @@ func mergePatch(target, patch map[string]any) {
 }
 
 func (rs *RunState) vars(attempt int) workflow.Vars {
+	rs.decodeValues()
 	return workflow.Vars{Input: rs.input, State: rs.state, Steps: rs.outputs, Attempt: attempt}
+}
+
+// decodeValues decodes the run's input and the step outputs not decoded
+// yet. Apply checked they are JSON, so decoding does not fail.
+func (rs *RunState) decodeValues() {
+	if !rs.inputDecoded {
+		rs.input, _ = workflow.DecodeJSON(rs.inputJSON)
+		rs.inputDecoded = true
+	}
+	for name, raw := range rs.undecoded {
+		v, _ := workflow.DecodeJSON(raw)
+		rs.outputs[name] = map[string]any{"output": v, "skipped": false}
+	}
+	clear(rs.undecoded)
+}
+
+// inputValue is the run's input as expressions read it.
+func (rs *RunState) inputValue() any {
+	rs.decodeValues()
+	return rs.input
 }
 
 // sortedDirty returns and clears the dirty steps, in definition order.

@@ -27,6 +27,7 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/effect/egress"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 )
 
 // Effect kinds the effects Lambda performs. Persisted in journals: never
@@ -74,6 +75,9 @@ type EffectsConfig struct {
 	// before the DLQ, and is also put on the review path. 0: never.
 	MaxReceives int
 	Log         *slog.Logger
+	// Sealer opens the sealed values of payloads for the handlers that
+	// perform effects (the KMS data keys the orchestrator sealed them with).
+	Sealer sensitive.Sealer
 }
 
 // Effects is the effects Lambda's handler: it executes each effect of an
@@ -119,7 +123,10 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 	exec.Handle(EffectKindSQS, SQSEffect(cfg.SQS))
 	exec.Handle(EffectKindKinesis, KinesisEffect(cfg.Kinesis))
 	exec.Handle(EffectKindHTTP, HTTPEffect(cfg.HTTPTargets, cfg.HTTPTimeout))
-	exec.Handle(EffectKindLog, LogEffect(cfg.Log))
+	exec.Handle(EffectKindLog, effect.Sealed(LogEffect(cfg.Log)))
+	if cfg.Sealer != nil {
+		exec.OpenWith(cfg.Sealer)
+	}
 	exec.Handle(EffectKindEmail, EmailEffect(cfg.SQS, cfg.NotificationsQueueURL))
 	exec.Handle(EffectKindPublish, PublishEffect(cfg.Kinesis, cfg.EventsStream))
 	return &Effects{exec: exec, store: store, log: cfg.Log, parallel: 10, now: time.Now, maxReceives: cfg.MaxReceives}
@@ -464,7 +471,7 @@ func LogEffect(log *slog.Logger) effect.Handler {
 	return effect.HandlerFunc(func(ctx context.Context, run string, e journal.Effect) error {
 		attrs := []any{"run", run, "effect", e.ID, "target", e.Target}
 		if len(e.Payload) > 0 {
-			attrs = append(attrs, "payload", e.Payload)
+			attrs = append(attrs, "payload", json.RawMessage(sensitive.Redact(e.Payload)))
 		}
 		log.InfoContext(ctx, "effect", attrs...)
 		return nil

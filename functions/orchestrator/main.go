@@ -54,11 +54,23 @@ func main() {
 	// run (spans go to the global OpenTelemetry provider, e.g. a collector
 	// layer; without one only the traceparent reaches the steps).
 	emf, tracer := observe.NewEMF(), observe.NewTracer(otel.GetTracerProvider())
+	shards, err := internal.IndexShards()
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
 	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf), tracer)
+		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...), observe.NewTally(emf), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	stepTimeout, err := internal.StepFunctionTimeout(os.Getenv)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambdaClient := awslambda.NewFromConfig(cfg)
 	engine := orchestrator.New(store,
-		tracer.Invoker(internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])),
+		tracer.Invoker(internal.NewLambdaInvoker(lambdaClient, env["ORDO_RESOURCE_PREFIX"])),
+		orchestrator.WithFunctionTimeouts(internal.NewFunctionTimeouts(lambdaClient, env["ORDO_RESOURCE_PREFIX"], stepTimeout)),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
 		orchestrator.WithInlineWait(2*time.Second),

@@ -73,6 +73,10 @@ type Config struct {
 	CallbackKeys *callback.Keyring
 	Log          *slog.Logger
 	Seed         uint64
+	// StepTimeout is the orchestrator's ORDO_STEP_FUNCTION_TIMEOUT: the
+	// timeout of step functions whose configuration cannot be read
+	// (Functions.SetTimeout sets those that can; 0: DefaultStepTimeout).
+	StepTimeout time.Duration
 }
 
 // Stack is the orchestrator, effects and API Lambdas' handler code wired
@@ -188,6 +192,7 @@ func (s *Stack) newOrchestrator() handler {
 	store := Store{Store: cfg.Store, Faults: cfg.Faults}
 	engine := orchestrator.New(store,
 		internal.NewLambdaInvoker(s.lambda, prefix),
+		orchestrator.WithFunctionTimeouts(internal.NewFunctionTimeouts(s.lambda, prefix, cfg.StepTimeout)),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(s.sqs, s.Queues.QueueURL(prefix+EffectsQueue))),
 		orchestrator.WithLogger(cfg.Log),
 		orchestrator.WithInlineWait(2*time.Second),
