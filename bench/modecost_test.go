@@ -18,7 +18,7 @@ var modeCostFull = flag.Bool("modecost.full", false, "TestModeCost: steps of 1 m
 // TestModeCost measures the orchestration cost of synchronous and
 // asynchronous step invokes on the local AWS stack (bench.ModeCost: the
 // real template.yaml, the real bootstraps, a nap step of a team's stack)
-// and prices it per million transitions (bench.Latency, prices.json).
+// and prices it per million transitions (bench.RealAWS, prices.json).
 // Short form (go test ./bench/): 1 ms steps, 4 runs of 2 steps. Full
 // (make bench, -modecost.full): 1 ms, 100 ms and 1 s, 20 runs of 3 steps;
 // docs/SCALING.md records it. It checks what the mode must change: with
