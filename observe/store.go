@@ -22,32 +22,69 @@ type Store struct {
 }
 
 // Wrap returns store reporting its commits to observers. The result
-// implements journal.Streams and journal.Reviews when store does (internal
-// streams and review items are not runs: they are passed through
-// unobserved).
+// implements journal.Streams, journal.Reviews and journal.Snapshots when
+// store does (internal streams, review items and snapshots are not runs:
+// they are passed through unobserved). Dropping Snapshots would turn off
+// the engine's snapshot loads without a word.
 func Wrap(store journal.Store, observers ...Observer) journal.Store {
 	w := &Store{Store: store, observers: observers}
 	streams, isStreams := store.(journal.Streams)
 	reviews, isReviews := store.(journal.Reviews)
+	snaps, isSnaps := store.(journal.Snapshots)
+	st, rv, sn := streamer{streams}, reviewer{reviews}, snapshotter{snaps}
 	switch {
+	case isStreams && isReviews && isSnaps:
+		return struct {
+			*Store
+			streamer
+			reviewer
+			snapshotter
+		}{w, st, rv, sn}
 	case isStreams && isReviews:
 		return struct {
 			*Store
 			streamer
 			reviewer
-		}{w, streamer{streams}, reviewer{reviews}}
+		}{w, st, rv}
+	case isStreams && isSnaps:
+		return struct {
+			*Store
+			streamer
+			snapshotter
+		}{w, st, sn}
+	case isReviews && isSnaps:
+		return struct {
+			*Store
+			reviewer
+			snapshotter
+		}{w, rv, sn}
 	case isStreams:
 		return struct {
 			*Store
 			streamer
-		}{w, streamer{streams}}
+		}{w, st}
 	case isReviews:
 		return struct {
 			*Store
 			reviewer
-		}{w, reviewer{reviews}}
+		}{w, rv}
+	case isSnaps:
+		return struct {
+			*Store
+			snapshotter
+		}{w, sn}
 	}
 	return w
+}
+
+type snapshotter struct{ s journal.Snapshots }
+
+func (x snapshotter) PutSnapshot(ctx context.Context, run string, seq int64, data []byte) error {
+	return x.s.PutSnapshot(ctx, run, seq, data)
+}
+
+func (x snapshotter) LatestSnapshot(ctx context.Context, run string) (int64, []byte, error) {
+	return x.s.LatestSnapshot(ctx, run)
 }
 
 // streamer and reviewer pass a journal's optional ports through (an
