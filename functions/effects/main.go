@@ -66,6 +66,8 @@ func main() {
 		EventsStream:          env["ORDO_EVENTS_STREAM"],
 		MaxReceives:           maxReceives,
 		Log:                   log,
+		// Payloads' sealed values open here, for the handlers only.
+		Sealer: internal.Sealer(cfg, os.Getenv),
 	})
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		out, err := fx.HandleSQS(ctx, ev)

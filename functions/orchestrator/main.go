@@ -50,6 +50,11 @@ func main() {
 		log.Error("callback keys", "err", err)
 		os.Exit(1)
 	}
+	sealer := internal.Sealer(cfg, os.Getenv)
+	if sealer == nil {
+		log.Error("configuration: no sealing key", "env", internal.EnvSealingKey)
+		os.Exit(1)
+	}
 	// Runs, steps, retries and effects as EMF log lines, and one trace per
 	// run (spans go to the global OpenTelemetry provider, e.g. a collector
 	// layer; without one only the traceparent reaches the steps).
@@ -76,7 +81,8 @@ func main() {
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
 		orchestrator.WithCallbackKeys(keys),
-		orchestrator.WithStepInvoke(invoke))
+		orchestrator.WithStepInvoke(invoke),
+		orchestrator.WithSealer(sealer))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)

@@ -20,6 +20,8 @@ import (
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -71,8 +73,11 @@ type Config struct {
 	// the API's engine, as the deployment's secret does (default: a random
 	// key of the stack's own).
 	CallbackKeys *callback.Keyring
-	Log          *slog.Logger
-	Seed         uint64
+	// Sealer seals and opens sensitive values in every container, as the
+	// deployment's KMS key does (default: one random local key).
+	Sealer sensitive.Sealer
+	Log    *slog.Logger
+	Seed   uint64
 	// StepTimeout is the orchestrator's ORDO_STEP_FUNCTION_TIMEOUT: the
 	// timeout of step functions whose configuration cannot be read
 	// (Functions.SetTimeout sets those that can; 0: DefaultStepTimeout).
@@ -134,6 +139,9 @@ func Start(cfg Config) (*Stack, error) {
 		}
 		cfg.CallbackKeys, _ = callback.NewKeyring(k)
 	}
+	if cfg.Sealer == nil {
+		cfg.Sealer = localkey.Random()
+	}
 	s := &Stack{cfg: cfg, Queues: NewQueues(cfg.Seed), rng: rand.New(rand.NewPCG(cfg.Seed, 3))}
 	s.Queues.Copies, s.Queues.Visibility = cfg.Copies, cfg.Visibility
 	s.Functions = NewFunctions(cfg.Registry, prefix, cfg.Faults)
@@ -149,7 +157,7 @@ func Start(cfg Config) (*Stack, error) {
 		BaseEndpoint: aws.String(s.Functions.URL()), APIOptions: apiOpts})
 	s.conts = internal.NewContinuations(s.sqs, s.Queues.QueueURL(prefix+OrchestratorQueue))
 	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log),
-		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys), orchestrator.WithSealer(cfg.Sealer))
 	s.Starter = internal.NewQueueStarter(s.Engine, s.conts, cfg.Log)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range cfg.Drivers {
@@ -198,7 +206,8 @@ func (s *Stack) newOrchestrator() handler {
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
 		orchestrator.WithCallbackKeys(cfg.CallbackKeys),
-		orchestrator.WithStepInvoke(cfg.StepInvoke))
+		orchestrator.WithStepInvoke(cfg.StepInvoke),
+		orchestrator.WithSealer(cfg.Sealer))
 	if cfg.Setup != nil {
 		if err := cfg.Setup(s.ctx, engine); err != nil {
 			cfg.Log.Error("cold start: definitions", "err", err)
@@ -231,7 +240,7 @@ func failAll(ev events.SQSEvent) events.SQSEventResponse {
 }
 
 func (s *Stack) newEffects() handler {
-	x := internal.NewEffects(Store{Store: s.cfg.Store, Faults: s.cfg.Faults}, internal.EffectsConfig{Log: s.cfg.Log})
+	x := internal.NewEffects(Store{Store: s.cfg.Store, Faults: s.cfg.Faults}, internal.EffectsConfig{Log: s.cfg.Log, Sealer: s.cfg.Sealer})
 	for kind, h := range s.cfg.Effects {
 		x.Executor().Handle(kind, h)
 	}
