@@ -118,8 +118,30 @@ func (t *Tracer) Steps(reg *step.Registry) *step.Registry {
 
 // Invoker wraps an invoker (the Lambda one): each invocation is a client
 // span whose traceparent travels in step.Request.Trace.
+//
+// When inner also starts attempts without waiting
+// (orchestrator.EventInvoker), so does the wrapper: the span covers the
+// start, the step's own span its run.
 func (t *Tracer) Invoker(inner orchestrator.Invoker) orchestrator.Invoker {
+	if ei, ok := inner.(orchestrator.EventInvoker); ok {
+		return eventInvoker{invoker: invoker{t: t, inner: inner}, events: ei}
+	}
 	return invoker{t: t, inner: inner}
+}
+
+type eventInvoker struct {
+	invoker
+	events orchestrator.EventInvoker
+}
+
+func (i eventInvoker) InvokeEvent(ctx context.Context, req step.Request) error {
+	ctx, span := i.t.stepSpan(ctx, &req, trace.SpanKindProducer)
+	defer span.End()
+	err := i.events.InvokeEvent(ctx, req)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 type invoker struct {

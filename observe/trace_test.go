@@ -84,3 +84,44 @@ func TestARunIsOneTraceWithOrchestratorStepAndEffectSpans(t *testing.T) {
 		t.Errorf("step.Request.Trace %q is not a traceparent of the run's trace", tp)
 	}
 }
+
+// eventInvoker starts attempts without waiting and records their trace.
+type eventInvoker struct{ traces []string }
+
+func (*eventInvoker) Invoke(context.Context, step.Request) (step.Response, error) {
+	return step.Response{}, nil
+}
+
+func (i *eventInvoker) InvokeEvent(_ context.Context, req step.Request) error {
+	i.traces = append(i.traces, req.Trace)
+	return nil
+}
+
+// The traced invoker starts attempts without waiting when the invoker it
+// wraps can, each start a producer span whose traceparent the step gets;
+// it does not claim to when the wrapped invoker cannot.
+func TestTracedInvokerKeepsEventInvokes(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tr := observe.NewTracer(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	inner := &eventInvoker{}
+	ei, ok := tr.Invoker(inner).(orchestrator.EventInvoker)
+	if !ok {
+		t.Fatal("the traced invoker of an EventInvoker is not one")
+	}
+	if err := ei.InvokeEvent(context.Background(), step.Request{Run: "w/r", Step: "s", Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(inner.traces) != 1 || inner.traces[0] == "" || len(rec.Ended()) != 1 || rec.Ended()[0].SpanKind() != trace.SpanKindProducer {
+		t.Fatalf("traces %q, spans %d", inner.traces, len(rec.Ended()))
+	}
+	sync := orchestrator.Invoker(invokerOnly{})
+	if _, ok := tr.Invoker(sync).(orchestrator.EventInvoker); ok {
+		t.Fatal("the traced invoker of a synchronous-only invoker claims event invokes")
+	}
+}
+
+type invokerOnly struct{}
+
+func (invokerOnly) Invoke(context.Context, step.Request) (step.Response, error) {
+	return step.Response{}, nil
+}

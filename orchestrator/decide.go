@@ -34,6 +34,9 @@ type Invocation struct {
 	Async bool
 	// Compensation marks the undoing of a completed step.
 	Compensation bool
+	// Invoke is the step's invoke mode (workflow.InvokeSync or
+	// workflow.InvokeAsync; empty: the engine's default, WithStepInvoke).
+	Invoke string
 	// Workflow, when set, asks for the child run Child of that workflow to
 	// be started with Input (a sub step); Function is then empty.
 	Workflow string
@@ -600,12 +603,39 @@ func errKind(e *journal.Error) string {
 	return e.Kind
 }
 
+// awaitCompensable reports whether an attempt of a step that has a
+// compensation is still in flight under a live lease: its success, coming
+// after the compensations began, must be undone before the steps that
+// succeeded earlier, so none starts until it ends. An attempt whose lease
+// expired fails by timeout (its late result is then no longer awaited).
+func (rs *RunState) awaitCompensable(now time.Time, emit func(journal.Event)) (wait bool) {
+	for i := range rs.def.Steps {
+		n, s := &rs.def.Steps[i], rs.steps[i]
+		if n.Compensate == "" || s.phase != PhaseRunning {
+			continue
+		}
+		due, ok := rs.leases[flight{i, 0}]
+		switch {
+		case !ok:
+		case now.Before(due):
+			wait = true
+		default:
+			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
+				Error: &journal.Error{Message: leaseExpired(n.Name, rs.timeoutOf(n, n.Function), due), Kind: step.KindTimeout}})
+		}
+	}
+	return wait
+}
+
 // decideCompensation undoes completed steps, newest first, one at a time.
 func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), d *Decision) {
 	for rs.compensating && rs.status != journal.StatusReview {
 		top := rs.compStack[len(rs.compStack)-1]
 		n, s := &rs.def.Steps[top], rs.steps[top]
 		c := rs.comp
+		if c == nil && rs.awaitCompensable(now, emit) {
+			return // a late success is undone first: it is the newest
+		}
 		if c == nil || c.phase == PhasePending || c.phase == PhaseRetrying && !now.Before(c.due) {
 			attempt := 1
 			if c != nil {
@@ -657,12 +687,12 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 func (rs *RunState) compInvocation(c *stepState) Invocation {
 	n := &rs.def.Steps[c.idx]
 	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
-		Timeout: rs.timeoutOf(n, n.Compensate), Lease: rs.leases[compFlight], Compensation: true}
+		Timeout: rs.timeoutOf(n, n.Compensate), Lease: rs.leases[compFlight], Compensation: true, Invoke: n.Invoke}
 }
 
 func (rs *RunState) itemInvocation(n *workflow.Node, idx, attempt int, input json.RawMessage, lease time.Time) Invocation {
 	return Invocation{Step: n.Name, Function: n.Function, Attempt: attempt, Input: input,
-		Timeout: rs.timeoutOf(n, n.Function), Lease: lease, Index: idx}
+		Timeout: rs.timeoutOf(n, n.Function), Lease: lease, Index: idx, Invoke: n.Invoke}
 }
 
 // leaseExpired explains the failure of an attempt whose lease ran out.
@@ -728,7 +758,7 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 
 func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
-		Timeout: rs.timeoutOf(n, n.Function), Lease: rs.leases[flight{s.idx, 0}]}
+		Timeout: rs.timeoutOf(n, n.Function), Lease: rs.leases[flight{s.idx, 0}], Invoke: n.Invoke}
 	if n.Async {
 		inv.Async = true
 	}

@@ -49,6 +49,15 @@
 // timeout when its lease runs out, and its retry policy decides. Sub steps
 // start their child run, which is idempotent.
 //
+// # Asynchronous invokes
+//
+// A task or map step in workflow.InvokeAsync mode (its own Invoke, else
+// WithStepInvoke) is started through the invoker's EventInvoker, when it
+// has one, and Drive does not wait: the run waits (a wake-up at the
+// lease's end) until the result comes back through DriveResults, which
+// journals it with the next decision only while its attempt awaits one. A
+// lost result fails the attempt when its lease expires, as above.
+//
 // # The outbox
 //
 // Effects are journaled with the result that asked for them. Decide lists
@@ -81,6 +90,7 @@
 //	Resubmit with input or state not JSON      ErrBadInput
 //	FoldAt past the end of the events           ErrBadInput
 //	Drive of a run that does not exist          journal.ErrNotFound
+//	DriveResults of a run that does not exist   journal.ErrNotFound
 //	Resubmit of a run not in review            ErrNotInReview
 //	Cancel of a run that already finished      ErrFinished
 //	Complete of an attempt no longer awaited   ErrNotAwaited

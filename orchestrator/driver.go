@@ -125,6 +125,9 @@ const resultsBuffer = 8
 type attemptResult struct {
 	inv  Invocation
 	resp step.Response
+	// started is true when the attempt was started without waiting (an
+	// event invoke): its result comes later, through DriveResults.
+	started bool
 }
 
 func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold bool) *driver {
@@ -528,7 +531,13 @@ func (d *driver) start(invs []Invocation) error {
 		d.steps.Add(1)
 		go func() {
 			defer d.steps.Done()
-			r := attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, def, wf, d.run, inv, state)}
+			var r attemptResult
+			if ei, ok := d.e.eventInvoker(inv); ok {
+				r = attemptResult{inv: inv, resp: d.e.invokeEvent(d.stepCtx, ei, wf, d.run, inv, state)}
+				r.started = r.resp.Error == nil
+			} else {
+				r = attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, def, wf, d.run, inv, state)}
+			}
 			select {
 			case d.results <- r:
 			case <-d.stepCtx.Done():
@@ -571,25 +580,34 @@ func (d *driver) waitFor(now time.Time, dec Decision) (ended bool) {
 func (d *driver) take(r attemptResult) {
 	for {
 		delete(d.running, attemptKey(r.inv))
-		ev := resultEvent(d.run, r, d.e.now())
-		if r.inv.Async && r.resp.Error == nil {
-			// An async step's invocation only hands it its token: it is
-			// acknowledged (its start lease ends) and its result comes
-			// later through Complete.
-			ev = journal.Event{Kind: journal.StepStarted, At: ev.At, Step: r.inv.Step, Attempt: r.inv.Attempt}
-		}
-		// Journal a result only while its attempt awaits one: after a
-		// reload another driver may have journaled it already, or its
-		// lease expired.
-		if d.rs.awaits(&ev) {
-			_ = d.rs.Apply(&ev)
-			d.pending = append(d.pending, ev)
+		// An attempt started without waiting (an event invoke) has no
+		// result yet: it comes through DriveResults.
+		if !r.started {
+			d.journalResult(r)
 		}
 		select {
 		case r = <-d.results:
 		default:
 			return
 		}
+	}
+}
+
+// journalResult records the result of an attempt this Drive invoked.
+func (d *driver) journalResult(r attemptResult) {
+	ev := resultEvent(d.run, r, d.e.now())
+	if r.inv.Async && r.resp.Error == nil {
+		// An async step's invocation only hands it its token: it is
+		// acknowledged (its start lease ends) and its result comes
+		// later through Complete.
+		ev = journal.Event{Kind: journal.StepStarted, At: ev.At, Step: r.inv.Step, Attempt: r.inv.Attempt}
+	}
+	// Journal a result only while its attempt awaits one: after a
+	// reload another driver may have journaled it already, or its
+	// lease expired.
+	if d.rs.awaits(&ev) {
+		_ = d.rs.Apply(&ev)
+		d.pending = append(d.pending, ev)
 	}
 }
 
@@ -692,6 +710,13 @@ func (e *Engine) call(ctx context.Context, inv Invocation, req step.Request) ste
 		resp = step.Response{Error: &step.Failure{Message: err.Error(), Kind: step.KindInvoke}}
 	}
 	return resp
+}
+
+// request is the step request of attempt inv.
+func (e *Engine) request(wf, run string, inv Invocation, state json.RawMessage) step.Request {
+	return step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 }
 
 func resultEvent(run string, r attemptResult, now time.Time) journal.Event {

@@ -52,6 +52,8 @@ type Engine struct {
 	snapEvery int
 	// callbacks signs and verifies async steps' callback tokens.
 	callbacks *callback.Keyring
+	// stepInvoke is the invoke mode of steps that set none (WithStepInvoke).
+	stepInvoke string
 	// timeouts knows step functions' configured timeouts (nil: unknown).
 	timeouts FunctionTimeouts
 	// sealer seals and opens the values definitions declare sensitive.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -29,10 +30,14 @@ type Message struct {
 	Event   string
 	Token   string
 	Failure *step.Failure
+	// Result is the result of Run's attempt started with an asynchronous
+	// invoke (a Lambda destination record).
+	Result *orchestrator.StepResult
 }
 
 // Decoder maps a record from a channel (e.g. "sqs:orders") to a Message:
 // the orchestrator's own control messages ({"ordo":"continue"|"start",…}),
+// an asynchronous step's result (a Lambda destination record),
 // an explicit envelope ({"workflow","input","key"}), or a business event
 // matched by a workflow's trigger bindings (Trigger.Source == channel,
 // Trigger.When over the message).
@@ -54,9 +59,15 @@ func (d *Decoder) Decode(channel, trigger string, body []byte) (Message, error) 
 		Ordo     *string          `json:"ordo"`
 		Workflow *string          `json:"workflow"`
 		Input    *json.RawMessage `json:"input"`
+		// A Lambda destination record (an asynchronous step's result).
+		RequestContext  *json.RawMessage `json:"requestContext"`
+		RequestPayload  *json.RawMessage `json:"requestPayload"`
+		ResponseContext *json.RawMessage `json:"responseContext"`
 	}
 	_ = json.Unmarshal(body, &probe) // a non-object body is a plain business event
 	switch {
+	case isDestinationRecord(probe.RequestContext, probe.RequestPayload, probe.ResponseContext):
+		return decodeResult(channel, trigger, body)
 	case probe.Ordo != nil:
 		var c Control
 		if err := json.Unmarshal(body, &c); err != nil {

@@ -32,6 +32,12 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"return","return":{"orderId":"o-1"}}`,
 		`{"orderId":"o-9","items":[]}`,
 		`[1,2,3]`, `"text"`, `null`, `{"ordo":7}`, "\xff\xfe",
+		// Lambda destination records: an asynchronous step's result, a
+		// failed function, and malformed ones (no attempt, not a request).
+		`{"version":"1.0","timestamp":"2026-12-06T01:02:03.456Z","requestContext":{"requestId":"r-1","functionArn":"arn:aws:lambda:us-east-1:000000000000:function:ordo-order-ship:$LATEST","condition":"Success","approximateInvokeCount":1},"requestPayload":{"workflow":"order","run":"order/o-1","step":"ship","function":"order-ship","attempt":1,"idempotencyKey":"order/o-1/ship","input":{}},"responseContext":{"statusCode":200,"executedVersion":"$LATEST"},"responsePayload":{"output":{"shipped":true}}}`,
+		`{"version":"1.0","requestContext":{"condition":"RetriesExhausted","approximateInvokeCount":1},"requestPayload":{"run":"order/o-1","step":"ship","attempt":2,"index":3},"responseContext":{"statusCode":200,"functionError":"Unhandled"},"responsePayload":{"errorMessage":"boom","errorType":"Runtime.ExitError"}}`,
+		`{"version":"1.0","requestContext":{"condition":"Success"},"requestPayload":{"run":"order/o-1","step":"ship"},"responseContext":{"statusCode":200},"responsePayload":{}}`,
+		`{"version":"1.0","requestContext":{"condition":"Success"},"requestPayload":"order/o-1","responseContext":{},"responsePayload":null}`,
 	} {
 		for _, ch := range []string{"sqs:orders", "kinesis:orders", "sqs:concessions", "sqs:other"} {
 			f.Add(ch, []byte(seed))
@@ -46,7 +52,8 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		intents := 0
-		for _, set := range []bool{m.Workflow != "", m.Token != "", m.Event != "", m.Run != "" && m.Event == ""} {
+		for _, set := range []bool{m.Workflow != "", m.Token != "", m.Event != "", m.Run != "" && m.Event == "" && m.Result == nil,
+			m.Result != nil && m.Run != "" && m.Result.Attempt > 0} {
 			if set {
 				intents++
 			}

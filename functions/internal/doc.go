@@ -28,5 +28,7 @@
 //	ORDO_CALLBACK_KEY_SECRET     the Secrets Manager secret callback tokens are signed
 //	                             with (orchestrator, api); or else
 //	ORDO_CALLBACK_KEY_PARAMETER  an SSM SecureString parameter holding the keys
+//	ORDO_STEP_INVOKE             sync (default) or async: how the orchestrator invokes steps
+//	                             whose definition sets no invoke mode
 //	ORDO_LOG_LEVEL               debug, info (default), warn, error
 package internal

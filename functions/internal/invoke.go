@@ -20,7 +20,8 @@ type LambdaAPI interface {
 }
 
 // LambdaInvoker runs a step attempt as a synchronous (RequestResponse)
-// Lambda invoke of "<prefix><function>". A function may be pinned to a
+// Lambda invoke of "<prefix><function>", or starts it with an asynchronous
+// (Event) one (InvokeEvent, for steps in async invoke mode). A function may be pinned to a
 // version or alias in the definition ("charge:live"). Throttling and 5xx
 // are retried by the SDK's retryer; what remains is returned as a transport
 // error, which the engine records as a retryable failure.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,7 +96,10 @@ func (o *Orchestrator) Handle(ctx context.Context, raw json.RawMessage) (any, er
 	}
 }
 
-// HandleSQS processes an SQS batch, records in parallel.
+// HandleSQS processes an SQS batch, records in parallel. The results of
+// asynchronous steps (destination records) are grouped by run: each run's
+// results are journaled in one commit by one drive, so a fan-out's results
+// arriving together do not race each other.
 func (o *Orchestrator) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
 	var (
 		mu   sync.Mutex
@@ -103,7 +107,26 @@ func (o *Orchestrator) HandleSQS(ctx context.Context, ev events.SQSEvent) events
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, o.parallel)
 	)
-	for _, rec := range ev.Records {
+	fail := func(ids ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		}
+	}
+	groups, rest := o.groupResults(ev.Records)
+	for _, g := range groups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := o.results(ctx, g); err != nil {
+				o.log.Error("results failed; they will be redelivered", "run", g.run, "records", len(g.recs), "err", err)
+				fail(g.ids()...)
+			}
+		}()
+	}
+	for _, rec := range rest {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -111,9 +134,7 @@ func (o *Orchestrator) HandleSQS(ctx context.Context, ev events.SQSEvent) events
 			channel := Channel("sqs", rec.EventSourceARN, o.prefix)
 			if err := o.process(ctx, channel, "sqs:"+rec.MessageId, []byte(rec.Body)); err != nil {
 				o.log.Error("record failed; it will be redelivered", "channel", channel, "messageId", rec.MessageId, "err", err)
-				mu.Lock()
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				mu.Unlock()
+				fail(rec.MessageId)
 			}
 		}()
 	}
@@ -146,6 +167,9 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	}
 	if err != nil {
 		return err
+	}
+	if msg.Result != nil { // from a Kinesis record or a resubmission: a group of one
+		return o.results(ctx, resultGroup{run: msg.Run, recs: []resultRecord{{channel: channel, trigger: trigger, body: body, result: *msg.Result}}})
 	}
 	// Every command below only journals and reports the run as needing a
 	// drive: this record's drive, at the end, is the one that drives it.
@@ -221,6 +245,86 @@ func (o *Orchestrator) drive(ctx context.Context, run string) error {
 	if err != nil {
 		return err
 	}
+	return o.schedule(ctx, run, out)
+}
+
+// resultRecord is one destination record of a batch.
+type resultRecord struct {
+	id, channel, trigger string
+	body                 []byte
+	result               orchestrator.StepResult
+}
+
+// resultGroup is the results of one run in a batch.
+type resultGroup struct {
+	run  string
+	recs []resultRecord
+}
+
+func (g resultGroup) ids() []string {
+	ids := make([]string, len(g.recs))
+	for i, r := range g.recs {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// groupResults sets apart the records that are well-formed results of
+// asynchronous steps, grouped by run, from the rest (processed one by one,
+// malformed results included: they go to review).
+func (o *Orchestrator) groupResults(recs []events.SQSMessage) ([]resultGroup, []events.SQSMessage) {
+	var groups []resultGroup
+	var rest []events.SQSMessage
+	at := map[string]int{}
+	for _, rec := range recs {
+		if !strings.Contains(rec.Body, `"requestPayload"`) {
+			rest = append(rest, rec)
+			continue
+		}
+		channel, trigger := Channel("sqs", rec.EventSourceARN, o.prefix), "sqs:"+rec.MessageId
+		msg, err := o.decoder.Decode(channel, trigger, []byte(rec.Body))
+		if err != nil || msg.Result == nil {
+			rest = append(rest, rec)
+			continue
+		}
+		i, ok := at[msg.Run]
+		if !ok {
+			i = len(groups)
+			at[msg.Run] = i
+			groups = append(groups, resultGroup{run: msg.Run})
+		}
+		groups[i].recs = append(groups[i].recs, resultRecord{id: rec.MessageId, channel: channel, trigger: trigger,
+			body: []byte(rec.Body), result: *msg.Result})
+	}
+	return groups, rest
+}
+
+// results journals a run's asynchronous step results with its next
+// decision and schedules what comes next (see drive). A duplicate or late
+// result is dropped by the engine; results for a run that does not exist
+// go to review.
+func (o *Orchestrator) results(ctx context.Context, g resultGroup) error {
+	rs := make([]orchestrator.StepResult, len(g.recs))
+	for i, r := range g.recs {
+		rs[i] = r.result
+	}
+	out, err := o.engine.DriveResults(ctx, g.run, rs...)
+	if errors.Is(err, journal.ErrNotFound) {
+		var errs []error
+		for _, r := range g.recs {
+			errs = append(errs, o.review(ctx, r.channel, r.trigger, r.body,
+				fmt.Errorf("result of %s for run %s, which does not exist: %w", r.result, g.run, err)))
+		}
+		return errors.Join(errs...)
+	}
+	if err != nil {
+		return err
+	}
+	return o.schedule(ctx, g.run, out)
+}
+
+// schedule sends the continuations a Drive's outcome asks for.
+func (o *Orchestrator) schedule(ctx context.Context, run string, out orchestrator.Outcome) error {
 	// Use a fresh context: the invocation's may be about to expire.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -37,6 +37,11 @@ func main() {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
+	invoke, err := internal.StepInvoke(os.Getenv)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	sqsClient := sqs.NewFromConfig(cfg)
@@ -76,6 +81,7 @@ func main() {
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
 		orchestrator.WithCallbackKeys(keys),
+		orchestrator.WithStepInvoke(invoke),
 		orchestrator.WithSealer(sealer))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)

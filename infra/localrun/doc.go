@@ -20,6 +20,9 @@
 //     emulator (kumo) and runs the real bootstrap against kumo's Runtime API
 //     (AWS_LAMBDA_RUNTIME_API=<kumo>/_runtime/<name>), restarting it with
 //     backoff whenever it exits (a handler panic ends the process);
+//   - applies each function's EventInvokeConfig (PutFunctionEventInvokeConfig:
+//     retries and OnSuccess/OnFailure destinations of asynchronous invokes,
+//     which infra/tools/kumo emulates for kumo);
 //   - runs Node functions (Runtime nodejs20.x, Handler FILE.EXPORT, no
 //     build) from their CodeUri directory with the local node, driven by
 //     localrun's runtime-interface client (noderuntime.js), which plays the

@@ -27,8 +27,13 @@ type PollerStatus struct {
 	Source      string `json:"source"`
 	Shard       string `json:"shard,omitempty"`
 	Invocations int    `json:"invocations"`
-	Failures    int    `json:"failures"` // failed invokes and reported item failures
-	LastError   string `json:"lastError,omitempty"`
+	// Records is how many messages or records the invocations carried.
+	Records int `json:"records"`
+	// Busy is the time spent in the function's invocations (what Lambda
+	// bills, on this machine's latencies).
+	Busy      time.Duration `json:"busy"`
+	Failures  int           `json:"failures"` // failed invokes and reported item failures
+	LastError string        `json:"lastError,omitempty"`
 }
 
 type poller struct {
@@ -50,6 +55,14 @@ func (p *poller) record(failures int, err error) {
 	if err != nil {
 		p.st.LastError = err.Error()
 	}
+}
+
+// busy adds the time an invocation took and the records it carried.
+func (p *poller) busy(d time.Duration, records int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st.Busy += d
+	p.st.Records += records
 }
 
 // invoker calls a function through the Lambda API (kumo) synchronously.
@@ -151,7 +164,9 @@ func (p *sqsPoller) handle(ctx context.Context, msgs []sqstypes.Message) {
 		}
 		ev.Records = append(ev.Records, rec)
 	}
+	start := time.Now()
 	resp, err := p.iv.invoke(ctx, ev, p.retryFor)
+	p.busy(time.Since(start), len(msgs))
 	if err != nil {
 		// Delete nothing: the batch returns after the visibility timeout
 		// and the queue's redrive policy applies.
@@ -308,7 +323,9 @@ func (p *kinesisPoller) handle(ctx context.Context, recs []kintypes.Record) (str
 		})
 	}
 	first := aws.ToString(recs[0].SequenceNumber)
+	start := time.Now()
 	resp, err := p.iv.invoke(ctx, ev, p.retryFor)
+	p.busy(time.Since(start), len(recs))
 	if err != nil {
 		p.record(len(recs), err)
 		return first, err

@@ -354,6 +354,9 @@ func (s *Stack) startFunction(ctx, runCtx context.Context, f *FunctionSpec, name
 	if err := s.register(ctx, f, name, env); err != nil {
 		return err
 	}
+	if err := s.configureEventInvoke(ctx, f, name, res); err != nil {
+		return err
+	}
 	runtimeAPI, err := s.runtimeAPI(name)
 	if err != nil {
 		return err
@@ -406,6 +409,43 @@ func (s *Stack) register(ctx context.Context, f *FunctionSpec, name string, env 
 	}
 	if err != nil {
 		return fmt.Errorf("function %s: create on the Lambda emulator: %w", f.LogicalID, err)
+	}
+	return nil
+}
+
+// configureEventInvoke sets the function's EventInvokeConfig on the Lambda
+// emulator (PutFunctionEventInvokeConfig): its asynchronous invocations'
+// retries and destinations (infra/tools/kumo emulates them for kumo).
+func (s *Stack) configureEventInvoke(ctx context.Context, f *FunctionSpec, name string, res resolver) error {
+	c := f.EventInvoke
+	if c == nil {
+		return nil
+	}
+	in := &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String(name), DestinationConfig: &lambdatypes.DestinationConfig{}}
+	if c.MaximumRetryAttempts != nil {
+		in.MaximumRetryAttempts = aws.Int32(int32(*c.MaximumRetryAttempts))
+	}
+	if c.MaximumEventAgeInSeconds != nil {
+		in.MaximumEventAgeInSeconds = aws.Int32(int32(*c.MaximumEventAgeInSeconds))
+	}
+	for _, d := range []struct {
+		arn string
+		set func(string)
+	}{
+		{c.OnSuccess, func(a string) { in.DestinationConfig.OnSuccess = &lambdatypes.OnSuccess{Destination: aws.String(a)} }},
+		{c.OnFailure, func(a string) { in.DestinationConfig.OnFailure = &lambdatypes.OnFailure{Destination: aws.String(a)} }},
+	} {
+		if d.arn == "" {
+			continue
+		}
+		arn, err := res.resolve(d.arn)
+		if err != nil {
+			return fmt.Errorf("function %s EventInvokeConfig: %w", f.LogicalID, err)
+		}
+		d.set(arn)
+	}
+	if _, err := s.lambda.PutFunctionEventInvokeConfig(ctx, in); err != nil {
+		return fmt.Errorf("function %s: EventInvokeConfig on the Lambda emulator: %w", f.LogicalID, err)
 	}
 	return nil
 }

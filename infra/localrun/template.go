@@ -47,6 +47,17 @@ type FunctionSpec struct {
 	MemorySize  int
 	Env         map[string]string
 	Events      []EventSpec
+	// EventInvoke is the function's EventInvokeConfig (asynchronous
+	// invocation: retries and destinations), nil when it has none.
+	EventInvoke *EventInvokeSpec
+}
+
+// EventInvokeSpec is a function's EventInvokeConfig. Destinations are ARNs
+// (placeholders until resolved).
+type EventInvokeSpec struct {
+	MaximumRetryAttempts     *int
+	MaximumEventAgeInSeconds *int
+	OnSuccess, OnFailure     string
 }
 
 // IsNode reports whether the function runs on a Node.js managed runtime
@@ -72,6 +83,13 @@ type rawTemplate struct {
 	Resources map[string]struct {
 		Type       string
 		Properties struct {
+			EventInvokeConfig *struct {
+				MaximumRetryAttempts     *int
+				MaximumEventAgeInSeconds *int
+				DestinationConfig        struct {
+					OnSuccess, OnFailure struct{ Type, Destination string }
+				}
+			}
 			Events map[string]struct {
 				Type       string
 				Properties struct {
@@ -300,6 +318,10 @@ func (t *Template) readFunctions(cf *cloudformation.Template, raw *rawTemplate) 
 			}
 		} else if spec.BuildMethod != "go1.x" && !strings.HasPrefix(spec.Runtime, "provided") && spec.Runtime != "go1.x" {
 			return fmt.Errorf("function %s: only Go functions (BuildMethod go1.x) and Node functions (nodejs*) are supported, got runtime %q", id, spec.Runtime)
+		}
+		if c := raw.Resources[id].Properties.EventInvokeConfig; c != nil {
+			spec.EventInvoke = &EventInvokeSpec{MaximumRetryAttempts: c.MaximumRetryAttempts, MaximumEventAgeInSeconds: c.MaximumEventAgeInSeconds,
+				OnSuccess: c.DestinationConfig.OnSuccess.Destination, OnFailure: c.DestinationConfig.OnFailure.Destination}
 		}
 		evs := raw.Resources[id].Properties.Events
 		names := make([]string, 0, len(evs))

@@ -12,7 +12,7 @@ import (
 )
 
 // TestDocsStepTypes keeps the examples of docs/definitions.md for map,
-// sub, event, async, compensation and deferred keys honest: each YAML
+// sub, event, async, asynchronous invokes, compensation and deferred keys honest: each YAML
 // block loads and hashes like the Go beside it (repeated here).
 func TestDocsStepTypes(t *testing.T) {
 	t.Parallel()
@@ -45,6 +45,8 @@ func TestDocsStepTypes(t *testing.T) {
 				workflow.Timeout(72*time.Hour), workflow.Retry(workflow.RetryPolicy{MaxAttempts: 1}))),
 		workflow.New("kyc",
 			workflow.Step("review", "request-manual-review", workflow.Async(), workflow.Timeout(24*time.Hour))),
+		workflow.New("invoice",
+			workflow.Step("render-invoice", "render-invoice", workflow.Invoke(workflow.InvokeAsync), workflow.Timeout(2*time.Minute))),
 		workflow.New("trip",
 			workflow.OnFailure(workflow.OnFailureCompensate),
 			workflow.Step("flight", "book-flight", workflow.CompensateWith("cancel-flight")),

@@ -63,6 +63,19 @@ type Option func(*config)
 type config struct {
 	runtime  NewRuntime
 	patience time.Duration
+	skip     map[string]string // "Group/Test" -> why
+}
+
+// WithSkip skips the subtest named "Group/Test" (e.g. "Map/TenThousandItems")
+// with the reason why: a runtime that cannot meet one test's patience says
+// so in the test output instead of leaving the suite.
+func WithSkip(test, why string) Option {
+	return func(c *config) {
+		if c.skip == nil {
+			c.skip = map[string]string{}
+		}
+		c.skip[test] = why
+	}
 }
 
 // WithPatience sets how long each wait and poll of the suite may take

@@ -72,6 +72,9 @@ func Run(t *testing.T, newStore func(t *testing.T) journal.Store, opts ...Option
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
+					if why, ok := cfg.skip[g.name+"/"+tc.name]; ok {
+						t.Skip(why)
+					}
 					t.Parallel()
 					tc.fn(t, newHarnessOn(t, newStore(t), cfg))
 				})

@@ -158,6 +158,10 @@ func Await(name, event string, opts ...StepOption) Option {
 // completion or heartbeat).
 func Async() StepOption { return func(s *Node) { s.Async = true } }
 
+// Invoke sets how the step's function is invoked: InvokeSync or
+// InvokeAsync (default: the deployment's; see Node.Invoke).
+func Invoke(mode string) StepOption { return func(s *Node) { s.Invoke = mode } }
+
 // CompensateWith names the function that undoes the step (sagas).
 func CompensateWith(fn string) StepOption { return func(s *Node) { s.Compensate = fn } }
 

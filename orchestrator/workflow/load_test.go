@@ -189,6 +189,41 @@ steps:
 			want: workflow.Problem{Line: 6, Step: "refund", Field: "function", Msg: `function "refund-payment:live" is not registered`},
 		},
 		{
+			name: "unknown invoke mode",
+			yaml: `
+name: order
+steps:
+  - name: verify
+    function: f
+    invoke: later
+`,
+			want: workflow.Problem{Line: 5, Step: "verify", Field: "invoke", Msg: `unknown invoke mode "later" (want sync or async)`},
+		},
+		{
+			name: "invoke on a step without a function",
+			yaml: `
+name: order
+steps:
+  - name: cool-off
+    type: wait
+    duration: 1s
+    invoke: async
+`,
+			want: workflow.Problem{Line: 6, Step: "cool-off", Field: "invoke", Msg: "only task and map steps invoke a function"},
+		},
+		{
+			name: "invoke async on a callback step",
+			yaml: `
+name: order
+steps:
+  - name: approve
+    function: f
+    async: true
+    invoke: async
+`,
+			want: workflow.Problem{Line: 6, Step: "approve", Field: "invoke", Msg: "a callback step (async: true) is started by a synchronous invoke"},
+		},
+		{
 			name: "unknown step type",
 			yaml: `
 name: order

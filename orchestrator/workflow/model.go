@@ -108,6 +108,11 @@ type Node struct {
 	// completed through the API/CLI, or fails when Timeout passes without
 	// a completion or heartbeat.
 	Async bool `json:"async,omitempty" yaml:"async"`
+	// Invoke is how a task or map step's function is invoked: InvokeSync
+	// (the orchestrator waits for the result) or InvokeAsync (the
+	// orchestrator starts it and returns; the result comes back as a
+	// message on its queue). Empty: the deployment's default.
+	Invoke string `json:"invoke,omitempty" yaml:"invoke"`
 	// Compensate names the function that undoes this step when the run is
 	// cancelled or fails with OnFailureCompensate (a saga).
 	Compensate string `json:"compensate,omitempty" yaml:"compensate"`
@@ -125,6 +130,19 @@ type Node struct {
 	// Event is the external event an event step waits for.
 	Event string `json:"event,omitempty" yaml:"event"`
 }
+
+// The invoke modes of a step's function (Node.Invoke). They are persisted in
+// definitions: never rename one.
+const (
+	// InvokeSync invokes the function and waits for its result (Lambda
+	// RequestResponse): the orchestrator is busy, and billed, while the
+	// step runs.
+	InvokeSync = "sync"
+	// InvokeAsync starts the function and returns (Lambda InvocationType
+	// Event); its result reaches the orchestrator's queue (a Lambda
+	// destination) and is journaled from there.
+	InvokeAsync = "async"
+)
 
 // DefaultMaxConcurrency bounds a map step's items in flight when it sets no
 // MaxConcurrency.

@@ -211,6 +211,14 @@ func (d *Definition) build(cfg buildConfig) error {
 		if s.Async && s.StepType() != TypeTask {
 			add(s.Name, "async", "only task steps can be async")
 		}
+		switch {
+		case s.Invoke != "" && s.Invoke != InvokeSync && s.Invoke != InvokeAsync:
+			add(s.Name, "invoke", "unknown invoke mode %q (want %s or %s)", s.Invoke, InvokeSync, InvokeAsync)
+		case s.Invoke != "" && s.StepType() != TypeTask && s.StepType() != TypeMap:
+			add(s.Name, "invoke", "only task and map steps invoke a function")
+		case s.Invoke == InvokeAsync && s.Async:
+			add(s.Name, "invoke", "a callback step (async: true) is started by a synchronous invoke that hands out its token; invoke: async does not apply")
+		}
 		if s.Compensate != "" && cfg.registered != nil {
 			if fn, _, _ := strings.Cut(s.Compensate, ":"); !cfg.registered(fn) {
 				add(s.Name, "compensate", "function %q is not registered", s.Compensate)

@@ -46,6 +46,7 @@ var envHelpers = map[string]string{
 	"internal.CallbackKeys(":        "ORDO_CALLBACK_KEY_SECRET",
 	"internal.StepFunctionTimeout(": "ORDO_STEP_FUNCTION_TIMEOUT",
 	"internal.IndexShards(":         "ORDO_INDEX_SHARDS",
+	"internal.StepInvoke(":          "ORDO_STEP_INVOKE",
 	"internal.Sealer(":              "ORDO_SEALING_KEY",
 }
 
@@ -638,6 +639,45 @@ func (tp *tmpl) statements(id string) (stmts []map[string]any, other []any) {
 	return stmts, other
 }
 
+// asyncResults is the one grant of a step function: Lambda sends its
+// asynchronous invocations' outcomes to the orchestrator's queue.
+const asyncResults = "sqs:SendMessage !GetAtt OrchestratorQueue.Arn"
+
+// TestStepFunctionsAnswerAsync: every step function sends the outcome of
+// an asynchronous invoke (invoke: async) to the orchestrator's queue, on
+// success and on failure, with no Lambda retries (the step's retry policy
+// decides, and a retry is a new attempt).
+func TestStepFunctionsAnswerAsync(t *testing.T) {
+	tp := load(t)
+	reg := step.NewRegistry()
+	workflows.Register(reg)
+	n := 0
+	for _, id := range tp.ofType("AWS::Serverless::Function") {
+		if !reg.Has(tp.codeDir(id)) {
+			continue
+		}
+		n++
+		c, _ := tp.raw.Resources[id].Properties["EventInvokeConfig"].(map[string]any)
+		if c == nil {
+			t.Errorf("%s has no EventInvokeConfig", id)
+			continue
+		}
+		if r, _ := c["MaximumRetryAttempts"].(float64); r != 0 || c["MaximumRetryAttempts"] == nil {
+			t.Errorf("%s: MaximumRetryAttempts %v, want 0", id, c["MaximumRetryAttempts"])
+		}
+		dc, _ := c["DestinationConfig"].(map[string]any)
+		for _, on := range []string{"OnSuccess", "OnFailure"} {
+			d, _ := dc[on].(map[string]any)
+			if q, ok := getAttTarget(d["Destination"], "Arn"); !ok || q != "OrchestratorQueue" || d["Type"] != "SQS" {
+				t.Errorf("%s: %s destination %v, want the SQS !GetAtt OrchestratorQueue.Arn", id, on, d)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no step functions found")
+	}
+}
+
 func TestLeastPrivilegeIAM(t *testing.T) {
 	tp := load(t)
 	reg := step.NewRegistry()
@@ -667,8 +707,13 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 				}
 			}
 		}
-		if reg.Has(tp.codeDir(id)) && len(stmts)+len(other) > 0 {
-			t.Errorf("%s: a step function needs no AWS access beyond logs and traces", id)
+		if reg.Has(tp.codeDir(id)) {
+			// Asynchronous invokes send its result to the orchestrator's
+			// queue with the function's role (a destination).
+			if g := grants[id]; len(g) != 1 || g[0] != asyncResults {
+				t.Errorf("%s: a step function needs no AWS access beyond %s, logs and traces; it has %v", id, asyncResults, g)
+			}
+			delete(grants, id)
 		}
 	}
 
@@ -925,7 +970,7 @@ func TestOutputs(t *testing.T) {
 
 func TestParameters(t *testing.T) {
 	tp := load(t)
-	for _, p := range []string{"LogLevel", "StepTimeout", "OrchestratorTimeout", "IndexShards"} {
+	for _, p := range []string{"LogLevel", "StepTimeout", "OrchestratorTimeout", "IndexShards", "StepInvoke"} {
 		if tp.raw.Parameters[p] == nil {
 			t.Errorf("no parameter %s", p)
 		}

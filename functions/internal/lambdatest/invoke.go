@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/steplambda"
 )
@@ -24,12 +25,20 @@ import (
 // counts every invocation by attempt. A handler error comes back with
 // X-Amz-Function-Error: Unhandled, as Lambda does. GET
 // /2015-03-31/functions/{name}/configuration (GetFunctionConfiguration)
-// reports the timeouts set with SetTimeout.
+// reports the timeouts set with SetTimeout. An asynchronous invoke
+// (X-Amz-Invocation-Type: Event) is accepted with 202 and run in the
+// background; its outcome goes to Destination as the destination record
+// Lambda sends (internal.DestinationRecord), as every step function's
+// EventInvokeConfig in template.yaml asks (no Lambda retries).
 type Functions struct {
 	srv    *httptest.Server
 	reg    *step.Registry
 	prefix string
 	faults *Faults
+	// Destination receives each asynchronous invoke's destination record
+	// (nil: the outcome is dropped, as without an EventInvokeConfig).
+	Destination func(record []byte)
+	events      sync.WaitGroup
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -110,7 +119,7 @@ func (f *Functions) URL() string { return f.srv.URL }
 func (f *Functions) Close() {
 	f.cancel()
 	done := make(chan struct{})
-	go func() { f.srv.Close(); close(done) }()
+	go func() { f.srv.Close(); f.events.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -155,10 +164,31 @@ func (f *Functions) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.counts[Attempt{Run: req.Run, Step: req.Step, Attempt: req.Attempt, Index: req.Index, Compensation: req.Compensation}]++
 	f.mu.Unlock()
+	if r.Header.Get("X-Amz-Invocation-Type") == "Event" {
+		w.WriteHeader(http.StatusAccepted)
+		f.events.Add(1)
+		go func() {
+			defer f.events.Done()
+			out, failed := f.run(f.ctx, h, payload)
+			f.deliver(name, payload, out, failed)
+		}()
+		return
+	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(f.ctx, cancel)
 	defer stop()
+	out, failed := f.run(ctx, h, payload)
+	if failed {
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// run runs the step Lambda's handler on payload: its response, or the
+// payload of an unhandled function error.
+func (f *Functions) run(ctx context.Context, h step.Handler, payload []byte) (out []byte, failed bool) {
 	out, err := lambda.NewHandler(steplambda.NewHandler(h)).Invoke(ctx, payload)
 	if err == nil && f.faults.hit(FunctionTimeout) {
 		// The function ran (its work may be done) but its answer is lost:
@@ -166,11 +196,32 @@ func (f *Functions) serve(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("Task timed out after 30.00 seconds")
 	}
 	if err != nil {
-		w.Header().Set("X-Amz-Function-Error", "Unhandled")
 		out, _ = json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": "Runtime.Timeout"})
+		return out, true
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(out)
+	return out, false
+}
+
+// deliver sends an asynchronous invoke's outcome to the destination, as
+// Lambda's OnSuccess/OnFailure destinations do with MaximumRetryAttempts 0.
+func (f *Functions) deliver(name string, request, response []byte, failed bool) {
+	if f.Destination == nil || f.ctx.Err() != nil {
+		return
+	}
+	var rec internal.DestinationRecord
+	rec.Version, rec.Timestamp = "1.0", time.Now().UTC()
+	rec.RequestContext.RequestID = fmt.Sprintf("%x", time.Now().UnixNano())
+	rec.RequestContext.FunctionARN = "arn:aws:lambda:us-east-1:000000000000:function:" + name + ":$LATEST"
+	rec.RequestContext.Condition, rec.RequestContext.ApproximateInvokeCount = internal.DestinationSuccess, 1
+	rec.RequestPayload, rec.ResponsePayload = request, response
+	rec.ResponseContext.StatusCode, rec.ResponseContext.ExecutedVersion = http.StatusOK, "$LATEST"
+	if failed {
+		rec.RequestContext.Condition, rec.ResponseContext.FunctionError = "RetriesExhausted", "Unhandled"
+	}
+	b, err := json.Marshal(rec)
+	if err == nil {
+		f.Destination(b)
+	}
 }
 
 func lambdaError(w http.ResponseWriter, status int, code, msg string) {

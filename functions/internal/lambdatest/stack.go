@@ -64,6 +64,11 @@ type Config struct {
 	// beside the built-in kinds (by kind).
 	Effects map[string]effect.Handler
 	Faults  *Faults
+	// StepInvoke is the orchestrator's default invoke mode of steps
+	// (workflow.InvokeSync when empty; ORDO_STEP_INVOKE in AWS).
+	// Asynchronous invokes' destination records go to the orchestrator's
+	// queue, delivered like every message (up to Copies times).
+	StepInvoke string
 	// CallbackKeys sign and verify callback tokens in every container and
 	// the API's engine, as the deployment's secret does (default: a random
 	// key of the stack's own).
@@ -140,6 +145,7 @@ func Start(cfg Config) (*Stack, error) {
 	s := &Stack{cfg: cfg, Queues: NewQueues(cfg.Seed), rng: rand.New(rand.NewPCG(cfg.Seed, 3))}
 	s.Queues.Copies, s.Queues.Visibility = cfg.Copies, cfg.Visibility
 	s.Functions = NewFunctions(cfg.Registry, prefix, cfg.Faults)
+	s.Functions.Destination = func(rec []byte) { s.Queues.Send(prefix+OrchestratorQueue, string(rec), nil, 0) }
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	var apiOpts []func(*middleware.Stack) error
 	if cfg.Faults != nil {
@@ -200,6 +206,7 @@ func (s *Stack) newOrchestrator() handler {
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
 		orchestrator.WithCallbackKeys(cfg.CallbackKeys),
+		orchestrator.WithStepInvoke(cfg.StepInvoke),
 		orchestrator.WithSealer(cfg.Sealer))
 	if cfg.Setup != nil {
 		if err := cfg.Setup(s.ctx, engine); err != nil {

@@ -1,6 +1,9 @@
 // Command kumo serves the kumo AWS emulator (github.com/sivchari/kumo) on a
 // fixed address, for the local ordo stack (SQS, Kinesis, Lambda).
 //
+// It adds Lambda's EventInvokeConfig API and destination records for
+// asynchronous invokes, which kumo lacks (see destinations.go).
+//
 // kumo's own CLI cannot be installed on the project machines, so this
 // wrapper starts the emulator in-process with kumo.NewServer (which listens
 // on a random loopback port) and reverse-proxies a fixed address to it.
@@ -26,6 +29,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sivchari/kumo"
 )
 
@@ -64,7 +70,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("listen %s: %v", *addr, err)
 	}
-	hs := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	// Asynchronous invokes' destinations, which kumo lacks (destinations.go).
+	sqsClient := sqs.New(sqs.Options{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	hs := &http.Server{Handler: newDestinations(proxy, srv.URL, sqsClient), ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

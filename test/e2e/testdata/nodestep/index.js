@@ -1,8 +1,14 @@
 // A step function in JavaScript speaking ordo's step protocol
-// (docs/steps.md): a step request in, a step response out.
+// (docs/steps.md): a step request in, a step response out. With
+// input.napMs it first waits that long (a long step, run asynchronously
+// by the e2e test).
 "use strict";
 
 exports.handler = async (req) => {
+  const napMs = req.input && req.input.napMs;
+  if (napMs) {
+    await new Promise((resolve) => setTimeout(resolve, napMs));
+  }
   const name = req.input && req.input.name;
   if (!name) {
     return { error: { message: `run ${req.run}: no name to greet`, kind: "bad-input", terminal: true } };
