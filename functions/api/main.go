@@ -9,6 +9,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,6 +19,7 @@ import (
 	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -51,8 +53,14 @@ func main() {
 		}
 		engineOpts = append(engineOpts, orchestrator.WithCallbackKeys(keys))
 	}
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
+	if err != nil {
+		log.Error("traces", "err", err)
+		os.Exit(1)
+	}
+	// A run started here begins its trace here (the trigger's span).
+	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTracer(tp))
 	sqsClient := sqs.NewFromConfig(cfg)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
@@ -65,6 +73,11 @@ func main() {
 	// Pushed definitions may name only step functions that are deployed
 	// ("<stack>-<function>", the orchestrator's naming convention).
 	deployed := internal.NewDeployedFunctions(lambdasvc.NewFromConfig(cfg), os.Getenv("ORDO_RESOURCE_PREFIX"))
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver),
-		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has))))
+	handle := internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver),
+		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has)))
+	lambda.Start(func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+		resp, err := handle(ctx, req)
+		flushTraces(ctx)
+		return resp, err
+	})
 }

@@ -49,9 +49,16 @@ func main() {
 	}
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
-	emf := observe.NewEMF() // effect outcomes, as EMF log lines
+	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
+	if err != nil {
+		log.Error("traces", "err", err)
+		os.Exit(1)
+	}
+	// Effect outcomes as EMF log lines; each delivery a span of its run's
+	// trace, as are the commits that journal the outcomes.
+	emf, tracer := observe.NewEMF(), observe.NewTracer(tp)
 	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf))
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf), tracer)
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),
@@ -61,6 +68,7 @@ func main() {
 		EventsStream:          env["ORDO_EVENTS_STREAM"],
 		MaxReceives:           maxReceives,
 		Log:                   log,
+		Tracer:                tracer,
 	})
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		out, err := fx.HandleSQS(ctx, ev)
@@ -70,6 +78,7 @@ func main() {
 		if werr := emf.Flush(os.Stdout, time.Now()); werr != nil {
 			slog.Warn("metrics", "err", werr)
 		}
+		flushTraces(ctx)
 		return out, err
 	})
 }

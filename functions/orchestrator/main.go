@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"go.opentelemetry.io/otel"
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
@@ -46,9 +45,15 @@ func main() {
 		os.Exit(1)
 	}
 	// Runs, steps, retries and effects as EMF log lines, and one trace per
-	// run (spans go to the global OpenTelemetry provider, e.g. a collector
-	// layer; without one only the traceparent reaches the steps).
-	emf, tracer := observe.NewEMF(), observe.NewTracer(otel.GetTracerProvider())
+	// run (spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT says where,
+	// else to the global provider; without either only the traceparent
+	// reaches the steps).
+	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
+	if err != nil {
+		log.Error("traces", "err", err)
+		os.Exit(1)
+	}
+	emf, tracer := observe.NewEMF(), observe.NewTracer(tp)
 	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
 		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
@@ -68,6 +73,7 @@ func main() {
 		out, err := h.Handle(ctx, event)
 		_ = internal.WriteEMF(os.Stdout, "orchestrator", calls.Take(), time.Now())
 		_ = emf.Flush(os.Stdout, time.Now())
+		flushTraces(ctx)
 		return out, err
 	})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
@@ -68,6 +69,10 @@ type Config struct {
 	CallbackKeys *callback.Keyring
 	Log          *slog.Logger
 	Seed         uint64
+	// Tracer, when set, traces as the Lambdas' mains do: commits and
+	// invocations in the orchestrator containers, deliveries and their
+	// commits in the effects container.
+	Tracer *observe.Tracer
 }
 
 // Stack is the orchestrator, effects and API Lambdas' handler code wired
@@ -179,9 +184,12 @@ type handler func(ctx context.Context, ev events.SQSEvent) events.SQSEventRespon
 
 func (s *Stack) newOrchestrator() handler {
 	cfg := s.cfg
-	store := Store{Store: cfg.Store, Faults: cfg.Faults}
-	engine := orchestrator.New(store,
-		internal.NewLambdaInvoker(s.lambda, prefix),
+	var store journal.Store = Store{Store: cfg.Store, Faults: cfg.Faults}
+	var invoker orchestrator.Invoker = internal.NewLambdaInvoker(s.lambda, prefix)
+	if cfg.Tracer != nil {
+		store, invoker = observe.Wrap(store, cfg.Tracer), cfg.Tracer.Invoker(invoker)
+	}
+	engine := orchestrator.New(store, invoker,
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(s.sqs, s.Queues.QueueURL(prefix+EffectsQueue))),
 		orchestrator.WithLogger(cfg.Log),
 		orchestrator.WithInlineWait(2*time.Second),
@@ -219,8 +227,15 @@ func failAll(ev events.SQSEvent) events.SQSEventResponse {
 }
 
 func (s *Stack) newEffects() handler {
-	x := internal.NewEffects(Store{Store: s.cfg.Store, Faults: s.cfg.Faults}, internal.EffectsConfig{Log: s.cfg.Log})
+	var store journal.Store = Store{Store: s.cfg.Store, Faults: s.cfg.Faults}
+	if s.cfg.Tracer != nil {
+		store = observe.Wrap(store, s.cfg.Tracer)
+	}
+	x := internal.NewEffects(store, internal.EffectsConfig{Log: s.cfg.Log, Tracer: s.cfg.Tracer})
 	for kind, h := range s.cfg.Effects {
+		if s.cfg.Tracer != nil {
+			h = s.cfg.Tracer.Effect(h)
+		}
 		x.Executor().Handle(kind, h)
 	}
 	return func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
