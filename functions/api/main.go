@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -58,9 +59,13 @@ func main() {
 		log.Error("traces", "err", err)
 		os.Exit(1)
 	}
-	// A run started here begins its trace here (the trigger's span).
-	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTracer(tp))
+	// What operators and callbacks journal here (async steps' results,
+	// their latency read from the journal; cancels; reviews) is counted as
+	// EMF and traced like the orchestrator's commits.
+	journal := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+	emf := observe.NewEMF()
+	store := observe.Wrap(journal, observe.NewTally(emf, observe.WithJournal(journal)), observe.NewTracer(tp))
 	sqsClient := sqs.NewFromConfig(cfg)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
@@ -77,6 +82,7 @@ func main() {
 		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has)))
 	lambda.Start(func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
 		resp, err := handle(ctx, req)
+		_ = emf.Flush(os.Stdout, time.Now())
 		flushTraces(ctx)
 		return resp, err
 	})
