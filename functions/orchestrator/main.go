@@ -70,11 +70,21 @@ func main() {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
+	// The platform's queues' depths, as EMF, at most once a minute per
+	// container.
+	depths := internal.NewQueueDepths(sqsClient, internal.QueueDepthInterval,
+		internal.Queue{Name: "orchestrator", URL: env["ORDO_ORCHESTRATOR_QUEUE_URL"]},
+		internal.Queue{Name: "orchestrator-dlq", URL: os.Getenv("ORDO_ORCHESTRATOR_DLQ_URL")},
+		internal.Queue{Name: "effects", URL: env["ORDO_EFFECTS_QUEUE_URL"]},
+		internal.Queue{Name: "effects-dlq", URL: os.Getenv("ORDO_EFFECTS_DLQ_URL")})
 	h := internal.NewOrchestrator(engine, conts, env["ORDO_RESOURCE_PREFIX"], log)
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (any, error) {
 		out, err := h.Handle(ctx, event)
 		_ = internal.WriteEMF(os.Stdout, "orchestrator", calls.Take(), time.Now())
 		_ = emf.Flush(os.Stdout, time.Now())
+		if err := depths.Sample(ctx, os.Stdout, time.Now()); err != nil {
+			log.Warn("queue depths", "err", err)
+		}
 		flushTraces(ctx)
 		return out, err
 	})
