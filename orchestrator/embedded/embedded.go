@@ -87,7 +87,7 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 		timers: map[string]*time.Timer{}}
 	r.Effects = effect.NewExecutor(store)
 	r.Effects.Handle("log", effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
-		r.log.Info("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
+		r.log.Info("effect", "run", run, "effect", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
 		return nil
 	}))
 	// No dispatcher: the runtime executes a run's outstanding effects itself
