@@ -1,126 +1,24 @@
 package internal_test
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/functions/internal/lambdatest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
 	"github.com/ordoflow/ordo/observe"
+	"github.com/ordoflow/ordo/observe/otlp/otlptest"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows"
 	"github.com/ordoflow/ordo/workflows/order"
 )
-
-// collector is an OTLP/HTTP trace receiver: it decodes each export
-// request (protobuf, as the SDK's exporter sends it) and keeps the spans
-// with their resource's service name.
-type collector struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	spans []span
-}
-
-type span struct {
-	service    string
-	name       string
-	trace      string
-	id, parent string
-	attrs      map[string]string
-}
-
-func newCollector(t *testing.T) *collector {
-	c := &collector{}
-	c.srv = httptest.NewServer(http.HandlerFunc(c.export))
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
-func (c *collector) export(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, fmt.Sprintf("want POST /v1/traces application/x-protobuf, got %s %s %s", r.Method, r.URL.Path, r.Header.Get("Content-Type")), http.StatusBadRequest)
-		return
-	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		z, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = z
-	}
-	raw, err := io.ReadAll(body)
-	var req coltracepb.ExportTraceServiceRequest
-	if err == nil {
-		err = proto.Unmarshal(raw, &req)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	c.mu.Lock()
-	for _, rs := range req.ResourceSpans {
-		service := attrString(rs.GetResource().GetAttributes(), "service.name")
-		for _, ss := range rs.ScopeSpans {
-			for _, s := range ss.Spans {
-				c.spans = append(c.spans, spanOf(service, s))
-			}
-		}
-	}
-	c.mu.Unlock()
-	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
-}
-
-func spanOf(service string, s *tracepb.Span) span {
-	attrs := map[string]string{}
-	for _, a := range s.Attributes {
-		v := a.GetValue()
-		if v.GetStringValue() != "" {
-			attrs[a.Key] = v.GetStringValue()
-		} else {
-			attrs[a.Key] = fmt.Sprint(v.GetIntValue())
-		}
-	}
-	return span{service: service, name: s.Name, trace: hex.EncodeToString(s.TraceId), id: hex.EncodeToString(s.SpanId),
-		parent: hex.EncodeToString(s.ParentSpanId), attrs: attrs}
-}
-
-func attrString(kvs []*commonpb.KeyValue, key string) string {
-	for _, kv := range kvs {
-		if kv.Key == key {
-			return kv.GetValue().GetStringValue()
-		}
-	}
-	return ""
-}
-
-func (c *collector) received() []span {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]span(nil), c.spans...)
-}
 
 // TestTracesReachACollectorOverOTLP runs one order through the Lambdas'
 // wiring (orchestrator and effects containers, steps behind the Lambda
@@ -131,8 +29,9 @@ func (c *collector) received() []span {
 // in its request) under its attempt's span.
 func TestTracesReachACollectorOverOTLP(t *testing.T) {
 	ctx := context.Background()
-	col := newCollector(t)
-	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": col.srv.URL, "OTEL_SERVICE_NAME": "ordo-orchestrator"}
+	col := otlptest.NewReceiver()
+	defer col.Close()
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": col.URL(), "OTEL_SERVICE_NAME": "ordo-orchestrator"}
 	tp, flush, err := internal.Tracing(ctx, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -189,13 +88,13 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 	}
 	want["verify's own work"] = 1
 	traceID := observe.RunTrace(run).TraceID().String()
-	var spans []span
+	var spans []otlptest.Span
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		spans = col.received()
+		spans = col.Spans()
 		got := map[string]int{}
 		for _, s := range spans {
-			got[s.name]++
+			got[s.Name]++
 		}
 		complete := got["orchestrator.commit"] > 0
 		for name, n := range want {
@@ -211,22 +110,22 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	got := map[string]int{}
-	triggers, stepSpans := 0, map[string]span{}
+	triggers, stepSpans := 0, map[string]otlptest.Span{}
 	for _, s := range spans {
-		got[s.name]++
-		if s.trace != traceID {
-			t.Errorf("span %q is in trace %s, want the run's %s", s.name, s.trace, traceID)
+		got[s.Name]++
+		if s.TraceID != traceID {
+			t.Errorf("span %q is in trace %s, want the run's %s", s.Name, s.TraceID, traceID)
 		}
-		if s.service != "ordo-orchestrator" {
-			t.Errorf("span %q reported by service %q, want OTEL_SERVICE_NAME's ordo-orchestrator", s.name, s.service)
+		if s.Service != "ordo-orchestrator" {
+			t.Errorf("span %q reported by service %q, want OTEL_SERVICE_NAME's ordo-orchestrator", s.Name, s.Service)
 		}
-		if strings.HasPrefix(s.name, "trigger ") {
+		if strings.HasPrefix(s.Name, "trigger ") {
 			triggers++
 		}
-		if strings.HasPrefix(s.name, "step ") {
-			stepSpans[s.id] = s
-			if s.attrs["ordo.run"] != run || s.attrs["ordo.attempt"] == "" {
-				t.Errorf("span %q: attributes %v, want the run and attempt", s.name, s.attrs)
+		if strings.HasPrefix(s.Name, "step ") {
+			stepSpans[s.SpanID] = s
+			if s.Attrs["ordo.run"] != run || s.Attrs["ordo.attempt"] == "" {
+				t.Errorf("span %q: attributes %v, want the run and attempt", s.Name, s.Attrs)
 			}
 		}
 	}
@@ -239,8 +138,8 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 		}
 	}
 	for _, s := range spans {
-		if s.name == "verify's own work" && stepSpans[s.parent].name != "step verify" {
-			t.Errorf("the step's own span has parent %s (%q), want its attempt's span", s.parent, stepSpans[s.parent].name)
+		if s.Name == "verify's own work" && stepSpans[s.Parent].Name != "step verify" {
+			t.Errorf("the step's own span has parent %s (%q), want its attempt's span", s.Parent, stepSpans[s.Parent].Name)
 		}
 	}
 }
