@@ -10,13 +10,17 @@ type Kind string
 
 // The event kinds. The set is open: a decider ignores kinds it does not know.
 const (
-	RunStarted       Kind = "RunStarted"
-	StepScheduled    Kind = "StepScheduled"
-	StepSucceeded    Kind = "StepSucceeded"
-	StepFailed       Kind = "StepFailed"
-	StepSkipped      Kind = "StepSkipped"
-	ItemFailed       Kind = "ItemFailed" // a map item failed for good
-	RetryScheduled   Kind = "RetryScheduled"
+	RunStarted     Kind = "RunStarted"
+	StepScheduled  Kind = "StepScheduled"
+	StepSucceeded  Kind = "StepSucceeded"
+	StepFailed     Kind = "StepFailed"
+	StepSkipped    Kind = "StepSkipped"
+	ItemFailed     Kind = "ItemFailed" // a map item failed for good
+	RetryScheduled Kind = "RetryScheduled"
+	// StepStarted acknowledges an async step's start: the invocation that
+	// hands out its callback token came back, and the attempt's start lease
+	// ends; it now waits for its callback (or its timeout).
+	StepStarted      Kind = "StepStarted"
 	TimerStarted     Kind = "TimerStarted"
 	TimerFired       Kind = "TimerFired"
 	EffectDispatched Kind = "EffectDispatched"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -21,6 +22,20 @@ const (
 	// still arrive and be journaled before the lease expires.
 	LeaseMargin = 15 * time.Second
 )
+
+// MaxReclaims bounds the attempts of one step (or map item, or
+// compensation) that may fail by reclaim (step.KindLease: the process that
+// invoked them stopped) between two resubmissions. A reclaimed attempt
+// does not count against the retry policy's MaxAttempts and its retry is
+// due at once; one reclaim more than MaxReclaims sends the run to review
+// (the step's process keeps dying while it runs: look at it before
+// resubmitting). An attempt reclaimed may still have run to its end: the
+// step receives the same Request.IdempotencyKey on every attempt to
+// de-duplicate on, and Request.Attempt to tell them apart.
+const MaxReclaims = 5
+
+// reclaimed reports whether a failure is a reclaim (step.KindLease).
+func reclaimed(e *journal.Error) bool { return e != nil && e.Kind == step.KindLease }
 
 // stepTimeout is how long an attempt of a step with timeout t may run.
 func stepTimeout(t time.Duration) time.Duration {
@@ -39,6 +54,28 @@ func leaseOf(e *journal.Event, timeout time.Duration) time.Time {
 	return e.At.Add(stepTimeout(timeout) + LeaseMargin)
 }
 
+// timeoutOf bounds an attempt of step n that invokes function fn (n's
+// function, or its compensation): the step's timeout when it has one (an
+// async step's timeout bounds the wait for its callback instead, not the
+// invocation that starts it), else fn's configured timeout when the
+// deployment knows it (SetFunctionTimeouts), else DefaultStepTimeout.
+func (rs *RunState) timeoutOf(n *workflow.Node, fn string) time.Duration {
+	if n.Timeout > 0 && !n.Async {
+		return n.Timeout.D()
+	}
+	if d := rs.limits[fn]; d > 0 {
+		return d
+	}
+	return DefaultStepTimeout
+}
+
+// SetFunctionTimeouts gives the state the configured timeouts of step
+// functions (by function name, as definitions name them), which bound the
+// attempts of steps without a timeout of their own and their leases. They
+// are an input of Decide like its clock: the leases decided are journaled,
+// so a fold never needs them.
+func (rs *RunState) SetFunctionTimeouts(timeouts map[string]time.Duration) { rs.limits = timeouts }
+
 // compFlight is the flight of the compensation in progress.
 var compFlight = flight{-1, -1}
 
@@ -56,6 +93,7 @@ func init() {
 		journal.StepSkipped:      (*RunState).applySkipped,
 		journal.ItemFailed:       (*RunState).applyItemFailed,
 		journal.RetryScheduled:   (*RunState).applyRetry,
+		journal.StepStarted:      (*RunState).applyStepStarted,
 		journal.TimerStarted:     (*RunState).applyTimerStarted,
 		journal.TimerFired:       (*RunState).applyTimerFired,
 		journal.EventReceived:    (*RunState).applyEventReceived,
@@ -146,8 +184,13 @@ func (rs *RunState) applyScheduled(e *journal.Event) error {
 	switch n.StepType() {
 	case workflow.TypeTask:
 		rs.inflight[f] = true
-		if !n.Async {
+		switch {
+		case !n.Async:
 			rs.leases[f] = leaseOf(e, n.Timeout.D())
+		case !e.Due.IsZero():
+			// Its start's lease (journals from before start leases have
+			// none: their async steps wait for their callback only).
+			rs.leases[f] = e.Due
 		}
 	case workflow.TypeMap:
 		if err := rs.startItems(s, e); err != nil {
@@ -245,6 +288,9 @@ func (rs *RunState) applyFailed(e *journal.Event) error {
 	rs.endAttempt(s)
 	rs.dropItems(s)
 	s.phase, s.failure, s.failedPending, s.finishedAt = PhaseFailed, e.Error, true, e.At
+	if reclaimed(e.Error) {
+		s.reclaims++
+	}
 	rs.dirty[s.idx] = true
 	return nil
 }
@@ -299,6 +345,20 @@ func (rs *RunState) applyRetry(e *journal.Event) error {
 	s.phase, s.attempt, s.due, s.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 	rs.timers[flight{s.idx, 0}] = e.Due
 	rs.dirty[s.idx] = true
+	return nil
+}
+
+// applyStepStarted ends an async attempt's start lease: its callback token
+// is out, and it waits for its callback (or its timeout).
+func (rs *RunState) applyStepStarted(e *journal.Event) error {
+	s, err := rs.step(e)
+	if err != nil {
+		return err
+	}
+	if s.phase == PhaseRunning && s.attempt == e.Attempt {
+		delete(rs.leases, flight{s.idx, 0})
+		rs.dirty[s.idx] = true
+	}
 	return nil
 }
 
@@ -382,7 +442,7 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 		// keeps the status it ended with.
 		rs.status = rs.endStatus
 		if rs.comp != nil && rs.comp.phase == PhaseFailed {
-			rs.comp.phase, rs.comp.base = PhasePending, rs.comp.attempt
+			rs.comp.phase, rs.comp.base, rs.comp.reclaims = PhasePending, rs.comp.attempt, 0
 		}
 		return nil
 	}
@@ -395,7 +455,7 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 		name := rs.def.Steps[i].Name
 		if s.phase == PhaseFailed || name == e.Step {
 			rs.setPhase(s, PhasePending)
-			s.failure, s.due, s.failedPending, s.base = nil, time.Time{}, false, s.attempt
+			s.failure, s.due, s.failedPending, s.base, s.reclaims = nil, time.Time{}, false, s.attempt, 0
 			rs.endAttempt(s)
 			if len(e.Input) > 0 && name == e.Step {
 				s.input, s.override = e.Input, e.Input

@@ -80,6 +80,15 @@ func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool,
 	if c, ok := e.cache.take(run); ok && (c.fresh || e.catchUp(ctx, run, c.rs)) {
 		return c.rs, false, nil
 	}
+	rs, cold, err = e.loadCold(ctx, run)
+	if err == nil {
+		rs.SetFunctionTimeouts(e.functionTimeouts(ctx, rs.def))
+	}
+	return rs, cold, err
+}
+
+// loadCold loads a run's state from its snapshot or its journal.
+func (e *Engine) loadCold(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
 	if rs, ok := e.loadSnapshot(ctx, run); ok {
 		return rs, true, nil
 	}

@@ -289,8 +289,13 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 			}
 		}
 		if due, ok := rs.leases[flight{i, 0}]; ok && !now.Before(due) {
+			msg := leaseExpired(n.Name, rs.timeoutOf(n, n.Function), due)
+			if n.Async {
+				msg = fmt.Sprintf("step %s timed out: its start (the invocation that hands out its callback token) "+
+					"did not come back within %s (its lease expired at %s)", n.Name, rs.timeoutOf(n, n.Function), due.UTC().Format(time.RFC3339))
+			}
 			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: s.attempt,
-				Error: &journal.Error{Message: leaseExpired(n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+				Error: &journal.Error{Message: msg, Kind: step.KindTimeout}})
 			return
 		}
 		if due, ok := rs.timers[flight{i, 0}]; ok && !now.Before(due) {
@@ -330,10 +335,10 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	}
 	switch n.StepType() {
 	case workflow.TypeTask:
-		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input}
-		if !n.Async {
-			ev.Due = now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
-		}
+		// An async step's lease covers its start: the invocation that hands
+		// out its callback token must come back (StepStarted) in time.
+		ev := journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input,
+			Due: now.Add(rs.timeoutOf(n, n.Function) + LeaseMargin)}
 		emit(ev)
 		s := rs.byName[n.Name]
 		inv := rs.invocation(n, s)
@@ -437,17 +442,26 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 	slices.Sort(expired)
 	for _, idx := range expired {
 		emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Index: idx, Attempt: s.items[idx-1].attempt,
-			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), n.Timeout.D(),
+			Error: &journal.Error{Message: leaseExpired(fmt.Sprintf("%s item %d", n.Name, idx), rs.timeoutOf(n, n.Function),
 				rs.leases[flight{s.idx, idx}]), Kind: step.KindTimeout}})
 	}
 	p := rs.def.RetryPolicy(n)
 	for _, idx := range slices.Clone(s.itemFailed) {
 		it := &s.items[idx-1]
 		retryable := it.failure != nil && !it.failure.Terminal && !slices.Contains(p.NonRetryable, it.failure.Kind)
-		if retryable && it.attempt < p.MaxAttempts {
+		tries := it.attempt - it.reclaims
+		switch {
+		case retryable && reclaimed(it.failure) && it.reclaims <= MaxReclaims:
 			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.attempt + 1,
-				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, it.attempt)), Error: it.failure})
-		} else {
+				Due: now, Error: it.failure})
+		case retryable && reclaimed(it.failure):
+			fail := *it.failure
+			fail.Message = reclaimLimit(fmt.Sprintf("%s item %d", n.Name, idx), it.reclaims, it.failure)
+			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.attempt, Error: &fail})
+		case retryable && tries < p.MaxAttempts:
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Index: idx, Attempt: it.attempt + 1,
+				Due: now.Add(rs.backoff(n.Name+"#"+strconv.Itoa(idx), p, tries)), Error: it.failure})
+		default:
 			emit(journal.Event{Kind: journal.ItemFailed, Step: n.Name, Index: idx, Attempt: it.attempt, Error: it.failure})
 		}
 	}
@@ -472,7 +486,7 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 	slices.Sort(due)
 	for _, idx := range due {
 		it := s.items[idx-1]
-		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		lease := now.Add(rs.timeoutOf(n, n.Function) + LeaseMargin)
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: it.attempt, Input: it.input, Due: lease})
 		d.Start = append(d.Start, rs.itemInvocation(n, idx, it.attempt, it.input, lease))
 	}
@@ -497,7 +511,7 @@ func (rs *RunState) advanceMap(n *workflow.Node, s *stepState, now time.Time, em
 				return
 			}
 		}
-		lease := now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)
+		lease := now.Add(rs.timeoutOf(n, n.Function) + LeaseMargin)
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Index: idx, Attempt: 1, Input: input, Due: lease})
 		d.Start = append(d.Start, rs.itemInvocation(n, idx, 1, input, lease))
 	}
@@ -531,19 +545,27 @@ func (rs *RunState) failDefinition(n *workflow.Node, attempt int, err error, emi
 func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, emit func(journal.Event)) {
 	p := rs.def.RetryPolicy(n)
 	retryable := s.failure != nil && !s.failure.Terminal && !slices.Contains(p.NonRetryable, s.failure.Kind)
-	tries := s.attempt - s.base // attempts since the step was (re)submitted
-	if retryable && tries < p.MaxAttempts {
-		next := s.attempt + 1
-		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: next,
+	// Attempts since the step was (re)submitted, reclaims aside.
+	tries := s.attempt - s.base - s.reclaims
+	var reason string
+	switch {
+	case retryable && reclaimed(s.failure) && s.reclaims <= MaxReclaims:
+		// Its process stopped: not the step's failure, retried at once.
+		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: s.attempt + 1, Due: now, Error: s.failure})
+		return
+	case retryable && reclaimed(s.failure):
+		reason = reclaimLimit(n.Name, s.reclaims, s.failure)
+	case retryable && tries < p.MaxAttempts:
+		emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: s.attempt + 1,
 			Due: now.Add(rs.backoff(n.Name, p, tries)), Error: s.failure})
 		return
-	}
-	reason := fmt.Sprintf("step %s failed", n.Name)
-	if s.failure != nil {
-		reason += ": " + s.failure.Message
-	}
-	if retryable {
+	case retryable:
 		reason = fmt.Sprintf("step %s failed after %d attempts: %s", n.Name, tries, s.failure.Message)
+	default:
+		reason = fmt.Sprintf("step %s failed", n.Name)
+		if s.failure != nil {
+			reason += ": " + s.failure.Message
+		}
 	}
 	if rs.def.OnFailure == workflow.OnFailureCompensate {
 		s.failedPending = false
@@ -552,6 +574,13 @@ func (rs *RunState) afterFailure(n *workflow.Node, s *stepState, now time.Time, 
 		return
 	}
 	emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: s.attempt, Reason: reason, Error: s.failure})
+}
+
+// reclaimLimit explains a step sent to review because its attempts were
+// reclaimed more than MaxReclaims times.
+func reclaimLimit(what string, reclaims int, last *journal.Error) string {
+	return fmt.Sprintf("step %s: %d attempts reclaimed after their process stopped (limit %d); "+
+		"the last may have run, check before resubmitting: %s", what, reclaims, MaxReclaims, last.Message)
 }
 
 func errKind(e *journal.Error) string {
@@ -577,30 +606,38 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 			}
 			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.input), "output": orNull(s.output)})
 			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,
-				Due: now.Add(stepTimeout(n.Timeout.D()) + LeaseMargin)})
+				Due: now.Add(rs.timeoutOf(n, n.Compensate) + LeaseMargin)})
 			d.Start = append(d.Start, rs.compInvocation(rs.comp))
 			return
 		}
 		if due, ok := rs.leases[compFlight]; ok && c.phase == PhaseRunning && !now.Before(due) {
 			emit(journal.Event{Kind: journal.StepFailed, Step: n.Name, Attempt: c.attempt, Compensation: true,
-				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, n.Timeout.D(), due), Kind: step.KindTimeout}})
+				Error: &journal.Error{Message: leaseExpired("compensation of "+n.Name, rs.timeoutOf(n, n.Compensate), due), Kind: step.KindTimeout}})
 			continue
 		}
 		if c.phase != PhaseFailed || !c.failedPending {
 			return // running, or waiting to retry
 		}
 		p := rs.def.RetryPolicy(n)
-		tries := c.attempt - c.base
-		if c.failure != nil && !c.failure.Terminal && tries < p.MaxAttempts {
+		tries := c.attempt - c.base - c.reclaims
+		retryable := c.failure != nil && !c.failure.Terminal
+		msg := "failed"
+		if c.failure != nil {
+			msg = c.failure.Message
+		}
+		switch {
+		case retryable && reclaimed(c.failure) && c.reclaims <= MaxReclaims:
+			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.attempt + 1, Compensation: true,
+				Due: now, Error: c.failure})
+			return
+		case retryable && reclaimed(c.failure):
+			msg = reclaimLimit("compensation of "+n.Name, c.reclaims, c.failure)
+		case retryable && tries < p.MaxAttempts:
 			emit(journal.Event{Kind: journal.RetryScheduled, Step: n.Name, Attempt: c.attempt + 1, Compensation: true,
 				Due: now.Add(rs.backoff(n.Name+"~", p, tries)), Error: c.failure})
 			return
 		}
 		c.failedPending = false
-		msg := "failed"
-		if c.failure != nil {
-			msg = c.failure.Message
-		}
 		emit(journal.Event{Kind: journal.NeedsReview, Step: n.Name, Attempt: c.attempt, Error: c.failure,
 			Reason: fmt.Sprintf("compensation of step %s failed: %s", n.Name, msg)})
 		return
@@ -610,18 +647,19 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 func (rs *RunState) compInvocation(c *stepState) Invocation {
 	n := &rs.def.Steps[c.idx]
 	return Invocation{Step: n.Name, Function: n.Compensate, Attempt: c.attempt, Input: c.input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[compFlight], Compensation: true}
+		Timeout: rs.timeoutOf(n, n.Compensate), Lease: rs.leases[compFlight], Compensation: true}
 }
 
 func (rs *RunState) itemInvocation(n *workflow.Node, idx, attempt int, input json.RawMessage, lease time.Time) Invocation {
 	return Invocation{Step: n.Name, Function: n.Function, Attempt: attempt, Input: input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: lease, Index: idx}
+		Timeout: rs.timeoutOf(n, n.Function), Lease: lease, Index: idx}
 }
 
 // leaseExpired explains the failure of an attempt whose lease ran out.
 func leaseExpired(what string, timeout time.Duration, lease time.Time) string {
+	// timeout is the attempt's: its step's, its function's or the default.
 	return fmt.Sprintf("step %s timed out: no result within %s (its lease expired at %s)",
-		what, stepTimeout(timeout), lease.UTC().Format(time.RFC3339))
+		what, timeout, lease.UTC().Format(time.RFC3339))
 }
 
 // Outbox. An effect journaled and not yet dispatched is sent again by the
@@ -680,9 +718,9 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 
 func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
 	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
-		Timeout: stepTimeout(n.Timeout.D()), Lease: rs.leases[flight{s.idx, 0}]}
+		Timeout: rs.timeoutOf(n, n.Function), Lease: rs.leases[flight{s.idx, 0}]}
 	if n.Async {
-		inv.Async, inv.Timeout = true, 0
+		inv.Async = true
 	}
 	return inv
 }

@@ -36,9 +36,18 @@
 // expired with no result journaled, Decide fails the attempt by timeout
 // (StepFailed, kind step.KindTimeout) and its retry policy decides: another
 // attempt, or review when the attempts run out. An attempt is invoked again
-// only as a new attempt, after its lease expired. Async steps hand out their
-// callback token once per attempt and end by callback or by their timeout;
-// sub steps start their child run, which is idempotent.
+// only as a new attempt, after its lease expired. An attempt Reclaim ended
+// (its process stopped) costs no retry: it is retried at once, and only
+// more than MaxReclaims reclaims of one step send the run to review.
+//
+// Async steps hand out their callback token once per attempt: their lease
+// covers the start (the invocation that hands out the token, bounded by
+// DefaultStepTimeout); the driver journals StepStarted when it comes back,
+// which ends the lease, and the attempt then ends by callback or by its
+// timeout (without a timeout it waits for its callback, bounded only by the
+// run's timeout). A start that never comes back fails the attempt by
+// timeout when its lease runs out, and its retry policy decides. Sub steps
+// start their child run, which is idempotent.
 //
 // # The outbox
 //
@@ -53,7 +62,9 @@
 //
 // # Journal events the engine writes, beyond the obvious
 //
-//	StepScheduled.Due     the attempt's lease (task attempts, map items, compensations)
+//	StepScheduled.Due     the attempt's lease (task attempts, map items, compensations;
+//	                      for async steps, the lease of their start)
+//	StepStarted           an async attempt's start came back: its lease ends
 //	StepFailed kind       step.KindTimeout when a lease expired, step.KindLease when
 //	                      Reclaim ended an attempt of a stopped driver,
 //	                      step.KindTooLarge when the result exceeded the journal's limit
@@ -76,4 +87,9 @@
 //
 // A step result too large for the journal is not an error of Drive: the
 // step fails terminally (step.KindTooLarge) and the run goes to review.
+// Nor is a decision too large on its own (a map's item list, the run's
+// output, an event payload passed on): the run goes to review with a
+// NeedsReview of kind step.KindTooLarge naming it. Signal and Resubmit
+// with a payload the journal cannot take fail with a
+// *journal.TooLargeError and change nothing.
 package orchestrator

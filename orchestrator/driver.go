@@ -176,12 +176,12 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	if len(events) == 0 {
 		return false, nil
 	}
-	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
+	seq, err := d.append(journal.Commit{Run: d.run, After: d.rs.seq, Events: events, Status: dec.Status, At: now})
 	switch {
 	case errors.Is(err, journal.ErrConflict):
 		return true, d.reload()
 	case errors.Is(err, journal.ErrTooLarge):
-		return true, d.shed(err)
+		return true, d.tooLarge(now, dec, err)
 	case err != nil:
 		return false, fmt.Errorf("drive %s: %w", d.run, err)
 	}
@@ -189,6 +189,32 @@ func (d *driver) commit(now time.Time, dec Decision) (retry bool, err error) {
 	d.pending = nil
 	d.e.snapshotAfter(d.ctx, d.run, d.rs, len(events))
 	return false, nil
+}
+
+// commitRetries are the pauses before a Drive tries a failed commit again.
+var commitRetries = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 250 * time.Millisecond}
+
+// append appends c, trying again a few times when the journal fails it
+// (not a conflict, not a size refusal). Trying again is safe: a failed
+// append wrote nothing, so the retry writes it once, or it wrote it and
+// lost the answer, so the retry conflicts and the reload finds it. Giving
+// up would lose the results this Drive gathered, and their attempts would
+// wait for their leases to expire to be invoked again.
+func (d *driver) append(c journal.Commit) (int64, error) {
+	for i := 0; ; i++ {
+		seq, err := d.e.store.Append(d.ctx, c)
+		if err == nil || errors.Is(err, journal.ErrConflict) || errors.Is(err, journal.ErrTooLarge) || i == len(commitRetries) {
+			return seq, err
+		}
+		d.e.log.Warn("commit failed; trying again", "run", d.run, "after", c.After, "err", err)
+		t := time.NewTimer(commitRetries[i])
+		select {
+		case <-t.C:
+		case <-d.ctx.Done():
+			t.Stop()
+			return seq, err
+		}
+	}
 }
 
 // reload replaces the state with the journal's after another writer
@@ -204,9 +230,84 @@ func (d *driver) reload() error {
 	return nil
 }
 
-// shed handles a commit the journal refused as too large: the largest step
-// result gathered is replaced by a terminal failure that says why, so the
-// run goes to review instead of retrying the same commit forever.
+// tooLarge handles a commit the journal refused as too large. Results
+// gathered and a decision taken on them are journaled apart: first the
+// results alone (shedding the largest when they alone are too large), then
+// the decision is taken again on its own. A decision too large on its own
+// (a map's item list, the run's output, an event's payload passed on, an
+// operator's input) cannot be journaled however often it is tried: the run
+// goes to review saying what was too large.
+func (d *driver) tooLarge(now time.Time, dec Decision, cause error) error {
+	switch {
+	case len(dec.Events) > 0 && len(d.pending) > 0:
+		pending := d.pending
+		d.pending = nil
+		if err := d.reload(); err != nil {
+			return err
+		}
+		d.pending = d.rs.absorb(pending)
+		_, err := d.commit(now, Decision{})
+		return err
+	case len(dec.Events) > 0:
+		return d.reviewTooLarge(now, dec, cause)
+	}
+	return d.shed(cause)
+}
+
+// reviewTooLarge sends the run to review in place of a decision the
+// journal refused as too large on its own, naming its largest event.
+func (d *driver) reviewTooLarge(now time.Time, dec Decision, cause error) error {
+	big, size := 0, -1
+	for i, ev := range dec.Events {
+		if b, err := json.Marshal(ev); err == nil && len(b) > size {
+			big, size = i, len(b)
+		}
+	}
+	if err := d.reload(); err != nil {
+		return err
+	}
+	what := d.rs.describe(&dec.Events[big])
+	reason := fmt.Sprintf("%s (%d bytes) is too large for the journal: %v", what, size, cause)
+	d.e.log.Warn("decision too large for the journal; the run goes to review", "run", d.run, "what", what, "bytes", size, "err", cause)
+	ev := journal.Event{Kind: journal.NeedsReview, At: now, Step: dec.Events[big].Step, Attempt: dec.Events[big].Attempt,
+		Reason: reason, Error: &journal.Error{Kind: step.KindTooLarge, Terminal: true, Message: reason}}
+	seq, err := d.e.store.Append(d.ctx, journal.Commit{Run: d.run, After: d.rs.seq, Events: []journal.Event{ev},
+		Status: journal.StatusReview, At: now})
+	switch {
+	case errors.Is(err, journal.ErrConflict):
+		return d.reload() // decide again on what the other writer journaled
+	case err != nil:
+		return fmt.Errorf("drive %s: %w", d.run, err)
+	}
+	_ = d.rs.Apply(&ev)
+	d.rs.seq = seq
+	return nil
+}
+
+// describe names what an event of a decision carries, for a reason.
+func (rs *RunState) describe(ev *journal.Event) string {
+	s, ok := rs.byName[ev.Step]
+	switch {
+	case ev.Kind == journal.RunCompleted:
+		return "the run's output"
+	case !ok:
+		return string(ev.Kind) + " event"
+	case ev.Kind == journal.StepScheduled && ev.Index == 0 && rs.node(s).StepType() == workflow.TypeMap:
+		return fmt.Sprintf("map step %s: its item list", ev.Step)
+	case ev.Kind == journal.StepScheduled && ev.Index > 0:
+		return fmt.Sprintf("step %s item %d: its input", ev.Step, ev.Index)
+	case ev.Kind == journal.StepScheduled:
+		return fmt.Sprintf("step %s: its input", ev.Step)
+	case ev.Kind == journal.StepSucceeded && rs.node(s).StepType() == workflow.TypeEvent:
+		return fmt.Sprintf("step %s: the payload of event %q", ev.Step, rs.node(s).Event)
+	}
+	return fmt.Sprintf("step %s: its %s event", ev.Step, ev.Kind)
+}
+
+// shed handles results the journal refused as too large on their own: the
+// largest step result gathered is replaced by a terminal failure that says
+// why, so the run goes to review instead of retrying the same commit
+// forever.
 func (d *driver) shed(cause error) error {
 	big, size := -1, 0
 	for i, ev := range d.pending {
@@ -433,17 +534,19 @@ func (d *driver) waitFor(now time.Time, dec Decision) (ended bool) {
 func (d *driver) take(r attemptResult) {
 	for {
 		delete(d.running, attemptKey(r.inv))
-		// An async step's invocation only hands it its token: unless it
-		// failed, its result comes later through Complete.
-		if !r.inv.Async || r.resp.Error != nil {
-			ev := resultEvent(d.run, r, d.e.now())
-			// Journal a result only while its attempt awaits one: after a
-			// reload another driver may have journaled it already, or its
-			// lease expired.
-			if d.rs.awaits(&ev) {
-				_ = d.rs.Apply(&ev)
-				d.pending = append(d.pending, ev)
-			}
+		ev := resultEvent(d.run, r, d.e.now())
+		if r.inv.Async && r.resp.Error == nil {
+			// An async step's invocation only hands it its token: it is
+			// acknowledged (its start lease ends) and its result comes
+			// later through Complete.
+			ev = journal.Event{Kind: journal.StepStarted, At: ev.At, Step: r.inv.Step, Attempt: r.inv.Attempt}
+		}
+		// Journal a result only while its attempt awaits one: after a
+		// reload another driver may have journaled it already, or its
+		// lease expired.
+		if d.rs.awaits(&ev) {
+			_ = d.rs.Apply(&ev)
+			d.pending = append(d.pending, ev)
 		}
 		select {
 		case r = <-d.results:

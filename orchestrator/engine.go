@@ -51,6 +51,8 @@ type Engine struct {
 	snapEvery int
 	// callbacks signs and verifies async steps' callback tokens.
 	callbacks *callback.Keyring
+	// timeouts knows step functions' configured timeouts (nil: unknown).
+	timeouts FunctionTimeouts
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition

@@ -959,18 +959,18 @@ func TestStepTimeoutIsRetried(t *testing.T) {
 }
 
 // TestOversizedResult journals a step result exactly at the journal's commit
-// limit, and one byte over it: at the limit the run completes; over it the
-// step fails terminally (kind too-large, naming the step and sizes) and the
-// run goes to review instead of retrying the commit forever.
+// limit, and one byte over it: at the limit the run completes (the result
+// is journaled alone, the completion after it); over it the step fails
+// terminally (kind too-large, naming the step and sizes) and the run goes
+// to review instead of retrying the commit forever.
 func TestOversizedResult(t *testing.T) {
 	t.Parallel()
 	def := workflow.New("big", workflow.Step("a", "fa")).MustBuild()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	output := json.RawMessage(`"` + strings.Repeat("x", 64<<10) + `"`)
-	// The commit that journals the result: the result and the completion.
+	// The commit that journals the result alone.
 	limit := len(mustEncode(t, []journal.Event{
 		{Kind: journal.StepSucceeded, At: at, Step: "a", Attempt: 1, Output: output},
-		{Kind: journal.RunCompleted, At: at, Output: json.RawMessage(`{}`)},
 	}))
 	for _, tc := range []struct {
 		name  string

@@ -88,9 +88,11 @@ func (e *Engine) Cancel(ctx context.Context, run, by, reason string) (Receipt, e
 // runtime, which is the journal's only writer, calls it for every
 // unfinished run when it starts, since the process that invoked them has
 // stopped. Each such attempt fails with kind step.KindLease and its retry
-// policy takes over, as if its lease had expired. Async steps are left
-// alone: their callback token may be out, and their timeout ends them. The
-// run then needs a drive (Receipt).
+// policy takes over, as if its lease had expired; a reclaim costs no retry
+// (see MaxReclaims). An async step whose start was acknowledged
+// (StepStarted) is left alone: its callback token is out, and its callback
+// or its timeout ends it; one whose start was not is reclaimed like any
+// attempt. The run then needs a drive (Receipt).
 func (e *Engine) Reclaim(ctx context.Context, run, reason string) (Receipt, error) {
 	var failed []journal.Event
 	err := e.operateMany(ctx, run, func(rs *RunState) ([]journal.Event, error) {

@@ -22,7 +22,7 @@ import (
 // its ".0"); journaled JSON (inputs, outputs, payloads) is embedded as
 // is. Bump snapshotFormat on any change to what is stored: a
 // snapshot of another format is ignored and the run is folded in full.
-const snapshotFormat = 1
+const snapshotFormat = 2
 
 // errSnapshot marks a snapshot that cannot be used (another format, a
 // corrupt one, another definition); the caller folds the run instead.
@@ -79,6 +79,7 @@ type snapStep struct {
 	Child         string          `json:"child,omitempty"`
 	FailedPending bool            `json:"failedPending,omitempty"`
 	Base          int             `json:"base,omitempty"`
+	Reclaims      int             `json:"reclaims,omitempty"`
 	Override      json.RawMessage `json:"override,omitempty"`
 	Idx           int             `json:"idx"`
 	Next          int             `json:"next,omitempty"`
@@ -97,6 +98,8 @@ type snapItem struct {
 	Input   json.RawMessage `json:"input,omitempty"`
 	Output  json.RawMessage `json:"output,omitempty"`
 	Error   *journal.Error  `json:"error,omitempty"`
+	// Reclaims: attempts failed by reclaim.
+	Reclaims int `json:"reclaims,omitempty"`
 }
 
 type snapFlight struct {
@@ -162,11 +165,12 @@ func encodeState(rs *RunState) ([]byte, error) {
 
 func encodeStep(st *stepState) snapStep {
 	s := snapStep{Phase: st.phase, Attempt: st.attempt, Due: st.due, Input: st.input, Output: st.output, Error: st.failure,
-		HasItems: st.items != nil, Child: st.child, FailedPending: st.failedPending, Base: st.base, Override: st.override,
+		HasItems: st.items != nil, Child: st.child, FailedPending: st.failedPending, Base: st.base, Reclaims: st.reclaims, Override: st.override,
 		Idx: st.idx, Next: st.next, Busy: st.busy, Done: st.done, Failed: st.failed, ItemFailed: st.itemFailed,
 		ScheduledAt: st.scheduledAt, FinishedAt: st.finishedAt}
 	for _, it := range st.items {
-		s.Items = append(s.Items, snapItem{Phase: it.phase, Attempt: it.attempt, Due: it.due, Input: it.input, Output: it.output, Error: it.failure})
+		s.Items = append(s.Items, snapItem{Phase: it.phase, Attempt: it.attempt, Due: it.due, Input: it.input, Output: it.output,
+			Error: it.failure, Reclaims: it.reclaims})
 	}
 	return s
 }
@@ -289,12 +293,13 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 
 func decodeStep(s snapStep) stepState {
 	st := stepState{phase: s.Phase, attempt: s.Attempt, due: s.Due, input: s.Input, output: s.Output, failure: s.Error,
-		child: s.Child, scheduledAt: s.ScheduledAt, finishedAt: s.FinishedAt, failedPending: s.FailedPending, base: s.Base, override: s.Override, idx: s.Idx,
+		child: s.Child, scheduledAt: s.ScheduledAt, finishedAt: s.FinishedAt, failedPending: s.FailedPending, base: s.Base, reclaims: s.Reclaims, override: s.Override, idx: s.Idx,
 		next: s.Next, busy: s.Busy, done: s.Done, failed: s.Failed, itemFailed: s.ItemFailed}
 	if s.HasItems {
 		st.items = make([]itemState, len(s.Items))
 		for i, it := range s.Items {
-			st.items[i] = itemState{phase: it.Phase, attempt: it.Attempt, due: it.Due, input: it.Input, output: it.Output, failure: it.Error}
+			st.items[i] = itemState{phase: it.Phase, attempt: it.Attempt, due: it.Due, input: it.Input, output: it.Output,
+				failure: it.Error, reclaims: it.Reclaims}
 		}
 	}
 	return st

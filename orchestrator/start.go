@@ -86,6 +86,7 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 	run := RunID(def.Name, key)
 	now := e.now()
 	rs := NewRunState(def)
+	rs.SetFunctionTimeouts(e.functionTimeouts(ctx, def))
 	first := journal.Event{Kind: journal.RunStarted, At: now, Workflow: def.Name, DefHash: def.Hash(),
 		Key: key, Trigger: req.Trigger, Input: input, Parent: req.Parent, Step: req.ParentStep, Attempt: req.ParentAttempt}
 	if err := rs.Apply(&first); err != nil {

@@ -51,6 +51,10 @@ type stepState struct {
 	// base is the last attempt before the step was resubmitted: attempts
 	// after it get a fresh retry budget.
 	base int
+	// reclaims counts the attempts since base that failed by reclaim
+	// (step.KindLease): they do not use up the retry budget, and past
+	// MaxReclaims the step goes to review.
+	reclaims int
 	// override is an operator's replacement input (Resubmitted.Input).
 	override json.RawMessage
 	// scheduledAt and finishedAt are when the last attempt was scheduled
@@ -67,12 +71,13 @@ type stepState struct {
 
 // itemState is one element of a map step.
 type itemState struct {
-	phase   Phase
-	attempt int
-	due     time.Time
-	input   json.RawMessage
-	output  json.RawMessage
-	failure *journal.Error
+	phase    Phase
+	attempt  int
+	reclaims int // attempts that failed by reclaim (see stepState.reclaims)
+	due      time.Time
+	input    json.RawMessage
+	output   json.RawMessage
+	failure  *journal.Error
 }
 
 // flight identifies an attempt in flight: a step, or one of its items.
@@ -124,6 +129,9 @@ type RunState struct {
 	compensating bool
 	endStatus    journal.Status // failed or cancelled, once the run ended
 	resubmitted  time.Time      // the last resubmission: the run timeout restarts there
+	// limits are the step functions' configured timeouts, where the
+	// deployment knows them (SetFunctionTimeouts).
+	limits map[string]time.Duration
 	// snapEvents is how many events the last snapshot (or the one the
 	// state was loaded from) folds; unsnapped counts those applied since.
 	snapEvents, unsnapped int
@@ -290,6 +298,9 @@ func (rs *RunState) itemFailed(s *stepState, e *journal.Event) error {
 		return nil
 	}
 	it.phase, it.failure = PhaseFailed, e.Error
+	if reclaimed(e.Error) {
+		it.reclaims++
+	}
 	delete(rs.inflight, flight{s.idx, e.Index})
 	delete(rs.leases, flight{s.idx, e.Index})
 	s.itemFailed = append(s.itemFailed, e.Index)
@@ -368,6 +379,9 @@ func (rs *RunState) applyCompensation(e *journal.Event) error {
 		}
 		delete(rs.leases, compFlight)
 		c.phase, c.failure, c.failedPending = PhaseFailed, e.Error, true
+		if reclaimed(e.Error) {
+			c.reclaims++
+		}
 	case journal.RetryScheduled:
 		c.phase, c.attempt, c.due, c.failedPending = PhaseRetrying, e.Attempt, e.Due, false
 		rs.timers[flight{-1, s.idx}] = e.Due

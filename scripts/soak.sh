@@ -18,5 +18,5 @@ trap cleanup EXIT
 
 # shellcheck source=/dev/null
 . infra/env.sh
-export ORDO_REQUIRE_STACK=1 ORDO_SOAK_AWS=1 ORDO_SOAK_RUNS="${SOAK_RUNS:-1000}"
+export ORDO_REQUIRE_STACK=1 ORDO_SOAK_RUNS="${SOAK_RUNS:-1000}"
 go test -count=1 -timeout 40m -run 'TestSoak' -v ./functions/internal/soak/ | grep -E '^(soak |---|ok|FAIL|PASS)|seed|restarts|queues:|_test.go'

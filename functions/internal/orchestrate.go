@@ -149,10 +149,20 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	}
 	// Every command below only journals and reports the run as needing a
 	// drive: this record's drive, at the end, is the one that drives it.
+	//
+	// A record is redelivered when its handling failed, possibly after its
+	// drive settled the run and before that drive sent the run's outbox
+	// (the effects of its last commit). So a record whose command finds
+	// the run already settled (a duplicate start, an event for a finished
+	// run, a callback no longer awaited) still drives it: a drive of a
+	// settled run sends what its outbox holds and does nothing else.
 	switch {
 	case msg.Event != "":
 		_, err := o.engine.Signal(ctx, msg.Run, msg.Event, msg.Input)
-		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, orchestrator.ErrFinished) || errors.Is(err, journal.ErrNotFound) {
+		if errors.Is(err, orchestrator.ErrFinished) {
+			return errors.Join(o.drive(ctx, msg.Run), o.review(ctx, channel, trigger, body, err))
+		}
+		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) || errors.Is(err, journal.ErrTooLarge) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
 		if err != nil {
@@ -167,9 +177,9 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		}
 		if errors.Is(err, orchestrator.ErrNotAwaited) {
 			o.log.Info("callback for an attempt no longer awaited; dropped", "trigger", trigger, "err", err)
-			return nil
+			return o.drive(ctx, c.Run)
 		}
-		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) {
+		if errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrNotFound) || errors.Is(err, journal.ErrTooLarge) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
 		if err != nil {
@@ -180,7 +190,9 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	run := msg.Run
 	if run == "" {
 		st, err := o.engine.Start(ctx, orchestrator.StartRequest{Workflow: msg.Workflow, Input: msg.Input, Key: msg.Key, Trigger: trigger})
-		if errors.Is(err, orchestrator.ErrUnknownWorkflow) || errors.Is(err, orchestrator.ErrBadInput) {
+		// A payload the journal cannot take fails the same way on every
+		// redelivery: it goes to review, as a malformed record does.
+		if errors.Is(err, orchestrator.ErrUnknownWorkflow) || errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrTooLarge) {
 			return o.review(ctx, channel, trigger, body, err)
 		}
 		if err != nil {
@@ -189,9 +201,8 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 		run = st.Run
 		if !st.Created {
 			o.log.Info("duplicate start; the run exists", "run", run, "trigger", trigger)
-		}
-		if !st.NeedsDrive(run) {
-			return nil // deferred (its turn comes with a drive of the run before it), or settled
+		} else if !st.NeedsDrive(run) {
+			return nil // deferred: its turn comes with a drive of the run before it
 		}
 	}
 	return o.drive(ctx, run)

@@ -59,8 +59,15 @@ func main() {
 	// Attempts scheduled by another container are timed from the journal.
 	store := observe.Wrap(journal, observe.NewTally(emf, observe.WithJournal(journal)), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
+	stepTimeout, err := internal.StepFunctionTimeout(os.Getenv)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambdaClient := awslambda.NewFromConfig(cfg)
 	engine := orchestrator.New(store,
-		tracer.Invoker(internal.NewLambdaInvoker(awslambda.NewFromConfig(cfg), env["ORDO_RESOURCE_PREFIX"])),
+		tracer.Invoker(internal.NewLambdaInvoker(lambdaClient, env["ORDO_RESOURCE_PREFIX"])),
+		orchestrator.WithFunctionTimeouts(internal.NewFunctionTimeouts(lambdaClient, env["ORDO_RESOURCE_PREFIX"], stepTimeout)),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(sqsClient, env["ORDO_EFFECTS_QUEUE_URL"])),
 		orchestrator.WithLogger(log),
 		orchestrator.WithInlineWait(2*time.Second),

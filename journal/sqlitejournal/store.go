@@ -53,6 +53,7 @@ type options struct {
 	maxCommitSize int
 	readConns     int
 	readOnly      bool
+	faultHook     func(Fault) error // WithFaultHook
 }
 
 // Option configures a Store.
@@ -152,9 +153,10 @@ func openWriter(ctx context.Context, path string, o options) (s *Store, err erro
 	if s.wdb, err = sql.Open("sqlite", path+"?"+w.Encode()); err != nil {
 		return nil, err
 	}
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.closeDBs()
+			opened.closeDBs()
 		}
 	}()
 	// One writer connection, kept open for the life of the Store (an

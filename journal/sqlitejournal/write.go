@@ -116,7 +116,7 @@ func (s *Store) writeBatch(batch []*appendReq) {
 			pending = removeIndex(pending, failed)
 			continue
 		}
-		if err != nil { // begin or commit failed: nothing was written
+		if err != nil { // begin or commit failed (nothing was written), or a fault was injected
 			for _, i := range pending {
 				results[i] = appendResult{err: err}
 			}
@@ -140,7 +140,8 @@ func removeIndex(pending []int, i int) []int {
 
 // tryBatch runs one transaction over the pending requests, filling in
 // results. It returns the index of a request that failed on its own (and
-// rolls back), or -1 and the transaction's error.
+// rolls back), or -1 and the transaction's error (or an injected fault:
+// WithFaultHook).
 func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResult) (int, error) {
 	ctx := context.Background() // the batch outlives any one caller
 	tx, err := s.wdb.BeginTx(ctx, nil)
@@ -153,7 +154,11 @@ func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResu
 		updStatus: tx.StmtContext(ctx, s.updStatus),
 		insCommit: tx.StmtContext(ctx, s.insCommit),
 	}
-	for _, i := range pending {
+	for k, i := range pending {
+		if err := s.fault(Fault{Point: FaultInBatch, Applied: k, Batch: len(pending)}); err != nil {
+			tx.Rollback()
+			return -1, err
+		}
 		req := batch[i]
 		if err := req.ctx.Err(); err != nil {
 			results[i] = appendResult{err: err}
@@ -166,10 +171,16 @@ func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResu
 		}
 		results[i] = appendResult{seq: seq, err: err}
 	}
+	if err := s.fault(Fault{Point: FaultInBatch, Applied: len(pending), Batch: len(pending)}); err != nil {
+		tx.Rollback()
+		return -1, err
+	}
 	if err := tx.Commit(); err != nil {
 		return -1, err
 	}
-	return -1, nil
+	// Every caller of the batch is answered with the fault, as if the
+	// process died before telling them.
+	return -1, s.fault(Fault{Point: FaultAfterCommit, Applied: len(pending), Batch: len(pending)})
 }
 
 type txStmts struct {

@@ -325,9 +325,7 @@ func (r *Runtime) resume(ctx context.Context, reclaim bool, q journal.Query, sta
 			}
 			for _, run := range runs {
 				if reclaim {
-					if _, err := r.Engine.Reclaim(ctx, run.ID, "the process that invoked it stopped before its result came"); err != nil {
-						r.log.Warn("attempts in flight not reclaimed; they end when their leases expire", "run", run.ID, "err", err)
-					}
+					r.reclaim(ctx, run.ID)
 				}
 				r.Poke(run.ID)
 				n++
@@ -339,6 +337,31 @@ func (r *Runtime) resume(ctx context.Context, reclaim bool, q journal.Query, sta
 		}
 	}
 	return n, nil
+}
+
+// reclaimPauses are the pauses before Resume tries a failed reclaim again.
+var reclaimPauses = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 250 * time.Millisecond}
+
+// reclaim ends the attempts of run the stopped process left in flight
+// (Engine.Reclaim), trying again when the journal fails the write: a
+// reclaim that is not journaled leaves them to their leases (the step's
+// timeout and more) before they are retried. Trying again is safe: Reclaim
+// ends only attempts still in flight.
+func (r *Runtime) reclaim(ctx context.Context, run string) {
+	for i := 0; ; i++ {
+		_, err := r.Engine.Reclaim(ctx, run, "the process that invoked it stopped before its result came")
+		if err == nil {
+			return
+		}
+		if i == len(reclaimPauses) || ctx.Err() != nil {
+			r.log.Warn("attempts in flight not reclaimed; they end when their leases expire", "run", run, "err", err)
+			return
+		}
+		select {
+		case <-time.After(reclaimPauses[i]):
+		case <-ctx.Done():
+		}
+	}
 }
 
 // Close stops driving runs and waits for in-flight work to stop. Unfinished

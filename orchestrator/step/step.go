@@ -20,7 +20,8 @@ type Request struct {
 	// item, "<run>/<step>~" for a compensation): the same for every attempt
 	// of the step, so a downstream API that de-duplicates on it performs
 	// the step's work once even when a retry follows an attempt whose
-	// result was lost (a timeout after the work was done). Attempt tells
+	// result was lost (a timeout after the work was done, or a process that
+	// stopped while the attempt ran: see orchestrator.MaxReclaims). Attempt tells
 	// attempts apart. The engine invokes each attempt once: it journals a
 	// lease with the attempt and invokes it again only after that lease has
 	// expired, as a new attempt.

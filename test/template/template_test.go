@@ -42,8 +42,9 @@ var platformFunctions = []string{"api", "effects", "orchestrator"}
 // variables on behalf of a main package: a main that calls one reads the
 // variable. TestEnvHelpersComplete keeps this list honest.
 var envHelpers = map[string]string{
-	"internal.LogLevel(":     "ORDO_LOG_LEVEL",
-	"internal.CallbackKeys(": "ORDO_CALLBACK_KEY_SECRET",
+	"internal.LogLevel(":            "ORDO_LOG_LEVEL",
+	"internal.CallbackKeys(":        "ORDO_CALLBACK_KEY_SECRET",
+	"internal.StepFunctionTimeout(": "ORDO_STEP_FUNCTION_TIMEOUT",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -711,7 +712,9 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 	// so that a team's own stack adds steps without editing this template;
 	// the platform's own functions are denied (TestPlatformFunctionsNotSteps).
 	want["OrchestratorFunction"] = append(want["OrchestratorFunction"],
-		"lambda:InvokeFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*")
+		"lambda:InvokeFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*",
+		// Its configured timeout bounds the lease of a step without one.
+		"lambda:GetFunctionConfiguration !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*")
 	for _, v := range want {
 		sort.Strings(v)
 	}

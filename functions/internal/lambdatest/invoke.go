@@ -22,7 +22,9 @@ import (
 // step function name from a registry through the step Lambdas' own handler
 // (steplambda.NewHandler behind aws-lambda-go's lambda.NewHandler), and
 // counts every invocation by attempt. A handler error comes back with
-// X-Amz-Function-Error: Unhandled, as Lambda does.
+// X-Amz-Function-Error: Unhandled, as Lambda does. GET
+// /2015-03-31/functions/{name}/configuration (GetFunctionConfiguration)
+// reports the timeouts set with SetTimeout.
 type Functions struct {
 	srv    *httptest.Server
 	reg    *step.Registry
@@ -32,8 +34,44 @@ type Functions struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	counts map[Attempt]int
+	mu       sync.Mutex
+	counts   map[Attempt]int
+	timeouts map[string]int32 // configured timeouts in seconds, by function
+	lookups  int              // GetFunctionConfiguration calls
+}
+
+// SetTimeout configures function fn's timeout, which
+// GetFunctionConfiguration reports (a function without one is reported as
+// not found there, so the orchestrator falls back to its default).
+func (f *Functions) SetTimeout(fn string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.timeouts == nil {
+		f.timeouts = map[string]int32{}
+	}
+	f.timeouts[fn] = int32(d / time.Second)
+}
+
+// ConfigLookups returns how many GetFunctionConfiguration calls came in.
+func (f *Functions) ConfigLookups() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lookups
+}
+
+// configuration serves GetFunctionConfiguration.
+func (f *Functions) configuration(w http.ResponseWriter, name string) {
+	fn := strings.TrimPrefix(name, f.prefix)
+	f.mu.Lock()
+	f.lookups++
+	secs, ok := f.timeouts[fn]
+	f.mu.Unlock()
+	if !ok {
+		lambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"FunctionName": name, "Timeout": secs})
 }
 
 // Attempt names one step attempt (or map item) of a run.
@@ -92,6 +130,10 @@ func (f *Functions) Invocations() map[Attempt]int {
 
 func (f *Functions) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/")
+	if name, ok := strings.CutSuffix(path, "/configuration"); ok && r.Method == http.MethodGet {
+		f.configuration(w, name)
+		return
+	}
 	name, ok := strings.CutSuffix(path, "/invocations")
 	if !ok || r.Method != http.MethodPost {
 		lambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "no such route "+r.URL.Path)

@@ -73,6 +73,10 @@ type Config struct {
 	// invocations in the orchestrator containers, deliveries and their
 	// commits in the effects container.
 	Tracer *observe.Tracer
+	// StepTimeout is the orchestrator's ORDO_STEP_FUNCTION_TIMEOUT: the
+	// timeout of step functions whose configuration cannot be read
+	// (Functions.SetTimeout sets those that can; 0: DefaultStepTimeout).
+	StepTimeout time.Duration
 }
 
 // Stack is the orchestrator, effects and API Lambdas' handler code wired
@@ -190,6 +194,7 @@ func (s *Stack) newOrchestrator() handler {
 		store, invoker = observe.Wrap(store, cfg.Tracer), cfg.Tracer.Invoker(invoker)
 	}
 	engine := orchestrator.New(store, invoker,
+		orchestrator.WithFunctionTimeouts(internal.NewFunctionTimeouts(s.lambda, prefix, cfg.StepTimeout)),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(s.sqs, s.Queues.QueueURL(prefix+EffectsQueue))),
 		orchestrator.WithLogger(cfg.Log),
 		orchestrator.WithInlineWait(2*time.Second),

@@ -242,6 +242,9 @@ func check(ctx context.Context, t *testing.T, store journal.Store, os []order, h
 			rep.problem("load %s: %v", o.run, err)
 			continue
 		}
+		if why, ok := crashedToReview(events); ok {
+			rep.problem("run %s sent to review by process crashes alone (reclaims): %s", o.run, why)
+		}
 		checkJournal(o.run, events, scheduled, expired, delivered, rep)
 	}
 	for a, n := range scheduled {
@@ -335,6 +338,19 @@ func checkJournal(run string, events []journal.Event, scheduled map[attemptKey]i
 			rep.problem("%s: effect %s journaled as done %d times, want 1", run, id, effectsDone[id])
 		}
 	}
+}
+
+// crashedToReview reports whether the run's last review was caused by
+// reclaims (its steps' processes crashing), which must never happen in a
+// soak: a crash costs a reclaim, not a retry, and the soak's crash rates
+// are far below MaxReclaims per step.
+func crashedToReview(events []journal.Event) (string, bool) {
+	for i := len(events) - 1; i >= 0; i-- {
+		if e := events[i]; e.Kind == journal.NeedsReview {
+			return e.Reason, e.Error != nil && e.Error.Kind == step.KindLease
+		}
+	}
+	return "", false
 }
 
 // leaseExpired reports whether a failure is an attempt's lease running out
