@@ -125,7 +125,7 @@ func scrape(t *testing.T, url string) string {
 	return string(b)
 }
 
-func TestWrapKeepsStreamsAndReviews(t *testing.T) {
+func TestWrapKeepsStreamsReviewsAndSnapshots(t *testing.T) {
 	inner := memjournal.New()
 	w := observe.Wrap(inner)
 	_, innerStreams := journal.Store(inner).(journal.Streams)
@@ -135,6 +135,19 @@ func TestWrapKeepsStreamsAndReviews(t *testing.T) {
 	}
 	if _, ok := w.(journal.Reviews); ok != innerReviews {
 		t.Errorf("wrapped store is Reviews: %v, the journal: %v", ok, innerReviews)
+	}
+	// The engine's snapshots go through the observer too (a wrapped
+	// journal without them folded every run in full on each cold load).
+	snaps, ok := w.(journal.Snapshots)
+	if !ok {
+		t.Fatal("the wrapped store hides the journal's snapshots")
+	}
+	ctx := context.Background()
+	if err := snaps.PutSnapshot(ctx, "w/1", 3, []byte("state")); err != nil {
+		t.Fatal(err)
+	}
+	if seq, data, err := inner.LatestSnapshot(ctx, "w/1"); err != nil || seq != 3 || string(data) != "state" {
+		t.Errorf("snapshot in the journal: %d %q %v, want 3 \"state\"", seq, data, err)
 	}
 	if u, ok := w.(interface{ Unwrap() journal.Store }); !ok || u.Unwrap() != journal.Store(inner) {
 		t.Error("the wrapped store does not unwrap to the journal")

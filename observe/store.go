@@ -23,32 +23,69 @@ type Store struct {
 }
 
 // Wrap returns store reporting its commits to observers. The result
-// implements journal.Streams and journal.Reviews when store does (internal
-// streams and review items are not runs: they are passed through
-// unobserved).
+// implements journal.Streams, journal.Reviews and journal.Snapshots when
+// store does (internal streams, review items and snapshots are not runs'
+// commits: they are passed through unobserved), so the engine keeps its
+// deferral queues and its snapshots behind the observer.
 func Wrap(store journal.Store, observers ...Observer) journal.Store {
 	w := &Store{Store: store, observers: observers}
-	streams, isStreams := store.(journal.Streams)
-	reviews, isReviews := store.(journal.Reviews)
+	st, isSt := store.(journal.Streams)
+	rv, isRv := store.(journal.Reviews)
+	sn, isSn := store.(journal.Snapshots)
+	x, y, z := streamer{st}, reviewer{rv}, snapshotter{sn}
 	switch {
-	case isStreams && isReviews:
+	case isSt && isRv && isSn:
 		return struct {
 			*Store
 			streamer
 			reviewer
-		}{w, streamer{streams}, reviewer{reviews}}
-	case isStreams:
+			snapshotter
+		}{w, x, y, z}
+	case isSt && isRv:
 		return struct {
 			*Store
 			streamer
-		}{w, streamer{streams}}
-	case isReviews:
+			reviewer
+		}{w, x, y}
+	case isSt && isSn:
+		return struct {
+			*Store
+			streamer
+			snapshotter
+		}{w, x, z}
+	case isRv && isSn:
 		return struct {
 			*Store
 			reviewer
-		}{w, reviewer{reviews}}
+			snapshotter
+		}{w, y, z}
+	case isSt:
+		return struct {
+			*Store
+			streamer
+		}{w, x}
+	case isRv:
+		return struct {
+			*Store
+			reviewer
+		}{w, y}
+	case isSn:
+		return struct {
+			*Store
+			snapshotter
+		}{w, z}
 	}
 	return w
+}
+
+type snapshotter struct{ s journal.Snapshots }
+
+func (x snapshotter) PutSnapshot(ctx context.Context, run string, seq int64, data []byte) error {
+	return x.s.PutSnapshot(ctx, run, seq, data)
+}
+
+func (x snapshotter) LatestSnapshot(ctx context.Context, run string) (int64, []byte, error) {
+	return x.s.LatestSnapshot(ctx, run)
 }
 
 // streamer and reviewer pass a journal's optional ports through (an
