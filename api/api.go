@@ -10,7 +10,7 @@
 //	POST /v1/runs/{workflow}/{key}/resubmit  {"by","step","input","state","reason"}
 //	POST /v1/runs/{workflow}/{key}/cancel    {"by","reason"}
 //	POST /v1/runs/{workflow}/{key}/events    {"name","payload"}   deliver an external event
-//	POST /v1/callbacks/{token}               {"output","state","effects","error"}   finish an async step
+//	POST /v1/callbacks/{token}               {"output","effects","error"}   finish an async step (a "state" is refused)
 //	POST /v1/callbacks/{token}/heartbeat                         extend an async step's timeout
 //	GET  /v1/whoami                                             → {"name","role"} of the caller
 //	GET  /v1/definitions?name=                                  → [{hash,name,version,created}]
@@ -52,6 +52,7 @@ import (
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 	"github.com/ordoflow/ordo/review"
@@ -413,12 +414,16 @@ func status(err error) int {
 	return http.StatusInternalServerError
 }
 
+// writeJSON writes v indented. Every response goes through Redact: sealed
+// values (package sensitive) read "[redacted]", whatever view holds them.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error": "response not encodable"}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(append(sensitive.Redact(b), '\n'))
 }
 
 func writeErr(w http.ResponseWriter, code int, err error) {

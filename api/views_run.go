@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 )
 
 func (s *Server) viewRun(w http.ResponseWriter, r *http.Request) {
@@ -51,9 +52,15 @@ func (s *Server) viewRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeCompact writes a view unindented: a large run's view is megabytes.
+// Sealed values read "[redacted]" (see writeJSON).
 func writeCompact(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v) // a failed write means the client left
+	_, _ = w.Write(append(sensitive.Redact(b), '\n')) // a failed write means the client left
 }
 
 func (s *Server) runView(ctx context.Context, id string, opts viewOptions) (*RunView, error) {

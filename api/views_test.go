@@ -127,11 +127,12 @@ func TestViewRun(t *testing.T) {
 		t.Errorf("definition graph: %+v", v.Definition.Nodes)
 	}
 
-	// At the first commit (the run's start: nothing scheduled yet), hi is
-	// pending and the run is not in review.
+	// At the first commit (the run's start, which the embedded runtime
+	// journals with its first decision: hi scheduled), hi is running and
+	// the run is not in review.
 	var first api.RunView
 	getJSON(t, srv, "/v1/views/run?at=1&id=greet/r", &first)
-	if first.At != 1 || first.Status != journal.StatusRunning || first.Steps[0].Status != "pending" || len(first.Events) != 0 {
+	if first.At != 1 || first.Status != journal.StatusRunning || first.Steps[0].Status != "running" || len(first.Events) != 0 {
 		t.Errorf("at 1: at %d status %s hi %s, %d events", first.At, first.Status, first.Steps[0].Status, len(first.Events))
 	}
 }

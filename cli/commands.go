@@ -20,6 +20,7 @@ import (
 	"github.com/ordoflow/ordo/internal/suggest"
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 	"github.com/ordoflow/ordo/visualizer"
 )
@@ -252,10 +253,15 @@ func (g *Env) listRuns(cmd *cobra.Command, addr, wf, status string, limit int) (
 	return runs, err
 }
 
+// printJSON prints v indented, sealed values (package sensitive) as
+// "[redacted]".
 func printJSON(v any) error {
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(append(sensitive.Redact(b), '\n'))
+	return err
 }
 
 func showCmd(g *Env) *cobra.Command {
@@ -348,7 +354,7 @@ func printTimeline(head journal.Run, events []journal.Event) {
 		fmt.Println(line)
 		detail := func(label string, v []byte) {
 			if len(v) > 0 && string(v) != "null" {
-				fmt.Printf("%22s %-7s %s\n", "", label, truncate(string(v), 160))
+				fmt.Printf("%22s %-7s %s\n", "", label, truncate(sensitive.RedactText(string(v)), 160))
 			}
 		}
 		detail("input", e.Input)

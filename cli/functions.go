@@ -18,7 +18,7 @@ import (
 
 // platformFunctions are the platform stack's own functions: named
 // "<stack>-<name>" like step functions, but never invokable as steps.
-var platformFunctions = []string{"orchestrator", "effects", "api"}
+var platformFunctions = []string{"orchestrator", "effects", "api", "repair"}
 
 // function is one step function a deployment can invoke.
 type function struct{ Name, Where string }

@@ -19,6 +19,8 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 	"github.com/ordoflow/ordo/stephttp"
@@ -224,8 +226,13 @@ func (g *Env) Open(ctx context.Context) (*Runtime, error) {
 		store.Close()
 		return nil, err
 	}
+	sealer, err := localkey.LoadFile(g.db + ".sealing-key")
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	log := g.Logger()
-	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log),
+	rt := embedded.New(g.observed(store), g.traced(reg), embedded.WithLogger(log), embedded.WithSealer(sealer),
 		embedded.WithEngineOptions(orchestrator.WithCallbackKeys(keys)))
 	g.registerEffects(rt.Effects, log)
 	if err := rt.Engine.Register(ctx, defs...); err != nil {
@@ -250,10 +257,10 @@ func (a *Runtime) Close() {
 // registerEffects wires the App's effect handlers, and a logging one for
 // every kind the steps emit that the App does not handle.
 func (g *Env) registerEffects(x *effect.Executor, log *slog.Logger) {
-	logIt := effect.HandlerFunc(func(ctx context.Context, run string, e journal.Effect) error {
-		log.Debug("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
+	logIt := effect.Sealed(effect.HandlerFunc(func(ctx context.Context, run string, e journal.Effect) error {
+		log.Debug("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(sensitive.Redact(e.Payload)))
 		return nil
-	})
+	}))
 	x.Handle(effect.AnyKind, g.tracedEffect(logIt))
 	for kind, h := range g.app.Effects {
 		x.Handle(kind, g.tracedEffect(h))

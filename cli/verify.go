@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/verify"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
@@ -216,6 +218,14 @@ when every attempt matched.`,
 				return err
 			}
 			v := &verify.Verifier{Invoker: embedded.Invoker{Registry: c.reg}, Config: cfg}
+			// The steps get the sealed values of recorded inputs in clear
+			// when the journal's sealing key is here (never created by
+			// verify: it only reads).
+			if keys, err := localkey.ReadFile(g.db + ".sealing-key"); err == nil {
+				v.Sealer = keys
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
 			rep := verifyReport{}
 			for _, run := range runs {
 				rr := verifyRun(ctx, s, c, v, run)

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -135,11 +136,10 @@ func (rs *RunState) applyRunStarted(e *journal.Event) error {
 	rs.wfName, rs.defHash, rs.key, rs.trigger = e.Workflow, e.DefHash, e.Key, e.Trigger
 	rs.startedAt, rs.inputJSON, rs.status = e.At, e.Input, journal.StatusRunning
 	rs.parent, rs.parentStep, rs.parentAttempt = e.Parent, e.Step, e.Attempt
-	in, err := workflow.DecodeJSON(e.Input)
-	if err != nil {
-		return fmt.Errorf("%w: run input: %v", ErrCorruptJournal, err)
+	if len(e.Input) > 0 && !json.Valid(e.Input) {
+		return fmt.Errorf("%w: run input is not JSON", ErrCorruptJournal)
 	}
-	rs.input = in
+	rs.input, rs.inputDecoded = nil, false // decoded on first use
 	if len(e.State) > 0 {
 		if err := rs.patch(e.State); err != nil {
 			return err
@@ -232,19 +232,23 @@ func (rs *RunState) applySucceeded(e *journal.Event) error {
 		return nil
 	}
 	out := e.Output
-	var v any
 	n := rs.node(s)
 	if n.StepType() == workflow.TypeMap {
+		var v any
 		v, out = rs.mapOutput(s)
-	} else if v, err = workflow.DecodeJSON(e.Output); err != nil {
-		return fmt.Errorf("%w: step %q output: %v", ErrCorruptJournal, e.Step, err)
+		rs.outputs[e.Step] = map[string]any{"output": v, "skipped": false}
+		delete(rs.undecoded, e.Step)
+	} else {
+		if len(e.Output) > 0 && !json.Valid(e.Output) {
+			return fmt.Errorf("%w: step %q output is not JSON", ErrCorruptJournal, e.Step)
+		}
+		rs.undecoded[e.Step] = e.Output // decoded on first use
 	}
 	if n.StepType() == workflow.TypeEvent {
 		rs.consume(n.Event)
 	}
 	s.output, s.failure, s.failedPending, s.finishedAt = out, nil, false, e.At
 	rs.setPhase(s, PhaseSucceeded)
-	rs.outputs[e.Step] = map[string]any{"output": v, "skipped": false}
 	if len(e.State) > 0 {
 		if err := rs.patch(e.State); err != nil {
 			return fmt.Errorf("step %q: %w", e.Step, err)
@@ -305,6 +309,7 @@ func (rs *RunState) applySkipped(e *journal.Event) error {
 	// Expressions may test a skipped step: steps.x.skipped, and its
 	// output reads as null.
 	rs.outputs[e.Step] = map[string]any{"output": nil, "skipped": true}
+	delete(rs.undecoded, e.Step)
 	return nil
 }
 

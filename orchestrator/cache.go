@@ -16,6 +16,12 @@ type stateCache struct {
 	mu  sync.Mutex
 	m   map[string]cached
 	max int
+	// owed holds, by run, the attempts a Start journaled in the run's
+	// first commit and this engine's next Drive must invoke
+	// (WithStartDecision). They are kept apart from the states, which are
+	// dropped when full or stale: an owed attempt lost would wait for its
+	// lease to expire.
+	owed map[string][]Invocation
 }
 
 // cached is a run's state; fresh when Start just created it. A fresh entry
@@ -29,7 +35,26 @@ type cached struct {
 }
 
 func newStateCache(max int) *stateCache {
-	return &stateCache{m: map[string]cached{}, max: max}
+	return &stateCache{m: map[string]cached{}, max: max, owed: map[string][]Invocation{}}
+}
+
+// owe records attempts the next Drive of run must invoke.
+func (c *stateCache) owe(run string, invs []Invocation) {
+	if len(invs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owed[run] = invs
+}
+
+// takeOwed removes and returns the attempts owed to run's next Drive.
+func (c *stateCache) takeOwed(run string) []Invocation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	invs := c.owed[run]
+	delete(c.owed, run)
+	return invs
 }
 
 // take removes and returns run's cached state.

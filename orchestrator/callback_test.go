@@ -128,3 +128,20 @@ func TestCallbackCompletionCannotAddUndeclaredEffects(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCallbackCompletionCannotPatchState(t *testing.T) {
+	ctx := testContext(t)
+	e, store, run, token := startAsync(t, ctx)
+	_, before := load(t, store, run)
+	_, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"ok":true}`),
+		State: json.RawMessage(`{"approvedBy":"forged","limit":1000000}`)}})
+	if !errors.Is(err, orchestrator.ErrBadInput) || !strings.Contains(err.Error(), "output only") {
+		t.Fatalf("Complete with a state patch = %v, want ErrBadInput saying a completion carries an output only", err)
+	}
+	if _, after := load(t, store, run); len(after) != len(before) {
+		t.Fatalf("a refused completion journaled %d events", len(after)-len(before))
+	}
+	if _, err := e.Complete(ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"ok":true}`)}}); err != nil {
+		t.Fatalf("the token no longer works after the refusal: %v", err)
+	}
+}

@@ -315,16 +315,26 @@ func (rs *RunState) decideStep(i int, now time.Time, emit func(journal.Event), d
 
 // schedule starts attempt of step n.
 func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit func(journal.Event), d *Decision) {
-	vars := rs.vars(attempt)
+	// The expressions' variables, built only when one is evaluated: the
+	// run's input and outputs are decoded on first use (rs.vars).
+	var override any
+	overridden := false
+	varsOf := func() workflow.Vars {
+		v := rs.vars(attempt)
+		if overridden {
+			v.Input = override
+		}
+		return v
+	}
 	input := rs.inputJSON
 	if o := rs.byName[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
 		// and is the input the step's own expressions read.
 		if v, err := workflow.DecodeJSON(o); err == nil {
-			vars.Input = v
+			override, overridden = v, true
 		}
 	} else if n.Input != "" && n.StepType() != workflow.TypeMap {
-		v, err := rs.def.Eval(n.Name, "input", vars)
+		v, err := rs.def.Eval(n.Name, "input", varsOf())
 		if err == nil {
 			input, err = json.Marshal(v)
 		}
@@ -347,7 +357,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 			emit(journal.Event{Kind: journal.TimerStarted, Step: n.Name, Attempt: attempt, Due: now.Add(n.Timeout.D())})
 		}
 	case workflow.TypeMap:
-		v, err := rs.def.Eval(n.Name, "items", vars)
+		v, err := rs.def.Eval(n.Name, "items", varsOf())
 		var list []any
 		if err == nil {
 			var ok bool
@@ -376,7 +386,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 	case workflow.TypePass:
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		if n.Error != "" {
-			v, err := rs.def.Eval(n.Name, "error", vars)
+			v, err := rs.def.Eval(n.Name, "error", varsOf())
 			if err != nil {
 				rs.failDefinition(n, attempt, err, emit)
 				return
@@ -389,7 +399,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		out := json.RawMessage(`null`)
 		if n.Output != "" {
-			v, err := rs.def.Eval(n.Name, "output", vars)
+			v, err := rs.def.Eval(n.Name, "output", varsOf())
 			if err == nil {
 				out, err = json.Marshal(v)
 			}
@@ -407,7 +417,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input})
 		due := now.Add(n.Duration.D())
 		if n.Until != "" {
-			v, err := rs.def.Eval(n.Name, "until", vars)
+			v, err := rs.def.Eval(n.Name, "until", varsOf())
 			var t time.Time
 			if err == nil {
 				t, err = asTime(v)

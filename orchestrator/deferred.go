@@ -157,7 +157,7 @@ func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run stri
 // run, and makes sure that run is released; the Receipt names it when it
 // needs a drive.
 func (e *Engine) release(ctx context.Context, run string, rs *RunState) (Receipt, error) {
-	key, err := deferKey(rs.def, rs.input)
+	key, err := deferKey(rs.def, rs.inputValue())
 	if err != nil {
 		return Receipt{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -53,7 +54,35 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	}
 	d := e.newDriver(ctx, run, rs, cold)
 	defer d.close()
+	if err := d.start(d.owed()); err != nil {
+		return Outcome{}, err
+	}
 	return d.loop()
+}
+
+// owed returns the attempts Start scheduled in the run's first commit for
+// this Drive to invoke (WithStartDecision), those still awaited: an event
+// appended since (a reclaim) may have ended them. If the run stopped
+// running meanwhile (a cancel), they are not invoked: each is recorded as
+// failed, to be journaled with the next commit, as the driver that holds
+// an attempt's lease may do for one it never invoked.
+func (d *driver) owed() []Invocation {
+	var invs []Invocation
+	for _, inv := range d.e.cache.takeOwed(d.run) {
+		ev := journal.Event{Step: inv.Step, Attempt: inv.Attempt, Index: inv.Index, Compensation: inv.Compensation}
+		switch {
+		case !d.rs.awaits(&ev):
+		case d.rs.status != journal.StatusRunning:
+			ev.Kind, ev.At = journal.StepFailed, d.e.now()
+			ev.Error = &journal.Error{Kind: step.KindLease,
+				Message: fmt.Sprintf("step %s attempt %d: not invoked: the run was %s before its first drive", inv.Step, inv.Attempt, d.rs.status)}
+			_ = d.rs.Apply(&ev)
+			d.pending = append(d.pending, ev)
+		default:
+			invs = append(invs, inv)
+		}
+	}
+	return invs
 }
 
 // driver is one Drive of one run: the loop of decide, journal, dispatch,
@@ -475,7 +504,7 @@ func (d *driver) start(invs []Invocation) error {
 		return nil
 	}
 	// The goroutines get values: rs itself is replaced on a reload.
-	state, wf := d.rs.StateJSON(), d.rs.wfName
+	state, wf, def := d.rs.StateJSON(), d.rs.wfName, d.rs.def
 	for _, inv := range invs {
 		if inv.Workflow != "" {
 			if err := d.startChild(inv); err != nil {
@@ -491,7 +520,7 @@ func (d *driver) start(invs []Invocation) error {
 		d.steps.Add(1)
 		go func() {
 			defer d.steps.Done()
-			r := attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, wf, d.run, inv, state)}
+			r := attemptResult{inv: inv, resp: d.e.invoke(d.stepCtx, def, wf, d.run, inv, state)}
 			select {
 			case d.results <- r:
 			case <-d.stepCtx.Done():
@@ -610,16 +639,40 @@ func (e *Engine) nearDeadline(ctx context.Context) bool {
 }
 
 // invoke runs one attempt, bounded by its timeout, and turns a transport
-// failure or the timeout into the attempt's failure.
-func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, state json.RawMessage) step.Response {
+// failure or the timeout into the attempt's failure. The step gets the
+// sealed values of its input and state in clear; what it returns is sealed
+// again before anyone journals or logs it.
+func (e *Engine) invoke(ctx context.Context, def *workflow.Definition, wf, run string, inv Invocation, state json.RawMessage) step.Response {
+	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
+		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
+		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
+	clears, err := e.openRequest(ctx, &req)
+	if err != nil {
+		resp := keyFailure(inv.Step, err)
+		e.log.Warn("step not invoked: its sensitive values do not open", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+		return resp
+	}
+	resp := e.call(ctx, inv, req)
+	if f := resp.Error; f != nil {
+		f.Message = sensitive.Scrub(f.Message, clears)
+		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
+			"terminal", f.Terminal, "err", f.Message)
+		return resp
+	}
+	if resp.Result, err = e.sealResult(ctx, def, inv, resp.Result, clears); err != nil {
+		resp = keyFailure(inv.Step, err)
+		e.log.Warn("step result not journaled: its sensitive values do not seal", "run", run, "step", inv.Step, "attempt", inv.Attempt, "err", resp.Error.Message)
+	}
+	return resp
+}
+
+// call invokes req, bounded by the attempt's timeout.
+func (e *Engine) call(ctx context.Context, inv Invocation, req step.Request) step.Response {
 	if inv.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, inv.Timeout)
 		defer cancel()
 	}
-	req := step.Request{Workflow: wf, Run: run, Step: inv.Step, Function: inv.Function,
-		Attempt: inv.Attempt, IdempotencyKey: run + "/" + effectStep(inv), Input: inv.Input, State: state,
-		Index: inv.Index, Token: e.callbackToken(run, inv), Compensation: inv.Compensation}
 	start := time.Now()
 	resp, err := e.invoker.Invoke(ctx, req)
 	switch {
@@ -629,10 +682,6 @@ func (e *Engine) invoke(ctx context.Context, wf, run string, inv Invocation, sta
 		resp = step.Response{Error: &step.Failure{Message: fmt.Sprintf("step %s timed out after %s", inv.Step, time.Since(start).Round(time.Millisecond)), Kind: step.KindTimeout}}
 	case err != nil:
 		resp = step.Response{Error: &step.Failure{Message: err.Error(), Kind: step.KindInvoke}}
-	}
-	if resp.Error != nil {
-		e.log.Info("step failed", "run", run, "step", inv.Step, "attempt", inv.Attempt,
-			"terminal", resp.Error.Terminal, "err", resp.Error.Message)
 	}
 	return resp
 }

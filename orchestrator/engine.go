@@ -8,6 +8,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator/callback"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -53,6 +54,10 @@ type Engine struct {
 	callbacks *callback.Keyring
 	// timeouts knows step functions' configured timeouts (nil: unknown).
 	timeouts FunctionTimeouts
+	// sealer seals and opens the values definitions declare sensitive.
+	sealer sensitive.Sealer
+	// startDecision: Start journals the first decision (WithStartDecision).
+	startDecision bool
 
 	mu     sync.RWMutex
 	latest map[string]*workflow.Definition
@@ -93,6 +98,16 @@ func WithEffectDelay(d time.Duration) Option { return func(e *Engine) { e.effect
 // than d instead of returning (default 0: always return WakeAt).
 func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline = d } }
 
+// WithStartDecision makes Start journal a new run's first decision in the
+// commit that creates the run, for a runtime whose engine drives the runs it
+// starts (the embedded runtime): a run then takes one commit fewer. The
+// attempts that decision schedules are leased to this engine, and its next
+// Drive of the run invokes them before deciding again. A runtime whose
+// starts are driven elsewhere (a trigger that queues the run for another
+// process) must not use it: those attempts would wait for their leases to
+// expire. Deferred runs are created as before and decide once released.
+func WithStartDecision() Option { return func(e *Engine) { e.startDecision = true } }
+
 // New returns an engine over store that runs steps with invoker.
 func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 	e := &Engine{store: store, invoker: invoker, now: time.Now, log: slog.Default(),
@@ -103,6 +118,9 @@ func New(store journal.Store, invoker Invoker, opts ...Option) *Engine {
 	}
 	if e.callbacks == nil {
 		e.callbacks = ephemeralKeys()
+	}
+	if e.sealer == nil {
+		e.sealer = defaultSealer()
 	}
 	return e
 }

@@ -126,7 +126,11 @@ func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawM
 		if rs.status.Terminal() {
 			return journal.Event{}, "", fmt.Errorf("signal %s: %w (status %s)", run, ErrFinished, rs.status)
 		}
-		return journal.Event{Kind: journal.EventReceived, Name: name, Input: payload}, "", nil
+		sealed, err := e.sealSignal(ctx, rs.def, name, payload)
+		if err != nil {
+			return journal.Event{}, "", fmt.Errorf("signal %s: %w", run, err)
+		}
+		return journal.Event{Kind: journal.EventReceived, Name: name, Input: sealed}, "", nil
 	})
 	if err != nil {
 		return Receipt{}, err
@@ -137,26 +141,38 @@ func (e *Engine) Signal(ctx context.Context, run, name string, payload json.RawM
 // Complete finishes the async step attempt that token names with resp (a
 // result, or an error that says whether it may be retried). The run then
 // needs a drive (Receipt). The token must be signed with the engine's keys
-// and its attempt still awaited. A completion brings the step's output (and
-// state patch); effects it carries must be of kinds the step declares (its
-// effects list), else the whole completion is refused: a token holder
-// cannot make the platform send what the step never would.
+// and its attempt still awaited. A completion brings the step's output
+// only: one that carries a state patch is refused (ErrBadInput), and
+// effects it carries must be of kinds the step declares (its effects
+// list), else the whole completion is refused: a token holder cannot
+// change the run's state or make the platform send what the step never
+// would. The output's declared sensitive paths are sealed.
 func (e *Engine) Complete(ctx context.Context, token string, resp step.Response) (Receipt, error) {
 	c, err := e.verifyToken(token)
 	if err != nil {
 		return Receipt{}, err
 	}
 	run, stepName, attempt := c.Run, c.Step, c.Attempt
+	if resp.Error == nil && len(resp.State) > 0 {
+		return Receipt{}, fmt.Errorf("%w: complete %s step %s: a completion carries an output only, not a state patch", ErrBadInput, run, stepName)
+	}
 	err = e.operate(ctx, run, func(rs *RunState) (journal.Event, journal.Status, error) {
 		inv := Invocation{Step: stepName, Attempt: attempt}
-		ev := resultEvent(run, attemptResult{inv: inv, resp: resp}, e.now())
-		if !rs.awaits(&ev) {
+		probe := journal.Event{Step: stepName, Attempt: attempt}
+		if !rs.awaits(&probe) {
 			return journal.Event{}, "", fmt.Errorf("complete %s step %s attempt %d: %w", run, stepName, attempt, ErrNotAwaited)
 		}
 		if err := declaredEffects(rs.def.Step(stepName), resp.Effects); err != nil {
 			return journal.Event{}, "", fmt.Errorf("%w: complete %s step %s: %w", ErrBadInput, run, stepName, err)
 		}
-		return ev, "", nil
+		r := resp
+		if r.Error == nil {
+			var err error
+			if r.Result, err = e.sealResult(ctx, rs.def, inv, r.Result, nil); err != nil {
+				return journal.Event{}, "", fmt.Errorf("complete %s step %s: %w", run, stepName, err)
+			}
+		}
+		return resultEvent(run, attemptResult{inv: inv, resp: r}, e.now()), "", nil
 	})
 	if err != nil {
 		return Receipt{}, err

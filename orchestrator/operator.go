@@ -56,7 +56,11 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 		if rs.compensating {
 			status = rs.endStatus
 		}
-		return journal.Event{Kind: journal.Resubmitted, Step: r.Step, Input: r.Input, State: r.State,
+		input, state, err := e.sealEdits(ctx, rs, r)
+		if err != nil {
+			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w", r.Run, err)
+		}
+		return journal.Event{Kind: journal.Resubmitted, Step: r.Step, Input: input, State: state,
 			By: r.By, Reason: r.Reason}, status, nil
 	})
 	if err != nil {

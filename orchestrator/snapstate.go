@@ -120,6 +120,7 @@ type snapSignal struct {
 
 // encodeState encodes rs in the snapshot format.
 func encodeState(rs *RunState) ([]byte, error) {
+	rs.decodeValues()
 	s := snapRun{Format: snapshotFormat, Workflow: rs.wfName, DefHash: rs.defHash, Key: rs.key, Trigger: rs.trigger,
 		Started: rs.startedAt, Input: rs.inputJSON, Status: rs.status, Output: rs.output, Reason: rs.reason,
 		Parent: rs.parent, ParentStep: rs.parentStep, ParentAttempt: rs.parentAttempt, Outstanding: rs.outstanding,
@@ -231,6 +232,7 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 	rs.outstanding, rs.seq, rs.started, rs.remaining = s.Outstanding, s.Seq, s.Started2, s.Remaining
 	rs.compStack, rs.compensating, rs.endStatus, rs.resubmitted = s.CompStack, s.Compensating, s.EndStatus, s.Resubmitted
 	rs.snapEvents = s.Events
+	rs.inputDecoded = true
 	if s.HasInput {
 		var err error
 		if rs.input, err = workflow.DecodeJSON(s.InputValue); err != nil {

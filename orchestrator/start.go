@@ -44,12 +44,13 @@ type Started struct {
 func RunID(workflow, key string) string { return workflow + "/" + key }
 
 // Start appends a new run's first commit: RunStarted (and, for a deferred
-// workflow, its place in the key's queue). Starting a run whose key exists is a no-op that reports the
-// existing run. Start does not invoke steps: Drive does, when the runtime
-// schedules the run (Started.Wake).
+// workflow, its place in the key's queue; with WithStartDecision, the
+// run's first decision). Starting a run whose key exists is a no-op that
+// reports the existing run. Start does not invoke steps: Drive does, when
+// the runtime schedules the run (Started.Wake).
 func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 	st, err := e.start(ctx, req)
-	if err == nil && (st.Status == journal.StatusRunning || st.Status == journal.StatusWaiting) {
+	if err == nil && st.Wake == nil && (st.Status == journal.StatusRunning || st.Status == journal.StatusWaiting) {
 		st.Wake = []string{st.Run}
 	}
 	return st, err
@@ -83,6 +84,11 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 	if err := CheckKey(key); err != nil {
 		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
 	}
+	// Keys are computed from the clear input; only the sealed one is
+	// journaled.
+	if input, err = e.sealInput(ctx, def, input); err != nil {
+		return Started{}, fmt.Errorf("start %s: %w", req.Workflow, err)
+	}
 	run := RunID(def.Name, key)
 	now := e.now()
 	rs := NewRunState(def)
@@ -110,9 +116,33 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 			return e.releaseIfAcquired(ctx, queued, st)
 		}
 	}
+	if e.startDecision {
+		return e.createDecided(ctx, rs, run, def, now, first)
+	}
 	// The first decision is the driver's: it schedules the first attempts
 	// and invokes them, under leases only it holds.
 	return e.create(ctx, rs, run, def, now, []journal.Event{first}, journal.StatusRunning)
+}
+
+// createDecided creates the run with its first decision in the same commit
+// (WithStartDecision). The attempts it schedules are owed to this engine's
+// next Drive of the run, which the returned Started asks for whatever the
+// decision did: a run settled at once still owes its parent or its
+// deferred key (Drive settles it).
+func (e *Engine) createDecided(ctx context.Context, rs *RunState, run string, def *workflow.Definition, now time.Time,
+	first journal.Event) (Started, error) {
+	dec := rs.Decide(now)
+	status := journal.StatusRunning
+	if dec.Status != "" {
+		status = dec.Status
+	}
+	st, err := e.create(ctx, rs, run, def, now, append([]journal.Event{first}, dec.Events...), status)
+	if err != nil || !st.Created {
+		return st, err
+	}
+	e.cache.owe(run, dec.Start)
+	st.Wake = []string{run}
+	return st, nil
 }
 
 func orStarted(s *Started) Started {

@@ -107,10 +107,15 @@ type RunState struct {
 	outstanding []journal.Effect
 	seq         int64 // last applied commit
 
-	input   any
-	state   map[string]any
-	outputs map[string]any // name -> {"output": v, "skipped": bool}
-	started bool
+	// input and outputs are the values expressions read, decoded from
+	// inputJSON and the steps' outputs on first use (vars): most runs'
+	// decisions evaluate no expression.
+	input        any
+	inputDecoded bool
+	state        map[string]any
+	outputs      map[string]any             // name -> {"output": v, "skipped": bool}
+	undecoded    map[string]json.RawMessage // outputs not yet in outputs
+	started      bool
 
 	steps    []*stepState         // by definition position
 	dirty    map[int]bool         // steps to look at in the next decision
@@ -161,7 +166,7 @@ type signalRec struct {
 // NewRunState returns the empty state of a run of def.
 func NewRunState(def *workflow.Definition) *RunState {
 	rs := &RunState{def: def, byName: make(map[string]*stepState, len(def.Steps)),
-		state: map[string]any{}, outputs: map[string]any{}, dirty: map[int]bool{},
+		state: map[string]any{}, outputs: map[string]any{}, undecoded: map[string]json.RawMessage{}, dirty: map[int]bool{},
 		timers: map[flight]time.Time{}, inflight: map[flight]bool{}, leases: map[flight]time.Time{}, signals: map[string][]signalRec{},
 		steps: make([]*stepState, len(def.Steps)), remaining: len(def.Steps)}
 	for i, s := range def.Steps {
@@ -425,7 +430,28 @@ func mergePatch(target, patch map[string]any) {
 }
 
 func (rs *RunState) vars(attempt int) workflow.Vars {
+	rs.decodeValues()
 	return workflow.Vars{Input: rs.input, State: rs.state, Steps: rs.outputs, Attempt: attempt}
+}
+
+// decodeValues decodes the run's input and the step outputs not decoded
+// yet. Apply checked they are JSON, so decoding does not fail.
+func (rs *RunState) decodeValues() {
+	if !rs.inputDecoded {
+		rs.input, _ = workflow.DecodeJSON(rs.inputJSON)
+		rs.inputDecoded = true
+	}
+	for name, raw := range rs.undecoded {
+		v, _ := workflow.DecodeJSON(raw)
+		rs.outputs[name] = map[string]any{"output": v, "skipped": false}
+	}
+	clear(rs.undecoded)
+}
+
+// inputValue is the run's input as expressions read it.
+func (rs *RunState) inputValue() any {
+	rs.decodeValues()
+	return rs.input
 }
 
 // sortedDirty returns and clears the dirty steps, in definition order.

@@ -59,11 +59,16 @@ func main() {
 		log.Error("traces", "err", err)
 		os.Exit(1)
 	}
+	shards, err := internal.IndexShards()
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
 	// What operators and callbacks journal here (async steps' results,
 	// their latency read from the journal; cancels; reviews) is counted as
 	// EMF and traced like the orchestrator's commits.
 	journal := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...)
 	emf := observe.NewEMF()
 	store := observe.Wrap(journal, observe.NewTally(emf, observe.WithJournal(journal)), observe.NewTracer(tp))
 	sqsClient := sqs.NewFromConfig(cfg)

@@ -54,11 +54,16 @@ func main() {
 		log.Error("traces", "err", err)
 		os.Exit(1)
 	}
+	shards, err := internal.IndexShards()
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
 	// Effect outcomes as EMF log lines; each delivery a span of its run's
 	// trace, as are the commits that journal the outcomes.
 	emf, tracer := observe.NewEMF(), observe.NewTracer(tp)
 	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...), observe.NewTally(emf), tracer)
+		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...), observe.NewTally(emf), tracer)
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),

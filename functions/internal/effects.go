@@ -28,6 +28,7 @@ import (
 	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/effect/egress"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 )
 
 // Effect kinds the effects Lambda performs. Persisted in journals: never
@@ -77,6 +78,9 @@ type EffectsConfig struct {
 	Log         *slog.Logger
 	// Tracer, when set, makes each delivery a span of its run's trace.
 	Tracer *observe.Tracer
+	// Sealer opens the sealed values of payloads for the handlers that
+	// perform effects (the KMS data keys the orchestrator sealed them with).
+	Sealer sensitive.Sealer
 }
 
 // Effects is the effects Lambda's handler: it executes each effect of an
@@ -128,7 +132,10 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 	exec.Handle(EffectKindSQS, traced(SQSEffect(cfg.SQS)))
 	exec.Handle(EffectKindKinesis, traced(KinesisEffect(cfg.Kinesis)))
 	exec.Handle(EffectKindHTTP, traced(HTTPEffect(cfg.HTTPTargets, cfg.HTTPTimeout)))
-	exec.Handle(EffectKindLog, traced(LogEffect(cfg.Log)))
+	exec.Handle(EffectKindLog, traced(effect.Sealed(LogEffect(cfg.Log))))
+	if cfg.Sealer != nil {
+		exec.OpenWith(cfg.Sealer)
+	}
 	exec.Handle(EffectKindEmail, traced(EmailEffect(cfg.SQS, cfg.NotificationsQueueURL)))
 	exec.Handle(EffectKindPublish, traced(PublishEffect(cfg.Kinesis, cfg.EventsStream)))
 	return &Effects{exec: exec, store: store, log: cfg.Log, parallel: 10, now: time.Now, maxReceives: cfg.MaxReceives}
@@ -473,7 +480,7 @@ func LogEffect(log *slog.Logger) effect.Handler {
 	return effect.HandlerFunc(func(ctx context.Context, run string, e journal.Effect) error {
 		attrs := []any{"run", run, "effect", e.ID, "target", e.Target}
 		if len(e.Payload) > 0 {
-			attrs = append(attrs, "payload", e.Payload)
+			attrs = append(attrs, "payload", json.RawMessage(sensitive.Redact(e.Payload)))
 		}
 		log.InfoContext(ctx, "effect", attrs...)
 		return nil

@@ -18,7 +18,7 @@ type LambdaGetter interface {
 }
 
 // platformFunctions are the platform's own functions, never steps.
-var platformFunctions = []string{"orchestrator", "effects", "api", "api-viewer", "api-operator", "api-admin"}
+var platformFunctions = []string{"orchestrator", "effects", "api", "api-viewer", "api-operator", "api-admin", "repair"}
 
 // DeployedFunctions answers whether a step function is deployed, i.e.
 // whether the Lambda "<prefix><name>" exists: the API checks pushed

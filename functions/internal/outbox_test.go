@@ -15,28 +15,45 @@ import (
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
-// lostAnswerStore lands the first append that ends a run and then fails it,
-// as a process that crashed right after the write (or a timeout after the
-// write landed) would: the journal holds the run's end, the handler never
-// sends what that commit decided.
-type lostAnswerStore struct {
+// crashAfterEndStore lands the first append that ends a run and then
+// fails, as the process would that crashed right after that write: its
+// caller never learns that the write landed, and every later write of the
+// process fails until revive (a new container) is called. The journal
+// holds the run's end; the handler never sends what that commit decided.
+type crashAfterEndStore struct {
 	*memjournal.Store
-	mu   sync.Mutex
-	lost bool
+	mu      sync.Mutex
+	crashed bool // the crash happened
+	dead    bool // until revive
 }
 
-func (s *lostAnswerStore) Append(ctx context.Context, c journal.Commit) (int64, error) {
+var errCrashedHere = errors.New("injected: the process crashed")
+
+func (s *crashAfterEndStore) Append(ctx context.Context, c journal.Commit) (int64, error) {
+	s.mu.Lock()
+	dead := s.dead
+	s.mu.Unlock()
+	if dead {
+		return 0, errCrashedHere
+	}
 	seq, err := s.Store.Append(ctx, c)
 	if err != nil || c.Status != journal.StatusCompleted {
 		return seq, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lost {
+	if s.crashed {
 		return seq, nil
 	}
-	s.lost = true
-	return 0, errors.New("injected: the run's last commit landed, its answer was lost")
+	s.crashed, s.dead = true, true
+	return 0, errCrashedHere
+}
+
+// revive ends the crash: the record is redelivered to a live container.
+func (s *crashAfterEndStore) revive() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead = false
 }
 
 // effectMessages counts the effect messages sent to the effects queue.
@@ -54,8 +71,8 @@ func (f *fakeSQS) effectMessages() int {
 
 // TestRedeliveredRecordSendsOutboxOfSettledRun hands the orchestrator a
 // record whose handling ends the run and then fails before the run's
-// effects are sent (the last commit's answer lost, as after a crash right
-// after it), so the record is redelivered. The redelivery finds the run
+// effects are sent (its process crashes right after the run's last commit
+// lands), so the record is redelivered. The redelivery finds the run
 // settled: it must still drive it, so the effects journaled and never sent
 // go out and are journaled as dispatched. Before, a redelivered start found
 // the run settled and did nothing, a redelivered callback completion was
@@ -83,8 +100,8 @@ func TestRedeliveredRecordSendsOutboxOfSettledRun(t *testing.T) {
 				`","input":{"ok":true}}`, run: "callback/c1", effects: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lost := &lostAnswerStore{}
-			o, store, q := newTestOrchestratorOn(t, func(s journal.Store) journal.Store { lost.Store = s.(*memjournal.Store); return lost })
+			crash := &crashAfterEndStore{}
+			o, store, q := newTestOrchestratorOn(t, func(s journal.Store) journal.Store { crash.Store = s.(*memjournal.Store); return crash })
 			ctx := context.Background()
 			for _, def := range defs {
 				if err := o.engine.Register(ctx, def); err != nil {
@@ -100,7 +117,7 @@ func TestRedeliveredRecordSendsOutboxOfSettledRun(t *testing.T) {
 				}
 			}
 			if resp := handle("m1", tc.record); len(resp.BatchItemFailures) != 1 {
-				t.Fatalf("first delivery: failures %+v, want the record failed (its run's last commit lost its answer)", resp.BatchItemFailures)
+				t.Fatalf("first delivery: failures %+v, want the record failed (its process crashed after the run's last commit)", resp.BatchItemFailures)
 			}
 			head, evs, err := store.Load(ctx, tc.run)
 			if err != nil || head.Status != journal.StatusCompleted {
@@ -111,6 +128,7 @@ func TestRedeliveredRecordSendsOutboxOfSettledRun(t *testing.T) {
 				t.Fatalf("every effect journaled as dispatched before the redelivery: the test injects nothing")
 			}
 			before := q.effectMessages()
+			crash.revive()
 			if resp := handle("m1", tc.record); len(resp.BatchItemFailures) != 0 {
 				t.Fatalf("redelivery failed: %+v", resp)
 			}

@@ -54,8 +54,13 @@ func main() {
 		os.Exit(1)
 	}
 	emf, tracer := observe.NewEMF(), observe.NewTracer(tp)
+	shards, err := internal.IndexShards()
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
 	journal := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET"))...)
+		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...)
 	// Attempts scheduled by another container are timed from the journal.
 	store := observe.Wrap(journal, observe.NewTally(emf, observe.WithJournal(journal)), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])

@@ -174,12 +174,16 @@ func transition(at time.Time, outputBytes int) []journal.Event {
 // TestWriteUnits measures the capacity units of each kind of append on
 // DynamoDB Local and logs them (go test -run WriteUnits -v): the first
 // commit, a plain step commit (small, ~500 B, ~1 KB and ~2 KB of events),
-// a status change and the completion. It checks the cost model's bounds.
+// a status change, the completion, and a whole K=5 run. It checks the cost
+// model's bounds.
 func TestWriteUnits(t *testing.T) {
 	t.Parallel()
 	var cap capacity
 	c := newClient(t, cap.option)
 	s := dynamojournal.New(c, newTable(t, c))
+	// A Store's first head write records its shard count (once per Store,
+	// 1 unit): measured apart from the run's.
+	mustAppend(t, s, startCommit("run-warm"))
 	cap.take()
 
 	type row struct {
@@ -237,15 +241,43 @@ func TestWriteUnits(t *testing.T) {
 	for _, r := range rows {
 		t.Logf("%-36s %s", r.kind, r.u)
 	}
+	// A K=5 happy-path run as the engine journals it: the start
+	// (RunStarted), the first decision, 4 step results each scheduling the
+	// next, and the last step's result with the completion: K+2 commits.
+	const k = 5
+	run := journal.Commit{Run: "run-k", Workflow: "order", DefHash: "sha256:order", At: t0,
+		Events: []journal.Event{{Kind: journal.RunStarted, At: t0, Workflow: "order", DefHash: "sha256:order",
+			Input: json.RawMessage(`{"orderId":"ord-7f3a9c","total":129.90}`)}}}
+	seq = mustAppend(t, s, run)
+	first := journal.Commit{Run: "run-k", After: seq, At: t0, Events: []journal.Event{{Kind: journal.StepScheduled, At: t0, Step: "verify", Attempt: 1}}}
+	seq = mustAppend(t, s, first)
+	for i := 1; i < k; i++ {
+		at := t0.Add(time.Duration(i) * time.Second)
+		seq = mustAppend(t, s, journal.Commit{Run: "run-k", After: seq, At: at, Events: transition(at, 500)})
+	}
+	last := journal.Commit{Run: "run-k", After: seq, At: t0.Add(time.Minute), Status: journal.StatusCompleted,
+		Events: transition(t0.Add(time.Minute), 500)}
+	last.Events[1] = journal.Event{Kind: journal.RunCompleted, At: t0.Add(time.Minute)}
+	mustAppend(t, s, last)
+	perRun := cap.take()
+	t.Logf("%-36s %s: %.2f per step transition", fmt.Sprintf("K=%d run (%d commits)", k, k+2), perRun, perRun.WriteUnits()/k)
+	// 7 commits, 2 head writes, 1 byStatus entry at the start, a byStatus
+	// move and a byWorkflow entry at the end.
+	if got := perRun.WriteUnits(); got > 13 {
+		t.Errorf("K=%d run: %.1f write units (%.2f per step transition), want at most 13 (2.6)", k, got, got/k)
+	}
+
 	for _, r := range rows {
 		limit := 1.0 // compression keeps ~2 KB of JSON events in one unit
 		switch {
 		case strings.Contains(r.kind, "random ids"):
 			limit = 2
 		case strings.HasPrefix(r.kind, "first"):
-			limit = 4 // commit + head + one entry in each of 2 indexes
-		case strings.HasPrefix(r.kind, "status"), strings.HasPrefix(r.kind, "completion"):
-			limit = 6 // commit + head + 2 index entries moved (delete + put)
+			limit = 3 // commit + head + its byStatus entry (running runs are not in byWorkflow)
+		case strings.HasPrefix(r.kind, "status"):
+			limit = 4 // commit + head + its byStatus entry moved (delete + put)
+		case strings.HasPrefix(r.kind, "completion"):
+			limit = 5 // as a status change, and the settled run's byWorkflow entry
 		case strings.HasPrefix(r.kind, "load"):
 			limit = 0
 		}

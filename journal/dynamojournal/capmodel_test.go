@@ -203,18 +203,21 @@ func simulate(t *testing.T, w workload) (writes, reads load, runs float64, sizes
 			if toReview {
 				end, endStatus = it.review, journal.StatusReview
 			}
-			// The run's own partition: K+1 commits and two head writes,
-			// counted as if the whole run fell in this second (an upper
-			// bound per key; the totals are exact).
-			writes.add(table, RunPartition(run), float64(it.start+(k-1)*it.step+end+2*it.head))
-			// Start: the head's entries are put into both indexes.
-			writes.add(byWF, WorkflowPartition(workflow, run, w.shards), float64(it.entry))
+			// The run's own partition: K+2 commits (the start, the first
+			// decision, K results) and two head writes, counted as if the
+			// whole run fell in this second (an upper bound per key; the
+			// totals are exact).
+			writes.add(table, RunPartition(run), float64(it.start+k*it.step+end+2*it.head))
+			// Start: the head's entry is put into byStatus (an unsettled
+			// run is not in byWorkflow).
 			writes.add(byST, StatusPartition(journal.StatusRunning, run, w.shards), float64(it.entry))
-			// End: byWorkflow's entry moves within its partition (its sort
-			// key is the update time), byStatus's to another status.
-			writes.add(byWF, WorkflowPartition(workflow, run, w.shards), float64(2*it.entry))
+			// End: byStatus's entry moves to another status; a settled run
+			// enters byWorkflow.
 			writes.add(byST, StatusPartition(journal.StatusRunning, run, w.shards), float64(it.entry))
 			writes.add(byST, StatusPartition(endStatus, run, w.shards), float64(it.entry))
+			if endStatus.Terminal() {
+				writes.add(byWF, WorkflowPartition(workflow, run, w.shards), float64(it.entry))
+			}
 			// Reads: the first drive after Start catches up with one
 			// strongly consistent Query (1 RCU up to 4 KB); a cold drive
 			// asks for the run's snapshot (a consistent GetItem, 1 RCU;
@@ -233,8 +236,15 @@ func simulate(t *testing.T, w workload) (writes, reads load, runs float64, sizes
 	for _, key := range statusPartitions(journal.StatusReview, w.shards) {
 		reads.add(byST, key, w.listings/2*page)
 	}
+	// A workflow's listing reads its settled runs from byWorkflow and its
+	// unsettled ones from byStatus, filtered (charged as a page each).
 	for _, key := range workflowPartitions("wf-0", w.shards) {
 		reads.add(byWF, key, w.listings/2*page)
+	}
+	for _, st := range unsettled {
+		for _, key := range statusPartitions(st, w.shards) {
+			reads.add(byST, key, w.listings/2*page)
+		}
 	}
 	return writes, reads, runs, sizes
 }

@@ -19,17 +19,27 @@
 // run's partition. Write units measured on DynamoDB Local
 // (TestWriteUnits), per append kind:
 //
-//	append kind             calls                    write units
-//	----------------------  -----------------------  -------------------------------
-//	step commit (≤ ~2 KB)   PutItem                  1
-//	first commit            PutItem + UpdateItem     4: commit, head, 1 per index
-//	status change           PutItem + UpdateItem     6: commit, head, 2 per index
+//	append kind                  calls                 write units
+//	---------------------------  --------------------  ------------------------------------
+//	step commit (≤ ~2 KB)        PutItem               1
+//	first commit                 PutItem + UpdateItem  3: commit, head, its byStatus entry
+//	status change (unsettled)    PutItem + UpdateItem  4: commit, head, byStatus entry moved
+//	status change (to settled)   PutItem + UpdateItem  5: and the byWorkflow entry put
 //
-// A status change moves the head's entry in both indexes (their sort keys
-// hold the update time), each a delete and a put of a small entry: the
-// indexes project only the attributes listings read. A K-step run costs
-// 4 + (K-1) + 6 units. There is no index of all runs: a third index sorted
-// by update time would cost 2 more units per status change (see Listing).
+// A status change moves the head's byStatus entry (its partition key holds
+// the status), a delete and a put of a small entry: the indexes project
+// only the attributes listings read. A head enters byWorkflow only when its
+// run settles (completed, failed, cancelled): workflow listings read the
+// unsettled runs from byStatus (see Listing). A happy-path run of K steps,
+// journaled in K+2 commits, costs 3 + K + 5 units: 13 at K=5, 2.6 per step
+// transition (it was 15 while unsettled runs were in byWorkflow too, whose
+// entries moved with every status change). The floor for this listing
+// contract (a run listed in its status while it runs, by status and by
+// workflow once settled, both by Updated) with one item per commit is
+// K+2 commits, 2 head writes, 2 byStatus writes for leaving running and
+// 1 per index for the settled entry: 13. There is no index of all runs: a
+// third index sorted by update time would cost 2 more units per status
+// change (see Listing).
 //
 // # Commits are the truth, the head is an index
 //
@@ -61,10 +71,14 @@
 // listings (Runs) may show the run in its previous status or not at all;
 // Load and the journal are never wrong. A process that loads the run from
 // a snapshot (journal.Snapshots: LatestSnapshot, then Since) does not call
-// Load, and Since pays only the head writes its own Store owes, so a head
-// left behind by a writer that stopped waits for the run's next status
-// change or any Load (a listing's reader, the CLI, the API). For what redelivery gave up on (a
-// message moved to a dead-letter queue during an outage), RepairHeads
+// Load, but gets the same repair: the snapshot item records the run's last
+// status change at or before its commit, Since reads the head item with
+// the commits after it (the same Query), and a Store that knows the run's
+// last status change (from Load, or from the snapshot and every commit
+// since) writes a head that lags it. (Snapshots written before they
+// recorded it skip the check, until the next snapshot.) For what
+// redelivery gave up on (a message moved to a dead-letter queue during an
+// outage), RepairHeads
 // finds and writes lagging heads, reading only unsettled runs.
 //
 // A Store that does not know a run's workflow (it neither started nor
@@ -102,17 +116,22 @@
 //	stream      STREAM#<name> seq, 19 digits        ev (B), at (S): an internal stream's commit
 //	            (journal.Streams); no index attributes
 //	snapshot    RUN#<run id>  #SNAP (before commit  seq (N), data (B, gzipped) or blob (S3 key), z;
-//	            1: Load and Since never read it)    (journal.Snapshots) no index attributes
+//	            1: Load and Since never read it)    hseq (N), hst, hat (S): the run's last status
+//	                                                change at or before seq (journal.Snapshots);
+//	                                                no index attributes
 //	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
-//	item        (journal.Reviews)                   gsi2pk  RV#<status>     gsi2sk <created>#<id>
+//	item        (journal.Reviews)                   gsi2pk  RV#<status>#<shard>  gsi2sk <created>#<id>
+//	shard count CONFIG        SHARDS                shards (N): the largest index shard count any
+//	                                                writer used (see Listing); no index attributes
 //
 // Streams and review items never show in run listings: those read only
 // the WF# and ST# index partitions. An AppendStream is a consistent
 // GetItem of the commit it follows and a conditional PutItem; review items
-// are listed from the RV#open and RV#resolved partitions, oldest first.
-// Those two partitions are not write-sharded: review items are rare, and a
-// flood of malformed messages beyond about 1,000 new items per second is
-// throttled (the messages are redelivered, not lost).
+// are listed from the shards of RV#open and RV#resolved (ReviewPartition,
+// sharded like run heads, so that a flood of malformed messages or failed
+// effects is not capped at one partition's 1,000 writes per second),
+// merged oldest first, with the unsharded RV#open and RV#resolved of items
+// written before review items were sharded.
 //
 // Times are UTC strings of fixed width, "2006-01-02T15:04:05.000000000Z",
 // so that index sort keys order by time. Commit sort keys are zero-padded
@@ -155,9 +174,9 @@
 // few hundred runs per second, and a time-ordered sort key keeps writes on
 // the partition's tail, where DynamoDB's own splitting does not help.
 //
-// Runs reads byWorkflow when the query names only a workflow, byStatus
-// when it names a status (the review queue is the shards of ST#review), and
-// with neither the shards of every journal.Status; with both it reads
+// Runs reads byWorkflow and the unsettled byStatus partitions when the
+// query names only a workflow (see below), byStatus when it names a
+// status (the review queue is the shards of ST#review), and with neither the shards of every journal.Status; with both it reads
 // byStatus when the status is not terminal and byWorkflow otherwise,
 // filtering on the other attribute. It queries every shard of the
 // partition key, the first page of each in parallel, and merges them
@@ -168,19 +187,39 @@
 // run listed and the shards not read to their end. A run moving between
 // statuses may for a moment be in two partitions; a page lists it once.
 //
+// The shard count can change on a live deployment, both ways: every
+// writer records its count in the item (CONFIG, SHARDS) as the largest
+// ever used (one conditional UpdateItem per Store, before its first index
+// write), and listings read max(own count, recorded count) shards (the
+// record read at most once a minute per Store). A head moves to its shard
+// under a new count at its next status change; until then it stays listed
+// in its old shard. Cursors name the shard count of their listing.
+//
 // Each listing also reads the unsharded partition ("ST#<st>", "WF#<wf>")
 // where heads written before sharding are: they stay listed as they are,
 // and a head moves to its shard at its next status change, so no upgrade
 // step is needed. Reading it costs one more (usually empty) Query per
 // status or workflow listed.
 //
-// byWorkflow keeps updated in its sort key, so every status change moves
-// a head's byWorkflow entry (a delete and a put, 2 write units). The
-// contract orders a workflow's runs by Updated, as every backend, the CLI
-// and the API list them; a sort key fixed at creation would save 1 write
-// unit per status change, but listing a workflow by Updated would then
-// mean reading all of its runs. There is no index of all runs: its entries
-// would move on every status change (2 more units), all in one partition.
+// byWorkflow holds settled runs only: a head gets its byWorkflow sort key
+// (gsi1sk "<updated>#<id>"; gsi1pk is written at the start) when its run
+// completes, fails or is cancelled, and loses it on a change to another
+// unsettled status, so starts and moves between unsettled statuses write
+// no byWorkflow entry. A listing of one workflow (any status) merges the
+// workflow's byWorkflow shards with the byStatus shards of every unsettled
+// status (running, waiting, review, deferred), filtered on the workflow:
+// the order stays by Updated, newest first, as every backend, the CLI and
+// the API list runs. The filtered partitions hold every workflow's
+// unsettled runs, so such a listing reads past other workflows' runs in
+// flight (read units, not write units; filtered pages read 50 entries and
+// 4× more each time they find no match, up to 1,000, so a few Queries cross
+// thousands); with a status, the listing reads
+// one index as before. Heads written before this still have their
+// byWorkflow entry while unsettled; listings show them once (a page lists
+// a run once, and their two entries share their sort key), and they leave
+// byWorkflow at their next status change. There is no index of all runs:
+// its entries would move on every status change (2 more units), all in one
+// partition.
 // Indexes are eventually consistent: a run or definition may be missing
 // from listings for a moment after its write returned, and until the head
 // write is retried after a lost one (see above).

@@ -43,8 +43,9 @@ var statuses = []journal.Status{
 
 // Runs implements journal.Store, newest first. Index partition keys are
 // sharded (see WithIndexShards), so every listing merges several
-// partitions: a workflow's shards of byWorkflow when q names only a
-// workflow, a status's shards of byStatus when it names a status, and the
+// partitions: a workflow's shards of byWorkflow (its settled runs) and
+// the shards of every unsettled status in byStatus filtered on the
+// workflow when q names only a workflow, a status's shards of byStatus when it names a status, and the
 // shards of every status when it names neither. With both, it reads the
 // status's shards filtering on the workflow when the status is not
 // terminal (few runs are running, waiting or in review), else the
@@ -63,33 +64,73 @@ func (s *Store) Runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 	return runs, cursor, nil
 }
 
-// listing is what a query reads: partitions of one index, and an optional
-// filter on a projected attribute.
+// listing is what a query reads: partitions of one index, an optional
+// filter, and the order. Index entries are run heads or review items; both
+// have sort keys "<time>#<id>", unique per item.
 type listing struct {
-	ix         index
+	ix         index  // the index of the partitions (see keyIndex for mixed listings)
+	name       string // names the listing's index (or indexes) in cursors
 	partitions []string
+	shards     int    // the shard count partitions were built with
+	filterExpr string // a FilterExpression on #f and :f, or ""
 	filterOn   string
 	filter     string
+	filterIx   string // the index whose partitions are filtered; "" for all
+	oldest     bool   // oldest first (review items); newest first otherwise
+	// itemKey is the table key of the item with id (for ExclusiveStartKey).
+	itemKey func(id string) map[string]types.AttributeValue
 }
 
-// plan chooses the index, partitions and filter for q.
-func (s *Store) plan(q journal.Query) listing {
-	n := s.opts.shards
+// maxShards bounds the shard count a cursor may name.
+const maxShards = 4096
+
+// runListing returns the listing of run heads in partitions of ix.
+func runListing(ix index, partitions []string, shards int) listing {
+	return listing{ix: ix, name: ix.name, partitions: partitions, shards: shards, itemKey: headKey}
+}
+
+// keyIndex is the index of partition key: byWorkflow for "WF#…", byStatus
+// otherwise ("ST#…", "RV#…").
+func keyIndex(key string) index {
+	if strings.HasPrefix(key, prefixWF) {
+		return byWorkflow
+	}
+	return byStatus
+}
+
+// plan chooses the index, partitions and filter for q, reading n shards.
+func plan(q journal.Query, n int) listing {
+	var l listing
 	switch {
 	case q.Workflow != "" && q.Status != "" && !q.Status.Terminal():
-		return listing{byStatus, statusPartitions(q.Status, n), attrWorkflow, q.Workflow}
+		l = runListing(byStatus, statusPartitions(q.Status, n), n)
+		l.filterOn, l.filter = attrWorkflow, q.Workflow
 	case q.Workflow != "" && q.Status != "":
-		return listing{byWorkflow, workflowPartitions(q.Workflow, n), attrStatus, string(q.Status)}
+		l = runListing(byWorkflow, workflowPartitions(q.Workflow, n), n)
+		l.filterOn, l.filter = attrStatus, string(q.Status)
 	case q.Workflow != "":
-		return listing{ix: byWorkflow, partitions: workflowPartitions(q.Workflow, n)}
+		// Settled runs are in byWorkflow; unsettled ones only in
+		// byStatus (see updateHead), read filtered on the workflow.
+		parts := workflowPartitions(q.Workflow, n)
+		for _, st := range unsettled {
+			parts = append(parts, statusPartitions(st, n)...)
+		}
+		l = runListing(byWorkflow, parts, n)
+		l.name = byWorkflow.name + "+" + byStatus.name
+		l.filterOn, l.filter, l.filterIx = attrWorkflow, q.Workflow, byStatus.name
 	case q.Status != "":
-		return listing{ix: byStatus, partitions: statusPartitions(q.Status, n)}
+		l = runListing(byStatus, statusPartitions(q.Status, n), n)
+	default:
+		var all []string
+		for _, st := range statuses {
+			all = append(all, statusPartitions(st, n)...)
+		}
+		l = runListing(byStatus, all, n)
 	}
-	var all []string
-	for _, st := range statuses {
-		all = append(all, statusPartitions(st, n)...)
+	if l.filter != "" {
+		l.filterExpr = "#f = :f"
 	}
-	return listing{ix: byStatus, partitions: all}
+	return l
 }
 
 func (s *Store) runs(ctx context.Context, q journal.Query) ([]journal.Run, string, error) {
@@ -104,7 +145,47 @@ func (s *Store) runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return nil, "", nil
 	}
-	l := s.plan(q)
+	n, err := s.cursorShards(ctx, q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	items, cursor, err := s.list(ctx, plan(q, n), q, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	runs := make([]journal.Run, 0, len(items))
+	for _, it := range items {
+		r, err := decodeHead(it)
+		if err != nil {
+			return nil, "", err
+		}
+		runs = append(runs, r)
+	}
+	return runs, cursor, nil
+}
+
+// cursorShards is the shard count a listing reads: the one its cursor was
+// made with, so that its partitions stay the same from page to page (the
+// Store's own for a cursor made before cursors named it), or listShards
+// for a first page.
+func (s *Store) cursorShards(ctx context.Context, cur string) (int, error) {
+	if cur == "" {
+		return s.listShards(ctx)
+	}
+	c, err := parseCursor(cur)
+	switch {
+	case err != nil:
+		return 0, err
+	case c.N == 0:
+		return s.opts.shards, nil
+	case c.N < 1 || c.N > maxShards:
+		return 0, fmt.Errorf("%w: %d shards", journal.ErrBadCursor, c.N)
+	}
+	return c.N, nil
+}
+
+// list reads up to limit index entries of l from the page q.Cursor names.
+func (s *Store) list(ctx context.Context, l listing, q journal.Query, limit int) ([]map[string]types.AttributeValue, string, error) {
 	open, after := l.partitions, ""
 	if q.Cursor != "" {
 		var err error
@@ -115,9 +196,9 @@ func (s *Store) runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 	return s.merge(ctx, l, s.partitionQueries(l, open, after, q), limit)
 }
 
-// query returns a Query of partition pk of ix, newest first, with q's
+// query returns a Query of partition pk of ix, newest first (or oldest), with q's
 // Since and Until as key conditions on the sort key.
-func (s *Store) query(ix index, pk string, q journal.Query) *dynamodb.QueryInput {
+func (s *Store) query(ix index, pk string, q journal.Query, oldest bool) *dynamodb.QueryInput {
 	names := map[string]string{"#pk": ix.pk}
 	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}}
 	cond := "#pk = :pk"
@@ -146,7 +227,7 @@ func (s *Store) query(ix index, pk string, q journal.Query) *dynamodb.QueryInput
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-		ScanIndexForward:          aws.Bool(false),
+		ScanIndexForward:          aws.Bool(oldest),
 	}
 }
 
@@ -154,6 +235,8 @@ func (s *Store) query(ix index, pk string, q journal.Query) *dynamodb.QueryInput
 // yet taken, and whether more pages follow.
 type partition struct {
 	key   string
+	ix    index
+	scan  int // entries a filtered page reads (see fetch)
 	in    *dynamodb.QueryInput
 	items []map[string]types.AttributeValue
 	more  bool
@@ -164,20 +247,18 @@ type partition struct {
 func (s *Store) partitionQueries(l listing, open []string, after string, q journal.Query) []*partition {
 	parts := make([]*partition, len(open))
 	for i, key := range open {
-		p := &partition{key: key, in: s.query(l.ix, key, q)}
-		if l.filter != "" {
-			p.in.FilterExpression = aws.String("#f = :f")
+		ix := keyIndex(key)
+		p := &partition{key: key, ix: ix, in: s.query(ix, key, q, l.oldest)}
+		if l.filterExpr != "" && (l.filterIx == "" || l.filterIx == ix.name) {
+			p.in.FilterExpression = aws.String(l.filterExpr)
 			p.in.ExpressionAttributeNames["#f"] = l.filterOn
 			p.in.ExpressionAttributeValues[":f"] = &types.AttributeValueMemberS{Value: l.filter}
 		}
 		if after != "" {
 			_, id, _ := strings.Cut(after, "#")
-			p.in.ExclusiveStartKey = map[string]types.AttributeValue{
-				attrPK:  &types.AttributeValueMemberS{Value: runKey(id)},
-				attrSK:  &types.AttributeValueMemberS{Value: skHead},
-				l.ix.pk: &types.AttributeValueMemberS{Value: key},
-				l.ix.sk: &types.AttributeValueMemberS{Value: after},
-			}
+			p.in.ExclusiveStartKey = l.itemKey(id)
+			p.in.ExclusiveStartKey[ix.pk] = &types.AttributeValueMemberS{Value: key}
+			p.in.ExclusiveStartKey[ix.sk] = &types.AttributeValueMemberS{Value: after}
 		}
 		parts[i] = p
 	}
@@ -187,12 +268,20 @@ func (s *Store) partitionQueries(l listing, open []string, after string, q journ
 // fetch reads the next page of p, of at most n items (n before a filter).
 func (s *Store) fetch(ctx context.Context, p *partition, n int) error {
 	if p.in.FilterExpression != nil {
-		n = max(n, 50) // DynamoDB applies Limit before the filter
+		// DynamoDB applies Limit before the filter: read at least 50
+		// entries, and 4× more each time a page had no match (a
+		// workflow's listing reads past other workflows' unsettled runs),
+		// up to maxLimit.
+		p.scan = min(max(p.scan, 50), maxLimit)
+		n = max(n, p.scan)
 	}
 	p.in.Limit = aws.Int32(int32(min(n, maxLimit)))
 	out, err := s.client.Query(ctx, p.in)
 	if err != nil {
 		return fmt.Errorf("partition %s: %w", p.key, err)
+	}
+	if len(out.Items) == 0 {
+		p.scan *= 4
 	}
 	p.items = append(p.items, out.Items...)
 	p.more = out.LastEvaluatedKey != nil
@@ -200,17 +289,17 @@ func (s *Store) fetch(ctx context.Context, p *partition, n int) error {
 	return nil
 }
 
-// merge lists up to limit runs from parts, newest first by sort key. It
-// reads a first page of every partition in parallel, then merges, reading
-// further pages of a partition only when its buffer runs dry. The sort key
-// ("<time>#<id>") is unique per run, so the merged order is total: when a
-// page ends at key k, every partition has given all its runs above k and
-// none below, and k is each partition's position. The cursor holds k and
-// the partitions not read to their end. (Continuing each partition from k
-// rather than from the last run it gave keeps a run whose status changed
-// since it was listed from showing again on a later page, as a single
-// index would.)
-func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit int) ([]journal.Run, string, error) {
+// merge lists up to limit entries from parts, newest first by sort key
+// (oldest first when l.oldest). It reads a first page of every partition
+// in parallel, then merges, reading further pages of a partition only
+// when its buffer runs dry. The sort key ("<time>#<id>") is unique per
+// item, so the merged order is total: when a page ends at key k, every
+// partition has given all its entries before k and none after, and k is
+// each partition's position. The cursor holds k and the partitions not
+// read to their end. (Continuing each partition from k rather than from
+// the last entry it gave keeps a run whose status changed since it was
+// listed from showing again on a later page, as a single index would.)
+func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit int) ([]map[string]types.AttributeValue, string, error) {
 	// The first round asks each partition for a share of the page (enough
 	// that a page spread evenly over the shards needs no second round),
 	// and one more than a page when there are few partitions.
@@ -224,19 +313,25 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 	if err := errors.Join(errs...); err != nil {
 		return nil, "", err
 	}
+	before := func(a, b string) bool { return a > b }
+	if l.oldest {
+		before = func(a, b string) bool { return a < b }
+	}
 
-	var runs []journal.Run
+	var items []map[string]types.AttributeValue
 	seen := map[string]bool{}
 	after := ""
-	for len(runs) < limit {
+	for len(items) < limit {
 		var next *partition
 		for _, p := range parts {
-			if len(p.items) == 0 && p.more {
-				if err := s.fetch(ctx, p, limit-len(runs)+1); err != nil {
+			// A filtered page may hold no match: read on until the
+			// partition gives an entry or ends.
+			for len(p.items) == 0 && p.more {
+				if err := s.fetch(ctx, p, limit-len(items)+1); err != nil {
 					return nil, "", err
 				}
 			}
-			if len(p.items) > 0 && (next == nil || str(p.items[0], l.ix.sk) > str(next.items[0], l.ix.sk)) {
+			if len(p.items) > 0 && (next == nil || before(str(p.items[0], p.ix.sk), str(next.items[0], next.ix.sk))) {
 				next = p
 			}
 		}
@@ -245,18 +340,15 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 		}
 		item := next.items[0]
 		next.items = next.items[1:]
-		after = str(item, l.ix.sk)
-		r, err := decodeHead(item)
-		if err != nil {
-			return nil, "", err
-		}
-		// While the index moves a run from one partition to another, it
-		// may show in both for a moment: list it once, at its newest.
-		if seen[r.ID] {
+		after = str(item, next.ix.sk)
+		// While the index moves an entry from one partition to another,
+		// it may show in both for a moment: list it once, at its first.
+		if id := str(item, attrID); seen[id] {
 			continue
+		} else {
+			seen[id] = true
 		}
-		seen[r.ID] = true
-		runs = append(runs, r)
+		items = append(items, item)
 	}
 	var left []string
 	for _, p := range parts {
@@ -265,27 +357,30 @@ func (s *Store) merge(ctx context.Context, l listing, parts []*partition, limit 
 		}
 	}
 	if len(left) == 0 {
-		return runs, "", nil
+		return items, "", nil
 	}
-	return runs, encodeCursor(l, after, left), nil
+	return items, encodeCursor(l, after, left), nil
 }
 
 // cursor is a page position: the index and the listing's last partition
-// (which names its status or workflow), After (the sort key of the last
-// run returned, where every partition continues) and Open (the partitions
-// not read to their end, as indexes into the listing's partitions). A
-// query of one partition (review items) has Index and Key instead: the
-// key of the last item read, as DynamoDB's ExclusiveStartKey.
+// (which names its status, workflow or review state), the shard count its
+// partitions were built with (N; cursors made before the count was
+// recorded have none, and use the count of the Store reading them), After
+// (the sort key of the last entry returned, where every partition
+// continues) and Open (the partitions not read to their end, as indexes
+// into the listing's partitions). Cursors of the index "all", since
+// removed, had Key instead; they are refused.
 type cursor struct {
 	Index string            `json:"i"`
 	Last  string            `json:"l,omitempty"`
+	N     int               `json:"n,omitempty"`
 	After string            `json:"a,omitempty"`
 	Open  []int             `json:"o,omitempty"`
 	Key   map[string]string `json:"k,omitempty"`
 }
 
 func encodeCursor(l listing, after string, open []string) string {
-	c := cursor{Index: l.ix.name, Last: l.partitions[len(l.partitions)-1], After: after}
+	c := cursor{Index: l.name, Last: l.partitions[len(l.partitions)-1], N: l.shards, After: after}
 	for _, key := range open {
 		c.Open = append(c.Open, slices.Index(l.partitions, key))
 	}
@@ -300,7 +395,7 @@ func decodeCursor(s string, l listing) (open []string, after string, err error) 
 	if err != nil {
 		return nil, "", err
 	}
-	if c.Index != l.ix.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
+	if c.Index != l.name || c.Last != l.partitions[len(l.partitions)-1] || len(c.Key) > 0 {
 		return nil, "", fmt.Errorf("%w: it belongs to another query", journal.ErrBadCursor)
 	}
 	// After is a sort key "<time>#<run id>".

@@ -124,6 +124,9 @@ func (s *Store) load(ctx context.Context, run string) (journal.Run, []journal.Ev
 	}
 	head.Seq = last
 	s.remember(run, last)
+	if moved.seq > 0 {
+		s.knowStatus(run, last, moved)
+	}
 	return head, events, nil
 }
 

@@ -78,10 +78,12 @@ func TestUnshardedHeads(t *testing.T) {
 					"pk": &types.AttributeValueMemberS{Value: "RUN#" + c.Run},
 					"sk": &types.AttributeValueMemberS{Value: "HEAD"},
 				},
-				UpdateExpression: aws.String("SET gsi1pk = :wf, gsi2pk = :st"),
+				// Earlier versions also kept unsettled heads in byWorkflow.
+				UpdateExpression: aws.String("SET gsi1pk = :wf, gsi2pk = :st, gsi1sk = :k"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{
 					":wf": &types.AttributeValueMemberS{Value: "WF#order"},
 					":st": &types.AttributeValueMemberS{Value: "ST#review"},
+					":k":  &types.AttributeValueMemberS{Value: c.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + c.Run},
 				}})
 			if err != nil {
 				t.Fatal(err)
@@ -105,6 +107,20 @@ func TestUnshardedHeads(t *testing.T) {
 	eventuallyPaged(t, s, journal.Query{Status: journal.StatusReview}, 2, slices.DeleteFunc(slices.Clone(want), func(r string) bool { return r == "run-0" }))
 	eventuallyPaged(t, s, journal.Query{Status: journal.StatusCompleted}, 2, []string{"run-0"})
 	eventuallyPaged(t, s, journal.Query{Workflow: "order"}, 2, append([]string{"run-0"}, want[:len(want)-1]...))
+
+	// A legacy head moving to another unsettled status leaves byWorkflow
+	// (it is listed from byStatus) and stays listed once.
+	mv = stepCommit("run-2", 1, `{}`)
+	mv.Status = journal.StatusWaiting
+	mv.At = t0.Add(2 * time.Minute)
+	mustAppend(t, dynamojournal.New(db, table), mv)
+	it := rawHeadItem(t, db, table, "run-2")
+	if it["gsi1sk"] != nil {
+		t.Errorf("a waiting head kept its byWorkflow entry: gsi1sk %v", it["gsi1sk"])
+	}
+	rest := slices.DeleteFunc(slices.Clone(want[:len(want)-1]), func(r string) bool { return r == "run-2" })
+	eventuallyPaged(t, s, journal.Query{Workflow: "order"}, 2, append([]string{"run-2", "run-0"}, rest...))
+	eventuallyPaged(t, s, journal.Query{Workflow: "order", Status: journal.StatusWaiting}, 2, []string{"run-2"})
 }
 
 // eventuallyPaged lists q page by page (limit runs a page) until the runs
@@ -143,4 +159,42 @@ func eventuallyPaged(t *testing.T, s journal.Store, q journal.Query, limit int, 
 func rawHeadItem(t *testing.T, db *dynamodb.Client, table, run string) map[string]types.AttributeValue {
 	t.Helper()
 	return rawCommit(t, db, table, run, "HEAD")
+}
+
+// TestWorkflowListingPastOthersRuns lists a workflow with few runs while
+// another has hundreds in flight: the listing reads its unsettled runs
+// from byStatus, filtered on the workflow, so it reads past the other
+// workflow's runs, in pages that grow when they find nothing (a bounded
+// number of Queries, not one per 50 entries).
+func TestWorkflowListingPastOthersRuns(t *testing.T) {
+	t.Parallel()
+	var n calls
+	c := newClient(t, n.option)
+	table := newTable(t, c)
+	s := dynamojournal.New(c, table, dynamojournal.WithIndexShards(1))
+	var want []string
+	for i := range 2 {
+		cm := startCommit(fmt.Sprintf("a-%d", i))
+		cm.Workflow, cm.Events[0].Workflow = "a", "a"
+		cm.At = t0.Add(time.Duration(i) * time.Second)
+		mustAppend(t, s, cm)
+		want = append([]string{cm.Run}, want...)
+	}
+	for i := range 400 {
+		cm := startCommit(fmt.Sprintf("b-%03d", i))
+		cm.At = t0.Add(time.Minute + time.Duration(i)*time.Second)
+		mustAppend(t, s, cm)
+	}
+	eventuallyPaged(t, s, journal.Query{Workflow: "a"}, 10, want)
+	n.take()
+	runs, _, err := s.Runs(t.Context(), journal.Query{Workflow: "a", Limit: 10})
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("got %d runs, %v", len(runs), err)
+	}
+	// 2 byWorkflow and 8 byStatus partitions (4 unsettled statuses, one
+	// shard and the unsharded key each), and a few more pages of
+	// ST#running#0 (50, 200, then 800 entries).
+	if q := n.take()["Query"]; q > 14 {
+		t.Errorf("listing 2 runs past 400 others took %d Queries, want at most 14", q)
+	}
 }

@@ -29,6 +29,17 @@ const skSnapshot = "#SNAP"
 // over the offload threshold and the Store has a bucket.
 const attrSnapData = "data"
 
+// A snapshot item also records the run's last status change at or before
+// its commit, when the writing Store knows it: the seq (N), status and time
+// (S) of the commit that set it. A Store that loads the run from the
+// snapshot and the commits after it (Since) can then tell a lagging head
+// as Load does. Snapshots written without them skip that check.
+const (
+	attrSnapStatusSeq = "hseq"
+	attrSnapStatus    = "hst"
+	attrSnapStatusAt  = "hat"
+)
+
 // PutSnapshot implements journal.Snapshots: one conditional PutItem of the
 // item (RUN#<run>, #SNAP) that replaces only an older snapshot. Data is
 // gzipped; with a bucket (WithS3) a snapshot whose item would be over the
@@ -55,6 +66,11 @@ func (s *Store) putSnapshot(ctx context.Context, run string, seq int64, data []b
 		attrSeq:      &types.AttributeValueMemberN{Value: strconv.FormatInt(seq, 10)},
 		attrZip:      &types.AttributeValueMemberS{Value: zipGzip},
 		attrSnapData: &types.AttributeValueMemberB{Value: z},
+	}
+	if st, ok := s.statusAt(run, seq); ok {
+		item[attrSnapStatusSeq] = &types.AttributeValueMemberN{Value: strconv.FormatInt(st.seq, 10)}
+		item[attrSnapStatus] = &types.AttributeValueMemberS{Value: st.status}
+		item[attrSnapStatusAt] = &types.AttributeValueMemberS{Value: st.updated}
 	}
 	if n := itemSize(item); s.opts.s3 != nil && n > min(s.opts.offloadAbove, s.opts.maxItemSize) {
 		b := &blob{body: z, key: blobKey(z)}
@@ -129,6 +145,9 @@ func (s *Store) latestSnapshot(ctx context.Context, run string) (int64, []byte, 
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return 0, nil, fmt.Errorf("gunzip: %w", err)
+	}
+	if st, err := strconv.ParseInt(num(out.Item, attrSnapStatusSeq), 10, 64); err == nil && st > 0 && st <= seq {
+		s.knowStatus(run, seq, headState{seq: st, status: str(out.Item, attrSnapStatus), updated: str(out.Item, attrSnapStatusAt)})
 	}
 	return seq, data, nil
 }

@@ -30,6 +30,11 @@ type Store struct {
 	// exists), the run's fixed head fields, and a head write still owed.
 	mu    sync.Mutex
 	known map[string]*runInfo
+
+	// shard is what this Store knows of the shard count recorded in the
+	// table (see registerShards and listShards).
+	shardMu sync.Mutex
+	shard   shardState
 }
 
 // runInfo is what a Store knows of one run.
@@ -39,6 +44,13 @@ type runInfo struct {
 	// owed is a head write that failed after its commit landed; the next
 	// Append (or a Load) of the run writes it.
 	owed *headState
+	// status is the run's last commit that set a status among its commits
+	// 1..statusUpTo, when this Store has seen them all (Load), or learnt
+	// it from a snapshot and seen every commit since; statusUpTo is 0
+	// when it does not know. It lets Since check the head after a
+	// snapshot load as Load does.
+	status     headState
+	statusUpTo int64
 }
 
 // runMeta is the part of a run's head that never changes, as written in
@@ -86,10 +98,11 @@ func WithMaxItemSize(n int) Option {
 }
 
 // WithIndexShards sets how many shards the index partition keys of run
-// heads are split into (default DefaultIndexShards). Listings query every
-// shard, so more shards cost more reads per listing. Grow it, never shrink
-// it: a head stays in its shard until its next status change, and
-// listings read only shards below the current count.
+// heads and review items are split into (default DefaultIndexShards).
+// Listings query every shard, so more shards cost more reads per listing.
+// It may change on a live table, either way: the table records the
+// largest count any writer used, and listings read that many shards when
+// it is more than n (see the package documentation, Listing).
 func WithIndexShards(n int) Option { return func(o *options) { o.shards = max(n, 1) } }
 
 // WithClock sets the clock used for commits whose At is zero (default
@@ -185,4 +198,42 @@ func (s *Store) paid(run string, seq int64) {
 	if r := s.known[run]; r != nil && r.owed != nil && r.owed.seq <= seq {
 		r.owed = nil
 	}
+}
+
+// knowStatus records that st is the last commit of run that set a status
+// among commits 1..upTo, unless the Store knows further already.
+func (s *Store) knowStatus(run string, upTo int64, st headState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.info(run); r.statusUpTo < upTo {
+		r.status, r.statusUpTo = st, upTo
+	}
+}
+
+// sawCommit records commit seq of run (status "" when it sets none): it
+// extends what the Store knows of the run's last status when it knew every
+// commit before seq.
+func (s *Store) sawCommit(run string, seq int64, status, at string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.known[run]
+	if r == nil || r.statusUpTo != seq-1 || r.statusUpTo == 0 {
+		return
+	}
+	r.statusUpTo = seq
+	if status != "" {
+		r.status = headState{seq: seq, status: status, updated: at}
+	}
+}
+
+// statusAt returns the last commit of run that set a status among commits
+// 1..seq, when the Store knows it.
+func (s *Store) statusAt(run string, seq int64) (headState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.known[run]
+	if r == nil || r.statusUpTo < seq || r.status.seq > seq || r.status.seq == 0 {
+		return headState{}, false
+	}
+	return r.status, true
 }

@@ -2,7 +2,6 @@ package dynamojournal
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,11 +23,13 @@ import (
 //	                                   digits)
 //	review item     REVIEW#<item id>   ITEM        id, status ("open" | "resolved"), created,
 //	                                               json (B: the journal.ReviewItem),
-//	                                               gsi2pk RV#<status>, gsi2sk <created>#<id>
+//	                                               gsi2pk RV#<status>#<shard>, gsi2sk <created>#<id>
 //
 // Stream commits carry no index attributes. Review items are listed from
-// the byStatus index partitions RV#open and RV#resolved, oldest first;
-// run listings read only the ST# partitions.
+// the byStatus index partitions RV#open#<shard> and RV#resolved#<shard>
+// (see ReviewPartition), merged oldest first like run listings, and the
+// unsharded RV#open and RV#resolved of items written before they were
+// sharded; run listings read only the ST# partitions.
 const (
 	prefixStream   = "STREAM#"
 	prefixReview   = "REVIEW#"
@@ -143,8 +144,8 @@ func reviewKey(id string) map[string]types.AttributeValue {
 }
 
 // reviewItem returns the table item of it in state (reviewOpen or
-// reviewResolved).
-func reviewItem(it journal.ReviewItem, state string) (map[string]types.AttributeValue, error) {
+// reviewResolved), its index partition one of shards.
+func reviewItem(it journal.ReviewItem, state string, shards int) (map[string]types.AttributeValue, error) {
 	b, err := json.Marshal(it)
 	if err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func reviewItem(it journal.ReviewItem, state string) (map[string]types.Attribute
 	item[attrStatus] = &types.AttributeValueMemberS{Value: state}
 	item[attrCreated] = &types.AttributeValueMemberS{Value: fmtTime(it.Created)}
 	item[attrJSON] = &types.AttributeValueMemberB{Value: b}
-	item[attrGSI2PK] = &types.AttributeValueMemberS{Value: prefixReviewIx + state}
+	item[attrGSI2PK] = &types.AttributeValueMemberS{Value: ReviewPartition(state, it.ID, shards)}
 	item[attrGSI2SK] = &types.AttributeValueMemberS{Value: sortKey(it.Created, it.ID)}
 	return item, nil
 }
@@ -178,7 +179,10 @@ func (s *Store) PutReview(ctx context.Context, it journal.ReviewItem) (bool, err
 		return false, fmt.Errorf("dynamojournal: put review: %w", err)
 	}
 	it.Resolution = nil
-	item, err := reviewItem(it, reviewOpen)
+	item, err := reviewItem(it, reviewOpen, s.opts.shards)
+	if err == nil {
+		err = s.registerShards(ctx)
+	}
 	if err != nil {
 		return false, fmt.Errorf("dynamojournal: put review %s: %w", it.ID, err)
 	}
@@ -224,6 +228,9 @@ func (s *Store) Reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.R
 }
 
 func (s *Store) reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.ReviewItem, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultLimit
@@ -233,86 +240,41 @@ func (s *Store) reviews(ctx context.Context, q journal.ReviewQuery) ([]journal.R
 	if q.Resolved {
 		state = reviewResolved
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(byStatus.name),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": byStatus.pk},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: prefixReviewIx + state}},
-		ScanIndexForward:          aws.Bool(true),
-	}
-	if q.Kind != "" {
-		in.FilterExpression = aws.String("begins_with(#id, :kind)")
-		in.ExpressionAttributeNames["#id"] = attrID
-		in.ExpressionAttributeValues[":kind"] = &types.AttributeValueMemberS{Value: string(q.Kind) + "/"}
-	}
-	if q.Cursor != "" {
-		key, err := decodeReviewCursor(q.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		in.ExclusiveStartKey = key
-	}
-	var items []journal.ReviewItem
-	var lastKey map[string]types.AttributeValue
-	for {
-		in.Limit = aws.Int32(int32(min(max(limit-len(items)+1, 50), maxLimit)))
-		out, err := s.client.Query(ctx, in)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, raw := range out.Items {
-			if len(items) == limit {
-				return items, encodeReviewCursor(lastKey), nil
-			}
-			it, err := decodeReview(raw)
-			if err != nil {
-				return nil, "", err
-			}
-			items, lastKey = append(items, it), raw
-		}
-		if out.LastEvaluatedKey == nil {
-			return items, "", nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-		if len(items) == limit {
-			return items, encodeReviewCursor(out.LastEvaluatedKey), nil
-		}
-	}
-}
-
-func encodeReviewCursor(item map[string]types.AttributeValue) string {
-	key := map[string]string{}
-	for _, k := range []string{attrPK, attrSK, attrGSI2PK, attrGSI2SK} {
-		key[k] = str(item, k)
-	}
-	b, _ := json.Marshal(reviewCursor{Index: prefixReviewIx, Key: key})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// reviewCursor continues a listing of review items: the last key read.
-type reviewCursor struct {
-	Index string            `json:"i"`
-	Key   map[string]string `json:"k"`
-}
-
-func decodeReviewCursor(s string) (map[string]types.AttributeValue, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	var c reviewCursor
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
+	n, err := s.cursorShards(ctx, q.Cursor)
 	if err != nil {
-		return nil, fmt.Errorf("invalid cursor: %w", err)
+		return nil, "", err
 	}
-	if c.Index != prefixReviewIx || len(c.Key) != 4 {
-		return nil, errors.New("invalid cursor: it belongs to another query")
+	l := listing{ix: byStatus, name: byStatus.name, partitions: reviewPartitions(state, n), shards: n, oldest: true, itemKey: reviewKey}
+	if q.Kind != "" {
+		l.filterExpr, l.filterOn, l.filter = "begins_with(#f, :f)", attrID, string(q.Kind)+"/"
 	}
-	key := map[string]types.AttributeValue{}
-	for k, v := range c.Key {
-		key[k] = &types.AttributeValueMemberS{Value: v}
+	raw, next, err := s.list(ctx, l, journal.Query{Cursor: q.Cursor}, limit)
+	if err != nil {
+		return nil, "", err
 	}
-	return key, nil
+	items := make([]journal.ReviewItem, 0, len(raw))
+	for _, r := range raw {
+		it, err := decodeReview(r)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, it)
+	}
+	return items, next, nil
+}
+
+// ReviewPartition is the byStatus partition key of review item id while it
+// is in state ("open" or "resolved"): "RV#<state>#<shard>", sharded like
+// run heads (see Shard).
+func ReviewPartition(state, id string, shards int) string {
+	return prefixReviewIx + state + "#" + strconv.Itoa(Shard(id, shards))
+}
+
+// reviewPartitions are the partitions a listing of review items in state
+// reads: every shard, and the unsharded "RV#<state>" of items written
+// before review items were sharded, last.
+func reviewPartitions(state string, shards int) []string {
+	return partitions(prefixReviewIx+state, shards)
 }
 
 // ResolveReview implements journal.Reviews: a consistent GetItem, then a
@@ -343,7 +305,10 @@ func (s *Store) resolveReview(ctx context.Context, id string, r journal.Resoluti
 			return it, fmt.Errorf("already %s: %w", it.Resolution.Action, journal.ErrConflict)
 		}
 		it.Resolution = &r
-		item, err := reviewItem(it, reviewResolved)
+		item, err := reviewItem(it, reviewResolved, s.opts.shards)
+		if err == nil {
+			err = s.registerShards(ctx)
+		}
 		if err != nil {
 			return it, err
 		}

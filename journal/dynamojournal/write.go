@@ -82,6 +82,9 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	s.remember(c.Run, seq)
 	if c.After == 0 {
 		s.rememberMeta(c.Run, runMeta{workflow: c.Workflow, defHash: c.DefHash, created: fmtTime(at)})
+		s.knowStatus(c.Run, 1, headState{seq: 1, status: string(status), updated: fmtTime(at)})
+	} else {
+		s.sawCommit(c.Run, seq, string(status), fmtTime(at))
 	}
 	h := s.owed(c.Run)
 	if status != "" {
@@ -167,7 +170,10 @@ var errNoHead = errors.New("run head missing")
 // is owed (see Append) and the error returned.
 func (s *Store) moveHead(ctx context.Context, run string, h headState) error {
 	m := s.meta(run)
-	err := s.updateHead(ctx, run, h, m)
+	err := s.registerShards(ctx)
+	if err == nil {
+		err = s.updateHead(ctx, run, h, m)
+	}
 	if errors.Is(err, errNoHead) {
 		if m, err = s.readMeta(ctx, run); err == nil {
 			s.rememberMeta(run, *m)
@@ -199,7 +205,14 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 		":g2pk":    &types.AttributeValueMemberS{Value: StatusPartition(journal.Status(h.status), run, s.opts.shards)},
 		":k":       &types.AttributeValueMemberS{Value: k},
 	}
-	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g1sk = :k, #g2sk = :k"
+	// A head is in byWorkflow (gsi1sk set) only once its run is settled:
+	// workflow listings read unsettled runs from byStatus, so a start and
+	// a status change between unsettled statuses write no byWorkflow entry.
+	set := "SET #status = :status, #updated = :updated, #seq = :seq, #g2pk = :g2pk, #g2sk = :k"
+	remove := " REMOVE #g1sk"
+	if journal.Status(h.status).Terminal() {
+		set, remove = set+", #g1sk = :k", ""
+	}
 	cond := "attribute_exists(#pk) AND #seq < :seq"
 	if m != nil {
 		set += ", #id = :id, #workflow = :workflow, #defHash = :defHash, #created = :created, #g1pk = :g1pk"
@@ -213,7 +226,7 @@ func (s *Store) updateHead(ctx context.Context, run string, h headState, m *runM
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,
 		Key:                                 headKey(run),
-		UpdateExpression:                    aws.String(set),
+		UpdateExpression:                    aws.String(set + remove),
 		ConditionExpression:                 aws.String(cond),
 		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,

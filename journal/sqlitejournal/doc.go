@@ -19,6 +19,11 @@
 // it, the caller waits for the outcome, so a nil error always means the
 // commit is durable and an error always means it was not written.
 //
+// Tests inject faults inside a group commit with WithFaultHook: in the
+// middle of a batch's transaction (it rolls back; every caller of the
+// batch gets the fault and may retry as is) or after it committed, before
+// the callers are answered (a process dying there).
+//
 // # One writer per file
 //
 // A writing Store holds an exclusive lock on its file for its whole life: an

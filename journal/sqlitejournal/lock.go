@@ -60,7 +60,7 @@ type writerLock struct {
 // *LockedError naming the holder.
 func acquireLock(path string) (*writerLock, error) {
 	lp := lockPath(path)
-	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}

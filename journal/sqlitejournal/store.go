@@ -128,6 +128,10 @@ func openWriter(ctx context.Context, path string, o options) (s *Store, err erro
 		if lock, err = acquireLock(path); err != nil {
 			return nil, err
 		}
+		if err = createPrivate(path); err != nil {
+			lock.release()
+			return nil, err
+		}
 		defer func() {
 			if err != nil {
 				lock.release()

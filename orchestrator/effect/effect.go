@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 )
 
 // Handler performs one effect.
@@ -40,6 +41,8 @@ type Executor struct {
 	mu       sync.RWMutex
 	handlers map[string]Handler
 	now      func() time.Time
+	// sealer opens sealed payloads for handlers (OpenWith).
+	sealer sensitive.Sealer
 	// Attempts bounds how often a failing effect is tried in one Execute
 	// (default 3) before EffectFailed is journaled.
 	Attempts int
@@ -49,6 +52,21 @@ type Executor struct {
 func NewExecutor(store journal.Store) *Executor {
 	return &Executor{store: store, handlers: map[string]Handler{}, now: time.Now, Attempts: 3}
 }
+
+// OpenWith makes the executor open the sealed values of effects' payloads
+// (package sensitive) with s right before a handler performs them, so
+// handlers get them in clear, and only then; handlers wrapped with Sealed
+// get payloads as journaled. A payload that does not open fails its effect
+// (EffectFailed, naming the key problem). An error a handler returns is
+// scrubbed of the clear values before it is journaled.
+func (x *Executor) OpenWith(s sensitive.Sealer) { x.sealer = s }
+
+// Sealed marks h as a handler that needs no clear values (one that only
+// logs or records): it gets payloads as journaled, sealed values as
+// envelopes, which it should show with sensitive.Redact.
+func Sealed(h Handler) Handler { return sealedHandler{h} }
+
+type sealedHandler struct{ Handler }
 
 // AnyKind registered with Handle names the handler of every kind that has
 // no handler of its own.
@@ -118,7 +136,8 @@ func (x *Executor) Run(ctx context.Context, run string, effects []journal.Effect
 	return failed, nil
 }
 
-// do runs e's handler, up to Attempts times.
+// do runs e's handler, up to Attempts times, its payload's sealed values
+// opened unless the handler is Sealed.
 func (x *Executor) do(ctx context.Context, run string, e journal.Effect) error {
 	x.mu.RLock()
 	h, ok := x.handlers[e.Kind]
@@ -129,6 +148,23 @@ func (x *Executor) do(ctx context.Context, run string, e journal.Effect) error {
 	if !ok {
 		return fmt.Errorf("%w %q (effect %s)", ErrNoHandler, e.Kind, e.ID)
 	}
+	var clears []string
+	if _, sealed := h.(sealedHandler); x.sealer != nil && !sealed && sensitive.Contains(e.Payload) {
+		p, c, err := sensitive.OpenAll(ctx, x.sealer, e.Payload, "payload")
+		if err != nil {
+			return fmt.Errorf("effect %s: %w", e.ID, err)
+		}
+		e.Payload, clears = p, c
+	}
+	err := x.try(ctx, h, run, e)
+	if err != nil && len(clears) > 0 {
+		err = errors.New(sensitive.Scrub(err.Error(), clears))
+	}
+	return err
+}
+
+// try runs h up to Attempts times.
+func (x *Executor) try(ctx context.Context, h Handler, run string, e journal.Effect) error {
 	var err error
 	for i := 0; i < max(x.Attempts, 1); i++ {
 		if err = h.Do(ctx, run, e); err == nil || ctx.Err() != nil {

@@ -22,12 +22,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -48,8 +51,15 @@ type Runtime struct {
 	mu      sync.Mutex
 	active  map[string]bool // runs with a driver goroutine
 	again   map[string]bool // runs poked while being driven
-	waiters map[string][]chan journal.Status
+	waiters map[string][]chan waited
 	timers  map[string]*time.Timer
+}
+
+// waited is what a Wait learns when its run stops being driven: the status
+// it settled in, or why it cannot be driven.
+type waited struct {
+	status journal.Status
+	err    error
 }
 
 // Option configures a Runtime.
@@ -59,7 +69,13 @@ type config struct {
 	log         *slog.Logger
 	engine      []orchestrator.Option
 	effectsSpan time.Duration
+	sealer      sensitive.Sealer
 }
+
+// WithSealer sets the keys sensitive values are sealed with in the journal
+// and opened with for steps and effects (default: a random key of the
+// runtime's own, so what it seals opens only in this process).
+func WithSealer(s sensitive.Sealer) Option { return func(c *config) { c.sealer = s } }
 
 // WithEffectRecovery sets how far back Resume looks for settled runs whose
 // effects may not have run (default 24h): a process killed after journaling
@@ -83,16 +99,23 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Runtime{store: store, registry: reg, log: cfg.log, effectsSpan: cfg.effectsSpan, ctx: ctx, cancel: cancel,
-		active: map[string]bool{}, again: map[string]bool{}, waiters: map[string][]chan journal.Status{},
+		active: map[string]bool{}, again: map[string]bool{}, waiters: map[string][]chan waited{},
 		timers: map[string]*time.Timer{}}
+	if cfg.sealer == nil {
+		cfg.sealer = localkey.Random()
+	}
 	r.Effects = effect.NewExecutor(store)
-	r.Effects.Handle("log", effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
-		r.log.Info("effect", "run", run, "effect", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(e.Payload))
+	r.Effects.OpenWith(cfg.sealer)
+	r.Effects.Handle("log", effect.Sealed(effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
+		r.log.Info("effect", "run", run, "effect", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(sensitive.Redact(e.Payload)))
 		return nil
-	}))
+	})))
 	// No dispatcher: the runtime executes a run's outstanding effects itself
 	// each time Drive returns, and journals their outcomes in one commit.
-	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log)}, cfg.engine...)
+	// The runtime drives every run it starts: a run's first decision goes
+	// in the commit that creates it.
+	engOpts := append([]orchestrator.Option{orchestrator.WithLogger(cfg.log), orchestrator.WithSealer(cfg.sealer),
+		orchestrator.WithStartDecision()}, cfg.engine...)
 	r.Engine = orchestrator.New(store, Invoker{Registry: reg}, engOpts...)
 	return r
 }
@@ -191,7 +214,10 @@ func (r *Runtime) drive(run string) {
 		if err != nil {
 			r.log.Error("drive failed; retrying", "run", run, "err", err, "in", backoff)
 			if errors.Is(err, journal.ErrNotFound) || errors.Is(err, orchestrator.ErrCorruptJournal) || errors.Is(err, orchestrator.ErrUnknownDefinition) {
-				r.finish(run, "")
+				r.mu.Lock()
+				r.notify(run, waited{err: err})
+				r.finishLocked(run, "")
+				r.mu.Unlock()
 				return
 			}
 			select {
@@ -263,36 +289,62 @@ func (r *Runtime) finish(run string, status journal.Status) {
 func (r *Runtime) finishLocked(run string, status journal.Status) {
 	delete(r.active, run)
 	delete(r.again, run)
-	if status.Terminal() || status == journal.StatusReview {
-		for _, ch := range r.waiters[run] {
-			ch <- status
-		}
-		delete(r.waiters, run)
+	if settled(status) {
+		r.notify(run, waited{status: status})
 	}
 }
 
+// notify answers run's waiters, with r.mu held.
+func (r *Runtime) notify(run string, w waited) {
+	for _, ch := range r.waiters[run] {
+		ch <- w
+	}
+	delete(r.waiters, run)
+}
+
+// settled reports whether Wait returns on status.
+func settled(status journal.Status) bool {
+	return status.Terminal() || status == journal.StatusReview
+}
+
 // Wait blocks until run is completed, failed, cancelled or in review, and
-// returns that status.
+// returns that status. While a driver runs the run, Wait only waits for it
+// to finish; otherwise it reads the run's head once, as the run may have
+// settled before.
 func (r *Runtime) Wait(ctx context.Context, run string) (journal.Status, error) {
-	ch := make(chan journal.Status, 1)
+	ch := make(chan waited, 1)
 	r.mu.Lock()
 	r.waiters[run] = append(r.waiters[run], ch)
-	r.mu.Unlock()
-	// The run may have settled before we registered.
-	r.mu.Lock()
 	active := r.active[run]
 	r.mu.Unlock()
-	if head, _, err := r.store.Load(ctx, run); err == nil && !active && (head.Status.Terminal() || head.Status == journal.StatusReview) {
-		return head.Status, nil
-	} else if err != nil {
-		return "", err
+	if !active {
+		// No driver: it finishes after this registration (and answers ch)
+		// or it finished before, and the journal says how.
+		head, _, err := r.store.Load(ctx, run)
+		if err != nil || settled(head.Status) {
+			r.unwait(run, ch)
+			return head.Status, err
+		}
 	}
 	select {
-	case s := <-ch:
-		return s, nil
+	case w := <-ch:
+		return w.status, w.err
 	case <-ctx.Done():
+		r.unwait(run, ch)
 		return "", ctx.Err()
 	}
+}
+
+// unwait removes the waiter ch of run, if still registered.
+func (r *Runtime) unwait(run string, ch chan waited) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	chans := slices.DeleteFunc(r.waiters[run], func(c chan waited) bool { return c == ch })
+	if len(chans) == 0 {
+		delete(r.waiters, run)
+		return
+	}
+	r.waiters[run] = chans
 }
 
 // Resume drives every run the journal says is unfinished (running or

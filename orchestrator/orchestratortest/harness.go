@@ -15,6 +15,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -77,9 +78,13 @@ func New(t testing.TB, reg *step.Registry, defs []*workflow.Definition, opts ...
 		t.Fatalf("orchestratortest: %v", err)
 	}
 	h.keys, _ = callback.NewKeyring(key)
+	// Sensitive values are sealed in the harness's journal as in
+	// production, and opened for steps and effects.
+	sealer := localkey.Random()
 	h.Engine = orchestrator.New(h.Store, h.invoker, orchestrator.WithClock(h.Clock.Now),
-		orchestrator.WithLogger(cfg.log), orchestrator.WithCallbackKeys(h.keys))
+		orchestrator.WithLogger(cfg.log), orchestrator.WithCallbackKeys(h.keys), orchestrator.WithSealer(sealer))
 	h.effects = effect.NewExecutor(h.Store)
+	h.effects.OpenWith(sealer)
 	if err := h.Register(h.ctx, defs...); err != nil {
 		t.Fatalf("orchestratortest: %v", err)
 	}

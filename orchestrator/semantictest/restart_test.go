@@ -53,6 +53,9 @@ steps: [{name: nap, type: wait, duration: 300ms}]
 			func(h *semantictest.Harness) []string {
 				run := h.Start("async", `{}`)
 				<-tokens // the first runtime handed the token out
+				// and journaled the start's acknowledgement: from then on the
+				// run waits for the callback, not for the start's lease.
+				h.Await(run, "async step started", func(e journal.Event) bool { return e.Kind == journal.StepStarted })
 				return []string{run}
 			},
 			func(h *semantictest.Harness, runs []string) {

@@ -176,8 +176,13 @@ func testAsyncComplete(t *testing.T, h *Harness) {
 	if h.Head(run).Status.Terminal() {
 		t.Fatal("the run finished before its token was completed")
 	}
+	// A completion carries an output only: a state patch is refused.
 	err := h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{
 		Output: json.RawMessage(`{"approved": true}`), State: json.RawMessage(`{"seen": 1}`)}})
+	if !errors.Is(err, orchestrator.ErrBadInput) {
+		t.Fatalf("complete with a state patch: %v, want ErrBadInput", err)
+	}
+	err = h.RT.Complete(h.Ctx, token, step.Response{Result: step.Result{Output: json.RawMessage(`{"approved": true}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,4 +39,8 @@ const (
 	// KindChildPrefix prefixes a sub step's failure with its child run's
 	// status: "child-failed", "child-cancelled", "child-review".
 	KindChildPrefix = "child-"
+	// KindKey: a sensitive value could not be sealed or opened (a missing
+	// or wrong key, the key service refusing): the attempt fails for good
+	// and the run goes to review, naming the key problem.
+	KindKey = "key"
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
@@ -115,11 +116,17 @@ func Decode(r io.Reader) (*Recording, error) {
 	return &rec, nil
 }
 
-// Write encodes the recording, indented, for a testdata file.
+// Write encodes the recording, indented, for a testdata file. Sealed
+// values (package sensitive) are written as "[redacted]": a recording
+// leaves the deployment (into a repository, a ticket). Replaying it
+// through Decide still holds, since Decide only copies them.
 func (rec *Recording) Write(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rec)
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(sensitive.Redact(b), '\n'))
+	return err
 }
 
 // Validate checks the recording's shape: a run id, commits numbered in

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
@@ -88,6 +90,10 @@ type Verifier struct {
 	Invoker orchestrator.Invoker
 	// Config declares volatile fields and steps not to re-execute.
 	Config Config
+	// Sealer opens the sealed values (package sensitive) of recorded
+	// inputs for the steps, as the engine does; nil: they reach the steps
+	// sealed. Either way sealed values are compared as "[redacted]".
+	Sealer sensitive.Sealer
 }
 
 // platformKinds are failure kinds the platform reports for an attempt
@@ -162,10 +168,20 @@ func (v *Verifier) check(ctx context.Context, rec *Recording, own, current *work
 	if err != nil {
 		return fail(c, err)
 	}
+	if bytes.Contains(state, []byte(`"`+sensitive.Redacted+`"`)) {
+		return skip(c, "the run's state held sealed values, recorded as [redacted]: re-executing it would not be the same call")
+	}
 	req := step.Request{Workflow: rec.Run.Workflow, Run: rec.Run.ID, Step: e.Step, Function: c.Function,
 		Attempt: e.Attempt, IdempotencyKey: rec.Run.ID + "/" + effectStep(e), Input: e.Input, State: state,
 		Index: e.Index, Compensation: e.Compensation}
+	clears, err := v.open(ctx, &req)
+	if err != nil {
+		return fail(c, err)
+	}
 	resp, err := v.Invoker.Invoke(ctx, req)
+	if err == nil {
+		resp, err = v.seal(ctx, own, e, resp, clears)
+	}
 	switch {
 	case err != nil:
 		return fail(c, fmt.Errorf("invoke: %w", err))
@@ -173,6 +189,56 @@ func (v *Verifier) check(ctx context.Context, rec *Recording, own, current *work
 		return fail(c, fmt.Errorf("%w: %s", ErrUnknownStep, resp.Error.Message))
 	}
 	return compare(c, result, resp, v.Config.Volatile.For(rec.Run.Workflow, e.Step))
+}
+
+// open opens req's sealed values for the step, as the engine does.
+func (v *Verifier) open(ctx context.Context, req *step.Request) ([]string, error) {
+	if v.Sealer == nil {
+		return nil, nil
+	}
+	var c1, c2 []string
+	var err error
+	if req.Input, c1, err = sensitive.OpenAll(ctx, v.Sealer, req.Input, "input"); err != nil {
+		return nil, fmt.Errorf("sensitive values: %w", err)
+	}
+	if req.State, c2, err = sensitive.OpenAll(ctx, v.Sealer, req.State, "state"); err != nil {
+		return nil, fmt.Errorf("sensitive values: %w", err)
+	}
+	return append(c1, c2...), nil
+}
+
+// seal seals what the step returned as the engine would have before
+// journaling it, so that it compares with the recording.
+func (v *Verifier) seal(ctx context.Context, def *workflow.Definition, e journal.Event, resp step.Response, clears []string) (step.Response, error) {
+	if v.Sealer == nil {
+		return resp, nil
+	}
+	if resp.Error != nil {
+		resp.Error.Message = sensitive.Scrub(resp.Error.Message, clears)
+		return resp, nil
+	}
+	var err error
+	r := &resp.Result
+	if !e.Compensation {
+		if r.Output, err = sensitive.SealPaths(ctx, v.Sealer, r.Output, sensitive.OutputPaths(def.SensitivePaths(), e.Step, e.Index), "output"); err != nil {
+			return resp, err
+		}
+	}
+	if r.Output, err = sensitive.SealEqual(ctx, v.Sealer, r.Output, clears, "output"); err != nil {
+		return resp, err
+	}
+	if r.State, err = sensitive.SealPaths(ctx, v.Sealer, r.State, sensitive.Select(def.SensitivePaths(), sensitive.RootState, ""), "state"); err != nil {
+		return resp, err
+	}
+	if r.State, err = sensitive.SealEqual(ctx, v.Sealer, r.State, clears, "state"); err != nil {
+		return resp, err
+	}
+	for i := range r.Effects {
+		if r.Effects[i].Payload, err = sensitive.SealEqual(ctx, v.Sealer, r.Effects[i].Payload, clears, "effect"); err != nil {
+			return resp, err
+		}
+	}
+	return resp, nil
 }
 
 // notReexecutable says why the attempt sched of step n is not re-executed
@@ -185,6 +251,8 @@ func (v *Verifier) notReexecutable(rec *Recording, n *workflow.Node, sched, resu
 		return "an async step: its result came by callback"
 	case !recorded:
 		return "no recorded result (the attempt was in flight)"
+	case bytes.Contains(sched.Input, []byte(`"`+sensitive.Redacted+`"`)):
+		return "its recorded input holds sealed values, recorded as [redacted]: re-executing it would not be the same call"
 	case result.Kind == journal.StepFailed && f != nil && slices.Contains(platformKinds, f.Kind):
 		return "the platform reported this failure (" + f.Kind + "): not reproducible by the step"
 	}
@@ -257,7 +325,7 @@ func compare(c Check, recorded journal.Event, resp step.Response, volatile []str
 		drop(want, segs)
 		drop(got, segs)
 	}
-	c.Diffs = diffJSON("", want, got, nil)
+	c.Diffs = diffJSON("", redactDoc(want), redactDoc(got), nil)
 	switch {
 	case len(c.Diffs) == 0:
 		c.Outcome = Pass
@@ -285,6 +353,26 @@ func recordedDoc(e journal.Event) (any, error) {
 		return nil, fmt.Errorf("%w: %s attempt %d: %w", ErrCorrupt, e.Step, e.Attempt, err)
 	}
 	return doc, nil
+}
+
+// redactDoc replaces the envelopes in a decoded document with
+// "[redacted]": sealed values compare equal whatever their ciphertext, and
+// a diff never shows them.
+func redactDoc(v any) any {
+	if _, ok := sensitive.IsEnvelope(v); ok {
+		return sensitive.Redacted
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			x[k] = redactDoc(c)
+		}
+	case []any:
+		for i, c := range x {
+			x[i] = redactDoc(c)
+		}
+	}
+	return v
 }
 
 func responseDoc(resp step.Response) (any, error) {

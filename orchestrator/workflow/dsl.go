@@ -173,3 +173,10 @@ func Tolerate(n int, percent float64) StepOption {
 // OnFailure sets what a run does when a step fails for good:
 // OnFailureReview (default) or OnFailureCompensate.
 func OnFailure(policy string) Option { return func(d *Definition) { d.OnFailure = policy } }
+
+// Sensitive declares paths to values the journal keeps only sealed, e.g.
+// "input.payment.cardNumber", "state.card", "steps.charge.output.token"
+// (see package sensitive).
+func Sensitive(paths ...string) Option {
+	return func(d *Definition) { d.Sensitive = append(d.Sensitive, paths...) }
+}

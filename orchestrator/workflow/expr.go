@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
 	"reflect"
 	"sync"
 
@@ -31,6 +32,8 @@ type compiled struct {
 	index map[string]int         // step name -> position
 	progs map[string]cel.Program // "step/field" or "/field"
 	succ  map[string][]string    // step name -> steps right after it
+	// sensitive are the parsed Sensitive paths.
+	sensitive []sensitive.Path
 }
 
 var (

@@ -63,6 +63,10 @@ type Definition struct {
 	OnFailure string    `json:"onFailure,omitempty" yaml:"onFailure"`
 	Steps     []Node    `json:"steps" yaml:"steps"`
 	Triggers  []Trigger `json:"triggers,omitempty" yaml:"triggers"`
+	// Sensitive lists paths to values the journal keeps only sealed
+	// (package sensitive): input.<field>…, state.<field>…,
+	// steps.<step>.output[.<field>…]; a field * matches every element.
+	Sensitive []string `json:"sensitive,omitempty" yaml:"sensitive"`
 
 	c *compiled // set by Build/Load
 }

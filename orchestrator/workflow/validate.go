@@ -238,6 +238,7 @@ func (d *Definition) build(cfg buildConfig) error {
 			c.progs[name+"/"+field] = prg
 		}
 	}
+	c.sensitive = sensitiveProblems(d, add)
 	if len(probs) == 0 {
 		graphProblems(d, add)
 	}

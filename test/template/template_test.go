@@ -36,7 +36,7 @@ const (
 )
 
 // platformFunctions are the functions/ entrypoints that are not OMS steps.
-var platformFunctions = []string{"api", "effects", "orchestrator"}
+var platformFunctions = []string{"api", "effects", "orchestrator", "repair"}
 
 // envHelpers are functions/internal helpers that read environment
 // variables on behalf of a main package: a main that calls one reads the
@@ -45,6 +45,7 @@ var envHelpers = map[string]string{
 	"internal.LogLevel(":            "ORDO_LOG_LEVEL",
 	"internal.CallbackKeys(":        "ORDO_CALLBACK_KEY_SECRET",
 	"internal.StepFunctionTimeout(": "ORDO_STEP_FUNCTION_TIMEOUT",
+	"internal.IndexShards(":         "ORDO_INDEX_SHARDS",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -482,6 +483,10 @@ func TestEventSourceWiring(t *testing.T) {
 	tp := load(t)
 	got := map[string][]string{}
 	for _, e := range tp.events() {
+		if e.typ == "Schedule" {
+			got[e.fn] = append(got[e.fn], e.typ+":"+fmt.Sprint(e.props["Schedule"]))
+			continue
+		}
 		src := e.props["Queue"]
 		if e.typ == "Kinesis" {
 			src = e.props["Stream"]
@@ -495,6 +500,8 @@ func TestEventSourceWiring(t *testing.T) {
 	want := map[string][]string{
 		"OrchestratorFunction": {"Kinesis:OrdersStream", "SQS:ConcessionsQueue", "SQS:OrchestratorQueue", "SQS:OrdersQueue"},
 		"EffectsFunction":      {"SQS:EffectsQueue"},
+		// The head sweep (RepairHeads) runs on a schedule.
+		"RepairFunction": {"Schedule:rate(15 minutes)"},
 	}
 	if d := cmp.Diff(got, want); d != "" {
 		t.Errorf("event sources (-got +want):\n%s", d)
@@ -703,7 +710,12 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		// resubmitted triggers to the orchestrator, re-dispatch failed
 		// effects from review and verify callback tokens; admins check that
 		// pushed definitions name deployed step functions.
-		"ApiViewerFunction":   readJournal(),
+		"ApiViewerFunction": readJournal(),
+		// The head sweep reads unsettled runs and writes only heads.
+		"RepairFunction": {"dynamodb:GetItem !GetAtt JournalTable.Arn", "dynamodb:UpdateItem !GetAtt JournalTable.Arn",
+			"dynamodb:Query !GetAtt JournalTable.Arn",
+			"dynamodb:Query !Sub ${JournalTable.Arn}/index/" + dynamojournal.IndexByStatus,
+			"dynamodb:Query !Sub ${JournalTable.Arn}/index/" + dynamojournal.IndexByWorkflow},
 		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
 		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
@@ -743,7 +755,7 @@ func TestPlatformFunctionsNotSteps(t *testing.T) {
 			denied[r] = true
 		}
 	}
-	for _, fn := range []string{"orchestrator", "effects", "api-viewer", "api-operator", "api-admin"} {
+	for _, fn := range []string{"orchestrator", "effects", "api-viewer", "api-operator", "api-admin", "repair"} {
 		for _, r := range []string{"", ":*"} {
 			arn := "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-" + fn + r
 			if !denied[arn] {
@@ -795,7 +807,7 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("DLQ %s: no alarm on ApproximateNumberOfMessagesVisible > 0", q)
 		}
 	}
-	for _, fn := range []string{"OrchestratorFunction", "EffectsFunction"} {
+	for _, fn := range []string{"OrchestratorFunction", "EffectsFunction", "RepairFunction"} {
 		found := false
 		for _, a := range alarms {
 			found = found || a["Namespace"] == "AWS/Lambda" && a["MetricName"] == "Errors" &&
@@ -907,7 +919,7 @@ func TestOutputs(t *testing.T) {
 
 func TestParameters(t *testing.T) {
 	tp := load(t)
-	for _, p := range []string{"LogLevel", "StepTimeout"} {
+	for _, p := range []string{"LogLevel", "StepTimeout", "IndexShards"} {
 		if tp.raw.Parameters[p] == nil {
 			t.Errorf("no parameter %s", p)
 		}

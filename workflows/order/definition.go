@@ -48,6 +48,8 @@ func Workflow() *workflow.Builder {
 		workflow.Describe("Order placement: verify, fraud check and inventory in parallel, charge, warranty for digital SKUs, ship, record history."),
 		workflow.Key("input.orderId"),
 		workflow.RunTimeout(time.Hour),
+		// The card number is sealed in the journal; steps get it in clear.
+		workflow.Sensitive("input.payment.cardNumber"),
 		workflow.DefaultRetryPolicy(workflow.RetryPolicy{
 			MaxAttempts:        3,
 			InitialInterval:    workflow.Duration(50 * time.Millisecond),

@@ -184,5 +184,20 @@ func awsPart(ctx context.Context, s bench.Shape, opts bench.AWSOptions) error {
 	fmt.Printf("one orchestrator invoke + 2 SQS requests (receive, delete) per run for its trigger; measured WCU/RCU per step.\n\n")
 	fmt.Print(c.String())
 	fmt.Println()
+	realAWSCost(prices, u, r.Calls.Count, steps)
 	return nil
+}
+
+// realAWSCost prints the cost of u with the orchestrator billed at the
+// calls counted per step priced at bench.RealAWS latencies instead of the
+// emulators' (see bench.LatencyModel).
+func realAWSCost(prices bench.Prices, u bench.PerStep, count map[string]int64, steps float64) {
+	perStep := map[string]float64{}
+	for k, v := range count {
+		perStep[k] = float64(v) / steps
+	}
+	u.OrchestratorS = bench.RealAWS.Seconds(perStep, u.StepS)
+	fmt.Printf("With the orchestrator billed at a real-AWS latency model instead (bench.RealAWS: %s; the calls counted per step, one after another, plus the 1 ms step): %.1f ms/step\n\n", bench.RealAWS, u.OrchestratorS*1e3)
+	fmt.Print(prices.PerMillion(u).String())
+	fmt.Println()
 }

@@ -54,7 +54,7 @@ func run() error {
 	awsK := flag.Int("aws-k", 5, "steps per run on local AWS")
 	awsC := flag.Int("aws-c", 0, "concurrency on local AWS (0: -c)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default: a temporary one, removed)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the embedded and scaling parts here")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the embedded and scaling parts here (samples labelled phase=ordo|raw|journal: pprof -tagfocus phase=ordo)")
 	awsIdle := flag.Int("aws-idle-conns", 0, "MaxIdleConnsPerHost of the local-AWS clients' HTTP transport (0: max(C, SDK default 10))")
 	awsProfile := flag.String("aws-profile", "", "write CPU, block and mutex profiles and a goroutine dump of each local-AWS phase into this directory")
 	flag.Parse()
@@ -157,23 +157,41 @@ func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN int)
 	}
 	fmt.Println()
 	fmt.Println("ratio = ordo's journal commits/s ÷ the baseline's appends/s of the same size, same concurrency, same run.")
-	fmt.Println("steps/s counts K step transitions per run; each run writes K+2 commits (the start, the first decision, and one per step).")
+	fmt.Println("steps/s counts K step transitions per run; each run writes K+1 commits (the start with the first decision, and one per step).")
 	fmt.Println()
 	return nil
 }
 
+// phase runs f with the pprof label phase=name, which every goroutine f
+// starts inherits: `go tool pprof -tagfocus phase=ordo` keeps only ordo's
+// samples of a profile that also covers the baselines.
+func phase(ctx context.Context, name string, f func(context.Context) error) error {
+	var err error
+	pprof.Do(ctx, pprof.Labels("phase", name), func(ctx context.Context) { err = f(ctx) })
+	return err
+}
+
 func embeddedRow(ctx context.Context, dir string, s bench.Shape) error {
 	runtime.GC()
-	r, err := bench.Embedded(ctx, dir, s)
+	var r bench.Result
+	var raw, j bench.Rate
+	err := phase(ctx, "ordo", func(ctx context.Context) (err error) {
+		r, err = bench.Embedded(ctx, dir, s)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("embedded %s: %w", s, err)
 	}
-	raw, err := bench.RawSQLite(ctx, dir, r.Commits, s.C, r.CommitBytes)
-	if err != nil {
+	if err := phase(ctx, "raw", func(ctx context.Context) (err error) {
+		raw, err = bench.RawSQLite(ctx, dir, r.Commits, s.C, r.CommitBytes)
+		return err
+	}); err != nil {
 		return err
 	}
-	j, err := bench.JournalAppend(ctx, dir, s)
-	if err != nil {
+	if err := phase(ctx, "journal", func(ctx context.Context) (err error) {
+		j, err = bench.JournalAppend(ctx, dir, s)
+		return err
+	}); err != nil {
 		return err
 	}
 	l := bench.Summarise(r.Latency)
@@ -193,12 +211,19 @@ func scalingPart(ctx context.Context, dir string, n int, cs []int, charts string
 	for _, c := range cs {
 		runtime.GC()
 		s := bench.Shape{N: max(n, c), K: 5, C: c}
-		r, err := bench.Embedded(ctx, dir, s)
+		var r bench.Result
+		var raw bench.Rate
+		err := phase(ctx, "ordo", func(ctx context.Context) (err error) {
+			r, err = bench.Embedded(ctx, dir, s)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("embedded %s: %w", s, err)
 		}
-		raw, err := bench.RawSQLite(ctx, dir, r.Commits, c, r.CommitBytes)
-		if err != nil {
+		if err := phase(ctx, "raw", func(ctx context.Context) (err error) {
+			raw, err = bench.RawSQLite(ctx, dir, r.Commits, c, r.CommitBytes)
+			return err
+		}); err != nil {
 			return err
 		}
 		l := bench.Summarise(r.Latency)

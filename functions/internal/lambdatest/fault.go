@@ -394,7 +394,40 @@ func (s Store) ResolveReview(ctx context.Context, id string, res journal.Resolut
 	return r.ResolveReview(ctx, id, res)
 }
 
+// errNoSnapshots is what the wrapper answers when the store it wraps keeps
+// no snapshots: journal.ErrNotFound, so that the engine falls back to a
+// full load as with a run that has none.
+var errNoSnapshots = fmt.Errorf("lambdatest: the wrapped journal keeps no snapshots (journal.Snapshots): %w", journal.ErrNotFound)
+
+// PutSnapshot implements journal.Snapshots (when the wrapped store does;
+// otherwise the snapshot is dropped, as a cache may): a crashed process's
+// write fails.
+func (s Store) PutSnapshot(ctx context.Context, run string, seq int64, data []byte) error {
+	sn, ok := s.Store.(journal.Snapshots)
+	if !ok {
+		return nil
+	}
+	if err := s.alive(ctx); err != nil {
+		return err
+	}
+	return sn.PutSnapshot(ctx, run, seq, data)
+}
+
+// LatestSnapshot implements journal.Snapshots (when the wrapped store
+// does; otherwise every run has none).
+func (s Store) LatestSnapshot(ctx context.Context, run string) (int64, []byte, error) {
+	sn, ok := s.Store.(journal.Snapshots)
+	if !ok {
+		return 0, nil, errNoSnapshots
+	}
+	if err := s.alive(ctx); err != nil {
+		return 0, nil, err
+	}
+	return sn.LatestSnapshot(ctx, run)
+}
+
 var (
-	_ journal.Streams = Store{}
-	_ journal.Reviews = Store{}
+	_ journal.Streams   = Store{}
+	_ journal.Reviews   = Store{}
+	_ journal.Snapshots = Store{}
 )

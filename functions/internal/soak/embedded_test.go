@@ -16,6 +16,7 @@ import (
 	"github.com/ordoflow/ordo/journal/sqlitejournal"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -64,6 +65,13 @@ func TestSoakEmbedded(t *testing.T) {
 				return nil
 			})
 	}
+	// Every process seals with the same key, as the CLI's does (a key file
+	// beside the journal): a restarted process opens what its predecessor
+	// sealed.
+	keys, err := localkey.LoadFile(path + ".sealing-key")
+	if err != nil {
+		t.Fatal(err)
+	}
 	boot := func() *process {
 		st, err := sqlitejournal.New(ctx, path)
 		if err != nil {
@@ -71,7 +79,7 @@ func TestSoakEmbedded(t *testing.T) {
 		}
 		p := &process{proc: lambdatest.NewProcess(), store: st}
 		store := lambdatest.Store{Store: st, Faults: faults, Process: p.proc}
-		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log))
+		p.rt = embedded.New(store, registry(p.proc), embedded.WithLogger(log), embedded.WithSealer(keys))
 		p.rt.Effects.Handle("email", recv)
 		p.rt.Effects.Handle("publish", recv)
 		if _, err := workflows.Setup(ctx, p.rt.Engine); err != nil {

@@ -1,0 +1,205 @@
+package orchestrator_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/journal/memjournal"
+	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/step"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
+)
+
+// countingInvoker answers every step with its name and counts invocations
+// by step.
+type countingInvoker struct{ calls map[string]*atomic.Int32 }
+
+func newCountingInvoker(steps ...string) countingInvoker {
+	c := countingInvoker{calls: map[string]*atomic.Int32{}}
+	for _, s := range steps {
+		c.calls[s] = new(atomic.Int32)
+	}
+	return c
+}
+
+func (c countingInvoker) Invoke(ctx context.Context, req step.Request) (step.Response, error) {
+	c.calls[req.Step].Add(1)
+	res, _ := echo(ctx, req)
+	return step.Response{Result: res}, nil
+}
+
+func commits(events []journal.Event) int64 {
+	if len(events) == 0 {
+		return 0
+	}
+	return events[len(events)-1].Seq
+}
+
+// TestStartDecisionSavesACommit: with WithStartDecision, Start journals the
+// first decision with RunStarted (the first step scheduled under a lease),
+// invokes nothing, and the run takes one commit fewer than without it,
+// each attempt invoked and journaled once.
+func TestStartDecisionSavesACommit(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	var got [2]int64
+	for i, opts := range [][]orchestrator.Option{nil, {orchestrator.WithStartDecision()}} {
+		store := memjournal.New()
+		inv := newCountingInvoker("a", "b", "c", "d")
+		e := newEngine(t, store, inv, diamond, opts...)
+		st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "diamond", Input: json.RawMessage(`{"id":"1"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.NeedsDrive(st.Run) {
+			t.Fatalf("Start's receipt %+v does not ask for a drive", st.Receipt)
+		}
+		_, events := load(t, store, st.Run)
+		kinds := []journal.Kind{}
+		for _, ev := range events {
+			kinds = append(kinds, ev.Kind)
+		}
+		want := []journal.Kind{journal.RunStarted}
+		if opts != nil {
+			want = append(want, journal.StepScheduled)
+		}
+		if !slicesEqual(kinds, want) || commits(events) != 1 {
+			t.Fatalf("after Start: %v in %d commits, want %v in 1", kinds, commits(events), want)
+		}
+		if n := inv.calls["a"].Load(); n != 0 {
+			t.Fatalf("Start invoked a %d times", n)
+		}
+		if out := driveToEnd(t, ctx, e, st.Run); out.Status != journal.StatusCompleted {
+			t.Fatalf("status %s", out.Status)
+		}
+		_, events = load(t, store, st.Run)
+		checkOnce(t, events)
+		for s, n := range inv.calls {
+			if n.Load() != 1 {
+				t.Errorf("step %s invoked %d times, want 1", s, n.Load())
+			}
+		}
+		got[i] = commits(events)
+	}
+	if got[1] != got[0]-1 {
+		t.Errorf("commits per run: %d without the option, %d with it; want one fewer", got[0], got[1])
+	}
+}
+
+func slicesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// awaitAndTask has a task and an await, both ready at the start.
+var awaitAndTask = workflow.New("at", workflow.Key("input.id"),
+	workflow.Step("a", "fa"),
+	workflow.Await("w", "go"),
+).MustBuild()
+
+// TestStartDecisionOwedAfterSignal: an event appended between Start and the
+// first Drive (which drops the engine's cached state) does not lose the
+// attempt Start scheduled: that Drive invokes it, without waiting for its
+// lease (15 minutes) to expire.
+func TestStartDecisionOwedAfterSignal(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := memjournal.New()
+	inv := newCountingInvoker("a")
+	e := newEngine(t, store, inv, awaitAndTask, orchestrator.WithStartDecision())
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "at", Input: json.RawMessage(`{"id":"1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Signal(ctx, st.Run, "go", json.RawMessage(`true`)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Drive(ctx, st.Run)
+	if err != nil || out.Status != journal.StatusCompleted {
+		t.Fatalf("Drive: %+v, %v; want completed", out, err)
+	}
+	if n := inv.calls["a"].Load(); n != 1 {
+		t.Errorf("a invoked %d times, want 1", n)
+	}
+}
+
+// TestStartDecisionOwedAfterCancel: a run cancelled between Start and its
+// first Drive does not invoke the attempt Start scheduled; the Drive
+// journals it as failed (never invoked) and the run settles cancelled.
+func TestStartDecisionOwedAfterCancel(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := memjournal.New()
+	inv := newCountingInvoker("a")
+	e := newEngine(t, store, inv, awaitAndTask, orchestrator.WithStartDecision())
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "at", Input: json.RawMessage(`{"id":"1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Cancel(ctx, st.Run, "test", "changed my mind"); err != nil {
+		t.Fatal(err)
+	}
+	out := driveToEnd(t, ctx, e, st.Run)
+	if out.Status != journal.StatusCancelled {
+		t.Fatalf("status %s, want cancelled", out.Status)
+	}
+	if n := inv.calls["a"].Load(); n != 0 {
+		t.Errorf("a invoked %d times after the cancel, want 0", n)
+	}
+	_, events := load(t, store, st.Run)
+	var failed *journal.Event
+	for i, ev := range events {
+		if ev.Kind == journal.StepFailed && ev.Step == "a" {
+			failed = &events[i]
+		}
+	}
+	if failed == nil || failed.Error == nil || failed.Error.Kind != step.KindLease {
+		t.Fatalf("no StepFailed of kind %q for a in %+v", step.KindLease, events)
+	}
+}
+
+// TestStartDecisionSettledAtOnce: a run whose first decision settles it (no
+// step to invoke) still asks for a drive, which settles it: a child run
+// reports to its parent.
+func TestStartDecisionSettledAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	child := workflow.New("passonly", workflow.Pass("p", `{"ok": true}`)).MustBuild()
+	parent := workflow.New("parent", workflow.Key("input.id"), workflow.Sub("s", "passonly")).MustBuild()
+	store := memjournal.New()
+	e := newEngine(t, store, newCountingInvoker(), parent, orchestrator.WithStartDecision())
+	if err := e.Register(ctx, child); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "parent", Input: json.RawMessage(`{"id":"1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := []string{st.Run}
+	for len(runs) > 0 {
+		run := runs[0]
+		runs = runs[1:]
+		out, err := e.Drive(ctx, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, out.Wake...)
+	}
+	head, events := load(t, store, st.Run)
+	if head.Status != journal.StatusCompleted {
+		for _, ev := range events {
+			t.Logf("%d %s %s %s", ev.Seq, ev.Kind, ev.Step, ev.Child)
+		}
+		t.Fatalf("parent %s, want completed", head.Status)
+	}
+}
