@@ -200,22 +200,22 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#gen-test[data-bytes]`)),
 		shot(t, "run.png"))
 
-	// The state slider: the first commit (the start) has nothing scheduled,
-	// the next one check running, the one after check succeeded;
-	// "latest" comes back to the review.
+	// The state slider: the first commit (the start, with its first
+	// decision) has check running and charge pending, the next one check
+	// succeeded; back one, and "latest" comes back to the review.
 	run(t, ctx, "slider",
 		chromedp.SetValue(chromedp.CSS(`#slider`), "0"),
 		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 			_, err := chromedp.Evaluate[bool](`document.querySelector('#slider').dispatchEvent(new Event('change'))`)(ctx, tg)
 			return chromedp.Void{}, err
 		},
-		chromedp.WaitVisible(node("check", "pending")),
+		chromedp.WaitVisible(node("check", "running")),
 		chromedp.WaitVisible(node("charge", "pending")),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline tr.future`)),
 		chromedp.Click(chromedp.CSS(`#next`)),
-		chromedp.WaitVisible(node("check", "running")),
-		chromedp.Click(chromedp.CSS(`#next`)),
 		chromedp.WaitVisible(node("check", "succeeded")),
+		chromedp.Click(chromedp.CSS(`#prev`)),
+		chromedp.WaitVisible(node("check", "running")),
 		chromedp.Click(chromedp.CSS(`#latest`)),
 		chromedp.WaitVisible(node("charge", "review")))
 
