@@ -201,8 +201,8 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		shot(t, "run.png"))
 
 	// The state slider: the first commit (the start, with its first
-	// decision) has check running and charge pending, the next one check
-	// succeeded; back one, and "latest" comes back to the review.
+	// decision) has check running, the next one check succeeded; "latest"
+	// comes back to the review.
 	run(t, ctx, "slider",
 		chromedp.SetValue(chromedp.CSS(`#slider`), "0"),
 		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
