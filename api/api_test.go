@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -174,6 +175,11 @@ func TestEventsAndCallbacks(t *testing.T) {
 	}
 	if code, out := call(t, srv, "POST", "/v1/callbacks/"+tok+"/heartbeat", ``); code != 200 {
 		t.Fatalf("heartbeat: %d %v", code, out)
+	}
+	// A completion carries an output only.
+	if code, out := call(t, srv, "POST", "/v1/callbacks/"+tok, `{"output":"done","state":{"approved":true}}`); code != http.StatusBadRequest ||
+		!strings.Contains(fmt.Sprint(out), "output only") {
+		t.Fatalf("complete with a state patch: %d %v, want 400", code, out)
 	}
 	if code, out := call(t, srv, "POST", "/v1/callbacks/"+tok, `{"output":"done"}`); code != 200 {
 		t.Fatalf("complete: %d %v", code, out)

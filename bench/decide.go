@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/orchestrator"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
 // DecidePoint is the decider's cost at one point of a long run.
@@ -22,6 +24,9 @@ type DecidePoint struct {
 // DecideScaling measures the decider over one run of a chain of max steps,
 // at points evenly spaced steps apart.
 func DecideScaling(max, points int) ([]DecidePoint, error) {
+	if max > workflow.MaxSteps {
+		return nil, fmt.Errorf("decide scaling: a chain of %d steps is longer than a definition may be (workflow.MaxSteps = %d)", max, workflow.MaxSteps)
+	}
 	def := Chain(max)
 	// Incremental: the journal is built the way the engine drives a run,
 	// one transition (result applied, next step decided) at a time; each

@@ -56,11 +56,15 @@ func devCmd(g *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			srv := devServer(withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
-				api.WithAuthenticator(tokens.Tokens()), api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names)))))
+			// The browser of whoever started the server logs in once through a
+			// printed link (an HttpOnly, SameSite=Strict session cookie, the
+			// operator role); the CLI keeps its bearer tokens.
+			login := api.NewBrowserLogin("local-browser", api.Operator)
+			srv := devServer(login.Handler(withMetrics(metrics, visualizer.Mount(api.New(a.Engine, a.Runtime, a.Runtime, api.WithRedeliverer(localRedeliverer{a}),
+				api.WithAuthenticator(api.Either(tokens.Tokens(), login)), api.WithFunctions(a.Registry.Has), api.WithFunctionNames(a.Registry.Names))))))
 			fmt.Printf("ordo dev: journal %s, %d unfinished runs resumed, API on http://%s/v1/runs, metrics at /metrics\n", g.db, n, ln.Addr())
 			fmt.Printf("ordo dev: bearer tokens (viewer, operator, admin) in %s; the CLI reads them from there\n", tokenFile(g.db))
-			fmt.Printf("ordo dev: for the web UI run `ordo ui --api http://%s` (it sends the operator token)\n", ln.Addr())
+			fmt.Printf("ordo dev: web UI: open %s (a one-time login link, valid %s)\n", login.LoginURL("http://"+ln.Addr().String()), api.LoginTTL)
 			// Definitions pushed while the server runs apply to new runs.
 			go func() {
 				t := time.NewTicker(2 * time.Second)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,4 +181,55 @@ func uiResponses(t *testing.T, db string, paths ...string) string {
 		all.WriteString(body)
 	}
 	return all.String()
+}
+
+// TestDevLoginLink starts `ordo dev`, follows the login link it prints as
+// a browser would, and uses the web UI and its API with the session
+// cookie alone.
+func TestDevLoginLink(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = out
+	addr := startDev(t, db)
+	os.Stdout = stdout
+	printed, _ := os.ReadFile(out.Name())
+	var link string
+	for _, f := range strings.Fields(string(printed)) {
+		if strings.Contains(f, "?login=") {
+			link = f
+		}
+	}
+	if !strings.HasPrefix(link, "http://"+addr+"/?login=") {
+		t.Fatalf("ordo dev printed no login link for %s:\n%s", addr, printed)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	get := func(c *http.Client, u string) (int, string) {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get(http.DefaultClient, "http://"+addr+"/v1/views/runs"); code != 401 {
+		t.Fatalf("the UI's API without a session: %d, want 401", code)
+	}
+	if code, body := get(browser, link); code != 200 || !strings.Contains(body, "<script") {
+		t.Fatalf("following the login link: %d, want the UI page", code)
+	}
+	if code, body := get(browser, "http://"+addr+"/v1/whoami"); code != 200 || !strings.Contains(body, `"operator"`) {
+		t.Fatalf("whoami in the browser: %d %s, want the operator role", code, body)
+	}
+	if code, _ := get(browser, "http://"+addr+"/v1/views/runs"); code != 200 {
+		t.Fatalf("the UI's API with the session: %d, want 200", code)
+	}
+	if code, _ := get(&http.Client{}, link); code != 403 {
+		t.Fatalf("the link used again: %d, want 403", code)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/embedded"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -33,7 +35,15 @@ func TestVerifyProductionRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := embedded.New(src, reg)
+	// The deployment's sealing key, as a key file beside a journal path
+	// verify is given (--db): the order's card number is sealed with it.
+	dir := t.TempDir()
+	prod := filepath.Join(dir, "prod.db")
+	keys, err := localkey.LoadFile(prod + ".sealing-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := embedded.New(src, reg, embedded.WithSealer(keys))
 	defer rt.Close()
 	for _, kind := range []string{"email", "publish"} {
 		rt.Effects.Handle(kind, effect.HandlerFunc(func(context.Context, string, journal.Effect) error { return nil }))
@@ -50,12 +60,23 @@ func TestVerifyProductionRun(t *testing.T) {
 		t.Fatalf("run on DynamoDB: %s %v", status, err)
 	}
 
-	out, err := ordoArgs(t, "--journal", "dynamodb://"+table, "verify", st.Run)
+	// Without the key, the attempts that got the card are not re-executed,
+	// and verify says why.
+	out, err := ordoArgs(t, "--db", filepath.Join(dir, "nokey.db"), "--journal", "dynamodb://"+table, "verify", st.Run)
+	if err != nil || !strings.Contains(out, "SKIP reserve attempt 2 (order-reserve-inventory): its recorded input holds sealed values and no key") {
+		t.Fatalf("verify on the DynamoDB journal without the key: %v\n%s", err, out)
+	}
+	out, err = ordoArgs(t, "--db", prod, "--journal", "dynamodb://"+table, "verify", st.Run)
 	if err != nil || !strings.Contains(out, "PASS reserve attempt 2 (order-reserve-inventory)") {
 		t.Fatalf("verify on the DynamoDB journal: %v\n%s", err, out)
 	}
-	db := filepath.Join(t.TempDir(), "home.db")
+	db := filepath.Join(dir, "home.db")
 	if err := run(t, sample, "pull", st.Run, "--from", "dynamodb://"+table, "--to", db); err != nil {
+		t.Fatal(err)
+	}
+	// The pulled journal's values stay sealed: verify opens them with the
+	// deployment's key, given beside it.
+	if b, err := os.ReadFile(prod + ".sealing-key"); err != nil || os.WriteFile(db+".sealing-key", b, 0o600) != nil {
 		t.Fatal(err)
 	}
 	if out, err := ordoOut(t, db, "verify", st.Run); err != nil || !strings.Contains(out, "0 failed") {

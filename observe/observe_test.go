@@ -125,31 +125,48 @@ func scrape(t *testing.T, url string) string {
 	return string(b)
 }
 
-func TestWrapKeepsStreamsReviewsAndSnapshots(t *testing.T) {
-	inner := memjournal.New()
-	w := observe.Wrap(inner)
-	_, innerStreams := journal.Store(inner).(journal.Streams)
-	_, innerReviews := journal.Store(inner).(journal.Reviews)
-	if _, ok := w.(journal.Streams); ok != innerStreams {
-		t.Errorf("wrapped store is Streams: %v, the journal: %v", ok, innerStreams)
+// only is a journal.Store that has exactly the optional ports it embeds.
+type only struct{ journal.Store }
+
+type onlySnaps struct {
+	journal.Store
+	journal.Snapshots
+}
+
+type onlyStreams struct {
+	journal.Store
+	journal.Streams
+}
+
+func TestWrapKeepsStreamsAndReviews(t *testing.T) {
+	mem := memjournal.New()
+	for _, inner := range []journal.Store{mem, only{mem}, onlySnaps{mem, mem}, onlyStreams{mem, mem}} {
+		w := observe.Wrap(inner)
+		_, innerStreams := inner.(journal.Streams)
+		_, innerReviews := inner.(journal.Reviews)
+		_, innerSnaps := inner.(journal.Snapshots)
+		if _, ok := w.(journal.Streams); ok != innerStreams {
+			t.Errorf("%T: wrapped store is Streams: %v, the journal: %v", inner, ok, innerStreams)
+		}
+		if _, ok := w.(journal.Reviews); ok != innerReviews {
+			t.Errorf("%T: wrapped store is Reviews: %v, the journal: %v", inner, ok, innerReviews)
+		}
+		if _, ok := w.(journal.Snapshots); ok != innerSnaps {
+			t.Errorf("%T: wrapped store is Snapshots: %v, the journal: %v", inner, ok, innerSnaps)
+		}
+		if u, ok := w.(interface{ Unwrap() journal.Store }); !ok || u.Unwrap() != inner {
+			t.Errorf("%T: the wrapped store does not unwrap to the journal", inner)
+		}
 	}
-	if _, ok := w.(journal.Reviews); ok != innerReviews {
-		t.Errorf("wrapped store is Reviews: %v, the journal: %v", ok, innerReviews)
-	}
-	// The engine's snapshots go through the observer too (a wrapped
-	// journal without them folded every run in full on each cold load).
-	snaps, ok := w.(journal.Snapshots)
-	if !ok {
-		t.Fatal("the wrapped store hides the journal's snapshots")
-	}
-	ctx := context.Background()
-	if err := snaps.PutSnapshot(ctx, "w/1", 3, []byte("state")); err != nil {
+	// Snapshots written through the wrapper reach the journal.
+	w := observe.Wrap(mem).(journal.Snapshots)
+	if err := w.PutSnapshot(t.Context(), "r", 2, []byte("state")); err != nil {
 		t.Fatal(err)
 	}
-	if seq, data, err := inner.LatestSnapshot(ctx, "w/1"); err != nil || seq != 3 || string(data) != "state" {
-		t.Errorf("snapshot in the journal: %d %q %v, want 3 \"state\"", seq, data, err)
+	if seq, data, err := mem.LatestSnapshot(t.Context(), "r"); err != nil || seq != 2 || string(data) != "state" {
+		t.Errorf("got %d %q %v", seq, data, err)
 	}
-	if u, ok := w.(interface{ Unwrap() journal.Store }); !ok || u.Unwrap() != journal.Store(inner) {
-		t.Error("the wrapped store does not unwrap to the journal")
+	if seq, _, err := w.LatestSnapshot(t.Context(), "r"); err != nil || seq != 2 {
+		t.Errorf("through the wrapper: got %d %v", seq, err)
 	}
 }

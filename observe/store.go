@@ -24,56 +24,56 @@ type Store struct {
 
 // Wrap returns store reporting its commits to observers. The result
 // implements journal.Streams, journal.Reviews and journal.Snapshots when
-// store does (internal streams, review items and snapshots are not runs'
-// commits: they are passed through unobserved), so the engine keeps its
-// deferral queues and its snapshots behind the observer.
+// store does (internal streams, review items and snapshots are not runs:
+// they are passed through unobserved). Dropping Snapshots would turn off
+// the engine's snapshot loads without a word.
 func Wrap(store journal.Store, observers ...Observer) journal.Store {
 	w := &Store{Store: store, observers: observers}
-	st, isSt := store.(journal.Streams)
-	rv, isRv := store.(journal.Reviews)
-	sn, isSn := store.(journal.Snapshots)
-	x, y, z := streamer{st}, reviewer{rv}, snapshotter{sn}
+	streams, isStreams := store.(journal.Streams)
+	reviews, isReviews := store.(journal.Reviews)
+	snaps, isSnaps := store.(journal.Snapshots)
+	st, rv, sn := streamer{streams}, reviewer{reviews}, snapshotter{snaps}
 	switch {
-	case isSt && isRv && isSn:
+	case isStreams && isReviews && isSnaps:
 		return struct {
 			*Store
 			streamer
 			reviewer
 			snapshotter
-		}{w, x, y, z}
-	case isSt && isRv:
+		}{w, st, rv, sn}
+	case isStreams && isReviews:
 		return struct {
 			*Store
 			streamer
 			reviewer
-		}{w, x, y}
-	case isSt && isSn:
+		}{w, st, rv}
+	case isStreams && isSnaps:
 		return struct {
 			*Store
 			streamer
 			snapshotter
-		}{w, x, z}
-	case isRv && isSn:
+		}{w, st, sn}
+	case isReviews && isSnaps:
 		return struct {
 			*Store
 			reviewer
 			snapshotter
-		}{w, y, z}
-	case isSt:
+		}{w, rv, sn}
+	case isStreams:
 		return struct {
 			*Store
 			streamer
-		}{w, x}
-	case isRv:
+		}{w, st}
+	case isReviews:
 		return struct {
 			*Store
 			reviewer
-		}{w, y}
-	case isSn:
+		}{w, rv}
+	case isSnaps:
 		return struct {
 			*Store
 			snapshotter
-		}{w, z}
+		}{w, sn}
 	}
 	return w
 }

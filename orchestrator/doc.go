@@ -84,6 +84,15 @@
 //	Resubmit of a run not in review            ErrNotInReview
 //	Cancel of a run that already finished      ErrFinished
 //	Complete of an attempt no longer awaited   ErrNotAwaited
+//	Complete carrying a state patch, or effects ErrBadInput
+//	  of kinds the step does not declare
+//	A sensitive value that cannot be sealed     sensitive.ErrKey (wrapped; the
+//	  at Start, Signal or Resubmit                command journals nothing)
+//
+// A sensitive value (workflow.Definition.Sensitive) that cannot be opened
+// for a step, or sealed from its result, is not an error of Drive either:
+// the attempt fails terminally with step.KindKey, naming the key, and the
+// run goes to review.
 //
 // A step result too large for the journal is not an error of Drive: the
 // step fails terminally (step.KindTooLarge) and the run goes to review.

@@ -118,14 +118,22 @@ type driver struct {
 	wake []string
 }
 
+// resultsBuffer bounds the results a Drive buffers before their goroutines
+// wait to hand them over.
+const resultsBuffer = 8
+
 type attemptResult struct {
 	inv  Invocation
 	resp step.Response
 }
 
 func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold bool) *driver {
+	// A result waits in the buffer, or its goroutine waits to hand it over
+	// (take drains what is ready); a buffer as large as the attempts a run
+	// may have in flight would cost more to allocate, per Drive, than a
+	// short chain's whole decision.
 	d := &driver{e: e, ctx: ctx, run: run, rs: rs, cold: cold,
-		results: make(chan attemptResult, len(rs.def.Steps)+workflow.DefaultMaxConcurrency),
+		results: make(chan attemptResult, min(len(rs.def.Steps), workflow.DefaultMaxConcurrency, resultsBuffer)),
 		running: map[string]bool{}, sent: map[string]bool{}, flushed: time.Now()}
 	d.stepCtx, d.cancelSteps = context.WithCancel(context.WithoutCancel(ctx))
 	if dl, ok := ctx.Deadline(); ok {

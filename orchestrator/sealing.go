@@ -32,7 +32,7 @@ func outputPaths(def *workflow.Definition, stepName string, index int) [][]strin
 	return sensitive.OutputPaths(def.SensitivePaths(), stepName, index)
 }
 
-// sealOutput seals a step's output and state patch (a result of an
+// sealResult seals a step's output and state patch (a result of an
 // invocation or a callback): the declared paths, and any value equal to
 // one the step received sealed (clears).
 func (e *Engine) sealResult(ctx context.Context, def *workflow.Definition, inv Invocation, res step.Result, clears []string) (step.Result, error) {

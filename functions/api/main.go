@@ -53,6 +53,15 @@ func main() {
 			os.Exit(1)
 		}
 		engineOpts = append(engineOpts, orchestrator.WithCallbackKeys(keys))
+		// Starts, events and resubmitted edits are sealed before they are
+		// journaled. The template lets these functions ask KMS for data keys
+		// (GenerateDataKey) but not Decrypt: they seal and never open.
+		sealer := internal.Sealer(cfg, os.Getenv)
+		if sealer == nil {
+			log.Error("configuration: no sealing key", "env", internal.EnvSealingKey)
+			os.Exit(1)
+		}
+		engineOpts = append(engineOpts, orchestrator.WithSealer(sealer))
 	}
 	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
 	if err != nil {

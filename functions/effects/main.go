@@ -74,6 +74,8 @@ func main() {
 		MaxReceives:           maxReceives,
 		Log:                   log,
 		Tracer:                tracer,
+		// Payloads' sealed values open here, for the handlers only.
+		Sealer: internal.Sealer(cfg, os.Getenv),
 	})
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		out, err := fx.HandleSQS(ctx, ev)

@@ -276,7 +276,7 @@ func decodeEffectMessage(body []byte) (EffectMessage, error) {
 // malformed records a message that cannot be executed: on its run's review
 // path when the run can be read, else it stays on the queue for the DLQ.
 func (x *Effects) malformed(ctx context.Context, m events.SQSMessage, run string, cause error) error {
-	log := x.log.With("messageId", m.MessageId, "reason", cause.Error(), "body", clipBody(m.Body))
+	log := x.log.With("messageId", m.MessageId, "reason", cause.Error(), "body", clipBody(sensitive.RedactText(m.Body)))
 	if run == "" {
 		log.Error("malformed effect message without a run id: left for the effects DLQ")
 		return fmt.Errorf("malformed effect message %s: %w", m.MessageId, cause)

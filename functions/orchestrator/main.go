@@ -44,6 +44,11 @@ func main() {
 		log.Error("callback keys", "err", err)
 		os.Exit(1)
 	}
+	sealer := internal.Sealer(cfg, os.Getenv)
+	if sealer == nil {
+		log.Error("configuration: no sealing key", "env", internal.EnvSealingKey)
+		os.Exit(1)
+	}
 	// Runs, steps, retries and effects as EMF log lines, and one trace per
 	// run (spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT says where,
 	// else to the global provider; without either only the traceparent
@@ -77,7 +82,8 @@ func main() {
 		orchestrator.WithLogger(log),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
-		orchestrator.WithCallbackKeys(keys))
+		orchestrator.WithCallbackKeys(keys),
+		orchestrator.WithSealer(sealer))
 	if _, err := workflows.Setup(ctx, engine); err != nil {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)

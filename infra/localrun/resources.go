@@ -258,6 +258,10 @@ func addToResolver(res resolver, r *Resource) {
 		res["Ref:"+id] = r.Name
 	case secretTypeName:
 		res["Ref:"+id] = r.ARN // a secret's Ref is its ARN
+	case kmsAliasTypeName:
+		res["Ref:"+id] = r.Name // an alias's Ref is its name
+	case "AWS::KMS::Key":
+		res["Ref:"+id] = r.Name // a key's Ref is its id
 	case "AWS::S3::Bucket":
 		res["Ref:"+id] = r.Name
 		res["GetAtt:"+id+".DomainName"] = r.Name + ".s3.amazonaws.com"

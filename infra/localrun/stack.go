@@ -268,6 +268,20 @@ func (s *Stack) createResources(ctx context.Context, t *Template, res resolver) 
 		}
 		s.add(res, r)
 	}
+	for _, id := range sortedKeys(t.KMSAliases) {
+		name, err := s.pseudo().resolve(t.KMSAliases[id].AliasName)
+		if err != nil {
+			return fmt.Errorf("KMS alias %s: %w", id, err)
+		}
+		r, keys, err := s.cl.createKMSAlias(ctx, id, name, t.KMSAliases[id])
+		if err != nil {
+			return err
+		}
+		s.add(res, r)
+		for _, k := range keys {
+			addToResolver(res, k) // resolvable, not deleted: a key outlives the stack's runs
+		}
+	}
 	for _, id := range sortedKeys(t.Buckets) {
 		name, err := s.bucketName(id, t.Buckets[id])
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/cloudformation/kinesis"
+	"github.com/awslabs/goformation/v7/cloudformation/kms"
 	"github.com/awslabs/goformation/v7/cloudformation/s3"
 	"github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	"github.com/awslabs/goformation/v7/cloudformation/sqs"
@@ -21,14 +22,15 @@ import (
 
 // Template is the part of a SAM template that localrun runs.
 type Template struct {
-	Path      string // template file
-	Dir       string // directory CodeUri paths are relative to
-	Tables    map[string]*dynamodb.Table
-	Queues    map[string]*sqs.Queue
-	Streams   map[string]*kinesis.Stream
-	Secrets   map[string]*secretsmanager.Secret
-	Buckets   map[string]*s3.Bucket
-	Functions []*FunctionSpec
+	Path       string // template file
+	Dir        string // directory CodeUri paths are relative to
+	Tables     map[string]*dynamodb.Table
+	Queues     map[string]*sqs.Queue
+	Streams    map[string]*kinesis.Stream
+	Secrets    map[string]*secretsmanager.Secret
+	KMSAliases map[string]*kms.Alias
+	Buckets    map[string]*s3.Bucket
+	Functions  []*FunctionSpec
 }
 
 // FunctionSpec is one AWS::Serverless::Function. String fields may hold
@@ -197,13 +199,14 @@ func ParseTemplate(path string, params map[string]string) (*Template, error) {
 	}
 	abs, _ := filepath.Abs(path)
 	t := &Template{
-		Path:    abs,
-		Dir:     filepath.Dir(abs),
-		Tables:  cf.GetAllDynamoDBTableResources(),
-		Queues:  cf.GetAllSQSQueueResources(),
-		Streams: cf.GetAllKinesisStreamResources(),
-		Secrets: cf.GetAllSecretsManagerSecretResources(),
-		Buckets: cf.GetAllS3BucketResources(),
+		Path:       abs,
+		Dir:        filepath.Dir(abs),
+		Tables:     cf.GetAllDynamoDBTableResources(),
+		Queues:     cf.GetAllSQSQueueResources(),
+		Streams:    cf.GetAllKinesisStreamResources(),
+		Secrets:    cf.GetAllSecretsManagerSecretResources(),
+		KMSAliases: cf.GetAllKMSAliasResources(),
+		Buckets:    cf.GetAllS3BucketResources(),
 	}
 	if err := t.readFunctions(cf, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -12,13 +12,14 @@ import (
 // units per second, and a time-ordered sort key keeps DynamoDB from
 // splitting a hot one. Each run writes its status partitions about twice
 // per status it passes through (a put on entering, a delete on leaving:
-// ST#running takes both for every run) and its workflow's partition once
-// per status change plus once at its start. So size N at least
-// 2 × (peak runs started per second) / 1,000 for ST#running, and
-// 3 × (the busiest workflow's runs per second) / 1,000 for its WF#
-// partition: 8 shards carry about 4,000 runs/s through running, about
-// 20,000 step transitions/s at 5 steps a run. Listings query N+1
-// partitions per status or workflow, so more shards cost more reads.
+// ST#running takes both for every run) and its workflow's partition once,
+// when it settles. So size N at least 2 × (peak runs started per second)
+// / 1,000 for ST#running, and (the busiest workflow's runs settling per
+// second) / 1,000 for its WF# partition: 8 shards carry about 4,000 runs/s
+// through running, about 20,000 step transitions/s at 5 steps a run.
+// Listings query N+1 partitions per status or workflow (a workflow's
+// listing also those of the 4 unsettled statuses), so more shards cost
+// more reads. Review items are sharded the same way (ReviewPartition).
 const DefaultIndexShards = 8
 
 // The key design, exported so that capacity models compute the partitions

@@ -43,10 +43,10 @@ var statuses = []journal.Status{
 
 // Runs implements journal.Store, newest first. Index partition keys are
 // sharded (see WithIndexShards), so every listing merges several
-// partitions: a workflow's shards of byWorkflow (its settled runs) and
-// the shards of every unsettled status in byStatus filtered on the
-// workflow when q names only a workflow, a status's shards of byStatus when it names a status, and the
-// shards of every status when it names neither. With both, it reads the
+// partitions: a workflow's shards of byWorkflow (its settled runs) and the
+// shards of every unsettled status in byStatus filtered on the workflow
+// when q names only a workflow, a status's shards of byStatus when it
+// names a status, and the shards of every status when it names neither. With both, it reads the
 // status's shards filtering on the workflow when the status is not
 // terminal (few runs are running, waiting or in review), else the
 // workflow's shards filtering on the status. Each set of shards also

@@ -14,8 +14,10 @@ var (
 	envelopeRE = regexp.MustCompile(`\{\s*"\$ordo\.enc"\s*:\s*"[^"\\]*"\s*\}`)
 	// The same inside a JSON string (a document quoted in a message).
 	quotedRE = regexp.MustCompile(`\{\s*\\"\$ordo\.enc\\"\s*:\s*\\"[^"\\]*\\"\s*\}`)
-	// What is left: the envelope key with any string value.
-	fieldRE2 = regexp.MustCompile(`("\$ordo\.enc"\s*:\s*)"[^"\\]*"`)
+	// What is left: the envelope key with any string value, even one cut
+	// short; and the same inside a JSON string.
+	fieldRE2  = regexp.MustCompile(`("\$ordo\.enc"\s*:\s*)"[^"\\]*"?`)
+	quotedRE2 = regexp.MustCompile(`(\\"\$ordo\.enc\\"\s*:\s*)\\"[^"\\]*(\\")?`)
 )
 
 // Redact returns doc (JSON, or any text holding JSON) with every envelope
@@ -28,7 +30,8 @@ func Redact(doc []byte) []byte {
 	}
 	doc = envelopeRE.ReplaceAllLiteral(doc, []byte(`"`+Redacted+`"`))
 	doc = quotedRE.ReplaceAllLiteral(doc, []byte(`\"`+Redacted+`\"`))
-	return fieldRE2.ReplaceAll(doc, []byte(`${1}"`+Redacted+`"`))
+	doc = fieldRE2.ReplaceAll(doc, []byte(`${1}"`+Redacted+`"`))
+	return quotedRE2.ReplaceAll(doc, []byte(`${1}\"`+Redacted+`\"`))
 }
 
 // RedactText is Redact for a string.

@@ -1,10 +1,12 @@
 package step
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -93,7 +95,7 @@ func Func[In, Out any](fn func(ctx context.Context, in In) (Out, error)) Handler
 	return HandlerFunc(func(ctx context.Context, req Request) (Result, error) {
 		var in In
 		if len(req.Input) > 0 && string(req.Input) != "null" {
-			if err := json.Unmarshal(req.Input, &in); err != nil {
+			if err := decodeInput(req.Input, &in); err != nil {
 				return Result{}, Terminal(fmt.Errorf("step %s: decode input: %w", req.Step, err))
 			}
 		}
@@ -102,7 +104,7 @@ func Func[In, Out any](fn func(ctx context.Context, in In) (Out, error)) Handler
 		if err != nil {
 			return Result{}, err
 		}
-		b, err := json.Marshal(out)
+		b, err := encodeOutput(out)
 		if err != nil {
 			return Result{}, Terminal(fmt.Errorf("step %s: encode output: %w", req.Step, err))
 		}
@@ -160,4 +162,52 @@ func SetState(ctx context.Context, patch any) error {
 	c.state = b
 	c.mu.Unlock()
 	return nil
+}
+
+// decodeInput is json.Unmarshal(raw, in), without the decoder when In is
+// json.RawMessage: the copy is the same once raw is known to be JSON.
+func decodeInput[In any](raw json.RawMessage, in *In) error {
+	if p, ok := any(in).(*json.RawMessage); ok && json.Valid(raw) {
+		*p = slices.Clone(bytes.TrimSpace(raw))
+		return nil
+	}
+	return json.Unmarshal(raw, in)
+}
+
+// encodeOutput is json.Marshal(out), without the encoder when Out is a
+// json.RawMessage already in the form Marshal would give it (valid and
+// compact, with <, > and & escaped): Marshal would copy it unchanged.
+func encodeOutput[Out any](out Out) ([]byte, error) {
+	if raw, ok := any(out).(json.RawMessage); ok && len(raw) > 0 && canonical(raw) {
+		return slices.Clone(raw), nil
+	}
+	return json.Marshal(out)
+}
+
+// canonical reports whether raw is JSON that json.Marshal copies as is: no
+// whitespace outside strings, no <, > or &, no U+2028 or U+2029.
+func canonical(raw []byte) bool {
+	inString, escaped := false, false
+	for i, c := range raw {
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9):
+			return false
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return false
+		}
+	}
+	return json.Valid(raw)
 }

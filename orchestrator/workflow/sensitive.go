@@ -14,9 +14,6 @@ func (d *Definition) SensitivePaths() []sensitive.Path {
 	return d.c.sensitive
 }
 
-// HasSensitive reports whether the definition declares sensitive paths.
-func (d *Definition) HasSensitive() bool { return len(d.SensitivePaths()) > 0 }
-
 // sensitiveProblems parses d.Sensitive, reporting each bad path: one that
 // does not parse, names a step that does not exist, or the output of a
 // step whose output Decide computes (pass, wait, fail, sub: they copy

@@ -46,6 +46,7 @@ var envHelpers = map[string]string{
 	"internal.CallbackKeys(":        "ORDO_CALLBACK_KEY_SECRET",
 	"internal.StepFunctionTimeout(": "ORDO_STEP_FUNCTION_TIMEOUT",
 	"internal.IndexShards(":         "ORDO_INDEX_SHARDS",
+	"internal.Sealer(":              "ORDO_SEALING_KEY",
 }
 
 // tmpl is template.yaml parsed twice from the same intrinsic-processed
@@ -698,13 +699,21 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 		}
 		return out
 	}
+	// Sensitive values: the orchestrator seals and opens them, the effects
+	// function opens them (for the handlers that perform effects), the
+	// operator and admin APIs seal (starts, events, edits) and never open;
+	// the viewer has no access to the key.
+	const (
+		seal = "kms:GenerateDataKey !GetAtt SealingKey.Arn"
+		open = "kms:Decrypt !GetAtt SealingKey.Arn"
+	)
 	want := map[string][]string{
-		"OrchestratorFunction": append(journal(), callbackKey,
+		"OrchestratorFunction": append(journal(), callbackKey, seal, open,
 			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			// Queue depths: the platform's queues and their DLQs, read only.
 			"sqs:GetQueueAttributes !GetAtt OrchestratorQueue.Arn", "sqs:GetQueueAttributes !GetAtt OrchestratorDLQ.Arn",
 			"sqs:GetQueueAttributes !GetAtt EffectsQueue.Arn", "sqs:GetQueueAttributes !GetAtt EffectsDLQ.Arn"),
-		"EffectsFunction": append(journal(),
+		"EffectsFunction": append(journal(), open,
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
 		// A viewer reads; operators and admins also hand starts and
 		// resubmitted triggers to the orchestrator, re-dispatch failed
@@ -716,8 +725,8 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 			"dynamodb:Query !GetAtt JournalTable.Arn",
 			"dynamodb:Query !Sub ${JournalTable.Arn}/index/" + dynamojournal.IndexByStatus,
 			"dynamodb:Query !Sub ${JournalTable.Arn}/index/" + dynamojournal.IndexByWorkflow},
-		"ApiOperatorFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
-		"ApiAdminFunction": append(journal(), callbackKey, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
+		"ApiOperatorFunction": append(journal(), callbackKey, seal, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
+		"ApiAdminFunction": append(journal(), callbackKey, seal, "sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
 			"lambda:GetFunction !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-*"),
 	}
 	// Step functions are invoked by naming convention, "<stack>-<function>",

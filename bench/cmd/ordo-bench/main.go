@@ -15,11 +15,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ordoflow/ordo/bench"
+	"github.com/ordoflow/ordo/orchestrator/workflow"
 )
 
 func main() {
@@ -47,7 +49,8 @@ func run() error {
 	c := flag.Int("c", 50, "concurrent starters")
 	cList := flag.String("scale-c", "1,10,50,200", "concurrencies for the scaling part (K=5)")
 	lowN := flag.Int("low-n", 100, "runs for the low-load (C=1) overhead measurement")
-	decideMax := flag.Int("decide-max", 10000, "longest run for the decide-scaling part")
+	rounds := flag.Int("rounds", 1, "embedded part: measure each row this many times (ordo, then its baselines, each round) and print the median ratio")
+	decideMax := flag.Int("decide-max", workflow.MaxSteps, "longest run for the decide-scaling part (at most workflow.MaxSteps)")
 	parts := flag.String("parts", "embedded,scaling,decide,aws", "parts to run: embedded, scaling, decide, aws")
 	charts := flag.String("charts", "", "directory to write the SVG charts to (none if empty)")
 	awsN := flag.Int("aws-n", 100, "runs per local-AWS workload")
@@ -99,7 +102,7 @@ func run() error {
 		}
 	}
 	if want["embedded"] {
-		if err := embeddedPart(ctx, *dir, *n, ks, *c, *lowN); err != nil {
+		if err := embeddedPart(ctx, *dir, *n, ks, *c, *lowN, max(*rounds, 1)); err != nil {
 			return err
 		}
 	}
@@ -138,11 +141,11 @@ func run() error {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/1e6) }
 
-func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN int) error {
+func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN, rounds int) error {
 	fmt.Println("## Embedded: no-op steps, SQLite journal (WAL, synchronous=FULL, group commit)")
 	fmt.Println()
-	fmt.Println("| N | K | C | runs/s | steps/s | commits/s | p50 ms | p95 ms | p99 ms | overhead/step p50 ms | B/commit | raw SQLite appends/s | ratio | journal.Append/s | ratio |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| N | K | C | runs/s | steps/s | commits/s | p50 ms | p95 ms | p99 ms | overhead/step p50 ms | B/commit | raw SQLite appends/s | ratio | journal.Append/s | ratio | ordo CPU µs/commit | raw CPU µs/append |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	shapes := []bench.Shape{}
 	for _, k := range ks {
 		shapes = append(shapes, bench.Shape{N: n, K: k, C: c})
@@ -150,13 +153,31 @@ func embeddedPart(ctx context.Context, dir string, n int, ks []int, c, lowN int)
 	if lowN > 0 {
 		shapes = append(shapes, bench.Shape{N: lowN, K: 5, C: 1})
 	}
+	var summary []string
 	for _, s := range shapes {
-		if err := embeddedRow(ctx, dir, s); err != nil {
-			return err
+		var ratios []float64
+		for range rounds {
+			ratio, err := embeddedRow(ctx, dir, s)
+			if err != nil {
+				return err
+			}
+			ratios = append(ratios, ratio)
+		}
+		if rounds > 1 {
+			slices.Sort(ratios)
+			summary = append(summary, fmt.Sprintf("%s: median ratio to raw SQLite %.2f over %d rounds (min %.2f, max %.2f)",
+				s, median(ratios), rounds, ratios[0], ratios[len(ratios)-1]))
 		}
 	}
 	fmt.Println()
+	for _, l := range summary {
+		fmt.Println(l)
+	}
+	if len(summary) > 0 {
+		fmt.Println()
+	}
 	fmt.Println("ratio = ordo's journal commits/s ÷ the baseline's appends/s of the same size, same concurrency, same run.")
+	fmt.Println("CPU µs = the process's CPU time (user + system, GC included) over the phase ÷ its commits or appends: steadier than rates on a busy machine.")
 	fmt.Println("steps/s counts K step transitions per run; each run writes K+1 commits (the start with the first decision, and one per step).")
 	fmt.Println()
 	return nil
@@ -171,34 +192,59 @@ func phase(ctx context.Context, name string, f func(context.Context) error) erro
 	return err
 }
 
-func embeddedRow(ctx context.Context, dir string, s bench.Shape) error {
+// embeddedRow measures s and its baselines and prints one row; it returns
+// the ratio to raw SQLite.
+func embeddedRow(ctx context.Context, dir string, s bench.Shape) (float64, error) {
 	runtime.GC()
 	var r bench.Result
 	var raw, j bench.Rate
+	cpu0 := bench.CPUTime()
 	err := phase(ctx, "ordo", func(ctx context.Context) (err error) {
 		r, err = bench.Embedded(ctx, dir, s)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("embedded %s: %w", s, err)
+		return 0, fmt.Errorf("embedded %s: %w", s, err)
 	}
+	runtime.GC()
+	cpu1 := bench.CPUTime()
 	if err := phase(ctx, "raw", func(ctx context.Context) (err error) {
 		raw, err = bench.RawSQLite(ctx, dir, r.Commits, s.C, r.CommitBytes)
 		return err
 	}); err != nil {
-		return err
+		return 0, err
 	}
+	cpu2 := bench.CPUTime()
 	if err := phase(ctx, "journal", func(ctx context.Context) (err error) {
 		j, err = bench.JournalAppend(ctx, dir, s)
 		return err
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	l := bench.Summarise(r.Latency)
-	fmt.Printf("| %d | %d | %d | %.0f | %.0f | %.0f | %s | %s | %s | %s | %d | %.0f | %.2f | %.0f | %.2f |\n",
+	ratio := r.CommitsPerSec() / raw.PerSec()
+	fmt.Printf("| %d | %d | %d | %.0f | %.0f | %.0f | %s | %s | %s | %s | %d | %.0f | %.2f | %.0f | %.2f | %.1f | %.1f |\n",
 		s.N, s.K, s.C, r.RunsPerSec(), r.StepsPerSec(), r.CommitsPerSec(), ms(l.P50), ms(l.P95), ms(l.P99),
-		ms(r.OverheadPerStep()), r.CommitBytes, raw.PerSec(), r.CommitsPerSec()/raw.PerSec(), j.PerSec(), r.CommitsPerSec()/j.PerSec())
-	return nil
+		ms(r.OverheadPerStep()), r.CommitBytes, raw.PerSec(), ratio, j.PerSec(), r.CommitsPerSec()/j.PerSec(),
+		perOp(cpu1-cpu0, r.Commits), perOp(cpu2-cpu1, raw.Ops))
+	return ratio, nil
+}
+
+// median is the median of sorted xs (the mean of the middle two when even).
+func median(xs []float64) float64 {
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// perOp is d per operation, in µs.
+func perOp(d time.Duration, ops int) float64 {
+	if ops == 0 {
+		return 0
+	}
+	return float64(d) / 1e3 / float64(ops)
 }
 
 func scalingPart(ctx context.Context, dir string, n int, cs []int, charts string) error {

@@ -21,6 +21,8 @@ import (
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
+	"github.com/ordoflow/ordo/orchestrator/sensitive"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
 
@@ -67,8 +69,11 @@ type Config struct {
 	// the API's engine, as the deployment's secret does (default: a random
 	// key of the stack's own).
 	CallbackKeys *callback.Keyring
-	Log          *slog.Logger
-	Seed         uint64
+	// Sealer seals and opens sensitive values in every container, as the
+	// deployment's KMS key does (default: one random local key).
+	Sealer sensitive.Sealer
+	Log    *slog.Logger
+	Seed   uint64
 	// Tracer, when set, traces as the Lambdas' mains do: commits and
 	// invocations in the orchestrator containers, deliveries and their
 	// commits in the effects container.
@@ -134,6 +139,9 @@ func Start(cfg Config) (*Stack, error) {
 		}
 		cfg.CallbackKeys, _ = callback.NewKeyring(k)
 	}
+	if cfg.Sealer == nil {
+		cfg.Sealer = localkey.Random()
+	}
 	s := &Stack{cfg: cfg, Queues: NewQueues(cfg.Seed), rng: rand.New(rand.NewPCG(cfg.Seed, 3))}
 	s.Queues.Copies, s.Queues.Visibility = cfg.Copies, cfg.Visibility
 	s.Functions = NewFunctions(cfg.Registry, prefix, cfg.Faults)
@@ -148,7 +156,7 @@ func Start(cfg Config) (*Stack, error) {
 		BaseEndpoint: aws.String(s.Functions.URL()), APIOptions: apiOpts})
 	s.conts = internal.NewContinuations(s.sqs, s.Queues.QueueURL(prefix+OrchestratorQueue))
 	s.Engine = orchestrator.New(cfg.Store, internal.NoInvoker{}, orchestrator.WithLogger(cfg.Log),
-		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys), orchestrator.WithSealer(cfg.Sealer))
 	s.Starter = internal.NewQueueStarter(s.Engine, s.conts, cfg.Log)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range cfg.Drivers {
@@ -199,7 +207,8 @@ func (s *Stack) newOrchestrator() handler {
 		orchestrator.WithLogger(cfg.Log),
 		orchestrator.WithInlineWait(2*time.Second),
 		orchestrator.WithDeadlineMargin(5*time.Second),
-		orchestrator.WithCallbackKeys(cfg.CallbackKeys))
+		orchestrator.WithCallbackKeys(cfg.CallbackKeys),
+		orchestrator.WithSealer(cfg.Sealer))
 	if cfg.Setup != nil {
 		if err := cfg.Setup(s.ctx, engine); err != nil {
 			cfg.Log.Error("cold start: definitions", "err", err)
@@ -236,7 +245,7 @@ func (s *Stack) newEffects() handler {
 	if s.cfg.Tracer != nil {
 		store = observe.Wrap(store, s.cfg.Tracer)
 	}
-	x := internal.NewEffects(store, internal.EffectsConfig{Log: s.cfg.Log, Tracer: s.cfg.Tracer})
+	x := internal.NewEffects(store, internal.EffectsConfig{Log: s.cfg.Log, Sealer: s.cfg.Sealer, Tracer: s.cfg.Tracer})
 	for kind, h := range s.cfg.Effects {
 		if s.cfg.Tracer != nil {
 			h = s.cfg.Tracer.Effect(h)
