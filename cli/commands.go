@@ -26,14 +26,14 @@ import (
 )
 
 func devCmd(g *Env) *cobra.Command {
-	var addr, traces string
+	var addr, traces, otlpURL string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded orchestrator with its HTTP API until interrupted",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			metrics := g.prometheus()
-			stopTraces, err := g.traceTo(traces)
+			stopTraces, err := g.traceTo(ctx, traces, otlpURL)
 			if err != nil {
 				return err
 			}
@@ -85,6 +85,7 @@ func devCmd(g *Env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&traces, "traces", "", "write an OpenTelemetry trace per run (commits, steps, effects) to this file, as JSON lines")
+	cmd.Flags().StringVar(&otlpURL, "otlp", "", "send each run's trace to an OpenTelemetry collector over OTLP/HTTP at this URL (e.g. http://localhost:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 	return cmd
 }
 

@@ -13,10 +13,15 @@ import (
 
 // observed wraps store so the Env's observers see its commits.
 func (g *Env) observed(store *sqlitejournal.Store) journal.Store {
-	if len(g.observers) == 0 {
+	observers := g.observers
+	if g.metrics != nil {
+		// Steps scheduled before a restart are timed from the journal.
+		observers = append(observers[:len(observers):len(observers)], observe.NewTally(g.metrics, observe.WithJournal(store)))
+	}
+	if len(observers) == 0 {
 		return store
 	}
-	return observe.Wrap(store, g.observers...)
+	return observe.Wrap(store, observers...)
 }
 
 // prometheus makes the runtime Open starts report to Prometheus collectors
@@ -24,7 +29,7 @@ func (g *Env) observed(store *sqlitejournal.Store) journal.Store {
 // each scrape), and returns them.
 func (g *Env) prometheus() *prom.Prometheus {
 	p := prom.New()
-	g.observers = append(g.observers, observe.NewTally(p))
+	g.metrics = p
 	return p
 }
 

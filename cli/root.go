@@ -110,6 +110,9 @@ type Env struct {
 	// traces); tracer, when set, traces its steps and effects too.
 	observers []observe.Observer
 	tracer    *observe.Tracer
+	// metrics, when set, counts the runtime's commits (a Tally over the
+	// journal Open opens).
+	metrics observe.Metrics
 }
 
 // DB returns the journal file the command works on (--db or ORDO_DB).

@@ -18,7 +18,7 @@ import (
 )
 
 func uiCmd(g *Env) *cobra.Command {
-	var addr, target, region, traces, token string
+	var addr, target, region, traces, otlpURL, token string
 	cmd := &cobra.Command{
 		Use:   "ui",
 		Short: "Serve the web UI over the journal (--db), a running `ordo dev` or a deployed API (--api)",
@@ -33,7 +33,7 @@ browsers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			metrics := g.prometheus()
-			stopTraces, err := g.traceTo(traces)
+			stopTraces, err := g.traceTo(ctx, traces, otlpURL)
 			if err != nil {
 				return err
 			}
@@ -81,6 +81,7 @@ browsers.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "listen address (loopback)")
 	cmd.Flags().StringVar(&target, "api", os.Getenv("ORDO_API"), "an API to read and operate through (http://… for `ordo dev`, https://… for a deployed API); default: the journal --db")
 	cmd.Flags().StringVar(&traces, "traces", "", "without --api: write an OpenTelemetry trace per run to this file, as JSON lines")
+	cmd.Flags().StringVar(&otlpURL, "otlp", "", "without --api: send each run's trace to an OpenTelemetry collector over OTLP/HTTP at this URL (e.g. http://localhost:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 	cmd.Flags().StringVar(&token, "token", os.Getenv("ORDO_TOKEN"), "with an http --api: a bearer token to send with every call; env ORDO_TOKEN")
 	cmd.Flags().StringVar(&region, "region", "", "with an https --api: the AWS region to sign for (default: from the Function URL, else the SDK's)")
 	return cmd

@@ -14,5 +14,12 @@
 //     trace id is derived from the run id, so every process that touches a
 //     run (trigger, orchestrator, step, effect) joins the same trace
 //     without carrying state, and a step receives the W3C traceparent of
-//     its attempt's span in step.Request.Trace.
+//     its attempt's span in step.Request.Trace. RunSampler makes a
+//     sampler keep or drop a run's spans together; package otlp exports
+//     them to a collector as the OTEL_* variables say.
+//   - Tally times each step attempt from its StepScheduled to its result,
+//     both as journaled; WithJournal reads the schedule of an attempt this
+//     process did not see scheduled from the journal.
+//   - LogHandler adds the workflow (and, for an effect, its step and
+//     attempt) to every slog record that names a run.
 package observe

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -147,13 +148,25 @@ type Metrics interface {
 
 // Tally is an Observer that turns commits into Metrics calls. Step
 // latencies are measured from an attempt's StepScheduled to its result,
-// both as journaled; attempts scheduled before this process started (or
-// more than maxOpen at once) are not timed.
+// both as journaled. An attempt this process saw scheduled is timed from
+// memory; with WithJournal, one scheduled elsewhere (another Lambda
+// container, before a restart) is timed from the run's journal, read once
+// per run and then only past what was read. Without it such attempts are
+// not timed.
 type Tally struct {
-	m    Metrics
-	mu   sync.Mutex
-	open map[attemptKey]time.Time
+	m       Metrics
+	journal journal.Store
+	mu      sync.Mutex
+	open    map[attemptKey]time.Time
+	read    map[string]int64 // run → the last commit read from the journal
 }
+
+// TallyOption configures a Tally.
+type TallyOption func(*Tally)
+
+// WithJournal lets the Tally read the StepScheduled of an attempt it did
+// not see scheduled from store (the journal it observes, unwrapped).
+func WithJournal(store journal.Store) TallyOption { return func(t *Tally) { t.journal = store } }
 
 type attemptKey struct {
 	run, step      string
@@ -164,17 +177,23 @@ type attemptKey struct {
 const maxOpen = 100_000
 
 // NewTally returns a Tally reporting to m.
-func NewTally(m Metrics) *Tally { return &Tally{m: m, open: map[attemptKey]time.Time{}} }
+func NewTally(m Metrics, opts ...TallyOption) *Tally {
+	t := &Tally{m: m, open: map[attemptKey]time.Time{}, read: map[string]int64{}}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
 
 // Committed implements Observer.
-func (t *Tally) Committed(_ context.Context, c journal.Commit, _ int64) {
+func (t *Tally) Committed(ctx context.Context, c journal.Commit, _ int64) {
 	wf := Workflow(c)
 	for i := range c.Events {
-		t.event(wf, c.Run, &c.Events[i])
+		t.event(ctx, wf, c.Run, &c.Events[i])
 	}
 }
 
-func (t *Tally) event(wf, run string, e *journal.Event) {
+func (t *Tally) event(ctx context.Context, wf, run string, e *journal.Event) {
 	switch e.Kind {
 	case journal.RunStarted:
 		t.m.RunStarted(wf)
@@ -195,7 +214,7 @@ func (t *Tally) event(wf, run string, e *journal.Event) {
 	case journal.StepScheduled:
 		t.scheduled(run, e)
 	case journal.StepSucceeded, journal.StepFailed:
-		if took, ok := t.finished(run, e); ok {
+		if took, ok := t.finished(ctx, run, e); ok {
 			t.m.StepFinished(wf, e.Step, e.Kind == journal.StepSucceeded, took)
 		}
 	}
@@ -213,16 +232,66 @@ func (t *Tally) scheduled(run string, e *journal.Event) {
 	t.open[attemptKey{run, e.Step, e.Index, e.Attempt}] = e.At
 }
 
-func (t *Tally) finished(run string, e *journal.Event) (time.Duration, bool) {
-	k := attemptKey{run, e.Step, e.Index, e.Attempt}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	at, ok := t.open[k]
-	if !ok || e.Compensation {
+func (t *Tally) finished(ctx context.Context, run string, e *journal.Event) (time.Duration, bool) {
+	if e.Compensation {
 		return 0, false
 	}
+	k := attemptKey{run, e.Step, e.Index, e.Attempt}
+	t.mu.Lock()
+	at, ok := t.open[k]
 	delete(t.open, k)
+	t.mu.Unlock()
+	if !ok {
+		at, ok = t.scheduledAt(ctx, k)
+	}
+	if !ok {
+		return 0, false
+	}
 	return max(0, e.At.Sub(at)), true
+}
+
+// scheduledAt reads k's StepScheduled from the journal: the run's commits
+// past those already read. Attempts scheduled there and not finished yet
+// are remembered, so the run's other results need no read.
+func (t *Tally) scheduledAt(ctx context.Context, k attemptKey) (time.Time, bool) {
+	if t.journal == nil {
+		return time.Time{}, false
+	}
+	t.mu.Lock()
+	after := t.read[k.run]
+	t.mu.Unlock()
+	events, err := t.journal.Since(ctx, k.run, after)
+	if err != nil || len(events) == 0 {
+		return time.Time{}, false
+	}
+	var at time.Time
+	found := false
+	open := map[attemptKey]time.Time{}
+	for _, e := range events {
+		if e.Compensation || e.Step == "" {
+			continue
+		}
+		ek := attemptKey{k.run, e.Step, e.Index, e.Attempt}
+		switch e.Kind {
+		case journal.StepScheduled:
+			if ek == k {
+				at, found = e.At, true
+			} else {
+				open[ek] = e.At
+			}
+		case journal.StepSucceeded, journal.StepFailed:
+			delete(open, ek)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.open)+len(open) >= maxOpen || len(t.read) >= maxOpen {
+		clear(t.open)
+		clear(t.read)
+	}
+	maps.Copy(t.open, open)
+	t.read[k.run] = max(t.read[k.run], events[len(events)-1].Seq)
+	return at, found
 }
 
 // Workflow is a commit's workflow: named on a run's first commit, else the

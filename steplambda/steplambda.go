@@ -22,8 +22,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/ordoflow/ordo/observe/otlp"
 
 	"github.com/ordoflow/ordo/orchestrator/step"
 )
@@ -32,9 +37,14 @@ import (
 // a step.Response out; the error is always nil.
 type Handler func(ctx context.Context, req step.Request) (step.Response, error)
 
-// NewHandler adapts h to a Lambda handler.
+// NewHandler adapts h to a Lambda handler. The context h gets carries the
+// span that invoked the attempt (from req.Trace), so spans the step starts
+// from it join the run's trace.
 func NewHandler(h step.Handler) Handler {
 	return func(ctx context.Context, req step.Request) (step.Response, error) {
+		if req.Trace != "" {
+			ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": req.Trace})
+		}
 		return step.Invoke(ctx, h, req), nil
 	}
 }
@@ -42,14 +52,30 @@ func NewHandler(h step.Handler) Handler {
 // Start runs h as this process's Lambda handler; it does not return. It
 // first makes a JSON slog logger on stdout (CloudWatch Logs) at the level
 // ORDO_LOG_LEVEL names (default info) the default logger, and logs one
-// InvokedMessage line per invocation.
+// InvokedMessage line per invocation. When OTEL_EXPORTER_OTLP_ENDPOINT (or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names a collector, the global
+// OpenTelemetry tracer provider sends the step's own spans there (flushed
+// after each invocation), so otel.Tracer(...).Start(ctx, ...) in a step
+// is all it takes to add spans to the run's trace.
 func Start(h step.Handler) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel()})))
+	flush := func(context.Context) {}
+	if tp, err := otlp.New(context.Background(), os.Getenv); err != nil {
+		slog.Error("traces: not exported", "err", err)
+	} else if tp != nil {
+		otel.SetTracerProvider(tp)
+		flush = func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = tp.ForceFlush(ctx)
+		}
+	}
 	handle := NewHandler(h)
 	lambda.Start(func(ctx context.Context, req step.Request) (step.Response, error) {
 		// One line per invocation: how often each attempt ran, in the logs.
-		slog.InfoContext(ctx, InvokedMessage, "run", req.Run, "step", req.Step, "attempt", req.Attempt,
+		slog.InfoContext(ctx, InvokedMessage, "workflow", req.Workflow, "run", req.Run, "step", req.Step, "attempt", req.Attempt,
 			"index", req.Index, "compensation", req.Compensation, "function", req.Function)
+		defer flush(ctx)
 		return handle(ctx, req)
 	})
 }

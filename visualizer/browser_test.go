@@ -214,6 +214,8 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#timeline tr.future`)),
 		chromedp.Click(chromedp.CSS(`#next`)),
 		chromedp.WaitVisible(node("check", "succeeded")),
+		chromedp.Click(chromedp.CSS(`#prev`)),
+		chromedp.WaitVisible(node("check", "running")),
 		chromedp.Click(chromedp.CSS(`#latest`)),
 		chromedp.WaitVisible(node("charge", "review")))
 
@@ -222,8 +224,11 @@ func TestBrowserRunsRunAndReview(t *testing.T) {
 	item := fmt.Sprintf(`.review-item[data-run=%q]`, bad)
 	in := func(sel string) chromedp.CSS { return chromedp.CSS(item + " " + sel) }
 	run(t, ctx, "review page",
-		// From the run page's link to this run's entry in the queue.
-		chromedp.Navigate(f.srv.URL+"/#/run/"+bad),
+		// From the run page's link to this run's entry in the queue. The
+		// page is the run at its latest commit, drawn once: a run in review
+		// is not refreshed under the operator (navigating to it again here
+		// would race the link's click with the page's redraw).
+		chromedp.WaitVisible(chromedp.CSS(`#latest[disabled]`)),
 		chromedp.Click(chromedp.CSS(`a[href^="#/review?run="]`)),
 		chromedp.WaitVisible(chromedp.CSS(item)),
 		chromedp.Click(in(`summary`)),

@@ -8,7 +8,9 @@ package main
 import (
 	"context"
 	"os"
+	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,6 +20,7 @@ import (
 	"github.com/ordoflow/ordo/api"
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/workflows"
 )
@@ -60,13 +63,23 @@ func main() {
 		}
 		engineOpts = append(engineOpts, orchestrator.WithSealer(sealer))
 	}
+	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
+	if err != nil {
+		log.Error("traces", "err", err)
+		os.Exit(1)
+	}
 	shards, err := internal.IndexShards()
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
-	store := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+	// What operators and callbacks journal here (async steps' results,
+	// their latency read from the journal; cancels; reviews) is counted as
+	// EMF and traced like the orchestrator's commits.
+	journal := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
 		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...)
+	emf := observe.NewEMF()
+	store := observe.Wrap(journal, observe.NewTally(emf, observe.WithJournal(journal)), observe.NewTracer(tp))
 	sqsClient := sqs.NewFromConfig(cfg)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	redeliver := internal.NewRedeliverer(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"], env["ORDO_EFFECTS_QUEUE_URL"])
@@ -79,6 +92,12 @@ func main() {
 	// Pushed definitions may name only step functions that are deployed
 	// ("<stack>-<function>", the orchestrator's naming convention).
 	deployed := internal.NewDeployedFunctions(lambdasvc.NewFromConfig(cfg), os.Getenv("ORDO_RESOURCE_PREFIX"))
-	lambda.Start(internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver),
-		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has))))
+	handle := internal.FunctionURLHandler(api.New(engine, starter, starter, api.WithRedeliverer(redeliver),
+		api.WithAuthenticator(internal.IAMCallers(role)), api.WithFunctions(deployed.Has)))
+	lambda.Start(func(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+		resp, err := handle(ctx, req)
+		_ = emf.Flush(os.Stdout, time.Now())
+		flushTraces(ctx)
+		return resp, err
+	})
 }

@@ -49,14 +49,21 @@ func main() {
 	}
 	calls := internal.NewCallCounter()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
-	emf := observe.NewEMF() // effect outcomes, as EMF log lines
+	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
+	if err != nil {
+		log.Error("traces", "err", err)
+		os.Exit(1)
+	}
 	shards, err := internal.IndexShards()
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
+	// Effect outcomes as EMF log lines; each delivery a span of its run's
+	// trace, as are the commits that journal the outcomes.
+	emf, tracer := observe.NewEMF(), observe.NewTracer(tp)
 	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...), observe.NewTally(emf))
+		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...), observe.NewTally(emf), tracer)
 	fx := internal.NewEffects(store, internal.EffectsConfig{
 		SQS:                   sqs.NewFromConfig(cfg),
 		Kinesis:               kinesis.NewFromConfig(cfg),
@@ -66,6 +73,7 @@ func main() {
 		EventsStream:          env["ORDO_EVENTS_STREAM"],
 		MaxReceives:           maxReceives,
 		Log:                   log,
+		Tracer:                tracer,
 		// Payloads' sealed values open here, for the handlers only.
 		Sealer: internal.Sealer(cfg, os.Getenv),
 	})
@@ -77,6 +85,7 @@ func main() {
 		if werr := emf.Flush(os.Stdout, time.Now()); werr != nil {
 			slog.Warn("metrics", "err", werr)
 		}
+		flushTraces(ctx)
 		return out, err
 	})
 }

@@ -25,6 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator/effect"
 	"github.com/ordoflow/ordo/orchestrator/effect/egress"
 	"github.com/ordoflow/ordo/orchestrator/sensitive"
@@ -75,6 +76,8 @@ type EffectsConfig struct {
 	// before the DLQ, and is also put on the review path. 0: never.
 	MaxReceives int
 	Log         *slog.Logger
+	// Tracer, when set, makes each delivery a span of its run's trace.
+	Tracer *observe.Tracer
 	// Sealer opens the sealed values of payloads for the handlers that
 	// perform effects (the KMS data keys the orchestrator sealed them with).
 	Sealer sensitive.Sealer
@@ -120,15 +123,21 @@ func NewEffects(store journal.Store, cfg EffectsConfig) *Effects {
 		cfg.HTTPTimeout = 10 * time.Second
 	}
 	exec := effect.NewExecutor(store)
-	exec.Handle(EffectKindSQS, SQSEffect(cfg.SQS))
-	exec.Handle(EffectKindKinesis, KinesisEffect(cfg.Kinesis))
-	exec.Handle(EffectKindHTTP, HTTPEffect(cfg.HTTPTargets, cfg.HTTPTimeout))
-	exec.Handle(EffectKindLog, effect.Sealed(LogEffect(cfg.Log)))
+	traced := func(h effect.Handler) effect.Handler {
+		if cfg.Tracer == nil {
+			return h
+		}
+		return cfg.Tracer.Effect(h)
+	}
+	exec.Handle(EffectKindSQS, traced(SQSEffect(cfg.SQS)))
+	exec.Handle(EffectKindKinesis, traced(KinesisEffect(cfg.Kinesis)))
+	exec.Handle(EffectKindHTTP, traced(HTTPEffect(cfg.HTTPTargets, cfg.HTTPTimeout)))
+	exec.Handle(EffectKindLog, traced(effect.Sealed(LogEffect(cfg.Log))))
 	if cfg.Sealer != nil {
 		exec.OpenWith(cfg.Sealer)
 	}
-	exec.Handle(EffectKindEmail, EmailEffect(cfg.SQS, cfg.NotificationsQueueURL))
-	exec.Handle(EffectKindPublish, PublishEffect(cfg.Kinesis, cfg.EventsStream))
+	exec.Handle(EffectKindEmail, traced(EmailEffect(cfg.SQS, cfg.NotificationsQueueURL)))
+	exec.Handle(EffectKindPublish, traced(PublishEffect(cfg.Kinesis, cfg.EventsStream)))
 	return &Effects{exec: exec, store: store, log: cfg.Log, parallel: 10, now: time.Now, maxReceives: cfg.MaxReceives}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"go.opentelemetry.io/otel"
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal/dynamojournal"
@@ -56,16 +55,24 @@ func main() {
 		os.Exit(1)
 	}
 	// Runs, steps, retries and effects as EMF log lines, and one trace per
-	// run (spans go to the global OpenTelemetry provider, e.g. a collector
-	// layer; without one only the traceparent reaches the steps).
-	emf, tracer := observe.NewEMF(), observe.NewTracer(otel.GetTracerProvider())
+	// run (spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT says where,
+	// else to the global provider; without either only the traceparent
+	// reaches the steps).
+	tp, flushTraces, err := internal.Tracing(ctx, os.Getenv)
+	if err != nil {
+		log.Error("traces", "err", err)
+		os.Exit(1)
+	}
+	emf, tracer := observe.NewEMF(), observe.NewTracer(tp)
 	shards, err := internal.IndexShards()
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
-	store := observe.Wrap(dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
-		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...), observe.NewTally(emf), tracer)
+	journal := dynamojournal.New(dynamodb.NewFromConfig(cfg, internal.DynamoOptions), env["ORDO_TABLE"],
+		append(internal.JournalOptions(cfg, os.Getenv("ORDO_PAYLOAD_BUCKET")), shards...)...)
+	// Attempts scheduled by another container are timed from the journal.
+	store := observe.Wrap(journal, observe.NewTally(emf, observe.WithJournal(journal)), tracer)
 	conts := internal.NewContinuations(sqsClient, env["ORDO_ORCHESTRATOR_QUEUE_URL"])
 	stepTimeout, err := internal.StepFunctionTimeout(os.Getenv)
 	if err != nil {
@@ -87,11 +94,22 @@ func main() {
 		log.Error("workflow definitions", "err", err)
 		os.Exit(1)
 	}
+	// The platform's queues' depths, as EMF, at most once a minute per
+	// container.
+	depths := internal.NewQueueDepths(sqsClient, internal.QueueDepthInterval,
+		internal.Queue{Name: "orchestrator", URL: env["ORDO_ORCHESTRATOR_QUEUE_URL"]},
+		internal.Queue{Name: "orchestrator-dlq", URL: os.Getenv("ORDO_ORCHESTRATOR_DLQ_URL")},
+		internal.Queue{Name: "effects", URL: env["ORDO_EFFECTS_QUEUE_URL"]},
+		internal.Queue{Name: "effects-dlq", URL: os.Getenv("ORDO_EFFECTS_DLQ_URL")})
 	h := internal.NewOrchestrator(engine, conts, env["ORDO_RESOURCE_PREFIX"], log)
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (any, error) {
 		out, err := h.Handle(ctx, event)
 		_ = internal.WriteEMF(os.Stdout, "orchestrator", calls.Take(), time.Now())
 		_ = emf.Flush(os.Stdout, time.Now())
+		if err := depths.Sample(ctx, os.Stdout, time.Now()); err != nil {
+			log.Warn("queue depths", "err", err)
+		}
+		flushTraces(ctx)
 		return out, err
 	})
 }

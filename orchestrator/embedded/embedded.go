@@ -107,7 +107,7 @@ func New(store journal.Store, reg *step.Registry, opts ...Option) *Runtime {
 	r.Effects = effect.NewExecutor(store)
 	r.Effects.OpenWith(cfg.sealer)
 	r.Effects.Handle("log", effect.Sealed(effect.HandlerFunc(func(_ context.Context, run string, e journal.Effect) error {
-		r.log.Info("effect", "run", run, "id", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(sensitive.Redact(e.Payload)))
+		r.log.Info("effect", "run", run, "effect", e.ID, "kind", e.Kind, "target", e.Target, "payload", string(sensitive.Redact(e.Payload)))
 		return nil
 	})))
 	// No dispatcher: the runtime executes a run's outstanding effects itself

@@ -754,7 +754,10 @@ func TestLeastPrivilegeIAM(t *testing.T) {
 	)
 	want := map[string][]string{
 		"OrchestratorFunction": append(journal(), callbackKey, seal, open,
-			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn"),
+			"sqs:SendMessage !GetAtt OrchestratorQueue.Arn", "sqs:SendMessage !GetAtt EffectsQueue.Arn",
+			// Queue depths: the platform's queues and their DLQs, read only.
+			"sqs:GetQueueAttributes !GetAtt OrchestratorQueue.Arn", "sqs:GetQueueAttributes !GetAtt OrchestratorDLQ.Arn",
+			"sqs:GetQueueAttributes !GetAtt EffectsQueue.Arn", "sqs:GetQueueAttributes !GetAtt EffectsDLQ.Arn"),
 		"EffectsFunction": append(journal(), open,
 			"sqs:SendMessage !GetAtt NotificationsQueue.Arn", "kinesis:PutRecord !GetAtt EventsStream.Arn"),
 		// A viewer reads; operators and admins also hand starts and

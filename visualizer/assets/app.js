@@ -109,6 +109,10 @@ async function loadRole() {
 let refreshTimer = null;
 let generation = 0;
 
+// stale reports whether the user left the page that started at gen: an
+// answer that comes back late must not draw over the page they are on.
+const stale = gen => gen !== generation;
+
 function live(fn, ms) {
   clearTimeout(refreshTimer);
   const gen = generation;
@@ -123,7 +127,7 @@ function parseHash() {
 }
 
 async function route() {
-  generation++;
+  const gen = ++generation;
   clearTimeout(refreshTimer);
   const { page, rest, params } = parseHash();
   for (const a of document.querySelectorAll('header nav a')) {
@@ -135,7 +139,7 @@ async function route() {
   try {
     await (pages[page] || runsPage)(rest, params);
   } catch (e) {
-    fill(main(), h('p', { class: 'err' }, e.message));
+    if (!stale(gen)) fill(main(), h('p', { class: 'err' }, e.message));
   }
   // The time from navigation to a drawn page, for anyone measuring it.
   performance.mark('ordo:drawn');
@@ -168,7 +172,9 @@ function versionOf(defs, hash) {
 // ---- Runs page ---------------------------------------------------------
 
 async function runsPage(_, params) {
+  const gen = generation;
   const defs = await definitions(true);
+  if (stale(gen)) return;
   const names = [...new Set(defs.map(d => d.name))].sort();
   const wf = params.get('workflow') || '';
   const field = (label, el) => h('label', {}, label, el);
@@ -202,6 +208,7 @@ async function runsPage(_, params) {
     const q = new URLSearchParams(params);
     if (!q.get('limit')) q.set('limit', '50');
     const r = await get('/v1/views/runs?' + q);
+    if (stale(gen)) return;
     renderRuns(results, r, defs, params);
     const busy = ['running', 'waiting', 'deferred'].some(x => (r.counts || {})[x] > 0);
     if (busy && $('#live') && $('#live').checked) live(() => load().catch(e => flash(e.message)), 3000);
@@ -289,8 +296,12 @@ function legend(list) {
 
 async function runPage(rest, params) {
   const id = rest.join('/');
-  const st = { id, at: params.has('at') ? Number(params.get('at')) : 0, step: params.get('step') || '', events: null, view: null };
+  const st = { id, at: params.has('at') ? Number(params.get('at')) : 0, step: params.get('step') || '', events: null, view: null, loads: 0 };
+  const gen = generation;
   const load = async () => {
+    // Only the latest load draws: the slider and the live refresh may
+    // overlap, and answers can come back out of order.
+    const mine = ++st.loads;
     const q = new URLSearchParams({ id });
     if (st.at) q.set('at', st.at);
     // The first load lists every event; later ones only the new ones.
@@ -298,7 +309,9 @@ async function runPage(rest, params) {
     else q.set('after', st.events.length ? st.events[st.events.length - 1].seq : 0);
     if (st.items) q.set('items', st.items);
     const v = await get('/v1/views/run?' + q);
-    st.events = (st.events || []).concat(v.events || []);
+    if (stale(gen) || mine !== st.loads) return;
+    const last = st.events && st.events.length ? st.events[st.events.length - 1].seq : 0;
+    st.events = (st.events || []).concat((v.events || []).filter(e => !st.events || e.seq > last));
     st.view = v;
     renderRun(st, load);
     const following = !st.at || st.at >= v.last;
@@ -497,6 +510,7 @@ function effectsTable(v) {
 // ---- Review queue ------------------------------------------------------
 
 async function reviewPage(_, params) {
+  const gen = generation;
   const q = new URLSearchParams({ limit: params.get('limit') || '50' });
   if (params.get('workflow')) q.set('workflow', params.get('workflow'));
   if (params.get('cursor')) q.set('cursor', params.get('cursor'));
@@ -518,6 +532,7 @@ async function reviewPage(_, params) {
     h('span', { class: 'muted' }, `${items.length} run(s) in review`),
     params.get('run') && h('a', { href: '#/review' }, 'show all'));
   const others = await otherItems();
+  if (stale(gen)) return;
   fill(main(), h('h1', {}, 'Review queue'), bulk,
     items.length ? items.map(reviewItem) : h('p', { class: 'muted', id: 'review-empty' }, 'No run needs review.'),
     r.next ? h('button', { onclick: () => { const p = new URLSearchParams(params); p.set('cursor', r.next); location.hash = '#/review?' + p; } }, 'more →') : null,
@@ -707,7 +722,9 @@ function diffView(a, b) {
 // ---- Definitions -------------------------------------------------------
 
 async function definitionsPage() {
+  const gen = generation;
   const defs = await definitions(true, true);
+  if (stale(gen)) return;
   const pickA = h('select', { id: 'diff-a' }), pickB = h('select', { id: 'diff-b' });
   for (const d of defs) {
     pickA.append(h('option', { value: d.hash }, `${d.name} ${d.version}`));
@@ -726,7 +743,9 @@ async function definitionsPage() {
 }
 
 async function definitionPage(rest) {
+  const gen = generation;
   const d = await get('/v1/views/definition?' + new URLSearchParams({ hash: rest[0] }));
+  if (stale(gen)) return;
   const g = d.graph;
   fill(main(), h('h1', {}, `${g.name} ${g.version}`),
     h('p', { class: 'muted' }, g.hash, ' · ', h('a', { href: `#/runs?workflow=${encodeURIComponent(g.name)}&def=${g.hash}` }, 'runs of this version')),
@@ -736,7 +755,9 @@ async function definitionPage(rest) {
 }
 
 async function diffPage(rest) {
+  const gen = generation;
   const [a, b] = await Promise.all(rest.slice(0, 2).map(x => get('/v1/views/definition?' + new URLSearchParams({ hash: x }))));
+  if (stale(gen)) return;
   const na = Object.fromEntries(a.json.steps.map(x => [x.name, x]));
   const nb = Object.fromEntries(b.json.steps.map(x => [x.name, x]));
   const status = {};

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordoflow/ordo/functions/internal"
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/observe"
 	"github.com/ordoflow/ordo/orchestrator"
 	"github.com/ordoflow/ordo/orchestrator/callback"
 	"github.com/ordoflow/ordo/orchestrator/effect"
@@ -78,6 +79,10 @@ type Config struct {
 	Sealer sensitive.Sealer
 	Log    *slog.Logger
 	Seed   uint64
+	// Tracer, when set, traces as the Lambdas' mains do: commits and
+	// invocations in the orchestrator containers, deliveries and their
+	// commits in the effects container.
+	Tracer *observe.Tracer
 	// StepTimeout is the orchestrator's ORDO_STEP_FUNCTION_TIMEOUT: the
 	// timeout of step functions whose configuration cannot be read
 	// (Functions.SetTimeout sets those that can; 0: DefaultStepTimeout).
@@ -197,9 +202,12 @@ type handler func(ctx context.Context, ev events.SQSEvent) events.SQSEventRespon
 
 func (s *Stack) newOrchestrator() handler {
 	cfg := s.cfg
-	store := Store{Store: cfg.Store, Faults: cfg.Faults}
-	engine := orchestrator.New(store,
-		internal.NewLambdaInvoker(s.lambda, prefix),
+	var store journal.Store = Store{Store: cfg.Store, Faults: cfg.Faults}
+	var invoker orchestrator.Invoker = internal.NewLambdaInvoker(s.lambda, prefix)
+	if cfg.Tracer != nil {
+		store, invoker = observe.Wrap(store, cfg.Tracer), cfg.Tracer.Invoker(invoker)
+	}
+	engine := orchestrator.New(store, invoker,
 		orchestrator.WithFunctionTimeouts(internal.NewFunctionTimeouts(s.lambda, prefix, cfg.StepTimeout)),
 		orchestrator.WithDispatcher(internal.NewSQSDispatcher(s.sqs, s.Queues.QueueURL(prefix+EffectsQueue))),
 		orchestrator.WithLogger(cfg.Log),
@@ -240,8 +248,15 @@ func failAll(ev events.SQSEvent) events.SQSEventResponse {
 }
 
 func (s *Stack) newEffects() handler {
-	x := internal.NewEffects(Store{Store: s.cfg.Store, Faults: s.cfg.Faults}, internal.EffectsConfig{Log: s.cfg.Log, Sealer: s.cfg.Sealer})
+	var store journal.Store = Store{Store: s.cfg.Store, Faults: s.cfg.Faults}
+	if s.cfg.Tracer != nil {
+		store = observe.Wrap(store, s.cfg.Tracer)
+	}
+	x := internal.NewEffects(store, internal.EffectsConfig{Log: s.cfg.Log, Sealer: s.cfg.Sealer, Tracer: s.cfg.Tracer})
 	for kind, h := range s.cfg.Effects {
+		if s.cfg.Tracer != nil {
+			h = s.cfg.Tracer.Effect(h)
+		}
 		x.Executor().Handle(kind, h)
 	}
 	return func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
