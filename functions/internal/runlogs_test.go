@@ -65,7 +65,7 @@ func TestRunLogsNameWorkflowRunStepAndAttempt(t *testing.T) {
 	if err := stack.Send(ctx, lambdatest.OrdersQueue, string(body)); err != nil {
 		t.Fatal(err)
 	}
-	run := waitSettled(t, store, "order")
+	run := waitOnlyRun(t, store, "order")
 	waitEffects(t, store, run)
 	stack.Close()
 

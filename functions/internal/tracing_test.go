@@ -68,7 +68,7 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 	if err := stack.Send(ctx, lambdatest.OrdersQueue, string(body)); err != nil {
 		t.Fatal(err)
 	}
-	run := waitSettled(t, store, "order")
+	run := waitOnlyRun(t, store, "order")
 	events := waitEffects(t, store, run)
 	flush(ctx)
 
@@ -144,9 +144,9 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 	}
 }
 
-// waitSettled waits for the only run of workflow to complete and returns
+// waitOnlyRun waits for the only run of workflow to complete and returns
 // its id.
-func waitSettled(t *testing.T, store journal.Store, workflow string) string {
+func waitOnlyRun(t *testing.T, store journal.Store, workflow string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
