@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ordoflow/ordo/journal"
+	"github.com/ordoflow/ordo/orchestrator/sensitive/localkey"
 	"github.com/ordoflow/ordo/orchestrator/verify"
 )
 
@@ -21,7 +22,7 @@ const genTestFile = "recorded_runs_test.go"
 func genTestCmd(g *Env) *cobra.Command {
 	var sel selection
 	var out, pkg, setup, config string
-	var distinct bool
+	var distinct, openSealed bool
 	cmd := &cobra.Command{
 		Use:   "gen-test [RUN...] --out DIR",
 		Short: "Write recorded runs as golden journals and a Go test that verifies them against the current code",
@@ -62,6 +63,11 @@ and returns the step registry (default: the App's Setup).`,
 			if err != nil {
 				return err
 			}
+			if openSealed {
+				if err := openRecordings(ctx, g.db, recs); err != nil {
+					return err
+				}
+			}
 			if pkg == "" {
 				if pkg, err = packageOf(out); err != nil {
 					return err
@@ -81,7 +87,24 @@ and returns the step registry (default: the App's Setup).`,
 	cmd.Flags().StringVar(&setup, "setup", g.app.Setup, "import/path.Func that registers definitions and returns the step registry")
 	cmd.Flags().StringVar(&config, "config", "", "verify configuration (volatile fields, steps not re-executed); default ./ordo.verify.yaml if present")
 	cmd.Flags().BoolVar(&distinct, "distinct", false, "keep one run per distinct path through the workflow")
+	cmd.Flags().BoolVar(&openSealed, "open-sealed", false, "write sensitive values in clear, opened with the journal's sealing key beside --db, so the steps that "+
+		"receive them are re-executed too: only for journals of test data (default: recorded as [redacted], those attempts skipped)")
 	return cmd
+}
+
+// openRecordings opens the sealed values of recs with the sealing key
+// beside the journal file db (--open-sealed).
+func openRecordings(ctx context.Context, db string, recs []*verify.Recording) error {
+	keys, err := localkey.ReadFile(db + ".sealing-key")
+	if err != nil {
+		return fmt.Errorf("--open-sealed: the journal's sealing key: %w", err)
+	}
+	for _, rec := range recs {
+		if err := rec.Open(ctx, keys); err != nil {
+			return fmt.Errorf("--open-sealed: %w", err)
+		}
+	}
+	return nil
 }
 
 // recordings reads the runs, keeping one per shape when distinct is set.

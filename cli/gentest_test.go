@@ -107,3 +107,38 @@ func goTest(t *testing.T, dir string) (string, error) {
 	b, err := cmd.CombinedOutput()
 	return string(b), err
 }
+
+// TestGenTestOpenSealed checks --open-sealed: the recordings carry the
+// card number in clear (opened with the journal's key), and without that
+// key the command fails saying so, writing nothing.
+func TestGenTestOpenSealed(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ordo.db")
+	placeOrders(t, db, 1, 2, 2, 2)
+	out := filepath.Join(t.TempDir(), "regress")
+	if msg, err := ordoOut(t, db, "gen-test", "--workflow", "order", "--out", out, "--open-sealed"); err != nil {
+		t.Fatalf("gen-test --open-sealed: %v\n%s", err, msg)
+	}
+	recs, _ := filepath.Glob(filepath.Join(out, "testdata", "*.json"))
+	if len(recs) == 0 {
+		t.Fatal("no recordings written")
+	}
+	b, err := os.ReadFile(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"[redacted]"`) || strings.Contains(string(b), `$ordo.enc`) || !strings.Contains(string(b), `"cardNumber"`) {
+		t.Errorf("recording %s still holds sealed values or no card:\n%.2000s", recs[0], b)
+	}
+
+	if err := os.Remove(db + ".sealing-key"); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(t.TempDir(), "regress")
+	msg, err := ordoOut(t, db, "gen-test", "--workflow", "order", "--out", out2, "--open-sealed")
+	if err == nil || !strings.Contains(err.Error()+msg, "sealing key") {
+		t.Errorf("gen-test --open-sealed without the key: err %v\n%s", err, msg)
+	}
+	if _, err := os.Stat(out2); err == nil {
+		t.Errorf("%s written although the recordings could not be opened", out2)
+	}
+}

@@ -17,6 +17,6 @@ trap cleanup EXIT
 
 go build -o "$work/ordo" ./cmd/ordo
 "$work/ordo" demo --mix --keep --db "$work/demo.db" --orders "$RUNS"
-"$work/ordo" gen-test --db "$work/demo.db" --workflow order,refund,return --limit "$RUNS" --distinct --out "$out/regress"
+"$work/ordo" gen-test --db "$work/demo.db" --workflow order,refund,return --limit "$RUNS" --distinct --open-sealed --out "$out/regress"
 go test -count=1 -coverprofile="$work/cover.out" -coverpkg="$STEPS" "./$out/regress/"
 go tool cover -func="$work/cover.out" | tail -1

@@ -40,7 +40,7 @@ func TestGeneratedTestsCoverTheSteps(t *testing.T) {
 	out := filepath.Join(dir, "regress")
 	var msg bytes.Buffer
 	root.SetOut(&msg)
-	root.SetArgs([]string{"--db", db, "gen-test", "--workflow", "order,refund,return", "--limit", "300", "--distinct", "--out", out})
+	root.SetArgs([]string{"--db", db, "gen-test", "--workflow", "order,refund,return", "--limit", "300", "--distinct", "--open-sealed", "--out", out})
 	if err := root.ExecuteContext(t.Context()); err != nil {
 		t.Fatalf("gen-test: %v\n%s", err, msg.String())
 	}

@@ -194,3 +194,29 @@ func (rec *Recording) RecordedDefinition() (*workflow.Definition, error) {
 	}
 	return d, nil
 }
+
+// Open replaces the sealed values (package sensitive) of every event with
+// their clear values, opened with s, so that Write keeps them and the steps
+// that received them can be re-executed from the recording. Only for
+// journals of test data (a demo's, a staging copy): a recording leaves the
+// deployment, and an opened recording carries the values in clear.
+func (rec *Recording) Open(ctx context.Context, s sensitive.Sealer) error {
+	for i := range rec.Commits {
+		for j := range rec.Commits[i].Events {
+			e := &rec.Commits[i].Events[j]
+			where := fmt.Sprintf("commit %d event %d (%s)", rec.Commits[i].Seq, j+1, e.Kind)
+			docs := []*json.RawMessage{&e.Input, &e.Output, &e.State}
+			for k := range e.Effects {
+				docs = append(docs, &e.Effects[k].Payload)
+			}
+			for _, d := range docs {
+				opened, _, err := sensitive.OpenAll(ctx, s, *d, where)
+				if err != nil {
+					return fmt.Errorf("run %s: %w", rec.Run.ID, err)
+				}
+				*d = opened
+			}
+		}
+	}
+	return nil
+}
