@@ -28,7 +28,9 @@ type stateCache struct {
 // needs no catching up: whoever appends to a run meanwhile (an event, a
 // callback, an operator) drops the entry (operate), and a runtime that
 // appends by other means (effect outcomes) drives the run after a
-// catch-up of a non-fresh entry.
+// catch-up of a non-fresh entry. A Drive of another process may append to a
+// child run this engine started: DriveResults, which drops results its
+// state does not await, catches up even a fresh entry (loadCurrent).
 type cached struct {
 	rs    *RunState
 	fresh bool
@@ -103,6 +105,23 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 // folded from the journal (cold).
 func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
 	if c, ok := e.cache.take(run); ok && (c.fresh || e.catchUp(ctx, run, c.rs)) {
+		return c.rs, false, nil
+	}
+	rs, cold, err = e.loadCold(ctx, run)
+	if err == nil {
+		rs.SetFunctionTimeouts(e.functionTimeouts(ctx, rs.def))
+	}
+	return rs, cold, err
+}
+
+// loadCurrent is load for a caller that judges what it got against the
+// state before appending (DriveResults: is this attempt still awaited?).
+// A fresh entry is caught up too: a run this engine started may have been
+// driven by another process since (a child run, whose drives go through
+// the queue), and its Start's state would not know the attempts that
+// Drive scheduled.
+func (e *Engine) loadCurrent(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
+	if c, ok := e.cache.take(run); ok && e.catchUp(ctx, run, c.rs) {
 		return c.rs, false, nil
 	}
 	rs, cold, err = e.loadCold(ctx, run)

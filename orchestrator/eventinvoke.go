@@ -61,7 +61,7 @@ func (r StepResult) String() string {
 // settled), is dropped and logged. A run that does not exist is
 // journal.ErrNotFound.
 func (e *Engine) DriveResults(ctx context.Context, run string, results ...StepResult) (Outcome, error) {
-	rs, cold, err := e.load(ctx, run)
+	rs, cold, err := e.loadCurrent(ctx, run)
 	if err != nil {
 		return Outcome{}, err
 	}
