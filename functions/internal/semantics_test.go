@@ -144,13 +144,6 @@ func TestSemanticsAWSAsync(t *testing.T) {
 		// journals hundreds of results per commit. A known limit of the
 		// async mode for very large fan-outs (docs/definitions.md).
 		semantictest.WithSkip("Map/TenThousandItems", "async invokes: one message per item result; too slow for a 10,000-item map within the suite's patience")}
-	// A known defect (docs/definitions.md, "Asynchronous invokes"): about
-	// half the time a parent run waits forever for a child run whose steps
-	// were invoked asynchronously. Reproduce without these skips:
-	// go test -count=6 -run 'TestSemanticsAWSAsync/Sub' ./functions/internal/
-	for _, sub := range []string{"OutputAndLinks", "ChildCompensatesAndFails", "ChildFailStep", "DepthThree", "CancelledChild", "CancelledParent"} {
-		opts = append(opts, semantictest.WithSkip("Sub/"+sub, "known defect of async invokes: a parent may wait forever for its child run (docs/definitions.md)"))
-	}
 	semantictest.Run(t, func(t *testing.T) journal.Store {
 		c := dynamotest.Client(t)
 		return dynamojournal.New(c, dynamotest.Table(t, c))
