@@ -1,12 +1,11 @@
 package callback
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ordoflow/ordo/internal/keyfile"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // LoadFile reads the keyring in the file at path (ParseKeyring's format),
@@ -35,22 +34,8 @@ func createFile(path string) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Written whole to a private temporary file, then linked into place:
-	// no reader ever sees a half-written key, and of two processes racing
-	// to create it, one wins and the other reads the winner's.
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".callback-key-*")
-	if err != nil {
-		return nil, fmt.Errorf("callback key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = fmt.Fprintf(tmp, "# ordo callback keys: the first signs, all verify\n%s\n", hex.EncodeToString(k))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
-	if errors.Is(err, fs.ErrExist) {
+	exists, err := keyfile.Create(path, "ordo callback keys: the first signs, all verify", k)
+	if exists {
 		return LoadFile(path)
 	}
 	if err != nil {

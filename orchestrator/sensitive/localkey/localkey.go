@@ -16,9 +16,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ordoflow/ordo/internal/keyfile"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/ordoflow/ordo/orchestrator/sensitive"
@@ -154,22 +154,8 @@ func ReadFile(path string) (*Keyring, error) {
 
 func create(path string) (*Keyring, error) {
 	k := NewKey()
-	// Written whole to a private temporary file, then linked into place:
-	// of two processes racing to create it, one wins and the other reads
-	// the winner's.
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".sealing-key-*")
-	if err != nil {
-		return nil, fmt.Errorf("sealing key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = fmt.Fprintf(tmp, "# ordo sealing keys (sensitive fields): the first seals, all open\n%s\n", hex.EncodeToString(k))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
-	if errors.Is(err, fs.ErrExist) {
+	exists, err := keyfile.Create(path, "ordo sealing keys (sensitive fields): the first seals, all open", k)
+	if exists {
 		return LoadFile(path)
 	}
 	if err != nil {
