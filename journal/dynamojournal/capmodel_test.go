@@ -203,11 +203,14 @@ func simulate(t *testing.T, w workload) (writes, reads load, runs float64, sizes
 			if toReview {
 				end, endStatus = it.review, journal.StatusReview
 			}
-			// The run's own partition: K+2 commits (the start, the first
-			// decision, K results) and two head writes, counted as if the
-			// whole run fell in this second (an upper bound per key; the
-			// totals are exact).
-			writes.add(table, RunPartition(run), float64(it.start+k*it.step+end+2*it.head))
+			// The run's own partition: K+1 commits (the start with the
+			// first decision, as the orchestrator journals a trigger's run;
+			// K-1 results each scheduling the next; the last result with
+			// the end) and two head writes, counted as if the whole run fell
+			// in this second (an upper bound per key; the totals are
+			// exact). A run started through the API writes its first
+			// decision apart: one step commit more.
+			writes.add(table, RunPartition(run), float64(it.start+(k-1)*it.step+end+2*it.head))
 			// Start: the head's entry is put into byStatus (an unsettled
 			// run is not in byWorkflow).
 			writes.add(byST, StatusPartition(journal.StatusRunning, run, w.shards), float64(it.entry))
