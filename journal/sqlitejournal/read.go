@@ -130,7 +130,7 @@ func (s *Store) runs(ctx context.Context, q journal.Query) ([]journal.Run, strin
 	}
 	// The head's seq moves only with its status; the run's last commit is
 	// one index seek away.
-	query := "SELECT id, workflow, def_hash, status, (SELECT max(seq) FROM commits WHERE run = runs.id), created, updated FROM runs"
+	query := "SELECT id, workflow, def_hash, status, coalesce((SELECT max(seq) FROM commits WHERE run = runs.id), seq), created, updated FROM runs"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
