@@ -54,6 +54,7 @@ type options struct {
 	readConns     int
 	readOnly      bool
 	faultHook     func(Fault) error // WithFaultHook
+	maxGather     time.Duration     // see gatherer
 }
 
 // Option configures a Store.
@@ -103,6 +104,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		maxBatch:      256,
 		maxCommitSize: 16 << 20,
 		readConns:     max(runtime.GOMAXPROCS(0), 4),
+		maxGather:     maxGather,
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/ordoflow/ordo/journal"
 )
@@ -76,26 +77,18 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	return res.seq, res.err
 }
 
-// writeLoop is the single writer. Each pass takes what is queued, up to
-// maxBatch requests, and writes it in one transaction.
+// writeLoop is the single writer. Each pass takes what is queued, and
+// what comes while it gathers a batch (gatherer), up to maxBatch requests,
+// and writes it in one transaction.
 func (s *Store) writeLoop() {
 	defer close(s.done)
+	g := newGatherer(s.opts.maxGather)
 	batch := make([]*appendReq, 0, s.opts.maxBatch)
 	for req := range s.reqs {
-		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < s.opts.maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch, _ = s.gather(g, append(batch[:0], req))
+		start := time.Now()
 		s.writeBatch(batch)
+		g.wrote(batch, time.Since(start))
 		clear(batch)
 	}
 }
