@@ -15,19 +15,24 @@ const maxGather = 2 * time.Millisecond
 // Appenders that each wait for their append before making the next (a
 // Drive: commit, invoke, decide, commit) fall into cohorts: while one
 // cohort's batch is written, the cohort answered before it decides and
-// queues its next appends, and each cohort then gets an fsync of its own.
-// The writer therefore waits, for at most half as long as writing the last
-// batch took, for the runs of that batch to append again, so that the
-// cohorts meet in one batch and share its fsync. Runs the last batch
-// settled (or left waiting) are not waited for, and a lone appender never
-// waits: its run is the one that comes back. A run that does not come back
-// in time (its next step is slow) is waited for once; each wait in a row
-// in which none came back halves the next (misses), so appenders that
-// rarely come back soon cost little.
+// queues its next appends, and each cohort then gets a commit (an fsync)
+// of its own. When commits are slow (an fsync taking longer than twice
+// applying the batch did: a busy disk), the writer waits, up to half as
+// long as the last commit took, for the runs of the last batch to append
+// again, so that the cohorts meet in one batch and share its fsync. When
+// commits are fast, it does not: applying one cohort's appends while the
+// other decides is worth more than the fsync a wait would save.
+//
+// Runs the last batch settled (or left waiting) are not waited for, and a
+// lone appender never waits: its run is the one that comes back. A run
+// that does not come back in time (its next step is slow) is waited for
+// once; each wait in a row in which none came back halves the next
+// (misses), so appenders that rarely come back soon cost little.
 type gatherer struct {
 	max    time.Duration   // the longest wait
 	back   map[string]bool // runs of the last batch not yet back
-	last   time.Duration   // how long writing the last batch took
+	commit time.Duration   // how long the last batch took to commit
+	apply  time.Duration   // and to apply
 	misses int             // waits in a row in which none came back
 	timer  *time.Timer
 }
@@ -37,10 +42,10 @@ type gatherer struct {
 // soon again.
 const maxMisses = 4
 
-func newGatherer(max time.Duration) *gatherer {
+func newGatherer(longest time.Duration) *gatherer {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &gatherer{max: max, back: map[string]bool{}, timer: t}
+	return &gatherer{max: longest, back: map[string]bool{}, timer: t}
 }
 
 // arrived notes that req is queued.
@@ -48,10 +53,10 @@ func (g *gatherer) arrived(req *appendReq) { delete(g.back, req.c.Run) }
 
 // budget is how long to wait for the runs not back yet (0: do not wait).
 func (g *gatherer) budget() time.Duration {
-	if len(g.back) == 0 {
+	if len(g.back) == 0 || g.commit <= 2*g.apply {
 		return 0
 	}
-	return min(g.last/2, g.max) >> g.misses
+	return min(g.commit/2, g.max) >> g.misses
 }
 
 // waited notes how a wait ended: whether all it waited for came back, and
@@ -65,15 +70,16 @@ func (g *gatherer) waited(all, any bool) {
 	}
 }
 
-// wrote notes the batch written and how long it took.
-func (g *gatherer) wrote(batch []*appendReq, took time.Duration) {
+// wrote notes the batch written and how long it took to apply and to
+// commit.
+func (g *gatherer) wrote(batch []*appendReq, apply, commit time.Duration) {
 	clear(g.back)
 	for _, req := range batch {
 		if st := req.c.Status; st == "" || st == journal.StatusRunning {
 			g.back[req.c.Run] = true
 		}
 	}
-	g.last = took
+	g.apply, g.commit = apply, commit
 }
 
 // gather fills batch, holding its first request, with what is queued, then

@@ -11,18 +11,18 @@ func req(run string, status journal.Status) *appendReq {
 	return &appendReq{c: journal.Commit{Run: run, Status: status}}
 }
 
-// TestGatherWaitsForLastBatchRuns: after a batch, the writer waits (half
-// as long as the batch took) for the runs it holds that will append
-// again, and no longer once they are all back.
+// TestGatherWaitsForLastBatchRuns: after a batch whose commit was slow,
+// the writer waits (half as long as the commit took) for the runs it holds
+// that will append again, and no longer once they are all back.
 func TestGatherWaitsForLastBatchRuns(t *testing.T) {
 	g := newGatherer(maxGather)
 	if got := g.budget(); got != 0 {
 		t.Fatalf("before any batch: wait %s, want 0", got)
 	}
 	g.wrote([]*appendReq{req("a", ""), req("b", journal.StatusRunning), req("c", journal.StatusCompleted),
-		req("d", journal.StatusWaiting), req("e", journal.StatusReview)}, 800*time.Microsecond)
+		req("d", journal.StatusWaiting), req("e", journal.StatusReview)}, 100*time.Microsecond, 800*time.Microsecond)
 	if got := g.budget(); got != 400*time.Microsecond {
-		t.Errorf("with a and b to come back: wait %s, want 400µs (half the batch's 800µs)", got)
+		t.Errorf("with a and b to come back: wait %s, want 400µs (half the commit's 800µs)", got)
 	}
 	g.arrived(req("x", "")) // a run of its own: not waited for, waits for nothing
 	g.arrived(req("a", ""))
@@ -35,6 +35,21 @@ func TestGatherWaitsForLastBatchRuns(t *testing.T) {
 	}
 }
 
+// TestGatherNotOnFastCommits: when committing took at most twice as long as
+// applying the batch, the writer does not wait: it applies the next cohort
+// while the last one decides.
+func TestGatherNotOnFastCommits(t *testing.T) {
+	g := newGatherer(maxGather)
+	g.wrote([]*appendReq{req("a", ""), req("b", "")}, 400*time.Microsecond, 800*time.Microsecond)
+	if got := g.budget(); got != 0 {
+		t.Errorf("commit 800µs after 400µs of applying: wait %s, want 0", got)
+	}
+	g.wrote([]*appendReq{req("a", ""), req("b", "")}, 400*time.Microsecond, 801*time.Microsecond)
+	if got := g.budget(); got == 0 {
+		t.Errorf("commit 801µs after 400µs of applying: no wait, want one")
+	}
+}
+
 // TestGatherLoneAppender: an appender alone never waits, its run being the
 // one that comes back; and no wait is longer than maxGather.
 func TestGatherLoneAppender(t *testing.T) {
@@ -44,12 +59,12 @@ func TestGatherLoneAppender(t *testing.T) {
 		if got := g.budget(); got != 0 {
 			t.Fatalf("lone appender: wait %s, want 0", got)
 		}
-		g.wrote([]*appendReq{req("a", "")}, time.Second)
+		g.wrote([]*appendReq{req("a", "")}, 0, time.Second)
 	}
-	g.wrote([]*appendReq{req("a", ""), req("b", "")}, time.Second)
+	g.wrote([]*appendReq{req("a", ""), req("b", "")}, 0, time.Second)
 	g.arrived(req("a", ""))
 	if got := g.budget(); got != maxGather {
-		t.Errorf("after a batch of 1s: wait %s, want maxGather (%s)", got, maxGather)
+		t.Errorf("after a commit of 1s: wait %s, want maxGather (%s)", got, maxGather)
 	}
 }
 
@@ -60,14 +75,14 @@ func TestGatherMisses(t *testing.T) {
 	full := 500 * time.Microsecond
 	want := []time.Duration{full, full / 2, full / 4, full / 8, full / 16, full / 16}
 	for i, w := range want {
-		g.wrote([]*appendReq{req("a", ""), req("b", "")}, 2*full)
+		g.wrote([]*appendReq{req("a", ""), req("b", "")}, 0, 2*full)
 		if got := g.budget(); got != w {
 			t.Errorf("after %d misses: wait %s, want %s", i, got, w)
 		}
 		g.waited(false, false)
 	}
 	g.waited(false, true) // some came back: no change
-	g.wrote([]*appendReq{req("a", ""), req("b", "")}, 2*full)
+	g.wrote([]*appendReq{req("a", ""), req("b", "")}, 0, 2*full)
 	if got := g.budget(); got != full/16 {
 		t.Errorf("after a wait in which some came back: %s, want %s", got, full/16)
 	}
@@ -83,7 +98,7 @@ func TestGatherMisses(t *testing.T) {
 func TestGatherMergesCohorts(t *testing.T) {
 	s := &Store{opts: options{maxBatch: 256}, reqs: make(chan *appendReq, 8)}
 	g := newGatherer(time.Minute)
-	g.wrote([]*appendReq{req("a", "")}, time.Hour)
+	g.wrote([]*appendReq{req("a", "")}, 0, time.Hour)
 	go func() { s.reqs <- req("a", "") }()
 	done := make(chan []*appendReq, 1)
 	go func() {

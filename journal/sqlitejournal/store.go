@@ -45,6 +45,9 @@ type Store struct {
 	closed bool
 	reqs   chan *appendReq
 	done   chan struct{} // closed when the writer goroutine exits
+	// committing is how long the writer's last transaction took to
+	// commit (the WAL write and fsync); only the writer uses it.
+	committing time.Duration
 }
 
 type options struct {

@@ -88,7 +88,8 @@ func (s *Store) writeLoop() {
 		batch, _ = s.gather(g, append(batch[:0], req))
 		start := time.Now()
 		s.writeBatch(batch)
-		g.wrote(batch, time.Since(start))
+		took := time.Since(start)
+		g.wrote(batch, took-s.committing, s.committing)
 		clear(batch)
 	}
 }
@@ -168,7 +169,10 @@ func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResu
 		tx.Rollback()
 		return -1, err
 	}
-	if err := tx.Commit(); err != nil {
+	start := time.Now()
+	err = tx.Commit()
+	s.committing = time.Since(start)
+	if err != nil {
 		return -1, err
 	}
 	// Every caller of the batch is answered with the fault, as if the
