@@ -83,10 +83,19 @@ func (g *gatherer) wrote(batch []*appendReq, apply, commit time.Duration) {
 }
 
 // gather fills batch, holding its first request, with what is queued, then
-// waits (gatherer) for more, up to maxBatch requests. It reports false when
-// the queue is closed.
-func (s *Store) gather(g *gatherer, batch []*appendReq) ([]*appendReq, bool) {
+// waits (gatherer) for more, up to maxBatch requests in all.
+func (s *Store) gather(g *gatherer, batch []*appendReq) []*appendReq {
 	g.arrived(batch[0])
+	batch, open := s.drain(g, batch)
+	if wait := g.budget(); open && wait > 0 && len(batch) < s.opts.maxBatch {
+		batch = s.await(g, batch, wait)
+	}
+	return batch
+}
+
+// drain adds to batch what is queued, without waiting; open is false when
+// the queue is closed.
+func (s *Store) drain(g *gatherer, batch []*appendReq) (_ []*appendReq, open bool) {
 	for len(batch) < s.opts.maxBatch {
 		select {
 		case r, ok := <-s.reqs:
@@ -95,15 +104,16 @@ func (s *Store) gather(g *gatherer, batch []*appendReq) ([]*appendReq, bool) {
 			}
 			g.arrived(r)
 			batch = append(batch, r)
-			continue
 		default:
+			return batch, true
 		}
-		break
 	}
-	wait := g.budget()
-	if wait <= 0 || len(batch) >= s.opts.maxBatch {
-		return batch, true
-	}
+	return batch, true
+}
+
+// await adds to batch what comes within wait, until the runs the gatherer
+// waits for are all back or the batch is full.
+func (s *Store) await(g *gatherer, batch []*appendReq, wait time.Duration) []*appendReq {
 	g.timer.Reset(wait)
 	defer g.timer.Stop()
 	missing := len(g.back)
@@ -111,15 +121,15 @@ func (s *Store) gather(g *gatherer, batch []*appendReq) ([]*appendReq, bool) {
 		select {
 		case r, ok := <-s.reqs:
 			if !ok {
-				return batch, false
+				return batch
 			}
 			g.arrived(r)
 			batch = append(batch, r)
 		case <-g.timer.C:
 			g.waited(false, len(g.back) < missing)
-			return batch, true
+			return batch
 		}
 	}
 	g.waited(len(g.back) == 0, len(g.back) < missing)
-	return batch, true
+	return batch
 }

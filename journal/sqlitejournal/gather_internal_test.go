@@ -102,7 +102,7 @@ func TestGatherMergesCohorts(t *testing.T) {
 	go func() { s.reqs <- req("a", "") }()
 	done := make(chan []*appendReq, 1)
 	go func() {
-		batch, _ := s.gather(g, []*appendReq{req("b", "")})
+		batch := s.gather(g, []*appendReq{req("b", "")})
 		done <- batch
 	}()
 	select {

@@ -85,8 +85,9 @@ func (s *Store) writeLoop() {
 	g := newGatherer(s.opts.maxGather)
 	batch := make([]*appendReq, 0, s.opts.maxBatch)
 	for req := range s.reqs {
-		batch, _ = s.gather(g, append(batch[:0], req))
+		batch = s.gather(g, append(batch[:0], req))
 		start := time.Now()
+		s.committing = 0
 		s.writeBatch(batch)
 		took := time.Since(start)
 		g.wrote(batch, took-s.committing, s.committing)
