@@ -206,21 +206,32 @@ func (rs *RunState) collect(d *Decision) {
 			d.InFlight = append(d.InFlight, inv)
 		}
 	}
+	if w := rs.wakeAt(); !w.IsZero() && (d.WakeAt.IsZero() || w.Before(d.WakeAt)) {
+		d.WakeAt = w
+	}
+}
+
+// wakeAt is when the run next needs a decision for something time-based:
+// a retry or timer, a lease or the run's timeout (zero: nothing).
+func (rs *RunState) wakeAt() time.Time {
+	var at time.Time
+	running := rs.status == journal.StatusRunning
 	for f, due := range rs.timers {
-		if (running || f.step < 0) && (d.WakeAt.IsZero() || due.Before(d.WakeAt)) {
-			d.WakeAt = due
+		if (running || f.step < 0) && (at.IsZero() || due.Before(at)) {
+			at = due
 		}
 	}
 	for f, due := range rs.leases {
-		if (running || f == compFlight && rs.compensating) && (d.WakeAt.IsZero() || due.Before(d.WakeAt)) {
-			d.WakeAt = due
+		if (running || f == compFlight && rs.compensating) && (at.IsZero() || due.Before(at)) {
+			at = due
 		}
 	}
-	if t := rs.def.Timeout.D(); t > 0 && rs.status == journal.StatusRunning {
-		if deadline := rs.clockFrom().Add(t); d.WakeAt.IsZero() || deadline.Before(d.WakeAt) {
-			d.WakeAt = deadline
+	if t := rs.def.Timeout.D(); t > 0 && running {
+		if deadline := rs.clockFrom().Add(t); at.IsZero() || deadline.Before(at) {
+			at = deadline
 		}
 	}
+	return at
 }
 
 func (rs *RunState) flightOf(inv Invocation) flight {

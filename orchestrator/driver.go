@@ -54,8 +54,12 @@ func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
 	}
 	d := e.newDriver(ctx, run, rs, cold)
 	defer d.close()
-	if err := d.start(d.owed()); err != nil {
+	_, ended, err := d.startOrInline(d.owed(), d.rs.wakeAt())
+	switch {
+	case err != nil:
 		return Outcome{}, err
+	case ended:
+		return d.ended(), nil
 	}
 	return d.loop()
 }
@@ -96,11 +100,12 @@ type driver struct {
 	// engine's cache: child runs in flight are then made sure of once.
 	cold bool
 
-	results     chan attemptResult
-	running     map[string]bool // attempts this Drive invoked, by attemptKey
+	results     chan attemptResult // made by the first start
+	running     map[string]bool    // attempts this Drive invoked, by attemptKey
 	steps       sync.WaitGroup
 	stepCtx     context.Context
 	cancelSteps context.CancelFunc
+	stopInline  func() bool // see invokeInline
 
 	pending []journal.Event // results and dispatch records not yet journaled
 	// Effects are sent when Drive returns, or at least every effectsEvery
@@ -131,13 +136,7 @@ type attemptResult struct {
 }
 
 func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold bool) *driver {
-	// A result waits in the buffer, or its goroutine waits to hand it over
-	// (take drains what is ready); a buffer as large as the attempts a run
-	// may have in flight would cost more to allocate, per Drive, than a
-	// short chain's whole decision.
-	d := &driver{e: e, ctx: ctx, run: run, rs: rs, cold: cold,
-		results: make(chan attemptResult, min(len(rs.def.Steps), workflow.DefaultMaxConcurrency, resultsBuffer)),
-		running: map[string]bool{}, sent: map[string]bool{}, flushed: time.Now()}
+	d := &driver{e: e, ctx: ctx, run: run, rs: rs, cold: cold, flushed: time.Now()}
 	d.stepCtx, d.cancelSteps = context.WithCancel(context.WithoutCancel(ctx))
 	if dl, ok := ctx.Deadline(); ok {
 		t := time.NewTimer(time.Until(dl) - e.margin)
@@ -151,6 +150,9 @@ func (e *Engine) newDriver(ctx context.Context, run string, rs *RunState, cold b
 func (d *driver) close() {
 	if d.handOnStop != nil {
 		d.handOnStop()
+	}
+	if d.stopInline != nil {
+		d.stopInline()
 	}
 	d.cancelSteps()
 	d.steps.Wait()
@@ -190,8 +192,14 @@ func (d *driver) loop() (Outcome, error) {
 			}
 			return d.outcome(out), nil
 		}
-		if err := d.start(dec.Start); err != nil {
+		inlined, ended, err := d.startOrInline(dec.Start, dec.WakeAt)
+		switch {
+		case err != nil:
 			return Outcome{}, err
+		case ended:
+			return d.ended(), nil
+		case inlined:
+			continue
 		}
 		if idle, out := d.idle(now, dec); idle {
 			if d.flush() {
@@ -200,12 +208,16 @@ func (d *driver) loop() (Outcome, error) {
 			return d.outcome(out), nil
 		}
 		if d.waitFor(now, dec) {
-			// ctx ended: results of attempts still running are lost with this
-			// Drive (their leases expire); rs may hold results not journaled,
-			// so report no effects from it.
-			return Outcome{Status: d.rs.status, Continue: true, Wake: d.wake}, nil
+			return d.ended(), nil
 		}
 	}
+}
+
+// ended is the outcome of a Drive whose ctx ended: results of attempts
+// still running are lost with this Drive (their leases expire); rs may
+// hold results not journaled, so it reports no effects from it.
+func (d *driver) ended() Outcome {
+	return Outcome{Status: d.rs.status, Continue: true, Wake: d.wake}
 }
 
 // commit journals the results gathered and the decision's events in one
@@ -388,6 +400,9 @@ func (d *driver) queue(effects []journal.Effect) {
 	if d.e.dispatch == nil {
 		return // the caller executes Outcome.Effects itself
 	}
+	if d.sent == nil {
+		d.sent = map[string]bool{}
+	}
 	for _, ef := range effects {
 		if !d.sent[ef.ID] {
 			d.sent[ef.ID] = true
@@ -513,6 +528,14 @@ func (d *driver) settle() error {
 func (d *driver) start(invs []Invocation) error {
 	if len(invs) == 0 {
 		return nil
+	}
+	if d.results == nil {
+		// A result waits in the buffer, or its goroutine waits to hand it
+		// over (take drains what is ready); a buffer as large as the
+		// attempts a run may have in flight would cost more to allocate
+		// than a short chain's whole decision.
+		d.results = make(chan attemptResult, min(len(d.rs.def.Steps), workflow.DefaultMaxConcurrency, resultsBuffer))
+		d.running = map[string]bool{}
 	}
 	// The goroutines get values: rs itself is replaced on a reload.
 	state, wf, def := d.rs.StateJSON(), d.rs.wfName, d.rs.def

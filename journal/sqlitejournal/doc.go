@@ -51,8 +51,11 @@
 // Times are Unix nanoseconds (try datetime(updated/1e9, 'unixepoch')).
 // events is a BLOB holding the commit's events as a JSON array, encoded by
 // journal.EncodeEvents; read it with json_extract(CAST(events AS TEXT), ...).
-// The head's seq moves on every commit; status and updated only when a
-// commit sets a status.
+// The head's status, updated and seq move only when a commit sets a
+// status (seq is then that commit's); a run's last commit is the highest
+// seq in commits, which Load and Runs report as the run's Seq. A commit
+// that does not change the status is therefore one insert: it goes in only
+// if the commit it follows exists and its own slot is free.
 //
 // # Errors
 //

@@ -33,7 +33,7 @@ type Store struct {
 	rdb *sql.DB // readers; the same as wdb for ":memory:"
 
 	// Writer statements, prepared on wdb.
-	insRun, updSeq, updStatus, insCommit *sql.Stmt
+	insRun, insCommit, updStatus *sql.Stmt
 	// Reader statements, prepared on rdb.
 	selHead, selCommits *sql.Stmt
 
@@ -45,6 +45,9 @@ type Store struct {
 	closed bool
 	reqs   chan *appendReq
 	done   chan struct{} // closed when the writer goroutine exits
+	// committing is how long the writer's last transaction took to
+	// commit (the WAL write and fsync); only the writer uses it.
+	committing time.Duration
 }
 
 type options struct {
@@ -54,6 +57,7 @@ type options struct {
 	readConns     int
 	readOnly      bool
 	faultHook     func(Fault) error // WithFaultHook
+	maxGather     time.Duration     // see gatherer
 }
 
 // Option configures a Store.
@@ -103,6 +107,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		maxBatch:      256,
 		maxCommitSize: 16 << 20,
 		readConns:     max(runtime.GOMAXPROCS(0), 4),
+		maxGather:     maxGather,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -235,8 +240,10 @@ func openReadPool(path string, o options) (*sql.DB, error) {
 
 // schemaVersion is stored in PRAGMA user_version. 2 added the internal
 // streams and review items (streamSchema), 3 the snapshots table
-// (snapshotSchema). Opening an older file for writing creates them.
-const schemaVersion = 3
+// (snapshotSchema), 4 the trigger commits_follow, with which the head's seq
+// moves only when its status does (a build of version 3 would read such a
+// head as corrupt). Opening an older file for writing creates them.
+const schemaVersion = 4
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS runs (
@@ -259,6 +266,11 @@ var schema = []string{
 		events BLOB NOT NULL,
 		PRIMARY KEY (run, seq)
 	)`,
+	// A commit goes in only after the one before it: with the primary key,
+	// an append lands in the slot after the run's last commit or nowhere.
+	`CREATE TRIGGER IF NOT EXISTS commits_follow BEFORE INSERT ON commits
+		WHEN NEW.seq > 1 AND NOT EXISTS (SELECT 1 FROM commits WHERE run = NEW.run AND seq = NEW.seq - 1)
+		BEGIN SELECT RAISE(IGNORE); END`,
 	`CREATE TABLE IF NOT EXISTS definitions (
 		hash    TEXT PRIMARY KEY,
 		name    TEXT NOT NULL,
@@ -311,9 +323,11 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{s.wdb, &s.insRun, `INSERT INTO runs (id, workflow, def_hash, status, seq, created, updated)
 			VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) ON CONFLICT (id) DO NOTHING`},
-		{s.wdb, &s.updSeq, `UPDATE runs SET seq = ?2 + 1 WHERE id = ?1 AND seq = ?2`},
-		{s.wdb, &s.updStatus, `UPDATE runs SET seq = ?2 + 1, status = ?3, updated = ?4 WHERE id = ?1 AND seq = ?2`},
-		{s.wdb, &s.insCommit, `INSERT INTO commits (run, seq, at, events) VALUES (?1, ?2, ?3, ?4)`},
+		// Inserts nothing if the slot is taken, or if the commit before it
+		// is missing (trigger commits_follow).
+		{s.wdb, &s.insCommit, `INSERT INTO commits (run, seq, at, events) VALUES (?1, ?2, ?3, ?4)
+			ON CONFLICT (run, seq) DO NOTHING`},
+		{s.wdb, &s.updStatus, `UPDATE runs SET seq = ?2, status = ?3, updated = ?4 WHERE id = ?1`},
 		{s.rdb, &s.selHead, `SELECT workflow, def_hash, status, seq, created, updated FROM runs WHERE id = ?1`},
 		{s.rdb, &s.selCommits, `SELECT seq, events FROM commits WHERE run = ?1 ORDER BY seq`},
 	}
@@ -356,7 +370,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insRun, s.updSeq, s.updStatus, s.insCommit, s.selHead, s.selCommits} {
+	for _, st := range []*sql.Stmt{s.insRun, s.insCommit, s.updStatus, s.selHead, s.selCommits} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

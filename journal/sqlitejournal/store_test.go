@@ -111,8 +111,9 @@ func TestBadCursor(t *testing.T) {
 }
 
 // TestFailureIsolated makes one append fail for a reason other than a
-// conflict (a commit row already in its slot) while others are queued: only
-// that append fails, and it leaves nothing behind.
+// conflict (a trigger refuses its head update, after its commit row went
+// in) while others are queued: only that append fails, and it leaves
+// nothing behind.
 func TestFailureIsolated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
 	s, err := sqlitejournal.New(t.Context(), path)
@@ -128,7 +129,8 @@ func TestFailureIsolated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO commits (run, seq, at, events) VALUES ('bad', 2, 0, '[]')`); err != nil {
+	if _, err := db.Exec(`CREATE TRIGGER refuse_bad BEFORE UPDATE ON runs WHEN NEW.id = 'bad'
+		BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -138,7 +140,7 @@ func TestFailureIsolated(t *testing.T) {
 		for i := range errs {
 			wg.Go(func() {
 				if i == 16 {
-					_, errs[i] = s.Append(t.Context(), journal.Commit{Run: "bad", After: 1, Events: transition(1)})
+					_, errs[i] = s.Append(t.Context(), journal.Commit{Run: "bad", After: 1, Events: transition(1), Status: journal.StatusReview})
 					return
 				}
 				_, errs[i] = s.Append(t.Context(), startCommit(fmt.Sprintf("ok-%d-%d", round, i)))
@@ -154,9 +156,9 @@ func TestFailureIsolated(t *testing.T) {
 			}
 		}
 	}
-	var seq int64
-	if err := db.QueryRow(`SELECT seq FROM runs WHERE id = 'bad'`).Scan(&seq); err != nil || seq != 1 {
-		t.Errorf("bad run head: seq %d, %v; want 1", seq, err)
+	head, events, err := s.Load(t.Context(), "bad")
+	if err != nil || head.Seq != 1 || len(events) != 2 || head.Status != journal.StatusRunning {
+		t.Errorf("bad run: seq %d, %d events, status %s, %v; want 1, 2, running", head.Seq, len(events), head.Status, err)
 	}
 	runs, _, err := s.Runs(t.Context(), journal.Query{Limit: 1000})
 	if err != nil || len(runs) != 1+5*31 {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/ordoflow/ordo/journal"
 )
@@ -75,26 +77,20 @@ func (s *Store) append(ctx context.Context, c journal.Commit) (int64, error) {
 	return res.seq, res.err
 }
 
-// writeLoop is the single writer. Each pass takes what is queued, up to
-// maxBatch requests, and writes it in one transaction.
+// writeLoop is the single writer. Each pass takes what is queued, and
+// what comes while it gathers a batch (gatherer), up to maxBatch requests,
+// and writes it in one transaction.
 func (s *Store) writeLoop() {
 	defer close(s.done)
+	g := newGatherer(s.opts.maxGather)
 	batch := make([]*appendReq, 0, s.opts.maxBatch)
 	for req := range s.reqs {
-		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < s.opts.maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = s.gather(g, append(batch[:0], req))
+		start := time.Now()
+		s.committing = 0
 		s.writeBatch(batch)
+		took := time.Since(start)
+		g.wrote(batch, took-s.committing, s.committing)
 		clear(batch)
 	}
 }
@@ -150,9 +146,8 @@ func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResu
 	}
 	w := txStmts{
 		insRun:    tx.StmtContext(ctx, s.insRun),
-		updSeq:    tx.StmtContext(ctx, s.updSeq),
-		updStatus: tx.StmtContext(ctx, s.updStatus),
 		insCommit: tx.StmtContext(ctx, s.insCommit),
+		updStatus: tx.StmtContext(ctx, s.updStatus),
 	}
 	for k, i := range pending {
 		if err := s.fault(Fault{Point: FaultInBatch, Applied: k, Batch: len(pending)}); err != nil {
@@ -175,7 +170,10 @@ func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResu
 		tx.Rollback()
 		return -1, err
 	}
-	if err := tx.Commit(); err != nil {
+	start := time.Now()
+	err = tx.Commit()
+	s.committing = time.Since(start)
+	if err != nil {
 		return -1, err
 	}
 	// Every caller of the batch is answered with the fault, as if the
@@ -184,43 +182,60 @@ func (s *Store) tryBatch(batch []*appendReq, pending []int, results []appendResu
 }
 
 type txStmts struct {
-	insRun, updSeq, updStatus, insCommit *sql.Stmt
+	insRun, insCommit, updStatus *sql.Stmt
 }
 
-// apply checks req's expected sequence against the run's head inside the
-// transaction and, if it matches, moves the head and inserts the commit.
+// apply appends req's commit inside the transaction if its expected
+// sequence is the run's last: the first commit creates the run's head; a
+// later one goes in only into the free slot after an existing commit
+// (the primary key and trigger commits_follow). The head is written again
+// only when the commit sets a status, so a commit that does not is one
+// insert.
 func (w txStmts) apply(ctx context.Context, req *appendReq) (int64, error) {
 	c := req.c
-	var res sql.Result
-	var err error
-	switch {
-	case c.After == 0:
+	seq := c.After + 1
+	if c.After == 0 {
 		status := c.Status
 		if status == "" {
 			status = journal.StatusRunning
 		}
-		res, err = w.insRun.ExecContext(ctx, c.Run, c.Workflow, c.DefHash, string(status), req.at)
-	case c.Status != "":
-		res, err = w.updStatus.ExecContext(ctx, c.Run, c.After, string(c.Status), req.at)
-	default:
-		res, err = w.updSeq.ExecContext(ctx, c.Run, c.After)
+		res, err := w.insRun.ExecContext(ctx, c.Run, c.Workflow, c.DefHash, string(status), req.at)
+		if err := inserted(res, err); err != nil {
+			return 0, explain(err, "run already exists")
+		}
 	}
+	res, err := w.insCommit.ExecContext(ctx, c.Run, seq, req.at, req.events)
+	if err := inserted(res, err); err != nil {
+		return 0, explain(err, "run is not at seq "+strconv.FormatInt(c.After, 10))
+	}
+	if c.After > 0 && c.Status != "" {
+		if _, err := w.updStatus.ExecContext(ctx, c.Run, seq, string(c.Status), req.at); err != nil {
+			return 0, err
+		}
+	}
+	return seq, nil
+}
+
+// explain says why a conflict is one; other errors speak for themselves.
+func explain(err error, why string) error {
+	if errors.Is(err, journal.ErrConflict) {
+		return fmt.Errorf("%s: %w", why, err)
+	}
+	return err
+}
+
+// inserted turns an insert's outcome into an error: its own, or
+// journal.ErrConflict when it inserted nothing.
+func inserted(res sql.Result, err error) error {
 	if err != nil {
-		return 0, err
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if n == 0 {
-		if c.After == 0 {
-			return 0, fmt.Errorf("run already exists: %w", journal.ErrConflict)
-		}
-		return 0, fmt.Errorf("run is not at seq %d: %w", c.After, journal.ErrConflict)
+		return journal.ErrConflict
 	}
-	seq := c.After + 1
-	if _, err := w.insCommit.ExecContext(ctx, c.Run, seq, req.at, req.events); err != nil {
-		return 0, err
-	}
-	return seq, nil
+	return nil
 }

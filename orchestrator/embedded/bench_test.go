@@ -20,7 +20,10 @@ import (
 // BenchmarkRun measures whole runs of a 5-step chain of no-op steps on a
 // durable SQLite journal (WAL, synchronous=FULL), each op one run started
 // and awaited, at 1 and at 50 runs in flight: what ordo-bench's embedded
-// rows measure, with allocations (and -cpuprofile/-memprofile at hand).
+// rows measure, with allocations (and -cpuprofile/-memprofile at hand). It
+// reports commits/batch, the mean number of commits the journal's writer
+// put in one transaction (one fsync), counted by a fault hook that injects
+// nothing.
 func BenchmarkRun(b *testing.B) {
 	reg := step.NewRegistry()
 	reg.Register("noop", step.Func(func(_ context.Context, in json.RawMessage) (json.RawMessage, error) { return in, nil }))
@@ -37,7 +40,20 @@ func BenchmarkRun(b *testing.B) {
 	for _, inFlight := range []int{1, 50} {
 		b.Run(fmt.Sprintf("steps=5/inflight=%d", inFlight), func(b *testing.B) {
 			ctx := context.Background()
-			store, err := sqlitejournal.New(ctx, filepath.Join(b.TempDir(), "bench.db"))
+			var commits, batches atomic.Int64
+			count := sqlitejournal.WithFaultHook(func(f sqlitejournal.Fault) error {
+				if f.Point == sqlitejournal.FaultAfterCommit {
+					commits.Add(int64(f.Batch))
+					batches.Add(1)
+				}
+				return nil
+			})
+			defer func() {
+				if n := batches.Load(); n > 0 {
+					b.ReportMetric(float64(commits.Load())/float64(n), "commits/batch")
+				}
+			}()
+			store, err := sqlitejournal.New(ctx, filepath.Join(b.TempDir(), "bench.db"), count)
 			if err != nil {
 				b.Fatal(err)
 			}
