@@ -26,6 +26,7 @@ type Store struct {
 
 	snapMu sync.Mutex
 	snaps  map[string]snapshot // by run (snapshot.go)
+	parts  map[[2]string][]byte // snapshot parts by run and key
 }
 
 type run struct {
