@@ -329,7 +329,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		return v
 	}
-	input := rs.inputJSON
+	input := rs.runInput()
 	if o := rs.byName[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
 		// and is the input the step's own expressions read.
@@ -643,6 +643,9 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 				if c.phase == PhasePending {
 					attempt++
 				}
+			}
+			if s.lazy {
+				rs.missed = true
 			}
 			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.input), "output": orNull(s.output)})
 			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,

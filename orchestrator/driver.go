@@ -48,7 +48,7 @@ type Outcome struct {
 // until its lease expires. Drive is safe to call concurrently for the same
 // run, in one process or many: the journal's conditional appends arbitrate.
 func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
-	rs, cold, err := e.load(ctx, run)
+	rs, cold, err := e.loadLazy(ctx, run)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -164,7 +164,10 @@ func (d *driver) loop() (Outcome, error) {
 			return d.handOff()
 		}
 		now := d.e.now()
-		dec := d.rs.Decide(now)
+		dec, err := d.decide(now)
+		if err != nil {
+			return Outcome{}, err
+		}
 		retry, err := d.commit(now, dec)
 		if err != nil {
 			return Outcome{}, err
@@ -255,6 +258,26 @@ func (d *driver) append(c journal.Commit) (int64, error) {
 			return seq, err
 		}
 	}
+}
+
+// decide decides at now. A state with values still in snapshot parts
+// decides on a copy first; when the decision needs them, they are loaded
+// (or the run folded, when they cannot be) and it decides again.
+func (d *driver) decide(now time.Time) (Decision, error) {
+	if d.rs.hasLazy() {
+		if dec, ok := d.rs.decideLazy(now); ok {
+			return dec, nil
+		}
+		rs, err := d.e.resolve(d.ctx, d.run, d.rs)
+		if err != nil {
+			return Decision{}, err
+		}
+		if rs != d.rs {
+			d.rs = rs
+			d.pending = rs.absorb(d.pending)
+		}
+	}
+	return d.rs.Decide(now), nil
 }
 
 // reload replaces the state with the journal's after another writer

@@ -78,6 +78,11 @@ func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte
 		return nil, err
 	}
 	for i := range events {
+		if rs.touchesLazy(&events[i]) {
+			if err := rs.resolve(e.partGetter(ctx, run)); err != nil {
+				return nil, err
+			}
+		}
 		if err := rs.Apply(&events[i]); err != nil {
 			return nil, err
 		}
@@ -100,7 +105,7 @@ func (e *Engine) snapshotAfter(ctx context.Context, run string, rs *RunState, ev
 	if snaps == nil || rs.unsnapped < max(e.snapEvery, (rs.snapEvents+rs.unsnapped)/4) {
 		return
 	}
-	data, err := encodeState(rs)
+	data, err := encodeState(rs, partPutter(ctx, snaps, run), partMin)
 	if err == nil {
 		err = snaps.PutSnapshot(ctx, run, rs.seq, data)
 	}
@@ -125,7 +130,7 @@ func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
 		return err
 	}
 	defer e.cache.put(run, rs)
-	data, err := encodeState(rs)
+	data, err := encodeState(rs, partPutter(ctx, snaps, run), partMin)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", run, err)
 	}
@@ -134,4 +139,41 @@ func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
 	}
 	rs.snapEvents, rs.unsnapped = rs.snapEvents+rs.unsnapped, 0
 	return nil
+}
+
+// partPutter stores the parts of run's snapshot being encoded.
+func partPutter(ctx context.Context, snaps journal.Snapshots, run string) func(string, []byte) error {
+	return func(key string, data []byte) error { return snaps.PutSnapshotPart(ctx, run, key, data) }
+}
+
+// partGetter reads the parts of run's snapshot (a state decoded from one
+// has them; without the port, every part is missing).
+func (e *Engine) partGetter(ctx context.Context, run string) func(string) ([]byte, error) {
+	return func(key string) ([]byte, error) {
+		snaps, ok := e.store.(journal.Snapshots)
+		if !ok {
+			return nil, fmt.Errorf("snapshot part %s of %s: the journal keeps no snapshots: %w", key, run, journal.ErrNotFound)
+		}
+		return snaps.SnapshotPart(ctx, run, key)
+	}
+}
+
+// resolve loads the values of rs still in snapshot parts. When a part
+// cannot be read or used, the run is folded from its journal instead, and
+// that state is returned.
+func (e *Engine) resolve(ctx context.Context, run string, rs *RunState) (*RunState, error) {
+	if !rs.hasLazy() {
+		return rs, nil
+	}
+	err := rs.resolve(e.partGetter(ctx, run))
+	if err == nil {
+		return rs, nil
+	}
+	e.log.Warn("run snapshot part not used; folding the whole journal", "run", run, "err", err)
+	folded, err := e.loadFold(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	folded.SetFunctionTimeouts(rs.limits)
+	return folded, nil
 }

@@ -1,8 +1,67 @@
 package orchestrator
 
-// EncodeState and DecodeState expose the snapshot format to the external
-// tests.
-var (
-	EncodeState = encodeState
-	DecodeState = decodeState
+import (
+	"fmt"
+	"time"
+
+	"github.com/ordoflow/ordo/journal"
 )
+
+// DecodeState exposes the snapshot format to the external tests.
+var DecodeState = decodeState
+
+// EncodeState encodes rs in the snapshot format, every value inline.
+func EncodeState(rs *RunState) ([]byte, error) { return encodeState(rs, nil, 0) }
+
+// EncodeStateParts encodes rs in the snapshot format, every value that a
+// part may hold in parts (whatever its size).
+func EncodeStateParts(rs *RunState, parts map[string][]byte) ([]byte, error) {
+	return encodeState(rs, func(key string, data []byte) error {
+		parts[key] = data
+		return nil
+	}, 1)
+}
+
+// getter reads parts from a map.
+func getter(parts map[string][]byte) func(string) ([]byte, error) {
+	return func(key string) ([]byte, error) {
+		data, ok := parts[key]
+		if !ok {
+			return nil, fmt.Errorf("part %s: %w", key, journal.ErrNotFound)
+		}
+		return data, nil
+	}
+}
+
+// DecideResolving decides as the engine's driver does: on a copy of a
+// lazy state, resolving it from parts when the decision needs a value.
+// It reports whether the parts were read.
+func DecideResolving(rs *RunState, now time.Time, parts map[string][]byte) (Decision, bool, error) {
+	if rs.hasLazy() {
+		if d, ok := rs.decideLazy(now); ok {
+			return d, false, nil
+		}
+		if err := rs.resolve(getter(parts)); err != nil {
+			return Decision{}, true, err
+		}
+		return rs.Decide(now), true, nil
+	}
+	return rs.Decide(now), false, nil
+}
+
+// ApplyResolving applies e as the engine does to a lazy state: resolving
+// it from parts first when e touches an unresolved value.
+func ApplyResolving(rs *RunState, e *journal.Event, parts map[string][]byte) error {
+	if rs.touchesLazy(e) {
+		if err := rs.resolve(getter(parts)); err != nil {
+			return err
+		}
+	}
+	return rs.Apply(e)
+}
+
+// Resolve resolves every value of rs from parts.
+func Resolve(rs *RunState, parts map[string][]byte) error { return rs.resolve(getter(parts)) }
+
+// HasLazy reports whether rs has values not resolved yet.
+func HasLazy(rs *RunState) bool { return rs.hasLazy() }
