@@ -93,7 +93,7 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 		return false
 	}
 	for i := range events {
-		if rs.touchesLazy(&events[i]) && rs.resolve(e.partGetter(ctx, run)) != nil {
+		if rs.touchesLazy(&events[i]) && rs.resolve(e.partGetter(ctx, run), needAll) != nil {
 			return false
 		}
 		if err := rs.Apply(&events[i]); err != nil {

@@ -264,17 +264,21 @@ func (d *driver) append(c journal.Commit) (int64, error) {
 // decides on a copy first; when the decision needs them, they are loaded
 // (or the run folded, when they cannot be) and it decides again.
 func (d *driver) decide(now time.Time) (Decision, error) {
-	if d.rs.hasLazy() {
-		if dec, ok := d.rs.decideLazy(now); ok {
+	for d.rs.hasLazy() {
+		dec, n := d.rs.decideLazy(now)
+		if n == 0 {
 			return dec, nil
 		}
-		rs, err := d.e.resolve(d.ctx, d.run, d.rs)
+		rs, err := d.e.resolveNeed(d.ctx, d.run, d.rs, n)
 		if err != nil {
 			return Decision{}, err
 		}
 		if rs != d.rs {
 			d.rs = rs
 			d.pending = rs.absorb(d.pending)
+		}
+		if n == needAll {
+			break
 		}
 	}
 	return d.rs.Decide(now), nil

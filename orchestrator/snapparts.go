@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +37,15 @@ const partMin = 2 << 10
 // to copy, and the engine resolves it instead.
 const lazyCloneMax = 2000
 
+// need says which unresolved values a decision needed.
+type need uint8
+
+const (
+	needInput    need = 1 << iota // the run's input
+	needPayloads                  // the payloads of steps that succeeded
+	needAll      = needInput | needPayloads
+)
+
 // snapPayload is a step's payload as a part holds it.
 type snapPayload struct {
 	Input    json.RawMessage `json:"input,omitempty"`
@@ -70,17 +80,24 @@ func (rs *RunState) encodeInput(put func(string, []byte) error, minPart int) (js
 
 // encodeStepPart encodes st, its payload in a part when st succeeded and
 // the payload is at least minPart bytes (put once).
-func (rs *RunState) encodeStepPart(st *stepState, put func(string, []byte) error, minPart int) (snapStep, error) {
+// A step whose input is the run's refers to it (InputRun) when the
+// snapshot holds the run's input as a part (inputParted).
+func (rs *RunState) encodeStepPart(st *stepState, put func(string, []byte) error, minPart int, inputParted bool) (snapStep, error) {
 	if st.lazy {
 		ss := encodeStep(st) // no payload: it is in the part
 		ss.Part = st.part
 		return ss, nil
 	}
 	ss := encodeStep(st)
-	if put == nil || st.phase != PhaseSucceeded {
+	if st.inputRun || inputParted && len(st.input) > 0 && bytes.Equal(st.input, rs.inputJSON) {
+		// The run's input, which the snapshot holds once (in its part).
+		ss.Input, ss.InputRun = nil, true
+	}
+	if put == nil || st.phase != PhaseSucceeded || st.inputRun {
 		return ss, nil
 	}
 	if st.part == "" {
+		ss.Input = st.input // the payload holds its input
 		size := len(st.input) + len(st.output)
 		for _, it := range st.items {
 			size += len(it.input) + len(it.output)
@@ -98,22 +115,31 @@ func (rs *RunState) encodeStepPart(st *stepState, put func(string, []byte) error
 		}
 		st.part = key
 	}
-	ss.Part, ss.Input, ss.Output, ss.Items, ss.HasItems = st.part, nil, nil, nil, false
+	ss.Part, ss.Input, ss.InputRun, ss.Output, ss.Items, ss.HasItems = st.part, nil, false, nil, nil, false
 	return ss, nil
 }
 
 // hasLazy reports whether a value of rs is not resolved yet.
 func (rs *RunState) hasLazy() bool {
-	return rs.inputLazy || slices.ContainsFunc(rs.steps, func(s *stepState) bool { return s.lazy })
+	return rs.inputLazy || slices.ContainsFunc(rs.steps, func(s *stepState) bool { return s.lazy || s.inputRun })
 }
 
 // runInput is the run's input as journaled (a decision that reads it
 // while it is unresolved is marked).
 func (rs *RunState) runInput() json.RawMessage {
 	if rs.inputLazy {
-		rs.missed = true
+		rs.missed |= needInput
 	}
 	return rs.inputJSON
+}
+
+// stepInput is s's input (a decision that reads it while it is the run's
+// input, unresolved, is marked).
+func (rs *RunState) stepInput(s *stepState) json.RawMessage {
+	if s.inputRun {
+		rs.missed |= needInput
+	}
+	return s.input
 }
 
 // touchesLazy reports whether applying e would read or change an
@@ -130,10 +156,10 @@ func (rs *RunState) touchesLazy(e *journal.Event) bool {
 	return ok && s.lazy
 }
 
-// resolve loads every unresolved value of rs with get (a part's data by
+// resolve loads the unresolved values n names with get (a part's data by
 // key). On error rs is left partly resolved, still consistent.
-func (rs *RunState) resolve(get func(key string) ([]byte, error)) error {
-	if rs.inputLazy {
+func (rs *RunState) resolve(get func(key string) ([]byte, error), n need) error {
+	if n&needInput != 0 && rs.inputLazy {
 		data, err := get(rs.inputPart)
 		if err != nil {
 			return fmt.Errorf("run input: %w", err)
@@ -142,6 +168,14 @@ func (rs *RunState) resolve(get func(key string) ([]byte, error)) error {
 			return fmt.Errorf("%w: run input part %s is not JSON", errSnapshot, rs.inputPart)
 		}
 		rs.inputJSON, rs.input, rs.inputDecoded, rs.inputLazy = data, nil, false, false
+		for _, st := range rs.steps {
+			if st.inputRun {
+				st.input, st.inputRun = data, false
+			}
+		}
+	}
+	if n&needPayloads == 0 {
+		return nil
 	}
 	for i, st := range rs.steps {
 		if !st.lazy {
@@ -164,30 +198,29 @@ func (rs *RunState) resolve(get func(key string) ([]byte, error)) error {
 		delete(rs.outputs, name)
 		rs.undecoded[name] = st.output // a step that succeeded: its output is what expressions read
 	}
-	rs.missed = false
 	return nil
 }
 
 // decideLazy decides on a copy of rs, a state with unresolved values. It
-// keeps the copy's outcome (rs becomes the copy) and returns ok when the
-// decision read none of them; otherwise rs is unchanged and the caller
-// resolves rs and decides again.
-func (rs *RunState) decideLazy(now time.Time) (d Decision, ok bool) {
+// keeps the copy's outcome (rs becomes the copy) when the decision read
+// none of them; otherwise rs is unchanged, and it returns which values
+// the decision needs: the caller resolves them and decides again.
+func (rs *RunState) decideLazy(now time.Time) (Decision, need) {
 	items := 0
 	for _, s := range rs.steps {
 		items += len(s.items)
 	}
 	if items > lazyCloneMax {
-		return Decision{}, false
+		return Decision{}, needAll
 	}
 	c := rs.clone()
-	c.missed = false
-	d = c.Decide(now)
-	if c.missed {
-		return Decision{}, false
+	c.missed = 0
+	d := c.Decide(now)
+	if c.missed != 0 {
+		return Decision{}, c.missed
 	}
 	*rs = *c
-	return d, true
+	return d, 0
 }
 
 // clone returns a copy of rs that shares nothing Apply or Decide change

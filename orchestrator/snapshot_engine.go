@@ -79,7 +79,7 @@ func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte
 	}
 	for i := range events {
 		if rs.touchesLazy(&events[i]) {
-			if err := rs.resolve(e.partGetter(ctx, run)); err != nil {
+			if err := rs.resolve(e.partGetter(ctx, run), needAll); err != nil {
 				return nil, err
 			}
 		}
@@ -162,10 +162,15 @@ func (e *Engine) partGetter(ctx context.Context, run string) func(string) ([]byt
 // cannot be read or used, the run is folded from its journal instead, and
 // that state is returned.
 func (e *Engine) resolve(ctx context.Context, run string, rs *RunState) (*RunState, error) {
+	return e.resolveNeed(ctx, run, rs, needAll)
+}
+
+// resolveNeed is resolve for the values n names.
+func (e *Engine) resolveNeed(ctx context.Context, run string, rs *RunState, n need) (*RunState, error) {
 	if !rs.hasLazy() {
 		return rs, nil
 	}
-	err := rs.resolve(e.partGetter(ctx, run))
+	err := rs.resolve(e.partGetter(ctx, run), n)
 	if err == nil {
 		return rs, nil
 	}

@@ -82,7 +82,9 @@ type snapRun struct {
 type snapStep struct {
 	// Part is the key of the part that holds the step's payload (Input,
 	// Output, Items), which the snapshot then leaves out.
-	Part          string          `json:"part,omitempty"`
+	Part string `json:"part,omitempty"`
+	// InputRun: the step's input is the run's (not repeated).
+	InputRun      bool            `json:"inputRun,omitempty"`
 	Phase         Phase           `json:"phase"`
 	Attempt       int             `json:"attempt,omitempty"`
 	Due           time.Time       `json:"due"`
@@ -149,7 +151,7 @@ func encodeState(rs *RunState, put func(key string, data []byte) error, minPart 
 	}
 	parted := map[string]bool{}
 	for i, st := range rs.steps {
-		ss, err := rs.encodeStepPart(st, put, minPart)
+		ss, err := rs.encodeStepPart(st, put, minPart, s.InputPart != "")
 		if err != nil {
 			return nil, err
 		}
@@ -298,6 +300,9 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 		if ss.Part != "" && ss.Phase != PhaseSucceeded {
 			return nil, fmt.Errorf("%w: step %d is %s, with its payload apart", errSnapshot, i, ss.Phase)
 		}
+		if ss.InputRun && !rs.inputLazy {
+			rs.steps[i].input, rs.steps[i].inputRun = rs.inputJSON, false
+		}
 	}
 	if s.Comp != nil {
 		if s.Comp.Idx < 0 || s.Comp.Idx >= len(def.Steps) {
@@ -344,7 +349,7 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 func decodeStep(s snapStep) stepState {
 	st := stepState{phase: s.Phase, attempt: s.Attempt, due: s.Due, input: s.Input, output: s.Output, failure: s.Error,
 		child: s.Child, scheduledAt: s.ScheduledAt, finishedAt: s.FinishedAt, failedPending: s.FailedPending, base: s.Base, reclaims: s.Reclaims, override: s.Override, idx: s.Idx,
-		next: s.Next, busy: s.Busy, done: s.Done, failed: s.Failed, itemFailed: s.ItemFailed, part: s.Part, lazy: s.Part != ""}
+		next: s.Next, busy: s.Busy, done: s.Done, failed: s.Failed, itemFailed: s.ItemFailed, part: s.Part, lazy: s.Part != "", inputRun: s.InputRun}
 	if s.HasItems {
 		st.items = make([]itemState, len(s.Items))
 		for i, it := range s.Items {

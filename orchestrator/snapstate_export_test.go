@@ -37,23 +37,28 @@ func getter(parts map[string][]byte) func(string) ([]byte, error) {
 // lazy state, resolving it from parts when the decision needs a value.
 // It reports whether the parts were read.
 func DecideResolving(rs *RunState, now time.Time, parts map[string][]byte) (Decision, bool, error) {
-	if rs.hasLazy() {
-		if d, ok := rs.decideLazy(now); ok {
-			return d, false, nil
+	read := false
+	for rs.hasLazy() {
+		d, n := rs.decideLazy(now)
+		if n == 0 {
+			return d, read, nil
 		}
-		if err := rs.resolve(getter(parts)); err != nil {
+		read = true
+		if err := rs.resolve(getter(parts), n); err != nil {
 			return Decision{}, true, err
 		}
-		return rs.Decide(now), true, nil
+		if n == needAll {
+			break
+		}
 	}
-	return rs.Decide(now), false, nil
+	return rs.Decide(now), read, nil
 }
 
 // ApplyResolving applies e as the engine does to a lazy state: resolving
 // it from parts first when e touches an unresolved value.
 func ApplyResolving(rs *RunState, e *journal.Event, parts map[string][]byte) error {
 	if rs.touchesLazy(e) {
-		if err := rs.resolve(getter(parts)); err != nil {
+		if err := rs.resolve(getter(parts), needAll); err != nil {
 			return err
 		}
 	}
@@ -61,7 +66,7 @@ func ApplyResolving(rs *RunState, e *journal.Event, parts map[string][]byte) err
 }
 
 // Resolve resolves every value of rs from parts.
-func Resolve(rs *RunState, parts map[string][]byte) error { return rs.resolve(getter(parts)) }
+func Resolve(rs *RunState, parts map[string][]byte) error { return rs.resolve(getter(parts), needAll) }
 
 // HasLazy reports whether rs has values not resolved yet.
 func HasLazy(rs *RunState) bool { return rs.hasLazy() }

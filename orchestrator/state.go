@@ -66,6 +66,9 @@ type stepState struct {
 	// lazy is set while the payload is only there (see snapparts.go).
 	part string
 	lazy bool
+	// inputRun is set while the step's input is the run's input, not
+	// resolved yet (a snapshot holds it once).
+	inputRun bool
 
 	idx        int   // position in def.Steps
 	next       int   // map: next item to schedule (0-based)
@@ -119,11 +122,11 @@ type RunState struct {
 	input        any
 	inputDecoded bool
 	// inputPart is the snapshot part holding inputJSON; inputLazy is set
-	// while inputJSON is only there. missed is set when a decision needed
-	// a value not resolved yet (see snapparts.go).
+	// while inputJSON is only there. missed says which values not resolved
+	// yet a decision needed (see snapparts.go).
 	inputPart string
 	inputLazy bool
-	missed    bool
+	missed    need
 	state     map[string]any
 	outputs   map[string]any             // name -> {"output": v, "skipped": bool}
 	undecoded map[string]json.RawMessage // outputs not yet in outputs
@@ -222,7 +225,7 @@ func (rs *RunState) step(e *journal.Event) (*stepState, error) {
 			ErrCorruptJournal, e.Kind, e.Step, rs.defHash)
 	}
 	if s.lazy {
-		rs.missed = true // its payload is needed first (touchesLazy)
+		rs.missed |= needPayloads // its payload is needed first (touchesLazy)
 	}
 	s.part = "" // its payload may change
 	return s, nil
@@ -447,7 +450,7 @@ func mergePatch(target, patch map[string]any) {
 
 func (rs *RunState) vars(attempt int) workflow.Vars {
 	if rs.hasLazy() {
-		rs.missed = true // expressions may read any step's output
+		rs.missed |= needAll // expressions may read the input and any step's output
 	}
 	rs.decodeValues()
 	return workflow.Vars{Input: rs.input, State: rs.state, Steps: rs.outputs, Attempt: attempt}
@@ -457,7 +460,7 @@ func (rs *RunState) vars(attempt int) workflow.Vars {
 // yet. Apply checked they are JSON, so decoding does not fail.
 func (rs *RunState) decodeValues() {
 	if rs.inputLazy {
-		rs.missed = true
+		rs.missed |= needInput
 	}
 	if !rs.inputDecoded {
 		rs.input, _ = workflow.DecodeJSON(rs.inputJSON)

@@ -46,7 +46,7 @@ type store interface {
 }
 
 // counting counts the bytes a cold drive reads: encoded events from Load
-// and Since, snapshot data.
+// and Since, snapshot data and the snapshot parts it reads.
 type counting struct {
 	store
 	bytes atomic.Int64
@@ -73,6 +73,12 @@ func (c *counting) LatestSnapshot(ctx context.Context, run string) (int64, []byt
 	seq, data, err := c.store.LatestSnapshot(ctx, run)
 	c.bytes.Add(int64(len(data)))
 	return seq, data, err
+}
+
+func (c *counting) SnapshotPart(ctx context.Context, run, key string) ([]byte, error) {
+	data, err := c.store.SnapshotPart(ctx, run, key)
+	c.bytes.Add(int64(len(data)))
+	return data, err
 }
 
 // buildRun drives a run of mapRun with items items to its gate on an
