@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,7 +106,7 @@ func (e *Engine) snapshotAfter(ctx context.Context, run string, rs *RunState, ev
 	if snaps == nil || rs.unsnapped < max(e.snapEvery, (rs.snapEvents+rs.unsnapped)/4) {
 		return
 	}
-	data, err := encodeState(rs, partPutter(ctx, snaps, run), partMin)
+	data, err := encodeState(rs, partPutter(ctx, snaps, run), cmp.Or(e.partMin, partMin))
 	if err == nil {
 		err = snaps.PutSnapshot(ctx, run, rs.seq, data)
 	}
@@ -130,7 +131,7 @@ func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
 		return err
 	}
 	defer e.cache.put(run, rs)
-	data, err := encodeState(rs, partPutter(ctx, snaps, run), partMin)
+	data, err := encodeState(rs, partPutter(ctx, snaps, run), cmp.Or(e.partMin, partMin))
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", run, err)
 	}

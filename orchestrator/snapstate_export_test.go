@@ -10,6 +10,13 @@ import (
 // DecodeState exposes the snapshot format to the external tests.
 var DecodeState = decodeState
 
+// SnapshotFormat is the format this build writes.
+const SnapshotFormat = snapshotFormat
+
+// SetPartMin sets the size from which e's snapshots keep a value in a
+// part.
+func SetPartMin(e *Engine, n int) { e.partMin = n }
+
 // EncodeState encodes rs in the snapshot format, every value inline.
 func EncodeState(rs *RunState) ([]byte, error) { return encodeState(rs, nil, 0) }
 
