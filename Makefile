@@ -49,6 +49,7 @@ bench: ## Go benchmarks (-benchmem, benchstat-ready) + the ordo-bench table and 
 	$(GO) run ./bench/cmd/ordo-bench -n $(BENCH_N) -c $(BENCH_C) -charts docs/bench | tee $(BENCH_OUT)/ordo-bench.md
 	$(GO) test -run '^$$' -bench ColdDrive -benchtime 3x ./bench/colddrive/ | tee $(BENCH_OUT)/colddrive.txt
 	$(GO) test -count=1 -timeout 30m -run TestModeCost -v ./bench/ -modecost.full | tee $(BENCH_OUT)/modecost.txt
+	$(GO) run ./cmd/ordo capacity | tee $(BENCH_OUT)/capacity.txt
 
 .PHONY: fuzz
 fuzz: ## every Go fuzz target for FUZZTIME each (default 5m; CI runs each for 3s)

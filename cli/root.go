@@ -90,7 +90,7 @@ func Command(app App) *cobra.Command {
 		"YAML file mapping function names to HTTP URLs of steps served elsewhere (docs/steps.md); env ORDO_STEPS, or ORDO_STEP_URLS=NAME=URL,...")
 	root.AddCommand(devCmd(env), startCmd(env), runsCmd(env), showCmd(env), graphCmd(env), definitionsCmd(env), localCmd(),
 		cancelCmd(env), resubmitCmd(env), eventCmd(env), callbackCmd(env), functionsCmd(env), initCmd(), pullCmd(env),
-		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env))
+		verifyCmd(env), replayCmd(env), genTestCmd(env), uiCmd(env), reviewCmd(env), capacityCmd())
 	for _, c := range app.Commands {
 		root.AddCommand(c(env))
 	}

@@ -35,7 +35,7 @@ func (g *Env) traceTo(ctx context.Context, path, endpoint string) (func(), error
 		}
 		opts = append(opts, otlp.WithExporter(exp))
 	}
-	tp, err := otlp.New(ctx, os.Getenv, append(opts, otlp.WithEndpoint(endpoint), otlp.WithSampler(observe.RunSampler))...)
+	tp, err := otlp.New(ctx, os.Getenv, append(opts, otlp.WithEndpoint(endpoint), otlp.WithSampler(observe.RunSampler), otlp.WithIDGenerator(observe.RunIDs()))...)
 	if err != nil {
 		if f != nil {
 			f.Close()

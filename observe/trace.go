@@ -53,6 +53,9 @@ func runContext(ctx context.Context, run string) context.Context {
 // the run's first, then "orchestrator.commit"), with the events' kinds as
 // span events.
 func (t *Tracer) Committed(ctx context.Context, c journal.Commit, seq int64) {
+	if c.After == 0 && len(c.Events) > 0 && c.Events[0].Kind == journal.RunStarted {
+		t.root(ctx, c)
+	}
 	ctx = runContext(ctx, c.Run)
 	// The first commit is the trigger accepted: the run's start.
 	name, attrs := "orchestrator.commit", []attribute.KeyValue{attribute.String("ordo.run", c.Run),
@@ -76,6 +79,24 @@ func (t *Tracer) Committed(ctx context.Context, c journal.Commit, seq int64) {
 		}
 	}
 	span.End()
+}
+
+// root emits the run's root span, "run <workflow>", with the ids
+// RunTrace derives (given by RunIDs), when the run's first commit is
+// appended. It marks the run's start and ends at once: a run may wait for
+// days, longer than any process could hold a span open, and every later
+// span of the run, in any process, names it as parent. A child run's root
+// links to its parent run's root.
+func (t *Tracer) root(ctx context.Context, c journal.Commit) {
+	first := c.Events[0]
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithTimestamp(c.At), trace.WithAttributes(
+		attribute.String("ordo.run", c.Run), attribute.String("ordo.workflow", Workflow(c)),
+		attribute.String("ordo.trigger", first.Trigger), attribute.String("ordo.parent", first.Parent))}
+	if first.Parent != "" {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: RunTrace(first.Parent)}))
+	}
+	_, span := t.t.Start(asRunRoot(ctx, c.Run), "run "+Workflow(c), opts...)
+	span.End(trace.WithTimestamp(c.At))
 }
 
 // stepSpan starts an attempt's span under the run's trace (or under the

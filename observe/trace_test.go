@@ -21,7 +21,7 @@ import (
 
 func TestARunIsOneTraceWithOrchestratorStepAndEffectSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(observe.RunIDs()))
 	tr := observe.NewTracer(tp)
 
 	reg := step.NewRegistry()
@@ -80,6 +80,21 @@ func TestARunIsOneTraceWithOrchestratorStepAndEffectSpans(t *testing.T) {
 	if triggers != 1 || names["orchestrator.commit"] < 2 || names["step pack"] != 1 || names["step send"] != 1 || names["effect log"] != 1 || names["pack's own work"] != 1 {
 		t.Errorf("spans by name: %v; want commits, one span per step, the effect and the step's own", names)
 	}
+	// The root every other span names as parent is exported, once, with
+	// the ids RunTrace derives, and has no parent itself.
+	roots := 0
+	for _, s := range rec.Ended() {
+		if s.Name() != "run ship" {
+			continue
+		}
+		roots++
+		if s.SpanContext().SpanID() != want.SpanID() || s.Parent().IsValid() {
+			t.Errorf("root span %s (parent %v), want span id %s and no parent", s.SpanContext().SpanID(), s.Parent().SpanID(), want.SpanID())
+		}
+	}
+	if roots != 1 {
+		t.Errorf("%d root spans, want 1", roots)
+	}
 	if tp := <-traces; !strings.HasPrefix(tp, "00-"+want.TraceID().String()+"-") {
 		t.Errorf("step.Request.Trace %q is not a traceparent of the run's trace", tp)
 	}
@@ -124,4 +139,22 @@ type invokerOnly struct{}
 
 func (invokerOnly) Invoke(context.Context, step.Request) (step.Response, error) {
 	return step.Response{}, nil
+}
+
+// Spans other than a run's root get random, distinct, valid ids from
+// RunIDs, as from the SDK's default generator.
+func TestRunIDsAreRandomElsewhere(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(observe.RunIDs()))
+	seen := map[trace.SpanID]bool{}
+	traces := map[trace.TraceID]bool{}
+	for range 100 {
+		_, s := tp.Tracer("test").Start(context.Background(), "x")
+		s.End()
+		sc := s.SpanContext()
+		if !sc.IsValid() || seen[sc.SpanID()] || traces[sc.TraceID()] {
+			t.Fatalf("span context %v: invalid or repeated", sc)
+		}
+		seen[sc.SpanID()], traces[sc.TraceID()] = true, true
+	}
 }

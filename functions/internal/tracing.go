@@ -20,7 +20,7 @@ import (
 // nothing), sampled by OTEL_TRACES_SAMPLER a whole run at a time. Else
 // spans go to the global provider (no-op unless something sets one).
 func Tracing(ctx context.Context, getenv func(string) string) (trace.TracerProvider, func(context.Context), error) {
-	tp, err := otlp.New(ctx, getenv, otlp.WithSampler(observe.RunSampler))
+	tp, err := otlp.New(ctx, getenv, otlp.WithSampler(observe.RunSampler), otlp.WithIDGenerator(observe.RunIDs()))
 	if err != nil || tp == nil {
 		return otel.GetTracerProvider(), func(context.Context) {}, err
 	}

@@ -87,6 +87,7 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 		}
 	}
 	want["verify's own work"] = 1
+	want["run order"] = 1
 	traceID := observe.RunTrace(run).TraceID().String()
 	var spans []otlptest.Span
 	deadline := time.Now().Add(10 * time.Second)
@@ -135,6 +136,21 @@ func TestTracesReachACollectorOverOTLP(t *testing.T) {
 	for name, n := range want {
 		if got[name] != n {
 			t.Errorf("%d spans %q, want %d (one per attempt or delivery journaled)", got[name], name, n)
+		}
+	}
+	// Every span's parent arrived too: the run's root (with the ids
+	// RunTrace derives) or another of its spans.
+	ids := map[string]string{}
+	for _, s := range spans {
+		ids[s.SpanID] = s.Name
+	}
+	root := observe.RunTrace(run).SpanID().String()
+	for _, s := range spans {
+		if s.Name == "run order" && (s.SpanID != root || s.Parent != "") {
+			t.Errorf("root span %s with parent %q, want %s and none", s.SpanID, s.Parent, root)
+		}
+		if _, ok := ids[s.Parent]; s.Parent != "" && !ok {
+			t.Errorf("span %q names parent %s, which never arrived", s.Name, s.Parent)
 		}
 	}
 	for _, s := range spans {

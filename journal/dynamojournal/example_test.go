@@ -41,3 +41,41 @@ func ExampleNew() {
 	}
 	fmt.Println(seq, head.Status, len(events))
 }
+
+// Model a peak before it comes: 20,000 step transitions per second, eight
+// workflows (the busiest taking 70%), runs of 12 steps. MinShards names the
+// index shard count that keeps every partition under DynamoDB's limits;
+// Model says what each index takes at that count and which quotas to raise.
+func ExampleModel() {
+	w := dynamojournal.PeakDay(1)
+	w.Transitions, w.Workflows, w.HotShare, w.RunSteps = 20_000, 8, 0.7, []int{12}
+	shards, err := dynamojournal.MinShards(w)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	w.Shards = shards
+	c, err := dynamojournal.Model(w)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("shards %d, %.0f runs/s\n", shards, c.Runs)
+	for _, p := range c.Partitions {
+		fmt.Printf("%s: busiest partition %.0f WCU/s\n", p.Where, p.HotWrite)
+	}
+	for _, q := range c.Quotas {
+		if q.Raise() {
+			fmt.Printf("raise: %s (%.0f > %.0f)\n", q.Name, q.Need, q.Default)
+		}
+	}
+	// Output:
+	// shards 4, 1667 runs/s
+	// table: busiest partition 16 WCU/s
+	// byWorkflow: busiest partition 263 WCU/s
+	// byStatus: busiest partition 836 WCU/s
+	// raise: Lambda concurrent executions (account, region), 100 ms steps (2230 > 1000)
+	// raise: Lambda concurrent executions (account, region), 1000 ms steps (22030 > 1000)
+	// raise: orchestrator concurrency from one SQS event source mapping, 1000 ms steps (2030 > 1250)
+	// raise: Lambda synchronous invokes/s (10 × concurrency quota) (20000 > 10000)
+}

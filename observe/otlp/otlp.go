@@ -32,6 +32,7 @@ type config struct {
 	endpoint string
 	service  string
 	sampler  func(sdktrace.Sampler) sdktrace.Sampler
+	ids      sdktrace.IDGenerator
 	also     []sdktrace.SpanExporter
 }
 
@@ -50,6 +51,11 @@ func WithService(name string) Option { return func(c *config) { c.service = name
 func WithSampler(wrap func(sdktrace.Sampler) sdktrace.Sampler) Option {
 	return func(c *config) { c.sampler = wrap }
 }
+
+// WithIDGenerator makes the provider's span ids with g (e.g.
+// observe.RunIDs, so that a run's root span has the ids its other spans
+// name as parent).
+func WithIDGenerator(g sdktrace.IDGenerator) Option { return func(c *config) { c.ids = g } }
 
 // WithExporter sends the spans to exp as well (e.g. a file); with it New
 // returns a provider even when no OTLP endpoint is configured.
@@ -102,6 +108,9 @@ func New(ctx context.Context, getenv func(string) string, opts ...Option) (*sdkt
 		return nil, fmt.Errorf("otlp resource: %w", err)
 	}
 	popts = append(popts, sdktrace.WithSampler(sampler), sdktrace.WithResource(res))
+	if c.ids != nil {
+		popts = append(popts, sdktrace.WithIDGenerator(c.ids))
+	}
 	return sdktrace.NewTracerProvider(popts...), nil
 }
 

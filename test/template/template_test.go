@@ -999,3 +999,64 @@ func TestFunctionsBuildForLambda(t *testing.T) {
 		}
 	}
 }
+
+// TestPeakAlarms checks the alarms a team watches through a peak: throttled
+// journal writes (the table and each of its indexes: a hot index partition
+// throttles the table's writes too) and reads, a throttled orchestrator,
+// and a backlog on every queue a function consumes.
+func TestPeakAlarms(t *testing.T) {
+	tp := load(t)
+	alarms := tp.alarms()
+	has := func(ns, metric string, dims map[string]string) bool {
+		for _, a := range alarms {
+			if a["Namespace"] != ns || a["MetricName"] != metric || a["ComparisonOperator"] != "GreaterThanThreshold" {
+				continue
+			}
+			ok := true
+			for n, v := range dims {
+				ok = ok && dimension(a, n) == v
+			}
+			if ds, _ := a["Dimensions"].([]any); ok && len(ds) == len(dims) {
+				return true
+			}
+		}
+		return false
+	}
+	tables := tp.ofType("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("tables %v, want one journal table", tables)
+	}
+	table := map[string]string{"TableName": "!Ref " + tables[0]}
+	for _, m := range []string{"WriteThrottleEvents", "ReadThrottleEvents"} {
+		if !has("AWS/DynamoDB", m, table) {
+			t.Errorf("no alarm on the journal table's %s", m)
+		}
+	}
+	ixs, _ := tp.raw.Resources[tables[0]].Properties["GlobalSecondaryIndexes"].([]any)
+	if len(ixs) == 0 {
+		t.Fatal("the journal table declares no indexes")
+	}
+	for _, ix := range ixs {
+		name := fmt.Sprint(ix.(map[string]any)["IndexName"])
+		if !has("AWS/DynamoDB", "WriteThrottleEvents", map[string]string{"TableName": table["TableName"], "GlobalSecondaryIndexName": name}) {
+			t.Errorf("no alarm on WriteThrottleEvents of the index %s", name)
+		}
+	}
+	if !has("AWS/Lambda", "Throttles", map[string]string{"FunctionName": "!Ref OrchestratorFunction"}) {
+		t.Error("no alarm on the orchestrator's Throttles")
+	}
+	queues := 0
+	for _, e := range tp.events() {
+		q, ok := getAttTarget(e.props["Queue"], "Arn")
+		if e.typ != "SQS" || !ok {
+			continue
+		}
+		queues++
+		if !has("AWS/SQS", "ApproximateAgeOfOldestMessage", map[string]string{"QueueName": "!GetAtt " + q + ".QueueName"}) {
+			t.Errorf("queue %s (consumed by %s): no alarm on ApproximateAgeOfOldestMessage", q, e.fn)
+		}
+	}
+	if queues < 3 {
+		t.Errorf("found %d consumed queues, want the orders, concessions, orchestrator and effects queues", queues)
+	}
+}
