@@ -20,7 +20,13 @@ const DefaultSnapshotEvery = 500
 // only a longer cold load). A cold load then reads the latest snapshot and
 // the commits after it (Store.Since) instead of the whole journal; a
 // snapshot of another format, of another definition or that does not
-// decode is ignored and the run is folded in full.
+// decode is ignored and the run is folded in full. Large values that no
+// longer change (the run's input, the payloads of steps that succeeded,
+// a finished map step's items) are kept in snapshot parts, written once:
+// a cold drive reads them only when a decision needs them (an expression,
+// a step scheduled with the run's input, a compensation), so a run
+// parked after a large map costs the size of its small rest to load. A
+// part that is missing or unreadable when needed also means a full fold.
 func WithSnapshotEvery(n int) Option { return func(e *Engine) { e.snapEvery = max(n, 0) } }
 
 // snapshots is the Store's snapshot port, or nil when the engine does not
