@@ -71,6 +71,9 @@ func (c *stateCache) take(run string) (cached, bool) {
 func (c *stateCache) put(run string, rs *RunState) { c.store(run, cached{rs: rs}) }
 
 func (c *stateCache) store(run string, v cached) {
+	if c.max <= 0 {
+		return // no cache: every load is cold
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {

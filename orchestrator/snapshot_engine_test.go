@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ordoflow/ordo/journal"
 	"github.com/ordoflow/ordo/journal/memjournal"
@@ -303,5 +306,58 @@ func TestSnapshotsOff(t *testing.T) {
 	driveToGate(t, ctx, e, st.Run)
 	if _, _, err := store.Store.LatestSnapshot(ctx, st.Run); err == nil {
 		t.Fatal("a snapshot was written with snapshots off")
+	}
+}
+
+// A state whose compensation waits to retry (its timer is keyed by the
+// compensated step) goes through a snapshot: it used to be refused as
+// corrupt, and the run folded in full.
+func TestSnapshotOfCompensationRetry(t *testing.T) {
+	t.Parallel()
+	def := workflow.New("saga",
+		workflow.OnFailure(workflow.OnFailureCompensate),
+		workflow.DefaultRetryPolicy(workflow.RetryPolicy{MaxAttempts: 3, InitialInterval: workflow.Duration(time.Minute), BackoffCoefficient: 1}),
+		workflow.Step("book", "fbook", workflow.CompensateWith("fcancel")),
+		workflow.Step("pay", "fpay", workflow.After("book")),
+	).MustBuild()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	events := []journal.Event{{Kind: journal.RunStarted, At: now, Workflow: def.Name, DefHash: def.Hash(), Key: "k", Input: json.RawMessage(`{}`)}}
+	decide := func() orchestrator.Decision {
+		t.Helper()
+		d, err := orchestrator.Decide(def, events, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, d.Events...)
+		return d
+	}
+	result := func(e journal.Event) {
+		e.At = now
+		events = append(events, e)
+	}
+	decide() // book scheduled
+	result(journal.Event{Kind: journal.StepSucceeded, Step: "book", Attempt: 1, Output: json.RawMessage(`{}`)})
+	decide() // pay scheduled
+	result(journal.Event{Kind: journal.StepFailed, Step: "pay", Attempt: 1, Error: &journal.Error{Message: "declined", Terminal: true}})
+	decide() // the run fails; book's compensation is scheduled
+	result(journal.Event{Kind: journal.StepFailed, Step: "book", Attempt: 1, Compensation: true, Error: &journal.Error{Message: "busy", Kind: "io"}})
+	if d := decide(); len(d.Events) != 1 || d.Events[0].Kind != journal.RetryScheduled || !d.Events[0].Compensation {
+		t.Fatalf("decision after the compensation failed: %+v, want its retry", d.Events)
+	}
+	rs, err := orchestrator.Fold(def, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := orchestrator.EncodeState(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := orchestrator.DecodeState(def, data)
+	if err != nil {
+		t.Fatalf("decode a state waiting to retry a compensation: %v\n%s", err, data)
+	}
+	later := now.Add(2 * time.Minute)
+	if got, want := back.Decide(later), rs.Decide(later); !cmp.Equal(got, want) {
+		t.Fatalf("decision from the snapshot differs:\n%s", cmp.Diff(got, want))
 	}
 }

@@ -339,8 +339,12 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 		}
 	}
 	for f := range rs.timers {
-		if f.step < 0 || f.step >= len(def.Steps) {
-			return nil, fmt.Errorf("%w: timer of step %d", errSnapshot, f.step)
+		step := f.step
+		if step == -1 {
+			step = f.item // a compensation's retry: flight{-1, step}
+		}
+		if step < 0 || step >= len(def.Steps) {
+			return nil, fmt.Errorf("%w: timer of step %d", errSnapshot, step)
 		}
 	}
 	return rs, nil

@@ -77,3 +77,13 @@ func Resolve(rs *RunState, parts map[string][]byte) error { return rs.resolve(ge
 
 // HasLazy reports whether rs has values not resolved yet.
 func HasLazy(rs *RunState) bool { return rs.hasLazy() }
+
+// WithColdLoads makes an engine load runs from their snapshots as often
+// as it can: it caches no run's state, and its snapshots keep every value
+// a part may hold in parts.
+func WithColdLoads() Option {
+	return func(e *Engine) {
+		e.cache = newStateCache(0)
+		e.partMin = 1
+	}
+}
