@@ -345,7 +345,7 @@ func LocalAWS(ctx context.Context, benchDir string, s Shape, log io.Writer, opts
 	if err != nil {
 		return res, err
 	}
-	res.Ordo.Commits = s.N * (s.K + 2) // the start, the first decision, one per step
+	res.Ordo.Commits = s.N * (s.K + 1) // the start with the first decision, one per step
 	res.Ordo.CommitBytes = len(enc)
 
 	stop = opts.Profile("raw")
@@ -361,8 +361,9 @@ func LocalAWS(ctx context.Context, benchDir string, s Shape, log io.Writer, opts
 }
 
 // ordoRuns starts n runs of workflow through eng with c goroutines, each
-// driving its run to completion as the orchestrator Lambda does (Start,
-// then Drive until done), and returns each run's latency.
+// driving its run to completion as the orchestrator Lambda does with a
+// trigger (Start with the first decision, then Drive until done), and
+// returns each run's latency.
 func ordoRuns(ctx context.Context, eng *orchestrator.Engine, workflow, prefix string, n, c int) ([]time.Duration, error) {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
@@ -378,7 +379,8 @@ func ordoRuns(ctx context.Context, eng *orchestrator.Engine, workflow, prefix st
 					return
 				}
 				t := time.Now()
-				st, err := eng.Start(ctx, orchestrator.StartRequest{Workflow: workflow, Input: Input, Key: prefix + "-" + strconv.Itoa(i)})
+				st, err := eng.Start(ctx, orchestrator.StartRequest{Workflow: workflow, Input: Input, Key: prefix + "-" + strconv.Itoa(i),
+					Decide: true})
 				if err == nil {
 					var out orchestrator.Outcome
 					for out, err = eng.Drive(ctx, st.Run); err == nil && out.Continue; out, err = eng.Drive(ctx, st.Run) {

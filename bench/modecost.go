@@ -70,6 +70,9 @@ type ModeCostRow struct {
 	// Calls are the orchestrator's AWS calls by "Service.Operation" (its
 	// EMF call-count lines).
 	Calls map[string]int64
+	// WriteUnits and ReadUnits are the DynamoDB capacity those calls
+	// consumed, the indexes' included (the same lines).
+	WriteUnits, ReadUnits float64
 	// Results is the destination records sent to the orchestrator's
 	// queue (one per asynchronous attempt).
 	Results int
@@ -181,8 +184,14 @@ func ModeCost(ctx context.Context, repo string, o ModeCostOptions) ([]ModeCostRo
 			return rows, err
 		}
 		inv1, rec1 := orchestratorInvocations(stack)
+		used := diffCounts(emfTotals(logs.String()), calls0)
 		row := ModeCostRow{Mode: c.mode, Step: c.step, Transitions: o.Runs * o.K, Invocations: inv1 - inv0, Records: rec1 - rec0,
-			Calls: diffCounts(emfTotals(logs.String()), calls0), Elapsed: elapsed}
+			Calls: map[string]int64{}, WriteUnits: used[emfWriteUnits], ReadUnits: used[emfReadUnits], Elapsed: elapsed}
+		for k, v := range used {
+			if strings.Contains(k, ".") {
+				row.Calls[k] = int64(v)
+			}
+		}
 		if c.mode == workflow.InvokeAsync {
 			row.Results = row.Transitions
 		}
@@ -288,9 +297,17 @@ func orchestratorInvocations(stack *localrun.Stack) (invocations, records int) {
 	return invocations, records
 }
 
-// emfTotals sums the orchestrator's EMF call-count lines in logs.
-func emfTotals(logs string) map[string]int64 {
-	sum := map[string]int64{}
+// The names of the DynamoDB units consumed in the orchestrator's EMF
+// call-count lines (functions/internal.WriteUnits, ReadUnits).
+const (
+	emfWriteUnits = "DynamoDBWriteUnits"
+	emfReadUnits  = "DynamoDBReadUnits"
+)
+
+// emfTotals sums the orchestrator's EMF call-count lines in logs: calls by
+// "Service.Operation", and the DynamoDB units consumed.
+func emfTotals(logs string) map[string]float64 {
+	sum := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(logs))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -304,16 +321,16 @@ func emfTotals(logs string) map[string]int64 {
 			continue
 		}
 		for k, v := range m {
-			if f, ok := v.(float64); ok && strings.Contains(k, ".") {
-				sum[k] += int64(f)
+			if f, ok := v.(float64); ok && (strings.Contains(k, ".") || k == emfWriteUnits || k == emfReadUnits) {
+				sum[k] += f
 			}
 		}
 	}
 	return sum
 }
 
-func diffCounts(after, before map[string]int64) map[string]int64 {
-	out := map[string]int64{}
+func diffCounts(after, before map[string]float64) map[string]float64 {
+	out := map[string]float64{}
 	for k, v := range after {
 		if d := v - before[k]; d != 0 {
 			out[k] = d

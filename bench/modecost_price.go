@@ -45,12 +45,13 @@ func (p ModeCostPrice) TotalAlone() float64 { return p.Requests + p.GBsAlone + p
 // and not included. SQS requests: the orchestrator's sends, the
 // destination records, and the event source's receive and delete (one
 // each per invocation; empty long polls are a fixed cost per queue, not
-// per transition). DynamoDB: one request unit per call (this workload's
-// items are under 1 KB).
+// per transition). DynamoDB: the write and read units the calls consumed
+// as DynamoDB reported them, the indexes' included (a head update that
+// moves the run between byStatus partitions is 3 write units, not 1).
 func (r ModeCostRow) Price(p Prices) ModeCostPrice {
 	n := float64(r.Transitions)
 	var calls time.Duration
-	var sqsReq, ddbW, ddbR float64
+	var sqsReq float64
 	for k, v := range r.Calls {
 		if strings.HasPrefix(k, "Secrets Manager.") {
 			continue // a cold start's (the callback key), not a transition's
@@ -60,13 +61,8 @@ func (r ModeCostRow) Price(p Prices) ModeCostPrice {
 			lat = defaultCallSeconds
 		}
 		calls += time.Duration(float64(v) * lat * float64(time.Second))
-		switch {
-		case strings.HasPrefix(k, "SQS."):
+		if strings.HasPrefix(k, "SQS.") {
 			sqsReq += float64(v)
-		case k == "DynamoDB.PutItem" || k == "DynamoDB.UpdateItem":
-			ddbW += float64(v)
-		case strings.HasPrefix(k, "DynamoDB."):
-			ddbR += float64(v)
 		}
 	}
 	own := calls + time.Duration(r.Invocations)*invocationOverhead
@@ -84,7 +80,7 @@ func (r ModeCostRow) Price(p Prices) ModeCostPrice {
 		BilledAlone: own / time.Duration(max(r.Transitions, 1)),
 		Requests:    1e6 * float64(r.Invocations) / n * pr["lambda_request"].Each(),
 		SQS:         1e6 * sqsReq / n * pr["sqs_request"].Each(),
-		DynamoDB:    1e6 * (ddbW*pr["dynamodb_write_request_unit"].Each() + ddbR*pr["dynamodb_read_request_unit"].Each()) / n,
+		DynamoDB:    1e6 * (r.WriteUnits*pr["dynamodb_write_request_unit"].Each() + r.ReadUnits*pr["dynamodb_read_request_unit"].Each()) / n,
 	}
 	out.Billed = time.Duration(float64(out.BilledAlone) / share)
 	out.GBs = 1e6 * out.Billed.Seconds() * gbs
@@ -112,7 +108,7 @@ func WriteModeCost(w io.Writer, p Prices, rows []ModeCostRow) {
 	for _, k := range names {
 		fmt.Fprintf(w, " %s", k)
 	}
-	fmt.Fprintf(w, " results elapsed\n")
+	fmt.Fprintf(w, "  WU/tr  RU/tr results elapsed\n")
 	for _, r := range rows {
 		n := float64(r.Transitions)
 		rec := 0.0
@@ -123,7 +119,7 @@ func WriteModeCost(w io.Writer, p Prices, rows []ModeCostRow) {
 		for _, k := range names {
 			fmt.Fprintf(w, " %*.3f", len(k), float64(r.Calls[k])/n)
 		}
-		fmt.Fprintf(w, " %7.3f %s\n", float64(r.Results)/n, r.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(w, " %6.3f %6.3f %7.3f %s\n", r.WriteUnits/n, r.ReadUnits/n, float64(r.Results)/n, r.Elapsed.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "\nUSD per million step transitions, orchestration only (prices %s, %s; orchestrator %.0f MB arm64; latency model bench.RealAWS + 2 ms per invocation):\n",
 		p.Checked, p.Region, orchestratorGB*1024)

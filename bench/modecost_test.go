@@ -69,6 +69,12 @@ func TestModeCost(t *testing.T) {
 		t.Error(off)
 	}
 	for _, r := range rows {
+		// Every write consumes at least one unit: fewer means the units
+		// were not counted, and DynamoDB is priced low.
+		writes := r.Calls["DynamoDB.PutItem"] + r.Calls["DynamoDB.UpdateItem"] + r.Calls["DynamoDB.DeleteItem"]
+		if r.WriteUnits < float64(writes) {
+			t.Errorf("%s %s: %.0f DynamoDB write units counted for %d writes", r.Mode, r.Step, r.WriteUnits, writes)
+		}
 		c := r.Price(p)
 		switch r.Mode {
 		case workflow.InvokeSync:

@@ -35,14 +35,22 @@ func (e *Engine) Workflow(name string) (*workflow.Definition, bool) {
 	return d, ok
 }
 
-// Refresh makes the newest stored definition of each workflow the one new
-// runs start on, when it differs from the registered one: definitions
-// pushed by `ordo definitions push` or the API while this engine runs
-// (versioning). Runs in flight keep the definition they pinned.
-func (e *Engine) Refresh(ctx context.Context) error {
-	stored, err := e.store.Definitions(ctx, "")
-	if err != nil {
-		return fmt.Errorf("refresh definitions: %w", err)
+// Refresh makes the newest stored definition of each workflow (of the
+// named ones only, when names are given) the one new runs start on, when
+// it differs from the registered one: definitions pushed by `ordo
+// definitions push` or the API while this engine runs (versioning). Runs
+// in flight keep the definition they pinned.
+func (e *Engine) Refresh(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		names = []string{""} // every workflow's
+	}
+	var stored []journal.Definition
+	for _, name := range names {
+		defs, err := e.store.Definitions(ctx, name)
+		if err != nil {
+			return fmt.Errorf("refresh definitions: %w", err)
+		}
+		stored = append(stored, defs...)
 	}
 	seen := map[string]bool{}
 	for _, sd := range stored { // newest first

@@ -110,7 +110,9 @@ func WithInlineWait(d time.Duration) Option { return func(e *Engine) { e.inline 
 // Drive of the run invokes them before deciding again. A runtime whose
 // starts are driven elsewhere (a trigger that queues the run for another
 // process) must not use it: those attempts would wait for their leases to
-// expire. Deferred runs are created as before and decide once released.
+// expire; such a runtime can still ask for it per start, where it drives
+// the run itself (StartRequest.Decide). Deferred runs are created as
+// before and decide once released.
 func WithStartDecision() Option { return func(e *Engine) { e.startDecision = true } }
 
 // New returns an engine over store that runs steps with invoker.

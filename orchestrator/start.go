@@ -27,6 +27,14 @@ type StartRequest struct {
 	Parent        string
 	ParentStep    string
 	ParentAttempt int
+	// Decide journals the run's first decision in the commit that creates
+	// it (one commit fewer per run), as WithStartDecision does for every
+	// start. Only for a caller that drives the run next with this same
+	// engine (the orchestrator Lambda starting the run a trigger names,
+	// then driving it): the attempts that decision schedules are leased to
+	// this engine and invoked by its next Drive of the run. Elsewhere they
+	// would wait for their leases to expire. A duplicate start ignores it.
+	Decide bool
 }
 
 // Started reports the run a Start refers to. Its Receipt names the run when
@@ -44,10 +52,10 @@ type Started struct {
 func RunID(workflow, key string) string { return workflow + "/" + key }
 
 // Start appends a new run's first commit: RunStarted (and, for a deferred
-// workflow, its place in the key's queue; with WithStartDecision, the
-// run's first decision). Starting a run whose key exists is a no-op that
-// reports the existing run. Start does not invoke steps: Drive does, when
-// the runtime schedules the run (Started.Wake).
+// workflow, its place in the key's queue; with WithStartDecision or
+// StartRequest.Decide, the run's first decision). Starting a run whose key
+// exists is a no-op that reports the existing run. Start does not invoke
+// steps: Drive does, when the runtime schedules the run (Started.Wake).
 func (e *Engine) Start(ctx context.Context, req StartRequest) (Started, error) {
 	st, err := e.start(ctx, req)
 	if err == nil && st.Wake == nil && (st.Status == journal.StatusRunning || st.Status == journal.StatusWaiting) {
@@ -116,7 +124,7 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 			return e.releaseIfAcquired(ctx, queued, st)
 		}
 	}
-	if e.startDecision {
+	if e.startDecision || req.Decide {
 		return e.createDecided(ctx, rs, run, def, now, first)
 	}
 	// The first decision is the driver's: it schedules the first attempts
@@ -125,10 +133,10 @@ func (e *Engine) start(ctx context.Context, req StartRequest) (Started, error) {
 }
 
 // createDecided creates the run with its first decision in the same commit
-// (WithStartDecision). The attempts it schedules are owed to this engine's
-// next Drive of the run, which the returned Started asks for whatever the
-// decision did: a run settled at once still owes its parent or its
-// deferred key (Drive settles it).
+// (WithStartDecision, StartRequest.Decide). The attempts it schedules are
+// owed to this engine's next Drive of the run, which the returned Started
+// asks for whatever the decision did: a run settled at once still owes its
+// parent or its deferred key (Drive settles it).
 func (e *Engine) createDecided(ctx context.Context, rs *RunState, run string, def *workflow.Definition, now time.Time,
 	first journal.Event) (Started, error) {
 	dec := rs.Decide(now)
@@ -169,7 +177,12 @@ func (e *Engine) create(ctx context.Context, rs *RunState, run string, def *work
 		return Started{}, fmt.Errorf("start %s: %w", run, err)
 	}
 	rs.seq = seq
-	e.cache.store(run, cached{rs: rs, fresh: true})
+	if status != journal.StatusDeferred {
+		e.cache.store(run, cached{rs: rs, fresh: true})
+	}
+	// A deferred run is not cached: its first Drive comes once it is
+	// released, by whichever process ended the run before it, and must
+	// read that release from the journal.
 	e.log.Debug("run started", "run", run, "workflow", def.Name, "defHash", def.Hash())
 	return Started{Run: run, Created: true, Status: status}, nil
 }

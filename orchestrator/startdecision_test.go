@@ -3,6 +3,8 @@ package orchestrator_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -208,5 +210,77 @@ func TestStartDecisionSettledAtOnce(t *testing.T) {
 			t.Logf("%d %s %s %s", ev.Seq, ev.Kind, ev.Step, ev.Child)
 		}
 		t.Fatalf("parent %s, want completed", head.Status)
+	}
+}
+
+// TestStartRequestDecide: on an engine without WithStartDecision, a start
+// that asks for it (StartRequest.Decide, the orchestrator Lambda's trigger
+// starts) journals the first decision with RunStarted and its run takes
+// one commit fewer; the other starts of the same engine do not.
+func TestStartRequestDecide(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := memjournal.New()
+	inv := newCountingInvoker("a", "b", "c")
+	e := newEngine(t, store, inv, chain3)
+	var got [2]int64
+	for i, decide := range []bool{false, true} {
+		st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "chain3", Input: json.RawMessage(`{"id":"` + strconv.Itoa(i) + `"}`),
+			Decide: decide})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, events := load(t, store, st.Run)
+		if n := len(events); decide != (n == 2) {
+			t.Errorf("decide=%v: first commit holds %d events, want %d", decide, n, map[bool]int{false: 1, true: 2}[decide])
+		}
+		if out := driveToEnd(t, ctx, e, st.Run); out.Status != journal.StatusCompleted {
+			t.Fatalf("status %s", out.Status)
+		}
+		_, events = load(t, store, st.Run)
+		checkOnce(t, events)
+		got[i] = commits(events)
+	}
+	if got[0] != 5 || got[1] != 4 {
+		t.Errorf("commits per run of 3 steps: %d without Decide, %d with it; want 5 and 4", got[0], got[1])
+	}
+	for s, n := range inv.calls {
+		if n.Load() != 2 {
+			t.Errorf("step %s invoked %d times, want once per run", s, n.Load())
+		}
+	}
+}
+
+// serialOne is one step, one run at a time per account.
+var serialOne = workflow.New("serial-one", workflow.Key("input.id"), workflow.DeferredBy("input.account"),
+	workflow.Step("a", "fa")).MustBuild()
+
+// TestDeferredRunReleasedByAnotherEngine: the engine that created a
+// deferred run (an orchestrator container handling its trigger) drives it
+// after another engine released it (the container that ended the run
+// holding the key): its first Drive must see the release, not the state
+// it cached at the start.
+func TestDeferredRunReleasedByAnotherEngine(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	store := memjournal.New()
+	inv := newCountingInvoker("a")
+	a, b := newEngine(t, store, inv, serialOne), newEngine(t, store, inv, serialOne)
+	first, err := b.Start(ctx, orchestrator.StartRequest{Workflow: "serial-one", Input: json.RawMessage(`{"id":"1","account":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := a.Start(ctx, orchestrator.StartRequest{Workflow: "serial-one", Input: json.RawMessage(`{"id":"2","account":"x"}`),
+		Decide: true})
+	if err != nil || second.Status != journal.StatusDeferred {
+		t.Fatalf("second start: %+v %v, want deferred", second, err)
+	}
+	out, err := b.Drive(ctx, first.Run)
+	if err != nil || out.Status != journal.StatusCompleted || !slices.Contains(out.Wake, second.Run) {
+		t.Fatalf("first run's drive: %+v %v, want completed, waking %s", out, err, second.Run)
+	}
+	out, err = a.Drive(ctx, second.Run)
+	if err != nil || out.Status != journal.StatusCompleted {
+		t.Fatalf("released run's drive on the engine that created it: %+v %v, want completed", out, err)
 	}
 }

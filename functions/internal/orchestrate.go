@@ -213,7 +213,22 @@ func (o *Orchestrator) process(ctx context.Context, channel, trigger string, bod
 	}
 	run := msg.Run
 	if run == "" {
-		st, err := o.engine.Start(ctx, orchestrator.StartRequest{Workflow: msg.Workflow, Input: msg.Input, Key: msg.Key, Trigger: trigger})
+		// This record's drive, below, is this engine's: the start journals
+		// the run's first decision with RunStarted (one commit fewer), and
+		// the attempts it schedules are invoked by that drive. If this
+		// process dies before, their leases expire and the redelivered
+		// record's drive (or a continuation) reissues them.
+		req := orchestrator.StartRequest{Workflow: msg.Workflow, Input: msg.Input, Key: msg.Key, Trigger: trigger, Decide: true}
+		st, err := o.engine.Start(ctx, req)
+		if errors.Is(err, orchestrator.ErrUnknownWorkflow) {
+			// Pushed since this container last refreshed its definitions?
+			// (One query of that workflow's; a trigger for a workflow that
+			// does not exist goes to review after it.)
+			if rerr := o.engine.Refresh(ctx, msg.Workflow); rerr != nil {
+				return rerr
+			}
+			st, err = o.engine.Start(ctx, req)
+		}
 		// A payload the journal cannot take fails the same way on every
 		// redelivery: it goes to review, as a malformed record does.
 		if errors.Is(err, orchestrator.ErrUnknownWorkflow) || errors.Is(err, orchestrator.ErrBadInput) || errors.Is(err, journal.ErrTooLarge) {

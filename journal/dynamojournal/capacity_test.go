@@ -241,30 +241,52 @@ func TestWriteUnits(t *testing.T) {
 	for _, r := range rows {
 		t.Logf("%-36s %s", r.kind, r.u)
 	}
-	// A K=5 happy-path run as the engine journals it: the start
-	// (RunStarted), the first decision, 4 step results each scheduling the
-	// next, and the last step's result with the completion: K+2 commits.
+	// A K=5 happy-path run as the engine journals it. Started by a
+	// trigger, the orchestrator journals the start with the first decision
+	// (StartRequest.Decide): K+1 commits, the start (RunStarted and the
+	// first step scheduled), 4 step results each scheduling the next, and
+	// the last step's result with the completion. Started through the API,
+	// the first decision is a commit of its own: K+2.
 	const k = 5
-	run := journal.Commit{Run: "run-k", Workflow: "order", DefHash: "sha256:order", At: t0,
-		Events: []journal.Event{{Kind: journal.RunStarted, At: t0, Workflow: "order", DefHash: "sha256:order",
-			Input: json.RawMessage(`{"orderId":"ord-7f3a9c","total":129.90}`)}}}
-	seq = mustAppend(t, s, run)
-	first := journal.Commit{Run: "run-k", After: seq, At: t0, Events: []journal.Event{{Kind: journal.StepScheduled, At: t0, Step: "verify", Attempt: 1}}}
-	seq = mustAppend(t, s, first)
-	for i := 1; i < k; i++ {
-		at := t0.Add(time.Duration(i) * time.Second)
-		seq = mustAppend(t, s, journal.Commit{Run: "run-k", After: seq, At: at, Events: transition(at, 500)})
-	}
-	last := journal.Commit{Run: "run-k", After: seq, At: t0.Add(time.Minute), Status: journal.StatusCompleted,
-		Events: transition(t0.Add(time.Minute), 500)}
-	last.Events[1] = journal.Event{Kind: journal.RunCompleted, At: t0.Add(time.Minute)}
-	mustAppend(t, s, last)
-	perRun := cap.take()
-	t.Logf("%-36s %s: %.2f per step transition", fmt.Sprintf("K=%d run (%d commits)", k, k+2), perRun, perRun.WriteUnits()/k)
-	// 7 commits, 2 head writes, 1 byStatus entry at the start, a byStatus
-	// move and a byWorkflow entry at the end.
-	if got := perRun.WriteUnits(); got > 13 {
-		t.Errorf("K=%d run: %.1f write units (%.2f per step transition), want at most 13 (2.6)", k, got, got/k)
+	for _, shape := range []struct {
+		name      string
+		decided   bool
+		most      float64
+		commits   int
+		accounted string
+	}{
+		{"trigger", true, 12, k + 1, "6 commits, 2 head writes, 1 byStatus entry at the start, a byStatus move and a byWorkflow entry at the end"},
+		{"API", false, 13, k + 2, "7 commits, and the same head and index writes"},
+	} {
+		run := "run-k-" + shape.name
+		start := journal.Commit{Run: run, Workflow: "order", DefHash: "sha256:order", At: t0,
+			Events: []journal.Event{{Kind: journal.RunStarted, At: t0, Workflow: "order", DefHash: "sha256:order",
+				Input: json.RawMessage(`{"orderId":"ord-7f3a9c","total":129.90}`)}}}
+		first := journal.Event{Kind: journal.StepScheduled, At: t0, Step: "verify", Attempt: 1}
+		if shape.decided {
+			start.Events = append(start.Events, first)
+		}
+		seq = mustAppend(t, s, start)
+		if !shape.decided {
+			seq = mustAppend(t, s, journal.Commit{Run: run, After: seq, At: t0, Events: []journal.Event{first}})
+		}
+		for i := 1; i < k; i++ {
+			at := t0.Add(time.Duration(i) * time.Second)
+			seq = mustAppend(t, s, journal.Commit{Run: run, After: seq, At: at, Events: transition(at, 500)})
+		}
+		last := journal.Commit{Run: run, After: seq, At: t0.Add(time.Minute), Status: journal.StatusCompleted,
+			Events: transition(t0.Add(time.Minute), 500)}
+		last.Events[1] = journal.Event{Kind: journal.RunCompleted, At: t0.Add(time.Minute)}
+		if got := mustAppend(t, s, last); got != int64(shape.commits) {
+			t.Fatalf("%s-started K=%d run: %d commits, want %d", shape.name, k, got, shape.commits)
+		}
+		perRun := cap.take()
+		t.Logf("%-36s %s: %.2f per step transition", fmt.Sprintf("K=%d run, %s-started (%d commits)", k, shape.name, shape.commits),
+			perRun, perRun.WriteUnits()/k)
+		if got := perRun.WriteUnits(); got > shape.most {
+			t.Errorf("%s-started K=%d run: %.1f write units (%.2f per step transition), want at most %.0f (%.1f): %s",
+				shape.name, k, got, got/k, shape.most, shape.most/k, shape.accounted)
+		}
 	}
 
 	for _, r := range rows {

@@ -30,14 +30,15 @@
 // the status), a delete and a put of a small entry: the indexes project
 // only the attributes listings read. A head enters byWorkflow only when its
 // run settles (completed, failed, cancelled): workflow listings read the
-// unsettled runs from byStatus (see Listing). A happy-path run of K steps,
-// journaled in K+2 commits, costs 3 + K + 5 units: 13 at K=5, 2.6 per step
-// transition (it was 15 while unsettled runs were in byWorkflow too, whose
-// entries moved with every status change). The floor for this listing
+// unsettled runs from byStatus (see Listing). A happy-path run of K steps
+// started by a trigger is journaled in K+1 commits (the orchestrator
+// journals the start with the first decision) and costs 3 + (K-1) + 5
+// units: 12 at K=5, 2.4 per step transition; started through the API (the
+// first decision a commit of its own) 13, 2.6. The floor for this listing
 // contract (a run listed in its status while it runs, by status and by
-// workflow once settled, both by Updated) with one item per commit is
-// K+2 commits, 2 head writes, 2 byStatus writes for leaving running and
-// 1 per index for the settled entry: 13. There is no index of all runs: a
+// workflow once settled, both by Updated) with a head item is the K+1
+// commits, 2 head writes, 2 byStatus writes for leaving running and 1 per
+// index for the settled entry: 12 at K=5. There is no index of all runs: a
 // third index sorted by update time would cost 2 more units per status
 // change (see Listing).
 //

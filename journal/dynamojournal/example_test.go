@@ -71,7 +71,7 @@ func ExampleModel() {
 	}
 	// Output:
 	// shards 4, 1667 runs/s
-	// table: busiest partition 16 WCU/s
+	// table: busiest partition 15 WCU/s
 	// byWorkflow: busiest partition 263 WCU/s
 	// byStatus: busiest partition 836 WCU/s
 	// raise: Lambda concurrent executions (account, region), 100 ms steps (2230 > 1000)

@@ -189,6 +189,18 @@ func (s *Stack) Send(ctx context.Context, name, body string) error {
 	return err
 }
 
+// Trigger puts body on the orders queue (OrdersQueue) as a producer would
+// and returns its message id: the orchestrator names the record's trigger
+// "sqs:<id>", and a run it starts without a key is keyed by it.
+func (s *Stack) Trigger(ctx context.Context, body string) (string, error) {
+	out, err := s.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.Queues.QueueURL(prefix + OrdersQueue)),
+		MessageBody: aws.String(body)})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
 // Counts reports the cold starts (containers created, a crash replaces
 // its container) and crashes of handlers so far.
 func (s *Stack) Counts() (coldStarts, crashes int) {
