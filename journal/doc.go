@@ -15,7 +15,9 @@
 // malformed triggers, failed effects) are kept apart from runs, in a key
 // space of their own: they never show up in Load or Runs. So are
 // snapshots (Snapshots: a run's latest folded state, which a cold process
-// loads with the commits after it instead of the whole journal).
+// loads with the commits after it instead of the whole journal, and the
+// parts its snapshots refer to: large values written once and read only
+// when a decision needs them).
 //
 // Backends: sqlitejournal (embedded, the default) and dynamojournal
 // (production). Both pass the conformance suites in journaltest (Run for

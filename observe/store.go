@@ -88,6 +88,14 @@ func (x snapshotter) LatestSnapshot(ctx context.Context, run string) (int64, []b
 	return x.s.LatestSnapshot(ctx, run)
 }
 
+func (x snapshotter) PutSnapshotPart(ctx context.Context, run, key string, data []byte) error {
+	return x.s.PutSnapshotPart(ctx, run, key, data)
+}
+
+func (x snapshotter) SnapshotPart(ctx context.Context, run, key string) ([]byte, error) {
+	return x.s.SnapshotPart(ctx, run, key)
+}
+
 // streamer and reviewer pass a journal's optional ports through (an
 // embedded journal.Reviews would be a field named Reviews, hiding its
 // method of that name).

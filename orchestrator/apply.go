@@ -176,6 +176,7 @@ func (rs *RunState) applyScheduled(e *journal.Event) error {
 		return nil
 	}
 	s.phase, s.attempt, s.input, s.failedPending, s.failure = PhaseRunning, e.Attempt, e.Input, false, nil
+	s.inputRun = false
 	s.scheduledAt, s.finishedAt = e.At, time.Time{}
 	f := flight{s.idx, 0}
 	delete(rs.timers, f)
@@ -463,7 +464,7 @@ func (rs *RunState) applyResubmitted(e *journal.Event) error {
 			s.failure, s.due, s.failedPending, s.base, s.reclaims = nil, time.Time{}, false, s.attempt, 0
 			rs.endAttempt(s)
 			if len(e.Input) > 0 && name == e.Step {
-				s.input, s.override = e.Input, e.Input
+				s.input, s.override, s.inputRun = e.Input, e.Input, false
 			}
 		}
 	}

@@ -71,6 +71,9 @@ func (c *stateCache) take(run string) (cached, bool) {
 func (c *stateCache) put(run string, rs *RunState) { c.store(run, cached{rs: rs}) }
 
 func (c *stateCache) store(run string, v cached) {
+	if c.max <= 0 {
+		return // no cache: every load is cold
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
@@ -93,6 +96,9 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 		return false
 	}
 	for i := range events {
+		if rs.touchesLazy(&events[i]) && rs.resolve(e.partGetter(ctx, run), needAll) != nil {
+			return false
+		}
 		if err := rs.Apply(&events[i]); err != nil {
 			return false
 		}
@@ -102,8 +108,18 @@ func (e *Engine) catchUp(ctx context.Context, run string, rs *RunState) bool {
 }
 
 // load returns the run's state: the cached one brought up to date, else
-// folded from the journal (cold).
+// folded from the journal (cold), every value resolved.
 func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
+	rs, cold, err = e.loadLazy(ctx, run)
+	if err == nil {
+		rs, err = e.resolve(ctx, run, rs)
+	}
+	return rs, cold, err
+}
+
+// loadLazy is load for a caller that decides with decideLazy: a state
+// loaded from a snapshot may leave values in its parts.
+func (e *Engine) loadLazy(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
 	if c, ok := e.cache.take(run); ok && (c.fresh || e.catchUp(ctx, run, c.rs)) {
 		return c.rs, false, nil
 	}
@@ -122,11 +138,13 @@ func (e *Engine) load(ctx context.Context, run string) (rs *RunState, cold bool,
 // Drive scheduled.
 func (e *Engine) loadCurrent(ctx context.Context, run string) (rs *RunState, cold bool, err error) {
 	if c, ok := e.cache.take(run); ok && e.catchUp(ctx, run, c.rs) {
-		return c.rs, false, nil
+		rs, err = e.resolve(ctx, run, c.rs)
+		return rs, false, err
 	}
 	rs, cold, err = e.loadCold(ctx, run)
 	if err == nil {
 		rs.SetFunctionTimeouts(e.functionTimeouts(ctx, rs.def))
+		rs, err = e.resolve(ctx, run, rs)
 	}
 	return rs, cold, err
 }
@@ -136,22 +154,28 @@ func (e *Engine) loadCold(ctx context.Context, run string) (rs *RunState, cold b
 	if rs, ok := e.loadSnapshot(ctx, run); ok {
 		return rs, true, nil
 	}
+	rs, err = e.loadFold(ctx, run)
+	return rs, err == nil, err
+}
+
+// loadFold folds a run's whole journal.
+func (e *Engine) loadFold(ctx context.Context, run string) (rs *RunState, err error) {
 	head, events, err := e.store.Load(ctx, run)
 	if err != nil {
-		return nil, false, fmt.Errorf("load %s: %w", run, err)
+		return nil, fmt.Errorf("load %s: %w", run, err)
 	}
 	def, err := e.Definition(ctx, head.DefHash)
 	if err != nil {
-		return nil, false, fmt.Errorf("load %s: %w", run, err)
+		return nil, fmt.Errorf("load %s: %w", run, err)
 	}
 	rs, err = Fold(def, events)
 	if err != nil {
-		return nil, false, fmt.Errorf("load %s: %w", run, err)
+		return nil, fmt.Errorf("load %s: %w", run, err)
 	}
 	rs.seq = head.Seq
 	if n := len(events); n > 0 && events[n-1].Seq > rs.seq {
 		rs.seq = events[n-1].Seq
 	}
 	rs.unsnapped = len(events)
-	return rs, true, nil
+	return rs, nil
 }

@@ -252,7 +252,7 @@ func (rs *RunState) inflightInvocation(f flight) (Invocation, bool) {
 	case workflow.TypeTask:
 		return rs.invocation(n, s), true
 	case workflow.TypeSub:
-		return Invocation{Step: n.Name, Attempt: s.attempt, Input: s.input, Workflow: n.Workflow, Child: s.child}, true
+		return Invocation{Step: n.Name, Attempt: s.attempt, Input: rs.stepInput(s), Workflow: n.Workflow, Child: s.child}, true
 	}
 	return Invocation{}, false
 }
@@ -340,7 +340,7 @@ func (rs *RunState) schedule(n *workflow.Node, attempt int, now time.Time, emit 
 		}
 		return v
 	}
-	input := rs.inputJSON
+	input := rs.runInput()
 	if o := rs.byName[n.Name].override; len(o) > 0 {
 		input = o // an operator's edit wins over the mapping
 		// and is the input the step's own expressions read.
@@ -655,7 +655,10 @@ func (rs *RunState) decideCompensation(now time.Time, emit func(journal.Event), 
 					attempt++
 				}
 			}
-			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(s.input), "output": orNull(s.output)})
+			if s.lazy {
+				rs.missed |= needPayloads
+			}
+			input, _ := json.Marshal(map[string]json.RawMessage{"input": orNull(rs.stepInput(s)), "output": orNull(s.output)})
 			emit(journal.Event{Kind: journal.StepScheduled, Step: n.Name, Attempt: attempt, Input: input, Compensation: true,
 				Due: now.Add(rs.timeoutOf(n, n.Compensate) + LeaseMargin)})
 			d.Start = append(d.Start, rs.compInvocation(rs.comp))
@@ -768,7 +771,7 @@ func (rs *RunState) backoff(step string, p workflow.RetryPolicy, attempt int) ti
 }
 
 func (rs *RunState) invocation(n *workflow.Node, s *stepState) Invocation {
-	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: s.input,
+	inv := Invocation{Step: n.Name, Function: n.Function, Attempt: s.attempt, Input: rs.stepInput(s),
 		Timeout: rs.timeoutOf(n, n.Function), Lease: rs.leases[flight{s.idx, 0}], Invoke: n.Invoke}
 	if n.Async {
 		inv.Async = true

@@ -157,6 +157,10 @@ func (e *Engine) enqueue(ctx context.Context, def *workflow.Definition, run stri
 // run, and makes sure that run is released; the Receipt names it when it
 // needs a drive.
 func (e *Engine) release(ctx context.Context, run string, rs *RunState) (Receipt, error) {
+	rs, err := e.resolve(ctx, run, rs)
+	if err != nil {
+		return Receipt{}, err
+	}
 	key, err := deferKey(rs.def, rs.inputValue())
 	if err != nil {
 		return Receipt{}, err

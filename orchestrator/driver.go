@@ -48,7 +48,7 @@ type Outcome struct {
 // until its lease expires. Drive is safe to call concurrently for the same
 // run, in one process or many: the journal's conditional appends arbitrate.
 func (e *Engine) Drive(ctx context.Context, run string) (Outcome, error) {
-	rs, cold, err := e.load(ctx, run)
+	rs, cold, err := e.loadLazy(ctx, run)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -166,7 +166,10 @@ func (d *driver) loop() (Outcome, error) {
 			return d.handOff()
 		}
 		now := d.e.now()
-		dec := d.rs.Decide(now)
+		dec, err := d.decide(now)
+		if err != nil {
+			return Outcome{}, err
+		}
 		retry, err := d.commit(now, dec)
 		if err != nil {
 			return Outcome{}, err
@@ -267,6 +270,30 @@ func (d *driver) append(c journal.Commit) (int64, error) {
 			return seq, err
 		}
 	}
+}
+
+// decide decides at now. A state with values still in snapshot parts
+// decides on a copy first; when the decision needs them, they are loaded
+// (or the run folded, when they cannot be) and it decides again.
+func (d *driver) decide(now time.Time) (Decision, error) {
+	for d.rs.hasLazy() {
+		dec, n := d.rs.decideLazy(now)
+		if n == 0 {
+			return dec, nil
+		}
+		rs, err := d.e.resolveNeed(d.ctx, d.run, d.rs, n)
+		if err != nil {
+			return Decision{}, err
+		}
+		if rs != d.rs {
+			d.rs = rs
+			d.pending = rs.absorb(d.pending)
+		}
+		if n == needAll {
+			break
+		}
+	}
+	return d.rs.Decide(now), nil
 }
 
 // reload replaces the state with the journal's after another writer

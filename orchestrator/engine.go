@@ -50,6 +50,9 @@ type Engine struct {
 	// snapEvery is the number of events between two snapshots of a run's
 	// state (WithSnapshotEvery; 0: none).
 	snapEvery int
+	// partMin is the size from which snapshots keep a value in a part
+	// (partMin when 0; tests lower it).
+	partMin int
 	// callbacks signs and verifies async steps' callback tokens.
 	callbacks *callback.Keyring
 	// stepInvoke is the invoke mode of steps that set none (WithStepInvoke).

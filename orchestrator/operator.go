@@ -41,6 +41,11 @@ func (e *Engine) Resubmit(ctx context.Context, r Resubmission) (Receipt, error) 
 		return Receipt{}, fmt.Errorf("%w: resubmit %s: state is not JSON", ErrBadInput, r.Run)
 	}
 	err := e.operate(ctx, r.Run, func(rs *RunState) (journal.Event, journal.Status, error) {
+		// The edits are checked against the step's input (sealEdits).
+		rs, err := e.resolve(ctx, r.Run, rs)
+		if err != nil {
+			return journal.Event{}, "", err
+		}
 		if rs.status != journal.StatusReview {
 			return journal.Event{}, "", fmt.Errorf("resubmit %s: %w (status %s)", r.Run, ErrNotInReview, rs.status)
 		}
@@ -148,12 +153,14 @@ func (rs *RunState) reclaimable(reason string, now time.Time) []journal.Event {
 }
 
 // operate appends one operator event, reloading on conflicts. A command
-// id in ctx (WithCommandID) already journaled makes it a no-op.
+// id in ctx (WithCommandID) already journaled makes it a no-op. f gets the
+// state as loaded: values still in snapshot parts are resolved only if f
+// asks (Engine.resolve).
 func (e *Engine) operate(ctx context.Context, run string, f func(*RunState) (journal.Event, journal.Status, error)) error {
 	id := commandID(ctx)
 	for {
 		e.cache.drop(run)
-		rs, _, err := e.load(ctx, run)
+		rs, _, err := e.loadLazy(ctx, run)
 		if err != nil {
 			return err
 		}

@@ -281,3 +281,62 @@ func (brokenSealer) Seal(context.Context, []byte) (string, error) {
 func (brokenSealer) Open(context.Context, string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: the key service refused", sensitive.ErrKey)
 }
+
+// partsStore records the snapshot parts written.
+type partsStore struct {
+	*memjournal.Store
+	mu      sync.Mutex
+	written [][]byte
+}
+
+func (s *partsStore) PutSnapshotPart(ctx context.Context, run, key string, data []byte) error {
+	s.mu.Lock()
+	s.written = append(s.written, bytes.Clone(data))
+	s.mu.Unlock()
+	return s.Store.PutSnapshotPart(ctx, run, key, data)
+}
+
+// Snapshots and their parts hold sensitive values as the journal does:
+// sealed. A cold engine that loads the run from them finishes it.
+func TestSensitiveValuesSealedInSnapshotParts(t *testing.T) {
+	ctx := testContext(t)
+	store := &partsStore{Store: memjournal.New()}
+	key := localkey.Random()
+	h := &payHarness{}
+	e := newEngine(t, store, h.invoker(), payDef, orchestrator.WithSealer(key))
+	orchestrator.SetPartMin(e, 1)
+	st, err := e.Start(ctx, orchestrator.StartRequest{Workflow: "pay", Input: json.RawMessage(`{"id":"p1","card":"` + testCard + `"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Drive(ctx, st.Run); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WriteSnapshot(ctx, st.Run); err != nil {
+		t.Fatal(err)
+	}
+	_, snap, err := store.LatestSnapshot(ctx, st.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoClear(t, "the snapshot", snap)
+	if len(store.written) < 2 {
+		t.Fatalf("%d parts written, want the run's input and the steps' payloads", len(store.written))
+	}
+	all := bytes.Join(append(store.written, snap), nil)
+	for i, p := range store.written {
+		assertNoClear(t, fmt.Sprintf("snapshot part %d", i), p)
+	}
+	if !bytes.Contains(all, []byte(sensitive.Field)) {
+		t.Fatal("the snapshot and its parts hold no envelope")
+	}
+	cold := newEngine(t, store, h.invoker(), payDef, orchestrator.WithSealer(key))
+	if _, err := cold.Signal(ctx, st.Run, "confirmed", json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if out := driveToEnd(t, ctx, cold, st.Run); out.Status != journal.StatusCompleted {
+		t.Fatalf("cold engine: status %s", out.Status)
+	}
+	_, events := load(t, store.Store, st.Run)
+	assertNoClear(t, "the run's output", events[len(events)-1].Output)
+}

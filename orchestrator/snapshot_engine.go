@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,13 @@ const DefaultSnapshotEvery = 500
 // only a longer cold load). A cold load then reads the latest snapshot and
 // the commits after it (Store.Since) instead of the whole journal; a
 // snapshot of another format, of another definition or that does not
-// decode is ignored and the run is folded in full.
+// decode is ignored and the run is folded in full. Large values that no
+// longer change (the run's input, the payloads of steps that succeeded,
+// a finished map step's items) are kept in snapshot parts, written once:
+// a cold drive reads them only when a decision needs them (an expression,
+// a step scheduled with the run's input, a compensation), so a run
+// parked after a large map costs the size of its small rest to load. A
+// part that is missing or unreadable when needed also means a full fold.
 func WithSnapshotEvery(n int) Option { return func(e *Engine) { e.snapEvery = max(n, 0) } }
 
 // snapshots is the Store's snapshot port, or nil when the engine does not
@@ -78,6 +85,11 @@ func (e *Engine) restore(ctx context.Context, run string, seq int64, data []byte
 		return nil, err
 	}
 	for i := range events {
+		if rs.touchesLazy(&events[i]) {
+			if err := rs.resolve(e.partGetter(ctx, run), needAll); err != nil {
+				return nil, err
+			}
+		}
 		if err := rs.Apply(&events[i]); err != nil {
 			return nil, err
 		}
@@ -100,7 +112,7 @@ func (e *Engine) snapshotAfter(ctx context.Context, run string, rs *RunState, ev
 	if snaps == nil || rs.unsnapped < max(e.snapEvery, (rs.snapEvents+rs.unsnapped)/4) {
 		return
 	}
-	data, err := encodeState(rs)
+	data, err := encodeState(rs, partPutter(ctx, snaps, run), cmp.Or(e.partMin, partMin))
 	if err == nil {
 		err = snaps.PutSnapshot(ctx, run, rs.seq, data)
 	}
@@ -125,7 +137,7 @@ func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
 		return err
 	}
 	defer e.cache.put(run, rs)
-	data, err := encodeState(rs)
+	data, err := encodeState(rs, partPutter(ctx, snaps, run), cmp.Or(e.partMin, partMin))
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", run, err)
 	}
@@ -134,4 +146,46 @@ func (e *Engine) WriteSnapshot(ctx context.Context, run string) error {
 	}
 	rs.snapEvents, rs.unsnapped = rs.snapEvents+rs.unsnapped, 0
 	return nil
+}
+
+// partPutter stores the parts of run's snapshot being encoded.
+func partPutter(ctx context.Context, snaps journal.Snapshots, run string) func(string, []byte) error {
+	return func(key string, data []byte) error { return snaps.PutSnapshotPart(ctx, run, key, data) }
+}
+
+// partGetter reads the parts of run's snapshot (a state decoded from one
+// has them; without the port, every part is missing).
+func (e *Engine) partGetter(ctx context.Context, run string) func(string) ([]byte, error) {
+	return func(key string) ([]byte, error) {
+		snaps, ok := e.store.(journal.Snapshots)
+		if !ok {
+			return nil, fmt.Errorf("snapshot part %s of %s: the journal keeps no snapshots: %w", key, run, journal.ErrNotFound)
+		}
+		return snaps.SnapshotPart(ctx, run, key)
+	}
+}
+
+// resolve loads the values of rs still in snapshot parts. When a part
+// cannot be read or used, the run is folded from its journal instead, and
+// that state is returned.
+func (e *Engine) resolve(ctx context.Context, run string, rs *RunState) (*RunState, error) {
+	return e.resolveNeed(ctx, run, rs, needAll)
+}
+
+// resolveNeed is resolve for the values n names.
+func (e *Engine) resolveNeed(ctx context.Context, run string, rs *RunState, n need) (*RunState, error) {
+	if !rs.hasLazy() {
+		return rs, nil
+	}
+	err := rs.resolve(e.partGetter(ctx, run), n)
+	if err == nil {
+		return rs, nil
+	}
+	e.log.Warn("run snapshot part not used; folding the whole journal", "run", run, "err", err)
+	folded, err := e.loadFold(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	folded.SetFunctionTimeouts(rs.limits)
+	return folded, nil
 }

@@ -16,58 +16,75 @@ import (
 
 // The snapshot format: a RunState encoded so that decoding it gives a
 // state that applies events and decides exactly as the original. It holds
-// every field, private ones included; derived values (the parsed input,
-// step outputs, the state document) are stored as JSON written so that
+// every field, private ones included; derived values (decoded step
+// outputs, the state document) are stored as JSON written so that
 // workflow.DecodeJSON reads back the same types (an integral float keeps
 // its ".0"); journaled JSON (inputs, outputs, payloads) is embedded as
-// is. Bump snapshotFormat on any change to what is stored: a
-// snapshot of another format is ignored and the run is folded in full.
-const snapshotFormat = 2
+// is, and the run's input is decoded again on first use.
+//
+// Large values that no longer change are kept apart, as snapshot parts
+// (journal.Snapshots.PutSnapshotPart) named by the hash of their content:
+// the run's input and the payload (input, output, map items) of each step
+// that succeeded, when they are at least partMin bytes. The snapshot holds
+// their keys; decoding leaves them unresolved (see snapparts.go), so a
+// cold load reads and decodes only the small rest, and a part once
+// written is not written again by later snapshots.
+//
+// Bump snapshotFormat on any change to what is stored: a snapshot of
+// another format is ignored and the run is folded in full.
+const snapshotFormat = 3
 
 // errSnapshot marks a snapshot that cannot be used (another format, a
 // corrupt one, another definition); the caller folds the run instead.
 var errSnapshot = errors.New("orchestrator: unusable snapshot")
 
 type snapRun struct {
-	Format        int                     `json:"format"`
-	Workflow      string                  `json:"workflow"`
-	DefHash       string                  `json:"defHash"`
-	Key           string                  `json:"key,omitempty"`
-	Trigger       string                  `json:"trigger,omitempty"`
-	Started       time.Time               `json:"started"`
-	Input         json.RawMessage         `json:"input,omitempty"`
-	Status        journal.Status          `json:"status"`
-	Output        json.RawMessage         `json:"output,omitempty"`
-	Reason        string                  `json:"reason,omitempty"`
-	Parent        string                  `json:"parent,omitempty"`
-	ParentStep    string                  `json:"parentStep,omitempty"`
-	ParentAttempt int                     `json:"parentAttempt,omitempty"`
-	Outstanding   []journal.Effect        `json:"outstanding,omitempty"`
-	Seq           int64                   `json:"seq"`
-	HasInput      bool                    `json:"hasInput,omitempty"`
-	InputValue    json.RawMessage         `json:"inputValue,omitempty"`
-	State         json.RawMessage         `json:"state"`
-	Outputs       json.RawMessage         `json:"outputs"`
-	Started2      bool                    `json:"begun"`
-	Steps         []snapStep              `json:"steps"`
-	Dirty         []int                   `json:"dirty,omitempty"`
-	Timers        []snapFlight            `json:"timers,omitempty"`
-	Inflight      []snapFlight            `json:"inflight,omitempty"`
-	Leases        []snapFlight            `json:"leases,omitempty"`
-	Undispatched  []snapEffect            `json:"undispatched,omitempty"`
-	Remaining     int                     `json:"remaining"`
-	Signals       map[string][]snapSignal `json:"signals,omitempty"`
-	CompStack     []int                   `json:"compStack,omitempty"`
-	Comp          *snapStep               `json:"comp,omitempty"`
-	Compensating  bool                    `json:"compensating,omitempty"`
-	EndStatus     journal.Status          `json:"endStatus,omitempty"`
-	Resubmitted   time.Time               `json:"resubmitted"`
+	Format        int              `json:"format"`
+	Workflow      string           `json:"workflow"`
+	DefHash       string           `json:"defHash"`
+	Key           string           `json:"key,omitempty"`
+	Trigger       string           `json:"trigger,omitempty"`
+	Started       time.Time        `json:"started"`
+	Input         json.RawMessage  `json:"input,omitempty"`
+	InputPart     string           `json:"inputPart,omitempty"`
+	Status        journal.Status   `json:"status"`
+	Output        json.RawMessage  `json:"output,omitempty"`
+	Reason        string           `json:"reason,omitempty"`
+	Parent        string           `json:"parent,omitempty"`
+	ParentStep    string           `json:"parentStep,omitempty"`
+	ParentAttempt int              `json:"parentAttempt,omitempty"`
+	Outstanding   []journal.Effect `json:"outstanding,omitempty"`
+	Seq           int64            `json:"seq"`
+	State         json.RawMessage  `json:"state"`
+	// Outputs are the step outputs decoded so far; Undecoded the others
+	// (steps whose payload is a part are in neither: their output is).
+	Outputs      json.RawMessage            `json:"outputs"`
+	Undecoded    map[string]json.RawMessage `json:"undecoded,omitempty"`
+	Started2     bool                       `json:"begun"`
+	Steps        []snapStep                 `json:"steps"`
+	Dirty        []int                      `json:"dirty,omitempty"`
+	Timers       []snapFlight               `json:"timers,omitempty"`
+	Inflight     []snapFlight               `json:"inflight,omitempty"`
+	Leases       []snapFlight               `json:"leases,omitempty"`
+	Undispatched []snapEffect               `json:"undispatched,omitempty"`
+	Remaining    int                        `json:"remaining"`
+	Signals      map[string][]snapSignal    `json:"signals,omitempty"`
+	CompStack    []int                      `json:"compStack,omitempty"`
+	Comp         *snapStep                  `json:"comp,omitempty"`
+	Compensating bool                       `json:"compensating,omitempty"`
+	EndStatus    journal.Status             `json:"endStatus,omitempty"`
+	Resubmitted  time.Time                  `json:"resubmitted"`
 	// Events is how many events the state folds (the snapshot interval
 	// grows with it).
 	Events int `json:"events"`
 }
 
 type snapStep struct {
+	// Part is the key of the part that holds the step's payload (Input,
+	// Output, Items), which the snapshot then leaves out.
+	Part string `json:"part,omitempty"`
+	// InputRun: the step's input is the run's (not repeated).
+	InputRun      bool            `json:"inputRun,omitempty"`
 	Phase         Phase           `json:"phase"`
 	Attempt       int             `json:"attempt,omitempty"`
 	Due           time.Time       `json:"due"`
@@ -118,18 +135,45 @@ type snapSignal struct {
 	Consumed bool            `json:"consumed,omitempty"`
 }
 
-// encodeState encodes rs in the snapshot format.
-func encodeState(rs *RunState) ([]byte, error) {
-	rs.decodeValues()
+// encodeState encodes rs in the snapshot format. With put, values of at
+// least minPart bytes that no longer change go to parts (put stores one:
+// each is put once, when first encoded); without it, everything is inline.
+func encodeState(rs *RunState, put func(key string, data []byte) error, minPart int) ([]byte, error) {
 	s := snapRun{Format: snapshotFormat, Workflow: rs.wfName, DefHash: rs.defHash, Key: rs.key, Trigger: rs.trigger,
-		Started: rs.startedAt, Input: rs.inputJSON, Status: rs.status, Output: rs.output, Reason: rs.reason,
+		Started: rs.startedAt, Status: rs.status, Output: rs.output, Reason: rs.reason,
 		Parent: rs.parent, ParentStep: rs.parentStep, ParentAttempt: rs.parentAttempt, Outstanding: rs.outstanding,
-		Seq: rs.seq, HasInput: rs.input != nil, InputValue: valueJSON(rs.input), State: valueJSON(rs.state),
-		Outputs: valueJSON(rs.outputs), Started2: rs.started, Remaining: rs.remaining, CompStack: rs.compStack,
+		Seq: rs.seq, State: valueJSON(rs.state), Started2: rs.started, Remaining: rs.remaining, CompStack: rs.compStack,
 		Compensating: rs.compensating, EndStatus: rs.endStatus, Resubmitted: rs.resubmitted,
 		Events: rs.snapEvents + rs.unsnapped}
-	for _, st := range rs.steps {
-		s.Steps = append(s.Steps, encodeStep(st))
+	var err error
+	if s.Input, s.InputPart, err = rs.encodeInput(put, minPart); err != nil {
+		return nil, err
+	}
+	parted := map[string]bool{}
+	for i, st := range rs.steps {
+		ss, err := rs.encodeStepPart(st, put, minPart, s.InputPart != "")
+		if err != nil {
+			return nil, err
+		}
+		if ss.Part != "" {
+			parted[rs.def.Steps[i].Name] = true
+		}
+		s.Steps = append(s.Steps, ss)
+	}
+	outputs := map[string]any{}
+	for name, v := range rs.outputs {
+		if !parted[name] {
+			outputs[name] = v
+		}
+	}
+	s.Outputs = valueJSON(outputs)
+	for name, raw := range rs.undecoded {
+		if !parted[name] {
+			if s.Undecoded == nil {
+				s.Undecoded = map[string]json.RawMessage{}
+			}
+			s.Undecoded[name] = orNull(raw)
+		}
 	}
 	if rs.comp != nil {
 		c := encodeStep(rs.comp)
@@ -228,16 +272,13 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 	rs := NewRunState(def)
 	rs.wfName, rs.defHash, rs.key, rs.trigger = s.Workflow, s.DefHash, s.Key, s.Trigger
 	rs.startedAt, rs.inputJSON, rs.status, rs.output, rs.reason = s.Started, s.Input, s.Status, s.Output, s.Reason
+	rs.inputPart, rs.inputLazy = s.InputPart, s.InputPart != ""
 	rs.parent, rs.parentStep, rs.parentAttempt = s.Parent, s.ParentStep, s.ParentAttempt
 	rs.outstanding, rs.seq, rs.started, rs.remaining = s.Outstanding, s.Seq, s.Started2, s.Remaining
 	rs.compStack, rs.compensating, rs.endStatus, rs.resubmitted = s.CompStack, s.Compensating, s.EndStatus, s.Resubmitted
 	rs.snapEvents = s.Events
-	rs.inputDecoded = true
-	if s.HasInput {
-		var err error
-		if rs.input, err = workflow.DecodeJSON(s.InputValue); err != nil {
-			return nil, fmt.Errorf("%w: input: %v", errSnapshot, err)
-		}
+	if len(s.Input) > 0 && !json.Valid(s.Input) {
+		return nil, fmt.Errorf("%w: input is not JSON", errSnapshot)
 	}
 	if err := decodeObject(s.State, &rs.state); err != nil {
 		return nil, fmt.Errorf("%w: state: %v", errSnapshot, err)
@@ -245,11 +286,23 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 	if err := decodeObject(s.Outputs, &rs.outputs); err != nil {
 		return nil, fmt.Errorf("%w: outputs: %v", errSnapshot, err)
 	}
+	for name, raw := range s.Undecoded {
+		if _, ok := rs.byName[name]; !ok || !json.Valid(raw) {
+			return nil, fmt.Errorf("%w: output of step %q", errSnapshot, name)
+		}
+		rs.undecoded[name] = raw
+	}
 	for i, ss := range s.Steps {
 		if ss.Idx != i {
 			return nil, fmt.Errorf("%w: step %d has position %d", errSnapshot, i, ss.Idx)
 		}
 		*rs.steps[i] = decodeStep(ss)
+		if ss.Part != "" && ss.Phase != PhaseSucceeded {
+			return nil, fmt.Errorf("%w: step %d is %s, with its payload apart", errSnapshot, i, ss.Phase)
+		}
+		if ss.InputRun && !rs.inputLazy {
+			rs.steps[i].input, rs.steps[i].inputRun = rs.inputJSON, false
+		}
 	}
 	if s.Comp != nil {
 		if s.Comp.Idx < 0 || s.Comp.Idx >= len(def.Steps) {
@@ -286,8 +339,12 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 		}
 	}
 	for f := range rs.timers {
-		if f.step < 0 || f.step >= len(def.Steps) {
-			return nil, fmt.Errorf("%w: timer of step %d", errSnapshot, f.step)
+		step := f.step
+		if step == -1 {
+			step = f.item // a compensation's retry: flight{-1, step}
+		}
+		if step < 0 || step >= len(def.Steps) {
+			return nil, fmt.Errorf("%w: timer of step %d", errSnapshot, step)
 		}
 	}
 	return rs, nil
@@ -296,7 +353,7 @@ func (s *snapRun) state(def *workflow.Definition) (*RunState, error) {
 func decodeStep(s snapStep) stepState {
 	st := stepState{phase: s.Phase, attempt: s.Attempt, due: s.Due, input: s.Input, output: s.Output, failure: s.Error,
 		child: s.Child, scheduledAt: s.ScheduledAt, finishedAt: s.FinishedAt, failedPending: s.FailedPending, base: s.Base, reclaims: s.Reclaims, override: s.Override, idx: s.Idx,
-		next: s.Next, busy: s.Busy, done: s.Done, failed: s.Failed, itemFailed: s.ItemFailed}
+		next: s.Next, busy: s.Busy, done: s.Done, failed: s.Failed, itemFailed: s.ItemFailed, part: s.Part, lazy: s.Part != "", inputRun: s.InputRun}
 	if s.HasItems {
 		st.items = make([]itemState, len(s.Items))
 		for i, it := range s.Items {

@@ -32,3 +32,33 @@ func snapshotRoundTrip(t *rapid.T, def *workflow.Definition, rs *orchestrator.Ru
 	}
 	return back
 }
+
+// lazyRoundTrip encodes rs in the snapshot format with every value a part
+// may hold in parts, and returns the decoded state, lazy: the property
+// test then keeps using it in rs's place, deciding as the engine does
+// (DecideResolving, ApplyResolving), so every later decision and the
+// final fold comparison check that a lazy state decides exactly as a
+// state folded in full. Encoding the copy gives the same bytes and puts
+// no part again.
+func lazyRoundTrip(t *rapid.T, def *workflow.Definition, rs *orchestrator.RunState, parts map[string][]byte) *orchestrator.RunState {
+	data, err := orchestrator.EncodeStateParts(rs, parts)
+	if err != nil {
+		t.Fatalf("encode state: %v", err)
+	}
+	back, err := orchestrator.DecodeState(def, data)
+	if err != nil {
+		t.Fatalf("decode state: %v\n%s", err, data)
+	}
+	again := map[string][]byte{}
+	data2, err := orchestrator.EncodeStateParts(back, again)
+	if err != nil {
+		t.Fatalf("encode decoded state: %v", err)
+	}
+	if !bytes.Equal(data, data2) {
+		t.Fatalf("state changed through a snapshot with parts:\n%s\n%s", data, data2)
+	}
+	if len(again) != 0 {
+		t.Fatalf("a lazy state put %d parts again", len(again))
+	}
+	return back
+}

@@ -61,6 +61,15 @@ type stepState struct {
 	// and when the step last succeeded, failed or was skipped.
 	scheduledAt, finishedAt time.Time
 
+	// part is the key of the snapshot part that holds the step's payload
+	// (input, output, items) as it stands, once one was written or read;
+	// lazy is set while the payload is only there (see snapparts.go).
+	part string
+	lazy bool
+	// inputRun is set while the step's input is the run's input, not
+	// resolved yet (a snapshot holds it once).
+	inputRun bool
+
 	idx        int   // position in def.Steps
 	next       int   // map: next item to schedule (0-based)
 	busy       int   // map: items running or retrying
@@ -112,10 +121,16 @@ type RunState struct {
 	// decisions evaluate no expression.
 	input        any
 	inputDecoded bool
-	state        map[string]any
-	outputs      map[string]any             // name -> {"output": v, "skipped": bool}
-	undecoded    map[string]json.RawMessage // outputs not yet in outputs
-	started      bool
+	// inputPart is the snapshot part holding inputJSON; inputLazy is set
+	// while inputJSON is only there. missed says which values not resolved
+	// yet a decision needed (see snapparts.go).
+	inputPart string
+	inputLazy bool
+	missed    need
+	state     map[string]any
+	outputs   map[string]any             // name -> {"output": v, "skipped": bool}
+	undecoded map[string]json.RawMessage // outputs not yet in outputs
+	started   bool
 
 	steps    []*stepState         // by definition position
 	dirty    map[int]bool         // steps to look at in the next decision
@@ -209,6 +224,10 @@ func (rs *RunState) step(e *journal.Event) (*stepState, error) {
 		return nil, fmt.Errorf("%w: %s event for step %q, which definition %s does not have",
 			ErrCorruptJournal, e.Kind, e.Step, rs.defHash)
 	}
+	if s.lazy {
+		rs.missed |= needPayloads // its payload is needed first (touchesLazy)
+	}
+	s.part = "" // its payload may change
 	return s, nil
 }
 
@@ -430,6 +449,9 @@ func mergePatch(target, patch map[string]any) {
 }
 
 func (rs *RunState) vars(attempt int) workflow.Vars {
+	if rs.hasLazy() {
+		rs.missed |= needAll // expressions may read the input and any step's output
+	}
 	rs.decodeValues()
 	return workflow.Vars{Input: rs.input, State: rs.state, Steps: rs.outputs, Attempt: attempt}
 }
@@ -437,6 +459,9 @@ func (rs *RunState) vars(attempt int) workflow.Vars {
 // decodeValues decodes the run's input and the step outputs not decoded
 // yet. Apply checked they are JSON, so decoding does not fail.
 func (rs *RunState) decodeValues() {
+	if rs.inputLazy {
+		rs.missed |= needInput
+	}
 	if !rs.inputDecoded {
 		rs.input, _ = workflow.DecodeJSON(rs.inputJSON)
 		rs.inputDecoded = true

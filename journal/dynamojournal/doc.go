@@ -120,6 +120,9 @@
 //	            1: Load and Since never read it)    hseq (N), hst, hat (S): the run's last status
 //	                                                change at or before seq (journal.Snapshots);
 //	                                                no index attributes
+//	snapshot    RUN#<run id>  #PART#<key> (before   data (B, gzipped) or blob (S3 key), z: a value
+//	part                      commit 1)             snapshots refer to, written once; no index
+//	                                                attributes
 //	review      REVIEW#<id>   ITEM                  id, status (open|resolved), created, json (B),
 //	item        (journal.Reviews)                   gsi2pk  RV#<status>#<shard>  gsi2sk <created>#<id>
 //	shard count CONFIG        SHARDS                shards (N): the largest index shard count any

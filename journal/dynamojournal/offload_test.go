@@ -29,6 +29,17 @@ func TestConformanceOffload(t *testing.T) {
 	})
 }
 
+// TestSnapshotsOffload runs the snapshot suite with a bucket and a low
+// threshold: large snapshots and parts go through S3.
+func TestSnapshotsOffload(t *testing.T) {
+	newClient(t)
+	s3c, bucket := dynamotest.S3(t)
+	journaltest.RunSnapshots(t, func(t *testing.T) journaltest.WithSnapshots {
+		s, _, _ := newStore(t, dynamojournal.WithS3(s3c, bucket), dynamojournal.WithOffloadAbove(2<<10))
+		return s
+	})
+}
+
 // rawCommit reads a commit item as stored.
 func rawCommit(t *testing.T, db *dynamodb.Client, table, run, sk string) map[string]types.AttributeValue {
 	t.Helper()

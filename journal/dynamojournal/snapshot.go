@@ -125,29 +125,132 @@ func (s *Store) latestSnapshot(ctx context.Context, run string) (int64, []byte, 
 	if err != nil {
 		return 0, nil, fmt.Errorf("seq: %w", err)
 	}
-	var z []byte
-	if b, _ := out.Item[attrSnapData].(*types.AttributeValueMemberB); b != nil {
-		z = b.Value
-	} else if key := str(out.Item, attrBlob); key != "" {
-		if z, err = s.getBlob(ctx, key); err != nil {
-			return 0, nil, err
-		}
-	} else {
-		return 0, nil, errors.New("snapshot item has no data")
-	}
-	if zip := str(out.Item, attrZip); zip != zipGzip {
-		return 0, nil, fmt.Errorf("unknown compression %q", zip)
-	}
-	r, err := gzip.NewReader(bytes.NewReader(z))
+	data, err := s.itemData(ctx, out.Item)
 	if err != nil {
-		return 0, nil, fmt.Errorf("gunzip: %w", err)
-	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return 0, nil, fmt.Errorf("gunzip: %w", err)
+		return 0, nil, err
 	}
 	if st, err := strconv.ParseInt(num(out.Item, attrSnapStatusSeq), 10, 64); err == nil && st > 0 && st <= seq {
 		s.knowStatus(run, seq, headState{seq: st, status: str(out.Item, attrSnapStatus), updated: str(out.Item, attrSnapStatusAt)})
 	}
 	return seq, data, nil
+}
+
+// skPartPrefix starts the sort key of a run's snapshot part items (one
+// per part, #PART#<key>): like the snapshot item they sort before every
+// commit and carry no index attributes.
+const skPartPrefix = "#PART#"
+
+// PutSnapshotPart implements journal.Snapshots: one PutItem of the item
+// (RUN#<run>, #PART#<key>) if it does not exist yet, gzipped, offloaded to
+// S3 like a snapshot when it would be over the offload threshold.
+func (s *Store) PutSnapshotPart(ctx context.Context, run, key string, data []byte) error {
+	if err := journal.ValidateSnapshotPart(run, key, data); err != nil {
+		return fmt.Errorf("dynamojournal: %w", err)
+	}
+	if err := s.putPart(ctx, run, key, data); err != nil {
+		return fmt.Errorf("dynamojournal: snapshot part %s of %s: %w", key, run, err)
+	}
+	return nil
+}
+
+func (s *Store) putPart(ctx context.Context, run, key string, data []byte) error {
+	z, err := compress(data)
+	if err != nil {
+		return err
+	}
+	item := map[string]types.AttributeValue{
+		attrPK:       &types.AttributeValueMemberS{Value: runKey(run)},
+		attrSK:       &types.AttributeValueMemberS{Value: skPartPrefix + key},
+		attrZip:      &types.AttributeValueMemberS{Value: zipGzip},
+		attrSnapData: &types.AttributeValueMemberB{Value: z},
+	}
+	if n := itemSize(item); s.opts.s3 != nil && n > min(s.opts.offloadAbove, s.opts.maxItemSize) {
+		b := &blob{body: z, key: blobKey(z)}
+		if err := s.putBlob(ctx, b); err != nil {
+			return err
+		}
+		delete(item, attrSnapData)
+		item[attrBlob] = &types.AttributeValueMemberS{Value: b.key}
+	} else if n > s.opts.maxItemSize {
+		return fmt.Errorf("%d bytes gzipped, item limit %d, no S3 bucket (WithS3): %w", len(z), s.opts.maxItemSize, journal.ErrTooLarge)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                &s.table,
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil // stored already: a key always names the same data
+	}
+	return err
+}
+
+// SnapshotPart implements journal.Snapshots: one GetItem (parts never
+// change once written, so an eventually consistent read that finds the
+// item is current; one that does not is retried consistently), and an S3
+// GET when the part was offloaded.
+func (s *Store) SnapshotPart(ctx context.Context, run, key string) ([]byte, error) {
+	data, err := s.part(ctx, run, key)
+	if err != nil {
+		return nil, fmt.Errorf("dynamojournal: snapshot part %s of %s: %w", key, run, err)
+	}
+	return data, nil
+}
+
+func (s *Store) part(ctx context.Context, run, key string) ([]byte, error) {
+	get := func(consistent bool) (map[string]types.AttributeValue, error) {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: &s.table,
+			Key: map[string]types.AttributeValue{
+				attrPK: &types.AttributeValueMemberS{Value: runKey(run)},
+				attrSK: &types.AttributeValueMemberS{Value: skPartPrefix + key},
+			},
+			ConsistentRead: aws.Bool(consistent),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.Item, nil
+	}
+	item, err := get(false)
+	if err == nil && len(item) == 0 {
+		item, err = get(true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(item) == 0 {
+		return nil, journal.ErrNotFound
+	}
+	return s.itemData(ctx, item)
+}
+
+// itemData returns the gunzipped data of a snapshot or part item, from
+// the item or its S3 blob.
+func (s *Store) itemData(ctx context.Context, item map[string]types.AttributeValue) ([]byte, error) {
+	var z []byte
+	if b, _ := item[attrSnapData].(*types.AttributeValueMemberB); b != nil {
+		z = b.Value
+	} else if key := str(item, attrBlob); key != "" {
+		var err error
+		if z, err = s.getBlob(ctx, key); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, errors.New("item has no data")
+	}
+	if zip := str(item, attrZip); zip != zipGzip {
+		return nil, fmt.Errorf("unknown compression %q", zip)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	return data, nil
 }

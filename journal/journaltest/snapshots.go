@@ -33,6 +33,10 @@ func RunSnapshots(t *testing.T, newStore func(t *testing.T) WithSnapshots) {
 		{"SnapshotLarge", testSnapshotLarge},
 		{"SnapshotInvalid", testSnapshotInvalid},
 		{"SnapshotsAreNotCommits", testSnapshotsAreNotCommits},
+		{"PartRoundTrip", testPartRoundTrip},
+		{"PartLarge", testPartLarge},
+		{"PartInvalid", testPartInvalid},
+		{"PartsAreNotCommits", testPartsAreNotCommits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,4 +170,107 @@ func kinds(events []journal.Event) string {
 		out = append(out, fmt.Sprintf("%d:%s", e.Seq, e.Kind))
 	}
 	return fmt.Sprint(out)
+}
+
+func mustPart(t *testing.T, s WithSnapshots, run, key string, want []byte) {
+	t.Helper()
+	data, err := s.SnapshotPart(t.Context(), run, key)
+	if err != nil {
+		t.Fatalf("SnapshotPart %s %s: %v", run, key, err)
+	}
+	if !bytes.Equal(data, want) {
+		t.Fatalf("SnapshotPart %s %s: %d bytes %.40q; want %d bytes %.40q", run, key, len(data), data, len(want), want)
+	}
+}
+
+func testPartRoundTrip(t *testing.T, s WithSnapshots) {
+	ctx := t.Context()
+	if _, err := s.SnapshotPart(ctx, "run-p", "k1"); !errors.Is(err, journal.ErrNotFound) {
+		t.Fatalf("SnapshotPart of a run without parts: %v, want ErrNotFound", err)
+	}
+	data := []byte(`{"items":[1,2,3]}`)
+	if err := s.PutSnapshotPart(ctx, "run-p", "k1", data); err != nil {
+		t.Fatal(err)
+	}
+	data[0] = 'x' // the store keeps its own copy
+	mustPart(t, s, "run-p", "k1", []byte(`{"items":[1,2,3]}`))
+	// Putting a key again is a no-op (a key names one content).
+	if err := s.PutSnapshotPart(ctx, "run-p", "k1", []byte(`{"items":[1,2,3]}`)); err != nil {
+		t.Fatalf("PutSnapshotPart of a stored key: %v", err)
+	}
+	mustPart(t, s, "run-p", "k1", []byte(`{"items":[1,2,3]}`))
+	// Binary data; parts of another run, or of another key, are their own.
+	bin := make([]byte, 512)
+	for i := range bin {
+		bin[i] = byte(i)
+	}
+	if err := s.PutSnapshotPart(ctx, "run-p", "k2", bin); err != nil {
+		t.Fatal(err)
+	}
+	mustPart(t, s, "run-p", "k2", bin)
+	if _, err := s.SnapshotPart(ctx, "run-q", "k1"); !errors.Is(err, journal.ErrNotFound) {
+		t.Fatalf("SnapshotPart of another run's key: %v, want ErrNotFound", err)
+	}
+}
+
+func testPartLarge(t *testing.T, s WithSnapshots) {
+	// 600 KB that do not compress: over a DynamoDB item.
+	r := rand.New(rand.NewPCG(3, 4))
+	data := make([]byte, 600<<10)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	if err := s.PutSnapshotPart(t.Context(), "run-pl", "big", data); err != nil {
+		if errors.Is(err, journal.ErrTooLarge) {
+			t.Skipf("this store keeps no part over its item limit: %v", err)
+		}
+		t.Fatal(err)
+	}
+	mustPart(t, s, "run-pl", "big", data)
+}
+
+func testPartInvalid(t *testing.T, s WithSnapshots) {
+	for _, c := range []struct {
+		run, key string
+		data     []byte
+	}{{"", "k", []byte("x")}, {"run-pi", "", []byte("x")}, {"run-pi", "a/b", []byte("x")},
+		{"run-pi", string(make([]byte, 129)), []byte("x")}, {"run-pi", "k", nil}} {
+		if err := s.PutSnapshotPart(t.Context(), c.run, c.key, c.data); err == nil {
+			t.Errorf("PutSnapshotPart(%q, %.20q, %q) accepted", c.run, c.key, c.data)
+		}
+	}
+	if _, err := s.SnapshotPart(t.Context(), "run-pi", "k"); !errors.Is(err, journal.ErrNotFound) {
+		t.Fatalf("an invalid part was stored: %v", err)
+	}
+}
+
+func testPartsAreNotCommits(t *testing.T, s WithSnapshots) {
+	ctx := t.Context()
+	start(t, s, "run-ps", "wf", journal.StatusRunning, 0)
+	if err := s.PutSnapshotPart(ctx, "run-ps", "k", []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSnapshotPart(ctx, "run-pghost", "k", []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	head, events, err := s.Load(ctx, "run-ps")
+	if err != nil || head.Seq != 1 || len(events) != 1 {
+		t.Fatalf("Load after a part: seq %d, events %s, %v", head.Seq, kinds(events), err)
+	}
+	if since, err := s.Since(ctx, "run-ps", 0); err != nil || len(since) != 1 {
+		t.Fatalf("Since 0 after a part: %s, %v", kinds(since), err)
+	}
+	if _, _, err := s.LatestSnapshot(ctx, "run-ps"); !errors.Is(err, journal.ErrNotFound) {
+		t.Fatalf("LatestSnapshot of a run with only a part: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.Load(ctx, "run-pghost"); !errors.Is(err, journal.ErrNotFound) {
+		t.Fatalf("Load of a run with only a part: %v, want ErrNotFound", err)
+	}
+	runs, _, err := s.Runs(ctx, journal.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].ID != "run-ps" {
+		t.Fatalf("Runs lists %+v, want only run-ps", runs)
+	}
 }

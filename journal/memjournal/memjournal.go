@@ -25,7 +25,8 @@ type Store struct {
 	in           *internal // streams and review items (streams.go)
 
 	snapMu sync.Mutex
-	snaps  map[string]snapshot // by run (snapshot.go)
+	snaps  map[string]snapshot  // by run (snapshot.go)
+	parts  map[[2]string][]byte // snapshot parts by run and key
 }
 
 type run struct {

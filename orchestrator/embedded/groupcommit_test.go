@@ -104,6 +104,13 @@ func (s gcStore) PutSnapshot(ctx context.Context, run string, seq int64, data []
 	return s.Store.PutSnapshot(ctx, run, seq, data)
 }
 
+func (s gcStore) PutSnapshotPart(ctx context.Context, run, key string, data []byte) error {
+	if err := s.alive(); err != nil {
+		return err
+	}
+	return s.Store.PutSnapshotPart(ctx, run, key, data)
+}
+
 // appendLog records each Append's commit and answer.
 type appendLog struct {
 	mu      sync.Mutex

@@ -426,6 +426,32 @@ func (s Store) LatestSnapshot(ctx context.Context, run string) (int64, []byte, e
 	return sn.LatestSnapshot(ctx, run)
 }
 
+// PutSnapshotPart implements journal.Snapshots (when the wrapped store
+// does; otherwise parts are dropped, as snapshots are).
+func (s Store) PutSnapshotPart(ctx context.Context, run, key string, data []byte) error {
+	sn, ok := s.Store.(journal.Snapshots)
+	if !ok {
+		return nil
+	}
+	if err := s.alive(ctx); err != nil {
+		return err
+	}
+	return sn.PutSnapshotPart(ctx, run, key, data)
+}
+
+// SnapshotPart implements journal.Snapshots (when the wrapped store does;
+// otherwise no part is stored).
+func (s Store) SnapshotPart(ctx context.Context, run, key string) ([]byte, error) {
+	sn, ok := s.Store.(journal.Snapshots)
+	if !ok {
+		return nil, errNoSnapshots
+	}
+	if err := s.alive(ctx); err != nil {
+		return nil, err
+	}
+	return sn.SnapshotPart(ctx, run, key)
+}
+
 var (
 	_ journal.Streams   = Store{}
 	_ journal.Reviews   = Store{}
