@@ -121,6 +121,14 @@ type driver struct {
 	late       bool // handOn fired
 
 	wake []string
+
+	// committed is a copy of the run's state as last journaled, kept by
+	// DriveResults: when its commit conflicts (another process journaled
+	// results of the same run first, as asynchronous results arriving in
+	// several containers at once do), reload catches the copy up with the
+	// commits since instead of loading the run again, which for a large
+	// map running costs a decode of its whole snapshot per conflict.
+	committed *RunState
 }
 
 // resultsBuffer bounds the results a Drive buffers before their goroutines
@@ -299,6 +307,15 @@ func (d *driver) decide(now time.Time) (Decision, error) {
 // reload replaces the state with the journal's after another writer
 // appended, keeping the results and dispatch records it still needs.
 func (d *driver) reload() error {
+	if base := d.committed; base != nil {
+		d.committed = nil
+		if d.e.catchUp(d.ctx, d.run, base) {
+			d.committed = base.clone()
+			d.rs = base
+			d.pending = base.absorb(d.pending)
+			return nil
+		}
+	}
 	d.e.cache.drop(d.run)
 	rs, _, err := d.e.load(d.ctx, d.run)
 	if err != nil {

@@ -67,6 +67,7 @@ func (e *Engine) DriveResults(ctx context.Context, run string, results ...StepRe
 	}
 	d := e.newDriver(ctx, run, rs, cold)
 	defer d.close()
+	d.committed = rs.clone()
 	for _, r := range results {
 		inv := Invocation{Step: r.Step, Attempt: r.Attempt, Index: r.Index, Compensation: r.Compensation}
 		ev := resultEvent(run, attemptResult{inv: inv, resp: e.sealAsync(ctx, d.rs, inv, r.Response)}, e.now())
