@@ -72,15 +72,8 @@ func (s *Store) putSnapshot(ctx context.Context, run string, seq int64, data []b
 		item[attrSnapStatus] = &types.AttributeValueMemberS{Value: st.status}
 		item[attrSnapStatusAt] = &types.AttributeValueMemberS{Value: st.updated}
 	}
-	if n := itemSize(item); s.opts.s3 != nil && n > min(s.opts.offloadAbove, s.opts.maxItemSize) {
-		b := &blob{body: z, key: blobKey(z)}
-		if err := s.putBlob(ctx, b); err != nil {
-			return err
-		}
-		delete(item, attrSnapData)
-		item[attrBlob] = &types.AttributeValueMemberS{Value: b.key}
-	} else if n > s.opts.maxItemSize {
-		return fmt.Errorf("%d bytes gzipped, item limit %d, no S3 bucket (WithS3): %w", len(z), s.opts.maxItemSize, journal.ErrTooLarge)
+	if err := s.offloadSnapData(ctx, item, z); err != nil {
+		return err
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &s.table,
@@ -164,15 +157,8 @@ func (s *Store) putPart(ctx context.Context, run, key string, data []byte) error
 		attrZip:      &types.AttributeValueMemberS{Value: zipGzip},
 		attrSnapData: &types.AttributeValueMemberB{Value: z},
 	}
-	if n := itemSize(item); s.opts.s3 != nil && n > min(s.opts.offloadAbove, s.opts.maxItemSize) {
-		b := &blob{body: z, key: blobKey(z)}
-		if err := s.putBlob(ctx, b); err != nil {
-			return err
-		}
-		delete(item, attrSnapData)
-		item[attrBlob] = &types.AttributeValueMemberS{Value: b.key}
-	} else if n > s.opts.maxItemSize {
-		return fmt.Errorf("%d bytes gzipped, item limit %d, no S3 bucket (WithS3): %w", len(z), s.opts.maxItemSize, journal.ErrTooLarge)
+	if err := s.offloadSnapData(ctx, item, z); err != nil {
+		return err
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                &s.table,
@@ -253,4 +239,24 @@ func (s *Store) itemData(ctx context.Context, item map[string]types.AttributeVal
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	return data, nil
+}
+
+// offloadSnapData moves the gzipped data z of a snapshot or snapshot part
+// item to S3 when the item is over the offload threshold and the Store has
+// a bucket, leaving the blob's key in the item; without a bucket an item
+// over DynamoDB's limit is journal.ErrTooLarge.
+func (s *Store) offloadSnapData(ctx context.Context, item map[string]types.AttributeValue, z []byte) error {
+	n := itemSize(item)
+	switch {
+	case s.opts.s3 != nil && n > min(s.opts.offloadAbove, s.opts.maxItemSize):
+		b := &blob{body: z, key: blobKey(z)}
+		if err := s.putBlob(ctx, b); err != nil {
+			return err
+		}
+		delete(item, attrSnapData)
+		item[attrBlob] = &types.AttributeValueMemberS{Value: b.key}
+	case n > s.opts.maxItemSize:
+		return fmt.Errorf("%d bytes gzipped, item limit %d, no S3 bucket (WithS3): %w", len(z), s.opts.maxItemSize, journal.ErrTooLarge)
+	}
+	return nil
 }
