@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/ordoflow/ordo/internal/canonjson"
 )
 
 // appendEvents appends the JSON of events to buf exactly as json.Marshal
@@ -158,7 +160,7 @@ func appendTime(buf []byte, t time.Time) ([]byte, error) {
 // appendRaw appends raw JSON as json.Marshal does (compacted, <, > and &
 // escaped, invalid JSON an error): copied when already in that form.
 func appendRaw(buf []byte, raw json.RawMessage) ([]byte, error) {
-	if canonicalJSON(raw) {
+	if canonjson.Is(raw) {
 		return append(buf, raw...), nil
 	}
 	b, err := json.Marshal(raw)
@@ -166,33 +168,4 @@ func appendRaw(buf []byte, raw json.RawMessage) ([]byte, error) {
 		return nil, err
 	}
 	return append(buf, b...), nil
-}
-
-// canonicalJSON reports whether raw is JSON that json.Marshal copies as
-// is: valid, no whitespace outside strings, no <, > or &, no U+2028 or
-// U+2029.
-func canonicalJSON(raw []byte) bool {
-	inString, escaped := false, false
-	for i, c := range raw {
-		switch {
-		case c == '<' || c == '>' || c == '&':
-			return false
-		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9):
-			return false
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			return false
-		}
-	}
-	return json.Valid(raw)
 }

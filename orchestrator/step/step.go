@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/ordoflow/ordo/internal/canonjson"
 )
 
 // Request is what a step receives.
@@ -178,36 +180,8 @@ func decodeInput[In any](raw json.RawMessage, in *In) error {
 // json.RawMessage already in the form Marshal would give it (valid and
 // compact, with <, > and & escaped): Marshal would copy it unchanged.
 func encodeOutput[Out any](out Out) ([]byte, error) {
-	if raw, ok := any(out).(json.RawMessage); ok && len(raw) > 0 && canonical(raw) {
+	if raw, ok := any(out).(json.RawMessage); ok && len(raw) > 0 && canonjson.Is(raw) {
 		return slices.Clone(raw), nil
 	}
 	return json.Marshal(out)
-}
-
-// canonical reports whether raw is JSON that json.Marshal copies as is: no
-// whitespace outside strings, no <, > or &, no U+2028 or U+2029.
-func canonical(raw []byte) bool {
-	inString, escaped := false, false
-	for i, c := range raw {
-		switch {
-		case c == '<' || c == '>' || c == '&':
-			return false
-		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9):
-			return false
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			return false
-		}
-	}
-	return json.Valid(raw)
 }
